@@ -1,0 +1,131 @@
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# make            build .output/luprobe (and the ./luprobe link)
+# make demo       install what is missing, build, trace the bundled Go demo
+# make test       install what is missing, build, run every test
+# make bench      the performance benchmark (not part of make test)
+# make fuzz       run the fuzzers for a bounded time
+# make install    honours DESTDIR and prefix
+#
+# Overridable: CC CLANG BPFTOOL ARCH CFLAGS GO V=1 SANITIZE=1
+
+OUTPUT ?= .output
+CLANG ?= clang
+BPFTOOL ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
+ARCH ?= $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+GO ?= go
+CFLAGS ?= -g -O2
+prefix ?= /usr/local
+bindir ?= $(prefix)/bin
+datadir ?= $(prefix)/share/luprobe
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+PKGS := lua5.4 libbpf libelf libdw capstone
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+INCLUDES := -I$(OUTPUT) -Isrc -Ibpf $(PKG_CFLAGS)
+DEFS := -D_GNU_SOURCE -DLUPROBE_VERSION='"$(VERSION)"' -DLUPROBE_LUADIR='"$(datadir)/lua"'
+LDLIBS := $(PKG_LIBS) -lz -lm
+
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+SRCS := $(sort $(wildcard src/*.c))
+OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(SRCS))
+LIB_OBJS := $(filter-out $(OUTPUT)/main.o,$(OBJS))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
+BPF_SRCS := bpf/luprobe.bpf.c
+BPF_HDRS := $(wildcard bpf/*.h)
+
+.DELETE_ON_ERROR:
+.PHONY: all deps demo test unit gotargets bench fuzz install clean format
+
+all: $(OUTPUT)/luprobe luprobe
+
+luprobe: $(OUTPUT)/luprobe
+	$(Q)ln -sf $(OUTPUT)/luprobe luprobe
+
+$(OUTPUT) $(OUTPUT)/unit:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(OUTPUT)/luprobe.tmp.bpf.o: $(BPF_SRCS) $(BPF_HDRS) $(OUTPUT)/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
+		-I$(OUTPUT) -Ibpf -c $< -o $@
+
+$(OUTPUT)/luprobe.bpf.o: $(OUTPUT)/luprobe.tmp.bpf.o
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+
+$(OUTPUT)/luprobe.skel.h: $(OUTPUT)/luprobe.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name luprobe_bpf > $@
+
+# Only the modules that embed the BPF object wait for the skeleton.
+SKEL_USERS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(shell grep -l 'luprobe.skel.h' src/*.c 2>/dev/null))
+$(SKEL_USERS): $(OUTPUT)/luprobe.skel.h
+
+$(OUTPUT)/%.o: src/%.c $(wildcard src/*.h) $(BPF_HDRS) | $(OUTPUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) $(DEFS) $(INCLUDES) -c $< -o $@
+
+$(OUTPUT)/luprobe: $(OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# A unit test links only the modules it names on a line "// UNIT-DEPS: gobin log".
+.SECONDEXPANSION:
+unit_deps = $(patsubst %,$(OUTPUT)/%.o,$(shell sed -n 's|^// UNIT-DEPS:||p' tests/unit/$(1).c))
+$(OUTPUT)/unit/%: tests/unit/%.c tests/unit/unit.h $$(call unit_deps,$$*) | $(OUTPUT)/unit
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(WARN) $(DEFS) $(INCLUDES) -Itests/unit $< $(call unit_deps,$*) \
+		$(LDFLAGS) $(LDLIBS) -o $@
+
+unit: $(UNIT_BINS)
+
+gotargets:
+	$(Q)GO=$(GO) OUTPUT=$(OUTPUT) tests/go/build.sh
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all gotargets
+	$(Q)scripts/demo.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all unit gotargets
+	$(Q)python3 tests/run.py $(TESTS)
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all gotargets
+	$(Q)bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(datadir)/lua/luprobe $(DESTDIR)$(datadir)/scripts
+	install -m 0755 $(OUTPUT)/luprobe $(DESTDIR)$(bindir)/luprobe
+	install -m 0644 lua/luprobe/*.lua $(DESTDIR)$(datadir)/lua/luprobe/
+	install -m 0644 scripts/*.lua $(DESTDIR)$(datadir)/scripts/
+
+format:
+	clang-format -i src/*.c src/*.h bpf/*.c bpf/*.h tests/unit/*.c tests/unit/*.h
+
+clean:
+	rm -rf $(OUTPUT) luprobe

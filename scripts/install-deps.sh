@@ -1,0 +1,32 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# Install the Debian packages that building, testing and the demo need and
+# that are missing. Idempotent; prints nothing when everything is present.
+set -e
+
+PKGS="make gcc pkg-config clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
+liblua5.4-dev lua5.4 libcapstone-dev golang-go curl python3 procps iproute2 ca-certificates"
+# npm fetches real Go binaries of other releases for the tests; any npm will do.
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
+[ -n "$LUPROBE_EXTRA_PKGS" ] && PKGS="$PKGS $LUPROBE_EXTRA_PKGS"
+
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = "installed" ] || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		SUDO=sudo
+	else
+		echo "install-deps: missing packages:$missing; run as root to install them" >&2
+		exit 1
+	fi
+fi
+echo "install-deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

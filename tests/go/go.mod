@@ -1,0 +1,3 @@
+module luprobe.test
+
+go 1.19
