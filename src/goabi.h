@@ -33,26 +33,26 @@ enum goabi {
 };
 
 enum goreg_class {
-	GOREG_INT = 0,   /* index 0..8: RAX RBX RCX RDI RSI R8 R9 R10 R11 */
+	GOREG_INT = 0,	 /* index 0..8: RAX RBX RCX RDI RSI R8 R9 R10 R11 */
 	GOREG_FLOAT = 1, /* index 0..14: X0..X14 */
 };
 
-#define GOABI_NINTREG 9
+#define GOABI_NINTREG	9
 #define GOABI_NFLOATREG 15
 
 /* One register-held scalar of a value. */
 struct gopiece {
-	uint32_t offset;  /* byte offset of this scalar in the value's memory layout */
-	uint8_t size;     /* 1, 2, 4 or 8 bytes */
-	uint8_t cls;      /* enum goreg_class */
-	uint8_t reg;      /* index within the class */
+	uint32_t offset; /* byte offset of this scalar in the value's memory layout */
+	uint8_t size;	 /* 1, 2, 4 or 8 bytes */
+	uint8_t cls;	 /* enum goreg_class */
+	uint8_t reg;	 /* index within the class */
 };
 
 #define GOABI_MAXPIECES 32
 
 /* Where one parameter or result lives. */
 struct goassign {
-	bool in_regs;      /* pieces[] in registers; else the whole value at stack_off */
+	bool in_regs;	   /* pieces[] in registers; else the whole value at stack_off */
 	int32_t stack_off; /* !in_regs: offset of the value from entry SP */
 	int32_t spill_off; /* in_regs, parameters only: offset of its spill slot from entry SP */
 	uint32_t npieces;
@@ -73,8 +73,8 @@ struct goframe {
  * the real register counts), -EINVAL for an invalid type.
  */
 int goabi__assign(enum goabi abi, const struct gotype *const *params, size_t nparams,
-		  const struct gotype *const *results, size_t nresults,
-		  struct goassign *out_params, struct goassign *out_results, struct goframe *frame);
+		  const struct gotype *const *results, size_t nresults, struct goassign *out_params,
+		  struct goassign *out_results, struct goframe *frame);
 
 /* Register name for messages: "RAX", "X3". */
 const char *goabi__reg_name(enum goreg_class cls, unsigned idx);

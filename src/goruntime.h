@@ -14,48 +14,48 @@
 #include <stdbool.h>
 
 struct goruntime {
-	int go_minor;       /* 13..N the table entry used */
-	bool from_dwarf;    /* at least the g/m offsets came from DWARF */
+	int go_minor;	 /* 13..N the table entry used */
+	bool from_dwarf; /* at least the g/m offsets came from DWARF */
 
 	/* runtime.g */
-	int g_stack_lo;     /* stack.lo (0) */
-	int g_stack_hi;     /* stack.hi (8) */
-	int g_stackguard0;  /* 16 */
-	int g_m;            /* m *m */
-	int g_goid;         /* goid (8 bytes; uint64 or int64) */
+	int g_stack_lo;	   /* stack.lo (0) */
+	int g_stack_hi;	   /* stack.hi (8) */
+	int g_stackguard0; /* 16 */
+	int g_m;	   /* m *m */
+	int g_goid;	   /* goid (8 bytes; uint64 or int64) */
 
 	/* runtime.m */
-	int m_g0;           /* g0 *g */
-	int m_curg;         /* curg *g */
+	int m_g0;   /* g0 *g */
+	int m_curg; /* curg *g */
 
 	/* type descriptor: runtime._type (<= 1.20) / internal/abi.Type (1.21+) */
-	int type_size;      /* Size_ uintptr */
-	int type_kind;      /* Kind_ uint8 (low 5 bits = reflect.Kind) */
-	int type_str;       /* Str nameOff (int32) */
-	int kind_mask;      /* 0x1f */
-	int type_tflag;     /* TFlag uint8 (20) */
+	int type_size;	/* Size_ uintptr */
+	int type_kind;	/* Kind_ uint8 (low 5 bits = reflect.Kind) */
+	int type_str;	/* Str nameOff (int32) */
+	int kind_mask;	/* 0x1f */
+	int type_tflag; /* TFlag uint8 (20) */
 	/*
 	 * "Stored directly in the interface word" (pointer-shaped types: the
 	 * eface/iface data word is the value, not a pointer to it): a flag bit
 	 * of Kind_ up to 1.25, of TFlag from 1.26. The other one is 0.
 	 */
-	int kind_direct_iface;  /* 0x20 up to 1.25 */
+	int kind_direct_iface;	/* 0x20 up to 1.25 */
 	int tflag_direct_iface; /* 0x20 from 1.26 */
 
 	/* itab / abi.ITab */
-	int itab_type;      /* _type / Type *abi.Type */
+	int itab_type; /* _type / Type *abi.Type */
 
 	/* maps: the count of a map value (which is a pointer to the header) */
 	bool swiss_maps;    /* Go 1.24+ default map implementation (internal/runtime/maps.Map) */
-	int map_count;      /* hmap.count (int) or maps.Map.used (uint64) */
+	int map_count;	    /* hmap.count (int) or maps.Map.used (uint64) */
 	int map_count_size; /* 8 */
 
 	/* channels: runtime.hchan */
-	int chan_qcount;    /* qcount uint */
-	int chan_dataqsiz;  /* dataqsiz uint */
+	int chan_qcount;   /* qcount uint */
+	int chan_dataqsiz; /* dataqsiz uint */
 
 	/* func values: runtime.funcval */
-	int funcval_fn;     /* fn uintptr (0) */
+	int funcval_fn; /* fn uintptr (0) */
 };
 
 /*

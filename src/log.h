@@ -16,8 +16,8 @@ extern int lp_verbosity; /* 0 quiet, 1 -v, 2 -vv */
 
 void lp_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define pr_err(...) lp_log(0, __VA_ARGS__)
-#define pr_info(...) lp_log(1, __VA_ARGS__)
+#define pr_err(...)   lp_log(0, __VA_ARGS__)
+#define pr_info(...)  lp_log(1, __VA_ARGS__)
 #define pr_debug(...) lp_log(2, __VA_ARGS__)
 
 /* Record the message that explains the current failure (replaces the previous one). */
