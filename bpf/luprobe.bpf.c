@@ -1,0 +1,649 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The generic uprobe program of luprobe. Every uprobe luprobe attaches runs
+ * lp_uprobe; the BPF cookie picks the plan and the kind of site. No code is
+ * generated per probe.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "luprobe.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by user space before load. */
+const volatile __u64 wakeup_bytes = 256 * 1024; /* wake the consumer past this much data */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* resized at load */
+	__type(key, __u32);
+	__type(value, struct lp_plan);
+} plans SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* resized at load */
+	__type(key, __u32);
+	__type(value, struct lp_probe_state);
+} probes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20); /* resized at load */
+} rb SEC(".maps");
+
+/*
+ * The record being built, the machine registers, and room for bounded copies.
+ * Uprobe programs run with migration disabled but may be preempted, so a
+ * per-CPU buffer can be in use by a preempted run: each run claims a free
+ * slot with a compare-and-swap on `busy`.
+ */
+struct scratch {
+	__u64 busy;
+	__u64 regs[LP_NREGS];
+	struct lp_rec rec;
+	__u8 data[2 * LP_DATA_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LP_NSCRATCH);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+/* In-flight calls: the entry record, kept until a RET of the same frame. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192); /* resized at load */
+	__uint(key_size, sizeof(struct lp_call_key));
+	__uint(value_size, sizeof(struct lp_rec)); /* resized at load to the largest entry record */
+} calls SEC(".maps");
+
+/* Goroutines inside a call of a scoping probe: count of open calls. */
+struct scope_key {
+	__u32 pid;
+	__u32 probe;
+	__u64 g;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct scope_key);
+	__type(value, __u64);
+} scopes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 1); /* resized at load (0 entries are not allowed) */
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, LP_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LP_NSTATS);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void stat_inc(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &which);
+
+	if (v)
+		*v += 1;
+}
+
+/* Does the stack-check branch send this call to morestack? */
+static __always_inline bool cc_holds(__u32 cc, __u64 fl)
+{
+	bool cf = fl & 0x1, pf = fl & 0x4, zf = fl & 0x40, sf = fl & 0x80, of = fl & 0x800;
+	bool r;
+
+	switch (cc >> 1) {
+	case 0:
+		r = of;
+		break;
+	case 1:
+		r = cf;
+		break;
+	case 2:
+		r = zf;
+		break;
+	case 3:
+		r = cf || zf;
+		break;
+	case 4:
+		r = sf;
+		break;
+	case 5:
+		r = pf;
+		break;
+	case 6:
+		r = sf != of;
+		break;
+	default:
+		r = zf || sf != of;
+		break;
+	}
+	return (cc & 1) ? !r : r;
+}
+
+static __always_inline void save_regs(struct scratch *s, struct pt_regs *ctx)
+{
+	s->regs[LP_REG_AX] = ctx->ax;
+	s->regs[LP_REG_BX] = ctx->bx;
+	s->regs[LP_REG_CX] = ctx->cx;
+	s->regs[LP_REG_DI] = ctx->di;
+	s->regs[LP_REG_SI] = ctx->si;
+	s->regs[LP_REG_R8] = ctx->r8;
+	s->regs[LP_REG_R9] = ctx->r9;
+	s->regs[LP_REG_R10] = ctx->r10;
+	s->regs[LP_REG_R11] = ctx->r11;
+	s->regs[LP_REG_DX] = ctx->dx;
+	s->regs[LP_REG_BP] = ctx->bp;
+	s->regs[LP_REG_R12] = ctx->r12;
+	s->regs[LP_REG_R13] = ctx->r13;
+	s->regs[LP_REG_R14] = ctx->r14;
+	s->regs[LP_REG_R15] = ctx->r15;
+	s->regs[LP_REG_SP] = ctx->sp;
+	s->regs[LP_REG_IP] = ctx->ip;
+	s->regs[LP_REG_FLAGS] = ctx->flags;
+}
+
+static __always_inline __u64 read_u64(__u64 addr)
+{
+	__u64 v = 0;
+
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)addr))
+		return 0;
+	return v;
+}
+
+/* The running g: R14 under the register ABI, thread-local storage otherwise. */
+static __always_inline __u64 current_g(const struct lp_plan *p, struct scratch *s)
+{
+	struct task_struct *task;
+	__u64 fsbase;
+
+	if (p->gsrc == LP_G_R14)
+		return s->regs[LP_REG_R14];
+	if (p->gsrc != LP_G_TLS)
+		return 0;
+	task = bpf_get_current_task_btf();
+	fsbase = BPF_CORE_READ(task, thread.fsbase);
+	return read_u64(fsbase + p->tls_off);
+}
+
+/* State of one run of a plan's ops, passed to the bpf_loop callback. */
+struct run {
+	struct scratch *s;
+	const struct lp_plan *p;
+	__u64 t[LP_NTMP];
+	__u32 first, end; /* op range */
+	__u32 vpos;	  /* next free byte of the variable area */
+	__u32 skip_to;	  /* ops before this index are skipped (LP_OP_SKIPZ) */
+	__u64 g;
+	bool drop;
+};
+
+static __always_inline void fault(struct run *r, __u32 slot)
+{
+	r->s->rec.faults |= 1ULL << (slot & (LP_MAX_SLOTS - 1));
+	stat_inc(LP_STAT_FAULTS);
+}
+
+static __always_inline bool faulted(struct run *r, __u32 slot)
+{
+	return r->s->rec.faults & (1ULL << (slot & (LP_MAX_SLOTS - 1)));
+}
+
+static __always_inline bool cmp(__u32 cc, __u64 a, __u64 b)
+{
+	switch (cc) {
+	case LP_CMP_EQ:
+		return a == b;
+	case LP_CMP_NE:
+		return a != b;
+	case LP_CMP_LT:
+		return (__s64)a < (__s64)b;
+	case LP_CMP_LE:
+		return (__s64)a <= (__s64)b;
+	case LP_CMP_GT:
+		return (__s64)a > (__s64)b;
+	case LP_CMP_GE:
+		return (__s64)a >= (__s64)b;
+	case LP_CMP_LTU:
+		return a < b;
+	case LP_CMP_LEU:
+		return a <= b;
+	case LP_CMP_GTU:
+		return a > b;
+	case LP_CMP_GEU:
+		return a >= b;
+	}
+	return false;
+}
+
+static int run_op(__u32 i, struct run *r)
+{
+	struct scratch *s = r->s;
+	const struct lp_op *op;
+	__u32 idx = r->first + i;
+	__u8 dst, src;
+	__u64 v, addr;
+	__u32 n, out;
+
+	if (idx >= r->end || idx >= LP_MAX_OPS)
+		return 1;
+	if (idx < r->skip_to)
+		return 0;
+	op = &r->p->ops[idx];
+	dst = op->dst & (LP_NTMP - 1);
+	src = op->src;
+	out = op->out & (LP_DATA_MAX - 1);
+
+	switch (op->code) {
+	case LP_OP_REG:
+		if (src < LP_NREGS)
+			r->t[dst] = s->regs[src];
+		break;
+	case LP_OP_IMM:
+		r->t[dst] = (__s64)op->imm;
+		break;
+	case LP_OP_ADD:
+		r->t[dst] = r->t[src & (LP_NTMP - 1)] + (__s64)op->imm;
+		break;
+	case LP_OP_LOAD:
+		v = 0;
+		if (!faulted(r, op->slot)) {
+			addr = r->t[src & (LP_NTMP - 1)] + (__s64)op->imm;
+			n = op->size;
+			if (n > 8)
+				n = 8;
+			if (bpf_probe_read_user(&v, n & 0xf, (void *)addr)) {
+				v = 0;
+				fault(r, op->slot);
+			}
+		}
+		r->t[dst] = v;
+		break;
+	case LP_OP_STORE:
+		v = r->t[src & (LP_NTMP - 1)];
+		switch (op->size) {
+		case 1:
+			*(__u8 *)&s->data[out] = v;
+			break;
+		case 2:
+			*(__u16 *)&s->data[out] = v;
+			break;
+		case 4:
+			*(__u32 *)&s->data[out] = v;
+			break;
+		default:
+			*(__u64 *)&s->data[out] = v;
+			break;
+		}
+		break;
+	case LP_OP_READ:
+		n = op->size & (LP_COPY_MAX - 1);
+		if (faulted(r, op->slot)) {
+			__builtin_memset(&s->data[out], 0, 8);
+			break;
+		}
+		addr = r->t[src & (LP_NTMP - 1)] + (__s64)op->imm;
+		if (n && bpf_probe_read_user(&s->data[out], n, (void *)addr))
+			fault(r, op->slot);
+		break;
+	case LP_OP_STR: {
+		struct lp_var var = {.off = r->vpos, .len = 0};
+		__u64 want = r->t[dst];
+
+		if (!faulted(r, op->slot) && want) {
+			n = op->size;
+			if (want < n)
+				n = want;
+			if (n > LP_DATA_MAX - r->vpos) {
+				n = LP_DATA_MAX - r->vpos;
+				s->rec.flags |= LP_RF_TRUNC;
+			}
+			n &= LP_COPY_MAX - 1;
+			addr = r->t[src & (LP_NTMP - 1)];
+			if (n && bpf_probe_read_user(&s->data[r->vpos & (LP_DATA_MAX - 1)], n,
+						     (void *)addr)) {
+				fault(r, op->slot);
+				n = 0;
+			}
+			var.len = n;
+			r->vpos += n;
+		}
+		*(struct lp_var *)&s->data[out] = var;
+		break;
+	}
+	case LP_OP_G:
+		r->t[dst] = r->g;
+		break;
+	case LP_OP_CMP:
+		r->t[dst] = cmp(op->size, r->t[src & (LP_NTMP - 1)], (__s64)op->imm);
+		break;
+	case LP_OP_CMPT:
+		r->t[dst] = cmp(op->size, r->t[dst], r->t[src & (LP_NTMP - 1)]);
+		break;
+	case LP_OP_STRCMP: {
+		struct lp_var var = *(struct lp_var *)&s->data[out];
+		__u32 clen = op->slot, k;
+		__u32 base = op->imm;
+		bool eq;
+
+		if (op->size == LP_CMP_STREQ)
+			eq = var.len == clen;
+		else
+			eq = var.len >= clen;
+		for (k = 0; k < 64 && eq; k++) {
+			if (k >= clen)
+				break;
+			if (s->data[(var.off + k) & (LP_DATA_MAX - 1)] !=
+			    r->p->consts[(base + k) & (LP_CONST_MAX - 1)])
+				eq = false;
+		}
+		r->t[dst] = eq;
+		break;
+	}
+	case LP_OP_AND:
+		r->t[dst] = r->t[dst] && r->t[src & (LP_NTMP - 1)];
+		break;
+	case LP_OP_OR:
+		r->t[dst] = r->t[dst] || r->t[src & (LP_NTMP - 1)];
+		break;
+	case LP_OP_NOT:
+		r->t[dst] = !r->t[src & (LP_NTMP - 1)];
+		break;
+	case LP_OP_FILTER:
+		if (!r->t[src & (LP_NTMP - 1)]) {
+			r->drop = true;
+			return 1;
+		}
+		break;
+	case LP_OP_FAULTED:
+		r->t[dst] = faulted(r, op->slot);
+		break;
+	case LP_OP_DATA:
+		switch (op->size) {
+		case 1:
+			r->t[dst] = *(__u8 *)&s->data[out];
+			break;
+		case 2:
+			r->t[dst] = *(__u16 *)&s->data[out];
+			break;
+		case 4:
+			r->t[dst] = *(__u32 *)&s->data[out];
+			break;
+		default:
+			r->t[dst] = *(__u64 *)&s->data[out];
+			break;
+		}
+		break;
+	case LP_OP_MULI:
+		r->t[dst] = r->t[src & (LP_NTMP - 1)] * (__s64)op->imm;
+		break;
+	case LP_OP_SKIPZ:
+		if (!r->t[src & (LP_NTMP - 1)])
+			r->skip_to = idx + 1 + op->imm;
+		break;
+	}
+	return 0;
+}
+
+static __always_inline void run_ops(struct run *r, __u32 first, __u32 n)
+{
+	r->first = first;
+	r->end = first + n;
+	r->skip_to = 0;
+	if (n)
+		bpf_loop(n, run_op, r, 0);
+}
+
+/* Goroutine id of g; on the system stack (goid 0), the user goroutine's. */
+static __always_inline __u64 goid_of(const struct lp_plan *p, __u64 g, __u64 *user_g, __u16 *flags)
+{
+	__u64 goid, m, curg;
+
+	*user_g = g;
+	if (!g)
+		return 0;
+	goid = read_u64(g + p->goid_off);
+	if (goid)
+		return goid;
+	m = read_u64(g + p->m_off);
+	curg = m ? read_u64(m + p->curg_off) : 0;
+	if (!curg)
+		return 0;
+	*flags |= LP_RF_G0;
+	*user_g = curg;
+	return read_u64(curg + p->goid_off);
+}
+
+static __always_inline void emit(struct scratch *s, __u32 len)
+{
+	__u64 avail = bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA);
+	__u64 fl = avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+
+	s->rec.data_len = len;
+	len = (len & (LP_DATA_MAX * 2 - 1)) + sizeof(struct lp_rec);
+	if (len > sizeof(struct lp_rec) + LP_DATA_MAX)
+		len = sizeof(struct lp_rec) + LP_DATA_MAX;
+	if (bpf_ringbuf_output(&rb, &s->rec, len, fl))
+		stat_inc(LP_STAT_LOST);
+	else
+		stat_inc(LP_STAT_EVENTS);
+}
+
+static __always_inline int do_entry(struct pt_regs *ctx, __u64 cookie, __u32 site,
+				    const struct lp_plan *p, struct scratch *s)
+{
+	struct run r = {};
+	struct lp_call_key key;
+	__u64 user_g;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	s->rec.type = LP_REC_ENTRY;
+	s->rec.flags = 0;
+	s->rec.plan = LP_COOKIE_PLAN(cookie);
+	s->rec.pid = pid_tgid >> 32;
+	s->rec.tid = (__u32)pid_tgid;
+	s->rec.ts = bpf_ktime_get_ns();
+	s->rec.latency = 0;
+	s->rec.faults = 0;
+	s->rec.stack_id = -1;
+	s->rec.stack_ret = 0;
+	/* A probe on a call site runs before CALL pushes the return address. */
+	if (site == LP_SITE_CALL)
+		s->regs[LP_REG_SP] -= 8;
+
+	r.s = s;
+	r.p = p;
+	r.vpos = p->data_fixed;
+	r.g = current_g(p, s);
+	s->rec.goid = goid_of(p, r.g, &user_g, &s->rec.flags);
+
+	if (p->flags & LP_PF_WITHIN) {
+		struct scope_key sk = {.pid = s->rec.pid, .probe = p->within, .g = user_g};
+		__u64 *open = bpf_map_lookup_elem(&scopes, &sk);
+
+		if (!open || !*open) {
+			stat_inc(LP_STAT_OUTSIDE);
+			return 0;
+		}
+	}
+
+	run_ops(&r, 0, p->nentry);
+	if (r.drop) {
+		stat_inc(LP_STAT_FILTERED);
+		return 0;
+	}
+
+	if (p->flags & LP_PF_SCOPE) {
+		struct scope_key sk = {.pid = s->rec.pid, .probe = p->probe, .g = user_g};
+		__u64 one = 1, *open = bpf_map_lookup_elem(&scopes, &sk);
+
+		if (open)
+			__sync_fetch_and_add(open, 1);
+		else
+			bpf_map_update_elem(&scopes, &sk, &one, BPF_ANY);
+	}
+
+	if (p->flags & LP_PF_STACK) {
+		long id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+
+		if (id >= 0) {
+			s->rec.stack_id = id;
+			s->rec.stack_ret = read_u64(s->regs[LP_REG_SP]);
+			s->rec.flags |= LP_RF_STACK;
+		} else {
+			stat_inc(LP_STAT_STACK_ERR);
+		}
+	}
+
+	s->rec.data_len = r.vpos;
+	if (p->flags & LP_PF_PAIR) {
+		key.pid = s->rec.pid;
+		key.plan = s->rec.plan;
+		key.g = r.g;
+		key.depth = read_u64(r.g + p->stackhi_off) - s->regs[LP_REG_SP];
+		if (bpf_map_update_elem(&calls, &key, &s->rec, BPF_ANY))
+			stat_inc(LP_STAT_CALLS_FULL);
+	}
+	if ((p->flags & LP_PF_ENTRY_EVENT) || !(p->flags & (LP_PF_PAIR | LP_PF_NOEVENT)))
+		emit(s, r.vpos);
+	return 0;
+}
+
+static __always_inline int do_return(struct pt_regs *ctx, __u64 cookie, const struct lp_plan *p,
+				     struct scratch *s, bool enabled)
+{
+	struct run r = {};
+	struct lp_call_key key;
+	struct lp_rec *entry;
+	__u64 now = bpf_ktime_get_ns(), user_g, goid;
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u16 gflags = 0;
+	__u32 len;
+
+	r.s = s;
+	r.p = p;
+	r.g = current_g(p, s);
+	goid = goid_of(p, r.g, &user_g, &gflags);
+
+	key.pid = pid_tgid >> 32;
+	key.plan = LP_COOKIE_PLAN(cookie);
+	key.g = r.g;
+	key.depth = read_u64(r.g + p->stackhi_off) - s->regs[LP_REG_SP];
+	entry = bpf_map_lookup_elem(&calls, &key);
+	if (!enabled) {
+		/* Disabled since the call began: forget it, emit nothing. */
+		if (entry)
+			bpf_map_delete_elem(&calls, &key);
+		return 0;
+	}
+
+	if (p->flags & LP_PF_SCOPE) {
+		struct scope_key sk = {.pid = key.pid, .probe = p->probe, .g = user_g};
+		__u64 *open = bpf_map_lookup_elem(&scopes, &sk);
+
+		if (open && *open)
+			__sync_fetch_and_add(open, -1);
+	}
+
+	if (entry) {
+		len = entry->data_len;
+		if (len > LP_DATA_MAX)
+			len = LP_DATA_MAX;
+		bpf_probe_read_kernel(&s->rec, sizeof(struct lp_rec), entry);
+		bpf_probe_read_kernel(s->data, len & (LP_DATA_MAX - 1), (void *)(entry + 1));
+		bpf_map_delete_elem(&calls, &key);
+		s->rec.type = (p->flags & LP_PF_ENTRY_EVENT) ? LP_REC_RET : LP_REC_CALL;
+		s->rec.latency = now - s->rec.ts;
+		r.vpos = len & (LP_DATA_MAX - 1);
+	} else {
+		stat_inc(LP_STAT_UNMATCHED);
+		if (!(p->flags & LP_PF_ENTRY_EVENT))
+			return 0;
+		s->rec.type = LP_REC_RET;
+		s->rec.flags = LP_RF_NOENTRY | gflags;
+		s->rec.plan = key.plan;
+		s->rec.pid = key.pid;
+		s->rec.tid = (__u32)pid_tgid;
+		s->rec.ts = now;
+		s->rec.latency = 0;
+		s->rec.goid = goid;
+		s->rec.faults = 0;
+		s->rec.stack_id = -1;
+		s->rec.stack_ret = 0;
+		r.vpos = p->data_fixed;
+	}
+
+	run_ops(&r, p->nentry, p->nret);
+	if (r.drop) {
+		stat_inc(LP_STAT_FILTERED);
+		return 0;
+	}
+	if (!(p->flags & LP_PF_NOEVENT))
+		emit(s, r.vpos);
+	return 0;
+}
+
+static __always_inline struct scratch *claim_scratch(void)
+{
+	struct scratch *s;
+	__u32 i;
+
+	for (i = 0; i < LP_NSCRATCH; i++) {
+		s = bpf_map_lookup_elem(&scratch, &i);
+		if (s && __sync_val_compare_and_swap(&s->busy, 0, 1) == 0)
+			return s;
+	}
+	stat_inc(LP_STAT_NESTED);
+	return NULL;
+}
+
+SEC("uprobe")
+int lp_uprobe(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 site = LP_COOKIE_SITE(cookie), idx = LP_COOKIE_PLAN(cookie);
+	const struct lp_plan *p;
+	struct lp_probe_state *ps;
+	struct scratch *s;
+	bool enabled;
+
+	if (site == LP_SITE_JCC &&
+	    cc_holds(LP_COOKIE_CC(cookie), ctx->flags) != LP_COOKIE_CC_NEG(cookie)) {
+		stat_inc(LP_STAT_MORESTACK);
+		return 0;
+	}
+	p = bpf_map_lookup_elem(&plans, &idx);
+	if (!p) {
+		stat_inc(LP_STAT_NOPLAN);
+		return 0;
+	}
+	ps = bpf_map_lookup_elem(&probes, &p->probe);
+	enabled = ps && ps->enabled;
+	if (!enabled && (site != LP_SITE_RET || !(p->flags & LP_PF_PAIR))) {
+		stat_inc(LP_STAT_DISABLED);
+		return 0;
+	}
+	s = claim_scratch();
+	if (!s)
+		return 0;
+	save_regs(s, ctx);
+	if (site == LP_SITE_RET)
+		do_return(ctx, cookie, p, s, enabled);
+	else
+		do_entry(ctx, cookie, site, p, s);
+	__sync_fetch_and_and(&s->busy, 0);
+	return 0;
+}

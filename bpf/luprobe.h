@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The contract between the BPF programs and user space: probe plans (what to
+ * fetch at a probe site), ring-buffer records, map keys and counters.
+ *
+ * Plain fixed-width types only. The BPF side gets __u8.. from vmlinux.h;
+ * user space gets them from <linux/types.h>, the one include below.
+ *
+ * A probe is data, not code. Every uprobe runs the same program; its BPF
+ * cookie selects a plan (an array-map entry) and says what kind of site it
+ * is. A plan is a short list of ops for a tiny register machine with LP_NTMP
+ * 64-bit temporaries: load machine registers and memory, store values into
+ * the record, copy bounded byte strings, evaluate a predicate.
+ */
+#ifndef LUPROBE_BPF_H
+#define LUPROBE_BPF_H
+
+#ifndef __bpf__
+#include <linux/types.h>
+#endif
+
+#define LP_MAX_OPS     64   /* ops per plan (entry and return together) */
+#define LP_NTMP	       16   /* temporaries */
+#define LP_DATA_MAX    4096 /* bytes of record data (power of two) */
+#define LP_COPY_MAX    4096 /* largest single bounded copy (power of two) */
+#define LP_CONST_MAX   256  /* predicate constants per plan */
+#define LP_MAX_SLOTS   64   /* fault bits per record */
+#define LP_STACK_DEPTH 64   /* frames kept per stack trace */
+#define LP_NSCRATCH    4    /* scratch slots per CPU: a preempted run keeps its own */
+
+/*
+ * Machine registers as the plan names them. 0..8 are the Go register-ABI
+ * integer argument registers in ABI order, so a goabi register index is also
+ * an LP_REG_ index.
+ */
+enum lp_reg {
+	LP_REG_AX = 0,
+	LP_REG_BX,
+	LP_REG_CX,
+	LP_REG_DI,
+	LP_REG_SI,
+	LP_REG_R8,
+	LP_REG_R9,
+	LP_REG_R10,
+	LP_REG_R11,
+	LP_REG_DX,
+	LP_REG_BP,
+	LP_REG_R12,
+	LP_REG_R13,
+	LP_REG_R14,
+	LP_REG_R15,
+	LP_REG_SP,
+	LP_REG_IP,
+	LP_REG_FLAGS,
+	LP_NREGS,
+};
+
+enum lp_opcode {
+	LP_OP_NOP = 0,
+	LP_OP_REG,   /* t[dst] = reg[src] */
+	LP_OP_IMM,   /* t[dst] = imm */
+	LP_OP_ADD,   /* t[dst] = t[src] + imm */
+	LP_OP_LOAD,  /* t[dst] = zero-extended `size`-byte user load at t[src] + imm */
+	LP_OP_STORE, /* data[out..out+size) = low `size` bytes of t[src] */
+	LP_OP_READ,  /* data[out..out+size) = user memory at t[src] + imm (size <= LP_COPY_MAX) */
+	LP_OP_STR,  /* copy min(t[dst], size) bytes at t[src] to the var area; data[out] = lp_var */
+	LP_OP_G,    /* t[dst] = current g (the plan says from R14 or from TLS) */
+	LP_OP_CMP,  /* t[dst] = t[src] <cc> imm   (cc in size: enum lp_cmp) */
+	LP_OP_CMPT, /* t[dst] = t[dst] <cc> t[src] */
+	LP_OP_STRCMP,  /* t[dst] = var string at data[out] (eq|prefix: size) consts[imm..imm+len] */
+	LP_OP_AND,     /* t[dst] = t[dst] && t[src] */
+	LP_OP_OR,      /* t[dst] = t[dst] || t[src] */
+	LP_OP_NOT,     /* t[dst] = !t[src] */
+	LP_OP_FILTER,  /* drop the event unless t[src] != 0 */
+	LP_OP_FAULTED, /* t[dst] = fault bit `slot` is set */
+	LP_OP_DATA,    /* t[dst] = zero-extended `size`-byte value at data[out] */
+	LP_OP_MULI,    /* t[dst] = t[src] * imm */
+	LP_OP_SKIPZ,   /* if t[src] == 0, skip the next imm ops */
+};
+
+enum lp_cmp {
+	LP_CMP_EQ = 0,
+	LP_CMP_NE,
+	LP_CMP_LT, /* signed */
+	LP_CMP_LE,
+	LP_CMP_GT,
+	LP_CMP_GE,
+	LP_CMP_LTU, /* unsigned */
+	LP_CMP_LEU,
+	LP_CMP_GTU,
+	LP_CMP_GEU,
+	LP_CMP_STREQ = 16, /* LP_OP_STRCMP: whole string equal; `slot` holds the const length */
+	LP_CMP_STRPFX,	   /* LP_OP_STRCMP: string starts with the constant */
+};
+
+/*
+ * One op. `slot` is the value slot the op belongs to: when a user load in
+ * that slot faults, its bit is set in the record's fault mask and later ops
+ * of the same slot read as zero instead of dereferencing garbage.
+ */
+struct lp_op {
+	__u8 code; /* enum lp_opcode */
+	__u8 dst;  /* temporary */
+	__u8 src;  /* temporary or register */
+	__u8 slot; /* fault bit, 0..LP_MAX_SLOTS-1 */
+	__s32 imm;
+	__u16 out;  /* offset in record data */
+	__u16 size; /* bytes, or condition code */
+};
+
+/* Where a bounded copy landed in the record's variable area. */
+struct lp_var {
+	__u16 off; /* from the start of record data */
+	__u16 len; /* bytes copied (the Go length is stored separately) */
+};
+
+enum lp_gsrc {
+	LP_G_NONE = 0, /* no goroutine identity (not Go code) */
+	LP_G_R14,      /* register ABI: R14 holds g */
+	LP_G_TLS,      /* stack ABI: g at fsbase + tls_off */
+};
+
+enum lp_plan_flags {
+	LP_PF_RET = 1 << 0,	    /* the function has return sites */
+	LP_PF_PAIR = 1 << 1,	    /* entry waits for return: one event per call */
+	LP_PF_ENTRY_EVENT = 1 << 2, /* emit an event at entry (separate entry/return mode) */
+	LP_PF_STACK = 1 << 3,	    /* capture the user stack at entry */
+	LP_PF_NOEVENT = 1 << 4,	    /* in-kernel aggregation only: no ring-buffer record */
+	LP_PF_WITHIN = 1 << 5,	    /* only inside a call of probe `within` */
+	LP_PF_SCOPE = 1 << 6,	    /* other probes are scoped to calls of this one */
+};
+
+/* One traced function of one probe. Array map "plans", indexed by the cookie. */
+struct lp_plan {
+	__u32 probe; /* user-visible probe id: index into "probes" */
+	__u16 flags; /* enum lp_plan_flags */
+	__u8 gsrc;   /* enum lp_gsrc */
+	__u8 nentry; /* ops[0, nentry) run at entry */
+	__u8 nret;   /* ops[nentry, nentry+nret) run at return */
+	__u8 pad0;
+	__u16 data_fixed; /* fixed part of the data; the variable area starts here */
+	__s16 tls_off;	/* LP_G_TLS: offset of g from fsbase (-8 unless an external linker moved it)
+			 */
+	__u16 goid_off; /* runtime.g.goid */
+	__u16 m_off;	/* runtime.g.m */
+	__u16 curg_off; /* runtime.m.curg */
+	__u16 stackhi_off; /* runtime.g.stack.hi */
+	__u32 within;	   /* LP_PF_WITHIN: the scoping probe */
+	__u32 pad1;
+	struct lp_op ops[LP_MAX_OPS];
+	__u8 consts[LP_CONST_MAX];
+};
+
+/* Per user-visible probe; array map "probes". */
+struct lp_probe_state {
+	__u32 enabled;
+	__u32 pad;
+};
+
+/*
+ * Cookie of a uprobe: plan index, site kind and, for a stack-check branch,
+ * the condition that sends the call to runtime.morestack.
+ */
+#define LP_COOKIE_PLAN(c)   ((__u32)((c)&0xfffff))
+#define LP_COOKIE_SITE(c)   ((__u32)(((c) >> 20) & 0xf))
+#define LP_COOKIE_CC(c)	    ((__u32)(((c) >> 24) & 0x1f))
+#define LP_COOKIE_CC_NEG(c) ((__u32)(((c) >> 29) & 0x1))
+#define LP_COOKIE_SPADJ(c)  ((__s32)(__s8)(((c) >> 32) & 0xff))
+#define LP_COOKIE(plan, site, cc, neg, spadj)                                                      \
+	((__u64)(plan) | ((__u64)(site) << 20) | ((__u64)(cc) << 24) | ((__u64)(neg) << 29) |      \
+	 ((__u64)(__u8)(spadj) << 32))
+
+enum lp_site {
+	LP_SITE_ENTRY = 0, /* first instruction of the function */
+	LP_SITE_JCC,  /* the stack check's conditional branch: skip when it goes to morestack */
+	LP_SITE_RET,  /* a RET instruction */
+	LP_SITE_CALL, /* a direct CALL to the function (SP is 8 higher than at entry) */
+};
+
+/*
+ * x86 condition codes (low nibble of Jcc opcodes 0x70-0x7f). The branch is
+ * taken when the condition holds; LP_COOKIE_CC_NEG says the morestack path
+ * is the fall-through instead.
+ */
+enum lp_cc {
+	LP_CC_O = 0,
+	LP_CC_NO,
+	LP_CC_B,
+	LP_CC_AE,
+	LP_CC_E,
+	LP_CC_NE,
+	LP_CC_BE,
+	LP_CC_A,
+	LP_CC_S,
+	LP_CC_NS,
+	LP_CC_P,
+	LP_CC_NP,
+	LP_CC_L,
+	LP_CC_GE,
+	LP_CC_LE,
+	LP_CC_G,
+};
+
+enum lp_rec_type {
+	LP_REC_CALL = 1,  /* a whole call: entry data, return data, latency */
+	LP_REC_ENTRY = 2, /* entry only */
+	LP_REC_RET = 3,	  /* return only (entry state missing or separate mode) */
+};
+
+enum lp_rec_flags {
+	LP_RF_G0 = 1 << 0,	/* the event ran on the system stack; goid is m.curg's */
+	LP_RF_NOENTRY = 1 << 1, /* a return whose entry was not seen */
+	LP_RF_TRUNC = 1 << 2,	/* the variable area ran out; some copies are short */
+	LP_RF_STACK = 1 << 3,	/* stack_id / stack_ret are valid */
+};
+
+/* Every ring-buffer record starts with this header. */
+struct lp_rec {
+	__u16 type;	/* enum lp_rec_type */
+	__u16 flags;	/* enum lp_rec_flags */
+	__u16 data_len; /* bytes of data after the header */
+	__u16 pad;
+	__u32 plan;
+	__u32 pid; /* tgid */
+	__u32 tid;
+	__s32 stack_id; /* bpf_get_stackid() result, or < 0 */
+	__u64 ts;	/* entry time, CLOCK_MONOTONIC ns */
+	__u64 latency;	/* ns, LP_REC_CALL / LP_REC_RET with entry */
+	__u64 goid;
+	__u64 faults;	 /* bit i: value slot i could not be read */
+	__u64 stack_ret; /* return address at entry SP (the caller frame the FP walk misses) */
+			 /* data_len bytes of data follow */
+};
+
+/* Key of the in-flight call state: one per goroutine and frame. */
+struct lp_call_key {
+	__u32 pid;
+	__u32 plan;
+	__u64 g;     /* runtime.g address of the goroutine */
+	__u64 depth; /* g.stack.hi - SP at entry: survives stack copying */
+};
+
+/* Counters in the per-CPU array "stats". */
+enum lp_stat {
+	LP_STAT_EVENTS = 0, /* records written */
+	LP_STAT_LOST,	    /* ring buffer full */
+	LP_STAT_FILTERED,   /* dropped by a predicate */
+	LP_STAT_MORESTACK,  /* entry hits that went to morestack (and will restart) */
+	LP_STAT_UNMATCHED,  /* returns without entry state */
+	LP_STAT_CALLS_FULL, /* call state could not be stored */
+	LP_STAT_FAULTS,	    /* user reads that faulted */
+	LP_STAT_NOPLAN,	    /* cookie without a plan (should not happen) */
+	LP_STAT_STACK_ERR,  /* stack capture failed */
+	LP_STAT_DISABLED,   /* hits on disabled probes */
+	LP_STAT_OUTSIDE,    /* hits outside their `within` scope */
+	LP_STAT_NESTED,	    /* no free scratch slot (the program was preempted LP_NSCRATCH times) */
+	LP_NSTATS,
+};
+
+#endif

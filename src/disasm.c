@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * A Go function on amd64 starts with a stack check:
+ *
+ *   Go >= 1.17:  CMPQ SP, 16(R14)           or  LEAQ -n(SP), R12; CMPQ R12, 16(R14)
+ *   Go <= 1.16:  MOVQ FS:-8, CX; CMPQ SP, 16(CX)  (or LEAQ/SUBQ variants for big frames)
+ *                JLS  morestack_block
+ *
+ * and morestack_block spills the argument registers, calls
+ * runtime.morestack_noctxt (or runtime.morestack for closures), reloads them
+ * and jumps back to the first instruction. A probe on the first instruction
+ * therefore fires again after every stack growth (and every synchronous
+ * preemption). The conditional branch fires once per pass too, but the BPF
+ * program can tell from the saved flags which way it goes, the arguments are
+ * still in place there, and the kernel emulates a Jcc instead of
+ * single-stepping it. So the branch is the entry site; a function without a
+ * stack check is probed at its first instruction.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <capstone/capstone.h>
+#include "disasm.h"
+#include "goabi.h"
+#include "log.h"
+#include "luprobe.h"
+
+#define PROLOGUE_MAX_INSNS    16
+#define SPILL_BLOCK_MAX_INSNS 64
+#define FUNC_MAX_BYTES	      (16u << 20)
+
+bool disasm__is_emulated(const uint8_t *code, size_t len)
+{
+	size_t i = 0;
+
+	if (!len)
+		return false;
+	/* optional REX.B before push r8-r15 */
+	if (code[0] == 0x41 && len > 1 && code[1] >= 0x50 && code[1] <= 0x57)
+		return true;
+	switch (code[i]) {
+	case 0xe8: /* call rel32 */
+	case 0xe9: /* jmp rel32 */
+	case 0xeb: /* jmp rel8 */
+	case 0x90: /* nop */
+		return true;
+	}
+	if (code[i] >= 0x70 && code[i] <= 0x7f) /* jcc rel8 */
+		return true;
+	if (code[i] >= 0x50 && code[i] <= 0x57) /* push r64 */
+		return true;
+	if (code[i] == 0x0f && len > 1 && code[i + 1] >= 0x80 && code[i + 1] <= 0x8f)
+		return true; /* jcc rel32 */
+	return false;
+}
+
+/* Condition code of a Jcc, or -1 for other instructions. */
+static int jcc_cc(unsigned id)
+{
+	switch (id) {
+	case X86_INS_JO:
+		return LP_CC_O;
+	case X86_INS_JNO:
+		return LP_CC_NO;
+	case X86_INS_JB:
+		return LP_CC_B;
+	case X86_INS_JAE:
+		return LP_CC_AE;
+	case X86_INS_JE:
+		return LP_CC_E;
+	case X86_INS_JNE:
+		return LP_CC_NE;
+	case X86_INS_JBE:
+		return LP_CC_BE;
+	case X86_INS_JA:
+		return LP_CC_A;
+	case X86_INS_JS:
+		return LP_CC_S;
+	case X86_INS_JNS:
+		return LP_CC_NS;
+	case X86_INS_JP:
+		return LP_CC_P;
+	case X86_INS_JNP:
+		return LP_CC_NP;
+	case X86_INS_JL:
+		return LP_CC_L;
+	case X86_INS_JGE:
+		return LP_CC_GE;
+	case X86_INS_JLE:
+		return LP_CC_LE;
+	case X86_INS_JG:
+		return LP_CC_G;
+	}
+	return -1;
+}
+
+/* goabi index of an integer register, 0xff if it is not an argument register */
+static uint8_t int_reg_index(x86_reg r)
+{
+	switch (r) {
+	case X86_REG_RAX:
+	case X86_REG_EAX:
+	case X86_REG_AX:
+	case X86_REG_AL:
+		return 0;
+	case X86_REG_RBX:
+	case X86_REG_EBX:
+	case X86_REG_BX:
+	case X86_REG_BL:
+		return 1;
+	case X86_REG_RCX:
+	case X86_REG_ECX:
+	case X86_REG_CX:
+	case X86_REG_CL:
+		return 2;
+	case X86_REG_RDI:
+	case X86_REG_EDI:
+	case X86_REG_DI:
+	case X86_REG_DIL:
+		return 3;
+	case X86_REG_RSI:
+	case X86_REG_ESI:
+	case X86_REG_SI:
+	case X86_REG_SIL:
+		return 4;
+	case X86_REG_R8:
+	case X86_REG_R8D:
+	case X86_REG_R8W:
+	case X86_REG_R8B:
+		return 5;
+	case X86_REG_R9:
+	case X86_REG_R9D:
+	case X86_REG_R9W:
+	case X86_REG_R9B:
+		return 6;
+	case X86_REG_R10:
+	case X86_REG_R10D:
+	case X86_REG_R10W:
+	case X86_REG_R10B:
+		return 7;
+	case X86_REG_R11:
+	case X86_REG_R11D:
+	case X86_REG_R11W:
+	case X86_REG_R11B:
+		return 8;
+	default:
+		return 0xff;
+	}
+}
+
+static int xmm_index(x86_reg r)
+{
+	if (r >= X86_REG_XMM0 && r <= X86_REG_XMM31)
+		return r - X86_REG_XMM0;
+	return -1;
+}
+
+static bool is_morestack(const struct gobin *gb, uint64_t target)
+{
+	const struct gobin_func *f = gobin__func_at(gb, target);
+
+	return f && f->entry == target && strncmp(f->name, "runtime.morestack", 17) == 0;
+}
+
+/*
+ * Decode the block at addr (inside f): register stores to [rsp+off] up to a
+ * CALL. Returns 1 if the call goes to runtime.morestack*, 0 otherwise.
+ */
+static int scan_morestack_block(csh cs, const struct gobin *gb, const struct gobin_func *f,
+				uint64_t addr, struct disasm_func *out, bool record)
+{
+	const uint8_t *code;
+	size_t size;
+	uint64_t pc = addr;
+	cs_insn *insn = cs_malloc(cs);
+	int found = 0, n;
+
+	if (!insn)
+		return 0;
+	if (addr < f->entry || addr >= f->end)
+		goto out;
+	size = f->end - addr;
+	code = gobin__data(gb, addr, size);
+	if (!code)
+		goto out;
+	for (n = 0; n < SPILL_BLOCK_MAX_INSNS && cs_disasm_iter(cs, &code, &size, &pc, insn); n++) {
+		cs_x86 *x = &insn->detail->x86;
+
+		if (insn->id == X86_INS_CALL) {
+			if (x->op_count == 1 && x->operands[0].type == X86_OP_IMM &&
+			    is_morestack(gb, x->operands[0].imm)) {
+				found = 1;
+				if (record) {
+					const struct gobin_func *t =
+						gobin__func_at(gb, x->operands[0].imm);
+					out->closure_ctx =
+						t && (strcmp(t->name, "runtime.morestack") == 0);
+				}
+			}
+			break;
+		}
+		if (insn->id == X86_INS_JMP || insn->id == X86_INS_RET)
+			break;
+		if (!record || x->op_count != 2 || x->operands[0].type != X86_OP_MEM ||
+		    x->operands[1].type != X86_OP_REG || x->operands[0].mem.base != X86_REG_RSP ||
+		    x->operands[0].mem.index != X86_REG_INVALID)
+			continue;
+		if (out->nspills < DISASM_MAX_SPILLS) {
+			struct disasm_spill *sp = &out->spills[out->nspills++];
+			x86_reg r = x->operands[1].reg;
+			int xi = xmm_index(r);
+
+			sp->off = (int32_t)x->operands[0].mem.disp;
+			sp->size = x->operands[0].size;
+			if (xi >= 0) {
+				sp->cls = GOREG_FLOAT;
+				sp->reg = xi;
+			} else {
+				sp->cls = GOREG_INT;
+				sp->reg = int_reg_index(r);
+			}
+		}
+	}
+out:
+	cs_free(insn, 1);
+	return found;
+}
+
+/* Is this instruction part of a stack-check prologue (it must not touch SP or call)? */
+static bool ends_prologue(const cs_insn *insn)
+{
+	const cs_x86 *x = &insn->detail->x86;
+
+	switch (insn->id) {
+	case X86_INS_CALL:
+	case X86_INS_RET:
+	case X86_INS_JMP:
+	case X86_INS_PUSH:
+	case X86_INS_POP:
+	case X86_INS_INT3:
+		return true;
+	}
+	/* anything that writes RSP ends it (SUBQ $n, SP allocates the frame) */
+	if (x->op_count >= 1 && x->operands[0].type == X86_OP_REG &&
+	    x->operands[0].reg == X86_REG_RSP && (x->operands[0].access & CS_AC_WRITE))
+		return true;
+	return false;
+}
+
+static int find_entry_site(csh cs, const struct gobin *gb, const struct gobin_func *f,
+			   struct disasm_func *out)
+{
+	size_t size = f->end - f->entry;
+	const uint8_t *code = gobin__data(gb, f->entry, size);
+	const uint8_t *start = code;
+	uint64_t pc = f->entry;
+	cs_insn *insn;
+	int n, cc;
+
+	if (!code) {
+		lp_seterr("%s: code at 0x%lx is not in the file", f->name, (unsigned long)f->entry);
+		return -EINVAL;
+	}
+	insn = cs_malloc(cs);
+	if (!insn)
+		return -ENOMEM;
+	out->entry_site = f->entry;
+	out->site_kind = LP_SITE_ENTRY;
+	for (n = 0; n < PROLOGUE_MAX_INSNS; n++) {
+		uint64_t at = pc;
+		const uint8_t *bytes = code;
+
+		if (!cs_disasm_iter(cs, &code, &size, &pc, insn))
+			break;
+		if (n == 0)
+			out->emulated = disasm__is_emulated(bytes, insn->size);
+		cc = jcc_cc(insn->id);
+		if (cc >= 0) {
+			cs_x86 *x = &insn->detail->x86;
+			uint64_t target = x->operands[0].imm;
+
+			if (scan_morestack_block(cs, gb, f, target, out, false)) {
+				out->entry_site = at;
+				out->site_kind = LP_SITE_JCC;
+				out->cc = cc;
+				out->cc_neg = false;
+				out->emulated = true;
+				continue; /* a later branch to morestack supersedes this one */
+			}
+			if (scan_morestack_block(cs, gb, f, pc, out, false)) {
+				out->entry_site = at;
+				out->site_kind = LP_SITE_JCC;
+				out->cc = cc;
+				out->cc_neg = true;
+				out->emulated = true;
+				continue;
+			}
+			break;
+		}
+		if (ends_prologue(insn))
+			break;
+	}
+	(void)start;
+	/* Record the spills of the block the chosen branch leads to. */
+	if (out->site_kind == LP_SITE_JCC) {
+		size_t sz = f->end - out->entry_site;
+		const uint8_t *c = gobin__data(gb, out->entry_site, sz);
+		uint64_t p = out->entry_site;
+
+		if (c && cs_disasm_iter(cs, &c, &sz, &p, insn)) {
+			uint64_t block =
+				out->cc_neg ? p : (uint64_t)insn->detail->x86.operands[0].imm;
+
+			scan_morestack_block(cs, gb, f, block, out, true);
+		}
+	}
+	cs_free(insn, 1);
+	return 0;
+}
+
+static int find_rets(csh cs, const struct gobin *gb, const struct gobin_func *f,
+		     struct disasm_func *out)
+{
+	size_t size = f->end - f->entry, cap = 0;
+	const uint8_t *code = gobin__data(gb, f->entry, size);
+	uint64_t pc = f->entry;
+	cs_insn *insn;
+	int err = 0;
+
+	if (!code)
+		return -EINVAL;
+	insn = cs_malloc(cs);
+	if (!insn)
+		return -ENOMEM;
+	while (size) {
+		if (!cs_disasm_iter(cs, &code, &size, &pc, insn)) {
+			/* Padding after the last instruction is INT3s; anything else is unknown. */
+			size_t i;
+
+			for (i = 0; i < size && code[i] == 0xcc; i++)
+				;
+			if (i == size)
+				break;
+			lp_seterr("%s: cannot decode the instruction at 0x%lx; no probe placed",
+				  f->name, (unsigned long)pc);
+			err = -EINVAL;
+			break;
+		}
+		out->ninsns++;
+		if (insn->id == X86_INS_RET) {
+			if (out->nrets == cap) {
+				uint64_t *n;
+
+				cap = cap ? cap * 2 : 8;
+				n = realloc(out->rets, cap * sizeof(*n));
+				if (!n) {
+					err = -ENOMEM;
+					break;
+				}
+				out->rets = n;
+			}
+			out->rets[out->nrets++] = insn->address;
+		}
+	}
+	cs_free(insn, 1);
+	return err;
+}
+
+int disasm__func(const struct gobin *gb, const struct gobin_func *f, struct disasm_func *out)
+{
+	csh cs;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (f->end <= f->entry || f->end - f->entry > FUNC_MAX_BYTES) {
+		lp_seterr("%s: implausible function size %lu", f->name,
+			  (unsigned long)(f->end - f->entry));
+		return -EINVAL;
+	}
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
+		lp_seterr("cannot initialise the disassembler");
+		return -ENOMEM;
+	}
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	err = find_entry_site(cs, gb, f, out);
+	if (!err)
+		err = find_rets(cs, gb, f, out);
+	cs_close(&cs);
+	if (err)
+		disasm__free(out);
+	return err;
+}
+
+void disasm__free(struct disasm_func *d)
+{
+	if (!d)
+		return;
+	free(d->rets);
+	d->rets = NULL;
+	d->nrets = 0;
+}

@@ -1,0 +1,1224 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The Lua surface: probe{}, on_event, attach, every, after, on_exit, exit,
+ * and the event and probe objects. Host context lives in the registry; every
+ * call into Lua goes through lua_api__call (traceback, one error policy).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include "decode.h"
+#include "log.h"
+#include "lua_api.h"
+#include "session.h"
+
+#define PROBE_MT     "luprobe.probe"
+#define EVENT_MT     "luprobe.event"
+#define TIMER_MT     "luprobe.timer"
+#define KEY_SESSION  "luprobe.session"
+#define KEY_HANDLERS "luprobe.handlers" /* [probe id + 1] = { fn, ... } */
+#define KEY_PROBES   "luprobe.probes"	/* [probe id + 1] = probe userdata */
+#define KEY_EXIT     "luprobe.on_exit"	/* { fn, ... } */
+
+struct lprobe {
+	struct probe *p;
+};
+
+struct ltimer {
+	int id;
+};
+
+/* An event: the record as it came from the ring buffer. */
+struct levent {
+	size_t size;
+	struct lp_rec rec; /* followed by rec.data_len bytes */
+};
+
+static struct session *get_session(lua_State *L)
+{
+	struct session *s;
+
+	lua_getfield(L, LUA_REGISTRYINDEX, KEY_SESSION);
+	s = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	return s;
+}
+
+/* ---- errors and calls ---- */
+
+static int traceback(lua_State *L)
+{
+	const char *msg = lua_tostring(L, 1);
+
+	if (!msg) {
+		if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+			return 1;
+		msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+	}
+	luaL_traceback(L, L, msg, 1);
+	return 1;
+}
+
+static struct session *hook_session;
+
+static void budget_hook(lua_State *L, lua_Debug *ar)
+{
+	struct session *s = hook_session;
+
+	(void)ar;
+	lua_sethook(L, NULL, 0, 0);
+	if (lp_signalled)
+		luaL_error(L, "interrupted");
+	luaL_error(L,
+		   "callback ran more than %d instructions (a runaway loop?); raise the "
+		   "budget with --budget",
+		   s ? (int)s->env->lua_budget : 0);
+}
+
+/* Called from the signal handler while Lua runs: stop at the next instruction. */
+void lua_api__interrupt(struct session *s)
+{
+	if (s && s->L && s->in_lua)
+		lua_sethook(s->L, budget_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+int lua_api__call(struct session *s, int nargs, const char *what)
+{
+	lua_State *L = s->L;
+	int base = lua_gettop(L) - nargs, err;
+	bool was_in = s->in_lua;
+
+	lua_pushcfunction(L, traceback);
+	lua_insert(L, base);
+	hook_session = s;
+	if (s->env->lua_budget && s->attached)
+		lua_sethook(L, budget_hook, LUA_MASKCOUNT, (int)s->env->lua_budget);
+	s->in_lua = true;
+	err = lua_pcall(L, nargs, 1, base);
+	s->in_lua = was_in;
+	if (!was_in)
+		lua_sethook(L, NULL, 0, 0);
+	lua_remove(L, base);
+	if (err == LUA_OK)
+		return 0;
+	if (lp_signalled) {
+		/* Ctrl-C stopped a running callback: that is a clean stop, not an error */
+		lua_pop(L, 1);
+		s->stop = true;
+		return -1;
+	}
+	s->callback_errors++;
+	fprintf(stderr, "luprobe: %s%s%s\n", what ? what : "", what ? ": " : "",
+		lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+	lua_pop(L, 1);
+	if (!s->env->keep_going) {
+		s->stop = true;
+		if (!s->exit_code_set) {
+			s->exit_code = 1;
+			s->exit_code_set = true;
+		}
+	}
+	return -1;
+}
+
+/* ---- spec parsing ---- */
+
+static char *dup_field(lua_State *L, int idx, const char *field)
+{
+	const char *v;
+	char *d;
+
+	lua_getfield(L, idx, field);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return NULL;
+	}
+	if (lua_type(L, -1) != LUA_TSTRING)
+		luaL_error(L, "probe: '%s' must be a string", field);
+	v = lua_tostring(L, -1);
+	d = strdup(v);
+	lua_pop(L, 1);
+	if (!d)
+		luaL_error(L, "out of memory");
+	return d;
+}
+
+static int opt_int(lua_State *L, int idx, const char *field, int def, int lo, int hi)
+{
+	lua_Integer v;
+	int isnum;
+
+	lua_getfield(L, idx, field);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return def;
+	}
+	v = lua_tointegerx(L, -1, &isnum);
+	if (!isnum || v < lo || v > hi)
+		luaL_error(L, "probe: '%s' must be an integer from %d to %d", field, lo, hi);
+	lua_pop(L, 1);
+	return (int)v;
+}
+
+static bool opt_bool(lua_State *L, int idx, const char *field, bool def)
+{
+	bool v;
+
+	lua_getfield(L, idx, field);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return def;
+	}
+	if (!lua_isboolean(L, -1))
+		luaL_error(L, "probe: '%s' must be true or false", field);
+	v = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	return v;
+}
+
+/*
+ * args/ret lists: { "n", "r.URL.Path" } (names) or { {"s","string"}, ... }
+ * (declared) or, for ret, { "float64", "error" } (types).
+ */
+static size_t parse_list(lua_State *L, int idx, const char *field, bool types_only,
+			 struct probe_arg **out, bool *declared)
+{
+	size_t n = luaL_len(L, idx), i;
+	struct probe_arg *a;
+
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		if (!lua_isinteger(L, -2) || lua_tointeger(L, -2) < 1 ||
+		    (size_t)lua_tointeger(L, -2) > n)
+			luaL_error(L,
+				   "probe: '%s' must be a list, in order: { {\"n\", \"int64\"}, "
+				   "{\"s\", \"string\"} } or { \"n\", \"s\" }",
+				   field);
+		lua_pop(L, 1);
+	}
+	a = calloc(n ? n : 1, sizeof(*a));
+	if (!a)
+		luaL_error(L, "out of memory");
+	*declared = false;
+	for (i = 0; i < n; i++) {
+		int t = lua_rawgeti(L, idx, i + 1);
+
+		if (t == LUA_TSTRING) {
+			if (types_only)
+				a[i].type = strdup(lua_tostring(L, -1));
+			else
+				a[i].name = strdup(lua_tostring(L, -1));
+			if (types_only)
+				*declared = true;
+		} else if (t == LUA_TTABLE && luaL_len(L, -1) == 2) {
+			lua_rawgeti(L, -1, 1);
+			lua_rawgeti(L, -2, 2);
+			if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+				luaL_error(L, "probe: %s[%d] must be {\"name\", \"type\"}", field,
+					   (int)i + 1);
+			a[i].name = strdup(lua_tostring(L, -2));
+			a[i].type = strdup(lua_tostring(L, -1));
+			*declared = true;
+			lua_pop(L, 2);
+		} else {
+			luaL_error(L, "probe: %s[%d] must be a name or {\"name\", \"type\"}", field,
+				   (int)i + 1);
+		}
+		lua_pop(L, 1);
+	}
+	for (i = 0; i < n; i++)
+		if (*declared && !a[i].type)
+			luaL_error(L,
+				   "probe: %s mixes names and declarations; declare every "
+				   "entry as {\"name\", \"type\"}",
+				   field);
+	*out = a;
+	return n;
+}
+
+static const char *const spec_fields[] = {
+	"func",	  "target", "args",  "ret",   "mode",  "stack", "enabled",
+	"within", "strcap", "elems", "depth", "limit", NULL,
+};
+
+static void check_fields(lua_State *L, int idx)
+{
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		int i, ok = 0;
+
+		if (lua_type(L, -2) == LUA_TSTRING)
+			for (i = 0; spec_fields[i]; i++)
+				if (strcmp(lua_tostring(L, -2), spec_fields[i]) == 0)
+					ok = 1;
+		if (!ok) {
+			if (lua_type(L, -2) == LUA_TSTRING)
+				luaL_error(L, "probe: unknown field '%s'", lua_tostring(L, -2));
+			luaL_error(L, "probe: fields must be named, e.g. probe{ func = "
+				      "\"main.computeE\" }");
+		}
+		lua_pop(L, 1);
+	}
+}
+
+static void parse_spec(lua_State *L, int idx, struct probe_spec *sp)
+{
+	const char *mode;
+	bool declared;
+
+	memset(sp, 0, sizeof(*sp));
+	check_fields(L, idx);
+	sp->func = dup_field(L, idx, "func");
+	if (!sp->func)
+		luaL_error(L, "probe: 'func' is required, e.g. probe{ func = \"main.computeE\" }");
+	sp->target = dup_field(L, idx, "target");
+
+	lua_getfield(L, idx, "args");
+	if (lua_isnil(L, -1))
+		sp->args_mode = PA_DEFAULT;
+	else if (lua_isboolean(L, -1))
+		sp->args_mode = lua_toboolean(L, -1) ? PA_ALL : PA_NONE;
+	else if (lua_istable(L, -1)) {
+		sp->nargs = parse_list(L, lua_gettop(L), "args", false, &sp->args, &declared);
+		sp->args_mode = declared ? PA_DECL : PA_NAMES;
+	} else
+		luaL_error(L, "probe: 'args' must be true, false or a list");
+	lua_pop(L, 1);
+
+	lua_getfield(L, idx, "ret");
+	if (lua_isnil(L, -1) || (lua_isboolean(L, -1) && !lua_toboolean(L, -1)))
+		sp->ret_mode = PR_NONE;
+	else if (lua_isboolean(L, -1))
+		sp->ret_mode = PR_ALL;
+	else if (lua_istable(L, -1)) {
+		sp->nrets = parse_list(L, lua_gettop(L), "ret", true, &sp->rets, &declared);
+		sp->ret_mode = PR_DECL;
+	} else
+		luaL_error(L, "probe: 'ret' must be true, false or a list of types");
+	lua_pop(L, 1);
+
+	lua_getfield(L, idx, "mode");
+	mode = lua_tostring(L, -1);
+	if (mode && strcmp(mode, "separate") == 0)
+		sp->separate = true;
+	else if (mode && strcmp(mode, "call") != 0)
+		luaL_error(L, "probe: 'mode' must be \"call\" (one event per call) or "
+			      "\"separate\" (entry and return events)");
+	lua_pop(L, 1);
+
+	sp->stack = opt_bool(L, idx, "stack", false);
+	sp->enabled = opt_bool(L, idx, "enabled", true);
+	sp->popts.strcap = opt_int(L, idx, "strcap", 64, 0, LP_COPY_MAX - 1);
+	sp->popts.elems = opt_int(L, idx, "elems", 8, 1, 256);
+	sp->popts.depth = opt_int(L, idx, "depth", 1, 1, 3);
+	sp->limit = opt_int(L, idx, "limit", 1000, 1, 100000);
+}
+
+/* ---- probe objects ---- */
+
+static struct lprobe *check_probe(lua_State *L, int idx)
+{
+	return luaL_checkudata(L, idx, PROBE_MT);
+}
+
+static int resolve_all(lua_State *L, struct session *s, struct probe *p)
+{
+	int i, err;
+
+	if (p->spec.target)
+		return probe__resolve(&s->ps, p, p->spec.target, -1);
+	if (!s->ntargets) {
+		lp_seterr("%s: no process to trace: give target = \"path\" in the probe, -p PID, "
+			  "or -- COMMAND",
+			  p->spec.func);
+		return -EINVAL;
+	}
+	for (i = 0; i < s->ntargets; i++) {
+		err = probe__resolve(&s->ps, p, s->targets[i].path,
+				     s->targets[i].launched ? s->targets[i].pid
+							    : s->targets[i].pid);
+		if (err)
+			return err;
+	}
+	(void)L;
+	return 0;
+}
+
+static int l_probe(lua_State *L)
+{
+	struct session *s = get_session(L);
+	struct probe_spec spec;
+	struct lprobe *lp;
+	struct probe *p;
+	int err;
+
+	if (lua_type(L, 1) == LUA_TSTRING) {
+		lua_createtable(L, 0, 1);
+		lua_pushvalue(L, 1);
+		lua_setfield(L, -2, "func");
+		lua_replace(L, 1);
+	}
+	luaL_checktype(L, 1, LUA_TTABLE);
+	parse_spec(L, 1, &spec);
+	lua_getfield(L, 1, "within");
+	if (!lua_isnil(L, -1))
+		check_probe(L, -1);
+	lp = lua_newuserdatauv(L, sizeof(*lp), 0);
+	lp->p = NULL;
+	luaL_setmetatable(L, PROBE_MT);
+	err = probe_set__add(&s->ps, &spec, &p);
+	if (err) {
+		probe_spec__free(&spec);
+		return luaL_error(L, "out of memory");
+	}
+	lp->p = p;
+	if (!lua_isnil(L, -2)) {
+		struct probe *q = check_probe(L, -2)->p;
+
+		p->within = q;
+		if (!q->scope && q->nplans)
+			return luaL_error(L, "probe: within = a probe that is already resolved; "
+					     "create the scoping probe's dependents first");
+		q->scope = true;
+	}
+	lua_getfield(L, LUA_REGISTRYINDEX, KEY_PROBES);
+	lua_pushvalue(L, -2);
+	lua_rawseti(L, -2, p->id + 1);
+	lua_pop(L, 1);
+
+	lp_clearerr();
+	err = resolve_all(L, s, p);
+	if (!err && s->attached)
+		err = probe__attach(&s->ps, p);
+	if (err)
+		return luaL_error(L, "%s", *lp_lasterr() ? lp_lasterr() : strerror(-err));
+	return 1;
+}
+
+static int add_handler(lua_State *L, struct probe *p, int fn)
+{
+	luaL_checktype(L, fn, LUA_TFUNCTION);
+	lua_getfield(L, LUA_REGISTRYINDEX, KEY_HANDLERS);
+	if (lua_rawgeti(L, -1, p->id + 1) == LUA_TNIL) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_rawseti(L, -3, p->id + 1);
+	}
+	lua_pushvalue(L, fn);
+	lua_rawseti(L, -2, luaL_len(L, -2) + 1);
+	lua_pop(L, 2);
+	return 0;
+}
+
+static int l_on_event(lua_State *L)
+{
+	struct lprobe *lp = check_probe(L, 1);
+
+	add_handler(L, lp->p, 2);
+	lua_settop(L, 1);
+	return 1;
+}
+
+static int set_enabled(lua_State *L, bool on)
+{
+	struct session *s = get_session(L);
+	struct lprobe *lp = check_probe(L, 1);
+
+	lp->p->enabled = on;
+	if (s->tracer && tracer__loaded(s->tracer) &&
+	    tracer__set_probe_enabled(s->tracer, lp->p->id, on))
+		return luaL_error(L, "cannot %s probe %s", on ? "enable" : "disable",
+				  lp->p->spec.func);
+	lua_settop(L, 1);
+	return 1;
+}
+
+static int l_probe_enable(lua_State *L)
+{
+	return set_enabled(L, true);
+}
+
+static int l_probe_disable(lua_State *L)
+{
+	return set_enabled(L, false);
+}
+
+static int l_probe_funcs(lua_State *L)
+{
+	struct session *s = get_session(L);
+	struct lprobe *lp = check_probe(L, 1);
+	size_t i;
+
+	lua_createtable(L, lp->p->nplans, 0);
+	for (i = 0; i < lp->p->nplans; i++) {
+		const struct planinfo *pi = probe_set__plan(&s->ps, lp->p->plans[i]);
+
+		lua_pushstring(L, pi ? pi->func->name : "?");
+		lua_rawseti(L, -2, i + 1);
+	}
+	return 1;
+}
+
+static int l_probe_index(lua_State *L)
+{
+	struct lprobe *lp = check_probe(L, 1);
+	const char *k = luaL_checkstring(L, 2);
+
+	if (strcmp(k, "id") == 0)
+		lua_pushinteger(L, lp->p->id + 1);
+	else if (strcmp(k, "func") == 0)
+		lua_pushstring(L, lp->p->spec.func);
+	else if (strcmp(k, "enabled") == 0)
+		lua_pushboolean(L, lp->p->enabled);
+	else if (strcmp(k, "events") == 0)
+		lua_pushinteger(L, lp->p->events);
+	else {
+		luaL_getmetafield(L, 1, "methods");
+		lua_getfield(L, -1, k);
+	}
+	return 1;
+}
+
+static int l_probe_tostring(lua_State *L)
+{
+	struct lprobe *lp = check_probe(L, 1);
+
+	lua_pushfstring(L, "probe %d %s (%d function%s)", (int)lp->p->id + 1, lp->p->spec.func,
+			(int)lp->p->nplans, lp->p->nplans == 1 ? "" : "s");
+	return 1;
+}
+
+/* ---- events ---- */
+
+static struct levent *check_event(lua_State *L, int idx)
+{
+	return luaL_checkudata(L, idx, EVENT_MT);
+}
+
+static const struct planinfo *event_plan(lua_State *L, const struct levent *ev)
+{
+	return probe_set__plan(&get_session(L)->ps, ev->rec.plan);
+}
+
+static void decode_ctx(lua_State *L, const struct levent *ev, const struct planinfo *pi,
+		       struct decode_ctx *c)
+{
+	struct session *s = get_session(L);
+
+	c->data = (const uint8_t *)(&ev->rec + 1);
+	c->len = ev->rec.data_len;
+	if (c->len > ev->size - sizeof(struct lp_rec))
+		c->len = ev->size - sizeof(struct lp_rec);
+	c->faults = ev->rec.faults;
+	c->gb = pi ? pi->bin->gb : NULL;
+	c->bias = pi ? session__bias(s, ev->rec.pid, pi->bin) : 0;
+}
+
+static bool has_entry(const struct levent *ev)
+{
+	return ev->rec.type == LP_REC_CALL || ev->rec.type == LP_REC_ENTRY ||
+	       (ev->rec.type == LP_REC_RET && !(ev->rec.flags & LP_RF_NOENTRY));
+}
+
+static bool has_return(const struct levent *ev)
+{
+	return ev->rec.type == LP_REC_CALL || ev->rec.type == LP_REC_RET;
+}
+
+/* Push e.args (results=false) or e.ret (results=true), cached in the user value. */
+static void push_values(lua_State *L, int evidx, bool results)
+{
+	struct levent *ev = check_event(L, evidx);
+	const struct planinfo *pi = event_plan(L, ev);
+	const struct plan_value *vals;
+	struct decode_ctx c;
+	size_t n, i, k = 0;
+	const char *key = results ? "ret" : "args";
+
+	lua_getiuservalue(L, evidx, 1);
+	if (lua_istable(L, -1)) {
+		if (lua_getfield(L, -1, key) != LUA_TNIL) {
+			lua_remove(L, -2);
+			return;
+		}
+		lua_pop(L, 1);
+	} else {
+		lua_pop(L, 1);
+		lua_createtable(L, 0, 2);
+		lua_pushvalue(L, -1);
+		lua_setiuservalue(L, evidx, 1);
+	}
+	if (!pi || (results ? !has_return(ev) : !has_entry(ev))) {
+		lua_pop(L, 1);
+		lua_pushnil(L);
+		return;
+	}
+	decode_ctx(L, ev, pi, &c);
+	vals = plan__values(pi->pb, &n);
+	lua_createtable(L, 0, n);
+	for (i = 0; i < n; i++) {
+		if (vals[i].is_result != results)
+			continue;
+		decode__push(L, &c, &vals[i].root);
+		if (results) {
+			lua_pushvalue(L, -1);
+			lua_rawseti(L, -3, ++k);
+		}
+		lua_setfield(L, -2, vals[i].name);
+	}
+	lua_pushvalue(L, -1);
+	lua_setfield(L, -3, key);
+	lua_remove(L, -2);
+}
+
+static const char *kind_name(const struct levent *ev)
+{
+	switch (ev->rec.type) {
+	case LP_REC_ENTRY:
+		return "entry";
+	case LP_REC_RET:
+		return "return";
+	default:
+		return "call";
+	}
+}
+
+static void push_stack(lua_State *L, int evidx);
+
+static int l_event_index(lua_State *L)
+{
+	struct levent *ev = check_event(L, 1);
+	const char *k = luaL_checkstring(L, 2);
+	const struct planinfo *pi;
+
+	switch (k[0]) {
+	case 'a':
+		if (strcmp(k, "args") == 0) {
+			push_values(L, 1, false);
+			return 1;
+		}
+		break;
+	case 'f':
+		if (strcmp(k, "func") == 0) {
+			pi = event_plan(L, ev);
+			lua_pushstring(L, pi ? pi->func->name : "?");
+			return 1;
+		}
+		break;
+	case 'g':
+		if (strcmp(k, "goid") == 0) {
+			lua_pushinteger(L, ev->rec.goid);
+			return 1;
+		}
+		break;
+	case 'k':
+		if (strcmp(k, "kind") == 0) {
+			lua_pushstring(L, kind_name(ev));
+			return 1;
+		}
+		break;
+	case 'l':
+		if (strcmp(k, "latency") == 0) {
+			if (ev->rec.type == LP_REC_CALL ||
+			    (ev->rec.type == LP_REC_RET && !(ev->rec.flags & LP_RF_NOENTRY)))
+				lua_pushinteger(L, ev->rec.latency);
+			else
+				lua_pushnil(L);
+			return 1;
+		}
+		break;
+	case 'p':
+		if (strcmp(k, "pid") == 0) {
+			lua_pushinteger(L, ev->rec.pid);
+			return 1;
+		}
+		if (strcmp(k, "probe") == 0) {
+			pi = event_plan(L, ev);
+			lua_getfield(L, LUA_REGISTRYINDEX, KEY_PROBES);
+			lua_rawgeti(L, -1, pi ? (lua_Integer)pi->probe->id + 1 : 0);
+			return 1;
+		}
+		break;
+	case 'r':
+		if (strcmp(k, "ret") == 0) {
+			push_values(L, 1, true);
+			return 1;
+		}
+		break;
+	case 's':
+		if (strcmp(k, "stack") == 0) {
+			push_stack(L, 1);
+			return 1;
+		}
+		break;
+	case 't':
+		if (strcmp(k, "tid") == 0) {
+			lua_pushinteger(L, ev->rec.tid);
+			return 1;
+		}
+		if (strcmp(k, "ts") == 0) {
+			lua_pushinteger(L, ev->rec.ts);
+			return 1;
+		}
+		break;
+	}
+	luaL_getmetafield(L, 1, "methods");
+	lua_getfield(L, -1, k);
+	return 1;
+}
+
+/* "main.computeE(iterations=150) = 2.718282  12.4µs  goroutine 42" */
+void lua_api__format_event(struct session *s, const struct lp_rec *rec, size_t size,
+			   struct strbuf *sb)
+{
+	const struct planinfo *pi = probe_set__plan(&s->ps, rec->plan);
+	const struct plan_value *vals;
+	struct decode_ctx c;
+	size_t n, i, k = 0, nres = 0;
+	bool entry = rec->type != LP_REC_RET || !(rec->flags & LP_RF_NOENTRY);
+	bool ret = rec->type == LP_REC_CALL || rec->type == LP_REC_RET;
+
+	if (!pi) {
+		sb_puts(sb, "?");
+		return;
+	}
+	c.data = (const uint8_t *)(rec + 1);
+	c.len = rec->data_len;
+	if (c.len > size - sizeof(*rec))
+		c.len = size - sizeof(*rec);
+	c.faults = rec->faults;
+	c.gb = pi->bin->gb;
+	c.bias = session__bias(s, rec->pid, pi->bin);
+	vals = plan__values(pi->pb, &n);
+	if (rec->type == LP_REC_RET)
+		sb_puts(sb, "return ");
+	sb_puts(sb, pi->func->name);
+	sb_putc(sb, '(');
+	for (i = 0; i < n && entry; i++) {
+		if (vals[i].is_result)
+			continue;
+		sb_printf(sb, "%s%s=", k++ ? ", " : "", vals[i].name);
+		decode__format(sb, &c, &vals[i].root);
+	}
+	if (!entry)
+		sb_puts(sb, "...");
+	sb_putc(sb, ')');
+	for (i = 0; i < n && ret; i++)
+		nres += vals[i].is_result;
+	if (ret && nres) {
+		sb_puts(sb, nres > 1 ? " = (" : " = ");
+		for (i = 0, k = 0; i < n; i++) {
+			if (!vals[i].is_result)
+				continue;
+			if (k++)
+				sb_puts(sb, ", ");
+			decode__format(sb, &c, &vals[i].root);
+		}
+		if (nres > 1)
+			sb_putc(sb, ')');
+	}
+	if (ret && entry) {
+		double ns = rec->latency;
+
+		if (ns < 1e3)
+			sb_printf(sb, "  %.0fns", ns);
+		else if (ns < 1e6)
+			sb_printf(sb, "  %.1fµs", ns / 1e3);
+		else if (ns < 1e9)
+			sb_printf(sb, "  %.1fms", ns / 1e6);
+		else
+			sb_printf(sb, "  %.2fs", ns / 1e9);
+	}
+	if (rec->goid)
+		sb_printf(sb, "  goroutine %llu", (unsigned long long)rec->goid);
+}
+
+void lua_api__json_event(struct session *s, const struct lp_rec *rec, size_t size,
+			 struct strbuf *sb)
+{
+	const struct planinfo *pi = probe_set__plan(&s->ps, rec->plan);
+	const struct plan_value *vals;
+	struct decode_ctx c;
+	size_t n, i, k;
+	bool entry = rec->type != LP_REC_RET || !(rec->flags & LP_RF_NOENTRY);
+	bool ret = rec->type == LP_REC_CALL || rec->type == LP_REC_RET;
+	int pass;
+
+	if (!pi)
+		return;
+	c.data = (const uint8_t *)(rec + 1);
+	c.len = rec->data_len;
+	if (c.len > size - sizeof(*rec))
+		c.len = size - sizeof(*rec);
+	c.faults = rec->faults;
+	c.gb = pi->bin->gb;
+	c.bias = session__bias(s, rec->pid, pi->bin);
+	vals = plan__values(pi->pb, &n);
+	sb_puts(sb, "{\"probe\":");
+	sb_printf(sb, "%u,\"kind\":\"%s\",\"func\":", pi->probe->id + 1,
+		  rec->type == LP_REC_ENTRY ? "entry"
+		  : rec->type == LP_REC_RET ? "return"
+					    : "call");
+	decode__json_string(sb, pi->func->name, strlen(pi->func->name));
+	sb_printf(sb, ",\"pid\":%u,\"tid\":%u,\"goid\":%llu,\"ts\":%llu", rec->pid, rec->tid,
+		  (unsigned long long)rec->goid, (unsigned long long)rec->ts);
+	if (ret && entry)
+		sb_printf(sb, ",\"latency_ns\":%llu", (unsigned long long)rec->latency);
+	for (pass = 0; pass < 2; pass++) {
+		if (pass == 0 && !entry)
+			continue;
+		if (pass == 1 && !ret)
+			continue;
+		sb_puts(sb, pass ? ",\"ret\":{" : ",\"args\":{");
+		for (i = 0, k = 0; i < n; i++) {
+			if (vals[i].is_result != (pass == 1))
+				continue;
+			if (k++)
+				sb_putc(sb, ',');
+			decode__json_string(sb, vals[i].name, strlen(vals[i].name));
+			sb_putc(sb, ':');
+			decode__json(sb, &c, &vals[i].root);
+		}
+		sb_putc(sb, '}');
+	}
+	sb_putc(sb, '}');
+}
+
+static int l_event_tostring(lua_State *L)
+{
+	struct levent *ev = check_event(L, 1);
+	struct session *s = get_session(L);
+
+	sb_reset(&s->line);
+	lua_api__format_event(s, &ev->rec, ev->size, &s->line);
+	lua_pushlstring(L, sb_str(&s->line), s->line.len);
+	return 1;
+}
+
+static int l_event_json(lua_State *L)
+{
+	struct levent *ev = check_event(L, 1);
+	struct session *s = get_session(L);
+
+	sb_reset(&s->line);
+	lua_api__json_event(s, &ev->rec, ev->size, &s->line);
+	lua_pushlstring(L, sb_str(&s->line), s->line.len);
+	return 1;
+}
+
+static void push_stack(lua_State *L, int evidx)
+{
+	struct levent *ev = check_event(L, evidx);
+	struct session *s = get_session(L);
+	const struct planinfo *pi = event_plan(L, ev);
+	uint64_t ips[LP_STACK_DEPTH + 1];
+	int n, i, k = 0;
+	uint64_t bias;
+
+	if (!(ev->rec.flags & LP_RF_STACK) || !pi) {
+		lua_pushnil(L);
+		return;
+	}
+	n = tracer__stack(s->tracer, ev->rec.stack_id, ips + 1, LP_STACK_DEPTH);
+	if (n <= 0) {
+		lua_pushnil(L);
+		return;
+	}
+	/* the FP walk starts at the caller's frame: put the probed function and its caller first */
+	ips[0] = ips[1];
+	ips[1] = ev->rec.stack_ret;
+	n += 1;
+	bias = session__bias(s, ev->rec.pid, pi->bin);
+	lua_createtable(L, n, 0);
+	for (i = 0; i < n && i <= LP_STACK_DEPTH; i++) {
+		const struct gobin_func *f;
+		uint64_t pc = ips[i] - bias;
+		const char *file = NULL;
+		int line = 0;
+
+		if (i == 1 && !ips[i])
+			continue;
+		f = gobin__func_at(pi->bin->gb, i ? pc - 1 : pc);
+		lua_createtable(L, 0, 4);
+		lua_pushinteger(L, ips[i]);
+		lua_setfield(L, -2, "pc");
+		if (f) {
+			lua_pushstring(L, f->name);
+			lua_setfield(L, -2, "func");
+			if (gobin__pc_line(pi->bin->gb, f, i ? pc - 1 : pc, &file, &line) == 0) {
+				lua_pushstring(L, file);
+				lua_setfield(L, -2, "file");
+				lua_pushinteger(L, line);
+				lua_setfield(L, -2, "line");
+			}
+		}
+		lua_rawseti(L, -2, ++k);
+	}
+}
+
+/* ---- dispatch ---- */
+
+static void push_event(lua_State *L, const struct lp_rec *rec, size_t size)
+{
+	struct levent *ev =
+		lua_newuserdatauv(L, sizeof(struct levent) - sizeof(struct lp_rec) + size, 1);
+
+	ev->size = size;
+	memcpy(&ev->rec, rec, size);
+	luaL_setmetatable(L, EVENT_MT);
+}
+
+int lua_api__event(struct session *s, const struct lp_rec *rec, size_t size)
+{
+	lua_State *L = s->L;
+	const struct planinfo *pi = probe_set__plan(&s->ps, rec->plan);
+	int top = lua_gettop(L), nh, i;
+
+	if (!pi)
+		return 0;
+	pi->probe->events++;
+	s->delivered++;
+	lua_getfield(L, LUA_REGISTRYINDEX, KEY_HANDLERS);
+	if (lua_rawgeti(L, -1, pi->probe->id + 1) != LUA_TTABLE) {
+		/* no handler: print the event */
+		sb_reset(&s->line);
+		if (s->env->json)
+			lua_api__json_event(s, rec, size, &s->line);
+		else
+			lua_api__format_event(s, rec, size, &s->line);
+		sb_putc(&s->line, '\n');
+		fwrite(s->line.buf, 1, s->line.len, stdout);
+		lua_settop(L, top);
+		return 0;
+	}
+	nh = luaL_len(L, -1);
+	push_event(L, rec, size);
+	for (i = 1; i <= nh && !s->stop; i++) {
+		lua_rawgeti(L, -2, i);
+		lua_pushvalue(L, -2);
+		if (lua_api__call(s, 1, NULL))
+			break;
+		/* a handler returning false hides the event from the handlers after it */
+		if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
+			lua_pop(L, 1);
+			break;
+		}
+		lua_pop(L, 1);
+	}
+	lua_settop(L, top);
+	return s->stop ? 1 : 0;
+}
+
+/* ---- globals ---- */
+
+static int l_on_event_global(lua_State *L)
+{
+	struct lprobe *lp = check_probe(L, 1);
+
+	add_handler(L, lp->p, 2);
+	lua_settop(L, 1);
+	return 1;
+}
+
+static int l_attach(lua_State *L)
+{
+	struct session *s = get_session(L);
+
+	if (!lua_isnoneornil(L, 1)) {
+		lua_Integer pid = luaL_checkinteger(L, 1);
+
+		if (session__add_pid(s, (pid_t)pid))
+			return luaL_error(L, "%s", lp_lasterr());
+	}
+	if (session__attach(s))
+		return luaL_error(L, "%s", lp_lasterr());
+	return 0;
+}
+
+static int add_timer(lua_State *L, bool repeat)
+{
+	struct session *s = get_session(L);
+	lua_Number ms = luaL_checknumber(L, 1);
+	struct ltimer *lt;
+	int id;
+
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	if (ms <= 0 || (repeat && ms < 1))
+		return luaL_argerror(
+			L, 1, repeat ? "interval must be at least 1 ms" : "delay must be positive");
+	lua_pushvalue(L, 2);
+	id = session__add_timer(s, (uint64_t)(ms * 1e6), repeat, luaL_ref(L, LUA_REGISTRYINDEX));
+	if (id < 0)
+		return luaL_error(L, "out of memory");
+	lt = lua_newuserdatauv(L, sizeof(*lt), 0);
+	lt->id = id;
+	luaL_setmetatable(L, TIMER_MT);
+	return 1;
+}
+
+static int l_every(lua_State *L)
+{
+	return add_timer(L, true);
+}
+
+static int l_after(lua_State *L)
+{
+	return add_timer(L, false);
+}
+
+static int l_timer_cancel(lua_State *L)
+{
+	struct ltimer *lt = luaL_checkudata(L, 1, TIMER_MT);
+
+	session__cancel_timer(get_session(L), lt->id);
+	return 0;
+}
+
+static int l_on_exit(lua_State *L)
+{
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	lua_getfield(L, LUA_REGISTRYINDEX, KEY_EXIT);
+	lua_pushvalue(L, 1);
+	lua_rawseti(L, -2, luaL_len(L, -2) + 1);
+	return 0;
+}
+
+static int l_exit(lua_State *L)
+{
+	struct session *s = get_session(L);
+
+	s->stop = true;
+	if (!lua_isnoneornil(L, 1)) {
+		s->exit_code = (int)luaL_checkinteger(L, 1);
+		s->exit_code_set = true;
+	}
+	return 0;
+}
+
+static int l_printf(lua_State *L)
+{
+	int n = lua_gettop(L);
+
+	lua_getglobal(L, "string");
+	lua_getfield(L, -1, "format");
+	lua_insert(L, 1);
+	lua_pop(L, 1);
+	lua_call(L, n, 1);
+	fwrite(lua_tostring(L, -1), 1, lua_rawlen(L, -1), stdout);
+	return 0;
+}
+
+static int l_stats(lua_State *L)
+{
+	struct session *s = get_session(L);
+	uint64_t st[LP_NSTATS];
+
+	tracer__stats(s->tracer, st);
+	lua_createtable(L, 0, 6);
+	lua_pushinteger(L, s->delivered);
+	lua_setfield(L, -2, "events");
+	lua_pushinteger(L, st[LP_STAT_LOST]);
+	lua_setfield(L, -2, "lost");
+	lua_pushinteger(L, st[LP_STAT_FILTERED]);
+	lua_setfield(L, -2, "filtered");
+	lua_pushinteger(L, st[LP_STAT_UNMATCHED]);
+	lua_setfield(L, -2, "unmatched");
+	lua_pushinteger(L, st[LP_STAT_FAULTS]);
+	lua_setfield(L, -2, "faults");
+	lua_pushinteger(L, s->callback_errors);
+	lua_setfield(L, -2, "errors");
+	return 1;
+}
+
+void lua_api__run_exit(struct session *s)
+{
+	lua_State *L = s->L;
+	int n, i;
+
+	lua_getfield(L, LUA_REGISTRYINDEX, KEY_EXIT);
+	n = luaL_len(L, -1);
+	for (i = 1; i <= n; i++) {
+		lua_rawgeti(L, -1, i);
+		if (lua_api__call(s, 0, "on_exit") == 0)
+			lua_pop(L, 1);
+	}
+	lua_pop(L, 1);
+}
+
+void lua_api__call_ref(struct session *s, int ref, const char *what)
+{
+	lua_rawgeti(s->L, LUA_REGISTRYINDEX, ref);
+	if (lua_api__call(s, 0, what) == 0)
+		lua_pop(s->L, 1);
+}
+
+static void set_path(lua_State *L, struct session *s)
+{
+	struct strbuf sb;
+	const char *env = getenv("LUPROBE_PATH");
+	char exe[4096];
+	ssize_t n;
+	int i;
+
+	sb_init(&sb);
+	if (s->env->script) {
+		const char *slash = strrchr(s->env->script, '/');
+
+		if (slash)
+			sb_printf(&sb, "%.*s/?.lua;", (int)(slash - s->env->script),
+				  s->env->script);
+		else
+			sb_puts(&sb, "./?.lua;");
+	}
+	for (i = 0; i < s->env->nincludes; i++)
+		sb_printf(&sb, "%s/?.lua;%s/?/init.lua;", s->env->includes[i], s->env->includes[i]);
+	if (env && *env) {
+		char *copy = strdup(env), *save = NULL, *d;
+
+		for (d = copy ? strtok_r(copy, ":", &save) : NULL; d;
+		     d = strtok_r(NULL, ":", &save))
+			sb_printf(&sb, "%s/?.lua;%s/?/init.lua;", d, d);
+		free(copy);
+	}
+	/* the standard library: next to the binary in a build tree, else installed */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		char *slash;
+
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			sb_printf(&sb, "%s/../lua/?.lua;%s/../lua/?/init.lua;", exe, exe);
+		}
+	}
+	sb_printf(&sb, "%s/?.lua;%s/?/init.lua", LUPROBE_LUADIR, LUPROBE_LUADIR);
+	lua_getglobal(L, "package");
+	lua_pushstring(L, sb_str(&sb));
+	lua_setfield(L, -2, "path");
+	lua_pushliteral(L, "");
+	lua_setfield(L, -2, "cpath"); /* no native modules: scripts stay portable and safe */
+	lua_pop(L, 1);
+	sb_free(&sb);
+}
+
+int lua_api__open(struct session *s)
+{
+	static const luaL_Reg globals[] = {
+		{"probe", l_probe},   {"on_event", l_on_event_global},
+		{"attach", l_attach}, {"every", l_every},
+		{"after", l_after},   {"on_exit", l_on_exit},
+		{"exit", l_exit},     {"printf", l_printf},
+		{NULL, NULL},
+	};
+	static const luaL_Reg probe_methods[] = {
+		{"on_event", l_on_event},
+		{"enable", l_probe_enable},
+		{"disable", l_probe_disable},
+		{"funcs", l_probe_funcs},
+		{NULL, NULL},
+	};
+	static const luaL_Reg event_methods[] = {
+		{"json", l_event_json},
+		{NULL, NULL},
+	};
+	lua_State *L = luaL_newstate();
+	int i;
+
+	if (!L)
+		return -ENOMEM;
+	s->L = L;
+	luaL_openlibs(L);
+	lua_pushlightuserdata(L, s);
+	lua_setfield(L, LUA_REGISTRYINDEX, KEY_SESSION);
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, KEY_HANDLERS);
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, KEY_PROBES);
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, KEY_EXIT);
+	decode__init_lua(L);
+
+	luaL_newmetatable(L, PROBE_MT);
+	luaL_newlib(L, probe_methods);
+	lua_setfield(L, -2, "methods");
+	lua_pushcfunction(L, l_probe_index);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, l_probe_tostring);
+	lua_setfield(L, -2, "__tostring");
+	lua_pop(L, 1);
+
+	luaL_newmetatable(L, EVENT_MT);
+	luaL_newlib(L, event_methods);
+	lua_setfield(L, -2, "methods");
+	lua_pushcfunction(L, l_event_index);
+	lua_setfield(L, -2, "__index");
+	lua_pushcfunction(L, l_event_tostring);
+	lua_setfield(L, -2, "__tostring");
+	lua_pop(L, 1);
+
+	luaL_newmetatable(L, TIMER_MT);
+	lua_newtable(L);
+	lua_pushcfunction(L, l_timer_cancel);
+	lua_setfield(L, -2, "cancel");
+	lua_setfield(L, -2, "__index");
+	lua_pop(L, 1);
+
+	for (i = 0; globals[i].name; i++) {
+		lua_pushcfunction(L, globals[i].func);
+		lua_setglobal(L, globals[i].name);
+	}
+
+	/* the luprobe table */
+	lua_createtable(L, 0, 6);
+	lua_pushliteral(L, LUPROBE_VERSION);
+	lua_setfield(L, -2, "version");
+	decode__push_unreadable(L);
+	lua_setfield(L, -2, "unreadable");
+	lua_pushcfunction(L, l_stats);
+	lua_setfield(L, -2, "stats");
+	lua_createtable(L, 0, s->env->nscript_args);
+	for (i = 0; i < s->env->nscript_args; i++) {
+		const char *kv = s->env->script_args[i], *eq = strchr(kv, '=');
+
+		if (eq) {
+			lua_pushlstring(L, kv, eq - kv);
+			lua_pushstring(L, eq + 1);
+		} else {
+			lua_pushstring(L, kv);
+			lua_pushboolean(L, 1);
+		}
+		lua_settable(L, -3);
+	}
+	lua_setfield(L, -2, "args");
+	lua_setglobal(L, "luprobe");
+	lua_api__set_pids(s);
+	set_path(L, s);
+	return 0;
+}
+
+void lua_api__set_pids(struct session *s)
+{
+	lua_State *L = s->L;
+	int i;
+
+	lua_getglobal(L, "luprobe");
+	lua_createtable(L, s->ntargets, 0);
+	for (i = 0; i < s->ntargets; i++) {
+		lua_pushinteger(L, s->targets[i].pid);
+		lua_rawseti(L, -2, i + 1);
+	}
+	lua_setfield(L, -2, "pids");
+	lua_pop(L, 1);
+}
+
+void lua_api__close(struct session *s)
+{
+	if (s->L)
+		lua_close(s->L);
+	s->L = NULL;
+}

@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * luprobe: trace Go functions with eBPF uprobes, driven by a Lua script.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include "gobin.h"
+#include "godwarf.h"
+#include "log.h"
+#include "session.h"
+#include "strbuf.h"
+
+static const char usage[] =
+	"Usage: luprobe [OPTIONS] SCRIPT.lua [-- COMMAND [ARGS...]]\n"
+	"       luprobe [OPTIONS] -e CODE [-- COMMAND [ARGS...]]\n"
+	"       luprobe -l BINARY [GLOB]     list the functions of a Go binary\n"
+	"       luprobe --info BINARY        what luprobe knows about a Go binary\n"
+	"\n"
+	"Trace functions of Go programs with eBPF uprobes; a Lua script says what to\n"
+	"capture and what to do with each call.\n"
+	"\n"
+	"Targets:\n"
+	"  -p, --pid PID        trace a running process (repeatable)\n"
+	"  -- COMMAND ARGS      start COMMAND with the probes attached; luprobe exits\n"
+	"                       with its exit status\n"
+	"  (or target = \"path\" in a probe: every process running that binary)\n"
+	"\n"
+	"Options:\n"
+	"  -e, --eval CODE      run CODE instead of a script file\n"
+	"  -I DIR               look for modules (require) in DIR too\n"
+	"  -a, --arg KEY=VALUE  pass an argument to the script (luprobe.args.KEY)\n"
+	"      --json           print events as JSON lines\n"
+	"      --duration SECS  stop after SECS seconds\n"
+	"      --keep-going     count errors in callbacks instead of stopping\n"
+	"      --budget N       instructions one callback may run (default 100000000)\n"
+	"      --ringbuf BYTES  ring buffer size (default 4194304)\n"
+	"  -q, --quiet          no summary line at exit\n"
+	"  -v                   verbose (-vv: debug, with libbpf's messages)\n"
+	"  -h, --help           this help\n"
+	"      --version        print the version\n"
+	"\n"
+	"Examples:\n"
+	"  luprobe scripts/computee.lua -p $(pidof app)\n"
+	"  luprobe -e 'probe{ func = \"main.computeE\" }' -- ./app\n"
+	"  luprobe -e 'probe{ func = \"main.*\", args = false }' -p 1234\n"
+	"  luprobe -l ./app 'main.*'\n"
+	"\n"
+	"Tracing needs root, or the CAP_BPF and CAP_PERFMON capabilities.\n";
+
+enum {
+	OPT_JSON = 256,
+	OPT_INFO,
+	OPT_VERSION,
+	OPT_DURATION,
+	OPT_KEEP_GOING,
+	OPT_BUDGET,
+	OPT_RINGBUF,
+	OPT_DRAIN,
+};
+
+static const struct option long_opts[] = {
+	{"pid", required_argument, NULL, 'p'},
+	{"eval", required_argument, NULL, 'e'},
+	{"arg", required_argument, NULL, 'a'},
+	{"list", required_argument, NULL, 'l'},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"info", required_argument, NULL, OPT_INFO},
+	{"duration", required_argument, NULL, OPT_DURATION},
+	{"keep-going", no_argument, NULL, OPT_KEEP_GOING},
+	{"budget", required_argument, NULL, OPT_BUDGET},
+	{"ringbuf", required_argument, NULL, OPT_RINGBUF},
+	{"drain-ms", required_argument, NULL, OPT_DRAIN},
+	{"quiet", no_argument, NULL, 'q'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0},
+};
+
+static int fail(const char *msg)
+{
+	fprintf(stderr, "luprobe: %s\n", msg);
+	return 1;
+}
+
+static int list_functions(const char *path, const char *glob)
+{
+	const struct gobin_func **funcs;
+	struct gotypes *ts = NULL;
+	struct godwarf *dw = NULL;
+	struct gobin *gb;
+	struct strbuf sb;
+	size_t n, i, j;
+
+	if (gobin__open(path, &gb))
+		return fail(lp_lasterr());
+	n = gobin__glob(gb, glob ? glob : "*", NULL, 0);
+	funcs = calloc(n ? n : 1, sizeof(*funcs));
+	if (!funcs) {
+		gobin__free(gb);
+		return fail("out of memory");
+	}
+	gobin__glob(gb, glob ? glob : "*", funcs, n);
+	if (gobin__info(gb)->has_dwarf) {
+		ts = gotypes__new();
+		if (ts && godwarf__open(path, ts, &dw))
+			dw = NULL;
+	}
+	sb_init(&sb);
+	for (i = 0; i < n; i++) {
+		const struct goparam *params;
+		size_t np;
+
+		sb_reset(&sb);
+		sb_printf(&sb, "0x%-10llx %s", (unsigned long long)funcs[i]->entry, funcs[i]->name);
+		if (dw && godwarf__func_params(dw, funcs[i]->name, &params, &np) == 0) {
+			size_t nres = 0, k = 0;
+
+			sb_putc(&sb, '(');
+			for (j = 0; j < np; j++) {
+				if (params[j].is_result) {
+					nres++;
+					continue;
+				}
+				sb_printf(&sb, "%s%s %s", k++ ? ", " : "", params[j].name,
+					  params[j].type->name ? params[j].type->name : "?");
+			}
+			sb_putc(&sb, ')');
+			if (nres)
+				sb_puts(&sb, nres > 1 ? " (" : " ");
+			for (j = 0, k = 0; j < np; j++) {
+				if (!params[j].is_result)
+					continue;
+				if (k++)
+					sb_puts(&sb, ", ");
+				if (params[j].name[0] != '~')
+					sb_printf(&sb, "%s ", params[j].name);
+				sb_puts(&sb, params[j].type->name ? params[j].type->name : "?");
+			}
+			if (nres > 1)
+				sb_putc(&sb, ')');
+		}
+		puts(sb_str(&sb));
+	}
+	if (!n && glob)
+		fprintf(stderr, "luprobe: %s: no function matches in %s\n", glob, path);
+	sb_free(&sb);
+	free(funcs);
+	godwarf__free(dw);
+	gotypes__free(ts);
+	gobin__free(gb);
+	return n || !glob ? 0 : 1;
+}
+
+static const char *pcln_name(enum gobin_pcln p)
+{
+	switch (p) {
+	case GOBIN_PCLN_12:
+		return "Go 1.2-1.15";
+	case GOBIN_PCLN_116:
+		return "Go 1.16-1.17";
+	case GOBIN_PCLN_118:
+		return "Go 1.18-1.19";
+	case GOBIN_PCLN_120:
+		return "Go 1.20+";
+	}
+	return "?";
+}
+
+static int show_info(const char *path)
+{
+	const struct gobin_info *in;
+	struct gobin *gb;
+
+	if (gobin__open(path, &gb))
+		return fail(lp_lasterr());
+	in = gobin__info(gb);
+	printf("file:       %s\n", path);
+	if (in->go_version[0])
+		printf("go:         %s (from %s)\n", in->go_version,
+		       in->version_from_buildinfo ? "buildinfo" : "version string");
+	else
+		printf("go:         1.%d or later (from the pclntab format)\n", in->go_minor);
+	printf("abi:        %s\n",
+	       in->regabi ? "register (ABIInternal; assembly uses ABI0)" : "stack (ABI0)");
+	printf("arch:       %s\n", in->arch);
+	printf("pie:        %s\n", in->pie ? "yes" : "no");
+	printf("linking:    %s\n", in->static_link ? "static" : "dynamic");
+	printf("cgo:        %s\n", in->cgo ? "yes" : "no");
+	printf("symtab:     %s\n", in->has_symtab ? "yes" : "no");
+	printf("dwarf:      %s\n", in->has_dwarf ? "yes" : "no");
+	printf("buildinfo:  %s\n", in->has_buildinfo ? "yes" : "no");
+	printf("pclntab:    %s format at 0x%llx\n", pcln_name(in->pcln),
+	       (unsigned long long)in->pclntab_addr);
+	printf("functions:  %zu\n", in->nfuncs);
+	if (in->mod_path)
+		printf("module:     %s\n", in->mod_path);
+	gobin__free(gb);
+	return 0;
+}
+
+/* Root, or CAP_BPF and CAP_PERFMON (CAP_SYS_ADMIN covers both on older kernels). */
+static int check_privileges(void)
+{
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[2];
+	uint64_t eff;
+
+	if (geteuid() == 0)
+		return 0;
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return 0; /* let the kernel decide */
+	eff = (uint64_t)data[1].effective << 32 | data[0].effective;
+	if (eff & (1ULL << 21)) /* CAP_SYS_ADMIN */
+		return 0;
+	if ((eff & (1ULL << 39)) && (eff & (1ULL << 38))) /* CAP_BPF, CAP_PERFMON */
+		return 0;
+	fprintf(stderr,
+		"luprobe: tracing needs root or the CAP_BPF and CAP_PERFMON capabilities "
+		"(running as uid %d without them); run it with sudo\n",
+		(int)geteuid());
+	return -EPERM;
+}
+
+int main(int argc, char **argv)
+{
+	static struct env env;
+	static struct session s;
+	const char *list = NULL, *info = NULL;
+	char *end;
+	int opt, code, i, nopts = argc;
+
+	env.lua_budget = 100000000;
+	env.drain_ms = 5;
+	/* everything after "--" is the command, never options */
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			nopts = i;
+			if (i + 1 < argc)
+				env.command = argv + i + 1;
+			else
+				return fail("-- must be followed by a command");
+			argv[i] = NULL;
+			break;
+		}
+	}
+	while ((opt = getopt_long(nopts, argv, "p:e:a:I:l:qvh", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'p': {
+			long pid = strtol(optarg, &end, 10);
+
+			if (*end || pid <= 0)
+				return fail("-p needs a process id, e.g. -p 1234");
+			if (env.npids == MAX_TARGETS)
+				return fail("too many -p");
+			env.pids[env.npids++] = pid;
+			break;
+		}
+		case 'e':
+			env.code = optarg;
+			break;
+		case 'a':
+			if (env.nscript_args == MAX_SCRIPT_ARGS)
+				return fail("too many -a");
+			env.script_args[env.nscript_args++] = optarg;
+			break;
+		case 'I':
+			if (env.nincludes == MAX_INCLUDES)
+				return fail("too many -I");
+			env.includes[env.nincludes++] = optarg;
+			break;
+		case 'l':
+			list = optarg;
+			break;
+		case 'q':
+			env.quiet = true;
+			break;
+		case 'v':
+			lp_verbosity++;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case OPT_VERSION:
+			printf("luprobe %s\n", LUPROBE_VERSION);
+			return 0;
+		case OPT_JSON:
+			env.json = true;
+			break;
+		case OPT_INFO:
+			info = optarg;
+			break;
+		case OPT_DURATION:
+			env.duration_s = strtod(optarg, &end);
+			if (*end || env.duration_s <= 0)
+				return fail("--duration needs a positive number of seconds");
+			break;
+		case OPT_KEEP_GOING:
+			env.keep_going = true;
+			break;
+		case OPT_BUDGET:
+			env.lua_budget = strtoull(optarg, &end, 10);
+			if (*end || env.lua_budget > 2000000000ull)
+				return fail("--budget needs an instruction count (0 for no limit)");
+			break;
+		case OPT_RINGBUF:
+			env.topts.ringbuf_bytes = strtoull(optarg, &end, 0);
+			if (*end || env.topts.ringbuf_bytes < 4096 ||
+			    env.topts.ringbuf_bytes > (1u << 30))
+				return fail("--ringbuf needs a size from 4096 to 1073741824 bytes");
+			break;
+		case OPT_DRAIN:
+			env.drain_ms = strtoul(optarg, &end, 10);
+			if (*end || !env.drain_ms || env.drain_ms > 1000)
+				return fail("--drain-ms needs 1 to 1000");
+			break;
+		default:
+			fputs("Try 'luprobe --help'.\n", stderr);
+			return 2;
+		}
+	}
+	if (list)
+		return list_functions(list, optind < nopts ? argv[optind] : NULL);
+	if (info)
+		return show_info(info);
+	if (!env.code) {
+		if (optind >= nopts) {
+			fputs(usage, stderr);
+			return 2;
+		}
+		env.script = argv[optind++];
+	}
+	if (optind < nopts)
+		return fail("unexpected argument; give script arguments with -a KEY=VALUE, and the "
+			    "command to run after --");
+	if (check_privileges())
+		return 1;
+
+	code = session__init(&s, &env);
+	if (!code)
+		code = session__load_script(&s);
+	if (!code)
+		code = session__open_targets(&s);
+	if (!code)
+		code = session__run_script(&s);
+	if (!code && !s.stop)
+		code = session__attach(&s);
+	if (!code) {
+		for (i = 0; i < s.ntargets; i++)
+			if (s.targets[i].launched && (code = target__release(&s.targets[i])))
+				break;
+	}
+	if (code) {
+		fprintf(stderr, "luprobe: %s\n", *lp_lasterr() ? lp_lasterr() : strerror(-code));
+		session__free(&s);
+		return 1;
+	}
+	session__loop(&s);
+	code = session__finish(&s);
+	session__free(&s);
+	return code;
+}

@@ -1,0 +1,623 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "log.h"
+#include "plan.h"
+
+#define IMG_MAX	  512 /* bytes of one value's image kept in the record */
+#define MAX_LEVEL 3   /* memory indirection levels (4 temporaries each) */
+#define FIXED_MAX (LP_DATA_MAX - 256)
+
+enum side { ENTRY = 0, RET = 1 };
+
+struct plan_builder {
+	struct plan_opts opts;
+	struct lp_plan bpf;
+	struct lp_op ops[2][LP_MAX_OPS];
+	unsigned nops[2];
+	uint32_t fixed;	      /* fixed area used (entry and return values share it) */
+	uint32_t var_caps[2]; /* variable-area bytes the copies of each side may take */
+	unsigned next_slot;
+	size_t nvalues, cap;
+	struct plan_value *values;
+	bool overflow; /* too many ops: reported once */
+};
+
+/* Where a value's bytes are at the probe site. */
+struct src {
+	bool regs;
+	const struct goassign *loc; /* regs: the register pieces of the whole parameter */
+	uint32_t base;		    /* regs: offset of this sub-value inside the parameter */
+	int tmp;		    /* mem: temporary holding the base address */
+	int32_t off;		    /* mem: offset from that address */
+};
+
+struct plan_builder *plan__new(const struct plan_opts *opts)
+{
+	struct plan_builder *pb = calloc(1, sizeof(*pb));
+
+	if (!pb)
+		return NULL;
+	pb->opts = *opts;
+	if (!pb->opts.strcap)
+		pb->opts.strcap = 64;
+	if (pb->opts.strcap > LP_COPY_MAX - 1)
+		pb->opts.strcap = LP_COPY_MAX - 1;
+	if (!pb->opts.elems)
+		pb->opts.elems = 8;
+	if (!pb->opts.depth)
+		pb->opts.depth = 1;
+	return pb;
+}
+
+static void free_node(struct dnode *n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n->nchild; i++)
+		free_node(&n->child[i]);
+	free(n->child);
+}
+
+void plan__free(struct plan_builder *pb)
+{
+	size_t i;
+
+	if (!pb)
+		return;
+	for (i = 0; i < pb->nvalues; i++) {
+		free_node(&pb->values[i].root);
+		free((char *)pb->values[i].name);
+	}
+	free(pb->values);
+	free(pb);
+}
+
+struct lp_plan *plan__bpf(struct plan_builder *pb)
+{
+	memcpy(pb->bpf.ops, pb->ops[ENTRY], pb->nops[ENTRY] * sizeof(struct lp_op));
+	memcpy(pb->bpf.ops + pb->nops[ENTRY], pb->ops[RET], pb->nops[RET] * sizeof(struct lp_op));
+	pb->bpf.nentry = pb->nops[ENTRY];
+	pb->bpf.nret = pb->nops[RET];
+	pb->bpf.data_fixed = pb->fixed;
+	return &pb->bpf;
+}
+
+uint32_t plan__entry_bytes(const struct plan_builder *pb)
+{
+	uint32_t n = pb->fixed + pb->var_caps[ENTRY];
+
+	return n > LP_DATA_MAX ? LP_DATA_MAX : n;
+}
+
+const struct plan_value *plan__values(const struct plan_builder *pb, size_t *n)
+{
+	*n = pb->nvalues;
+	return pb->values;
+}
+
+const struct plan_value *plan__find(const struct plan_builder *pb, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < pb->nvalues; i++)
+		if (strcmp(pb->values[i].name, name) == 0)
+			return &pb->values[i];
+	return NULL;
+}
+
+static int emit(struct plan_builder *pb, enum side sd, uint8_t code, int dst, int src,
+		unsigned slot, int32_t imm, uint32_t out, uint32_t size)
+{
+	struct lp_op *op;
+
+	/* entry and return ops share the plan's op array */
+	if (pb->nops[ENTRY] + pb->nops[RET] >= LP_MAX_OPS) {
+		pb->overflow = true;
+		return -E2BIG;
+	}
+	op = &pb->ops[sd][pb->nops[sd]++];
+	op->code = code;
+	op->dst = dst;
+	op->src = src;
+	op->slot = slot;
+	op->imm = imm;
+	op->out = out;
+	op->size = size;
+	return 0;
+}
+
+int plan__emit(struct plan_builder *pb, bool at_return, const struct lp_op *op)
+{
+	return emit(pb, at_return ? RET : ENTRY, op->code, op->dst, op->src, op->slot, op->imm,
+		    op->out, op->size);
+}
+
+static uint32_t alloc_fixed(struct plan_builder *pb, uint32_t size, uint32_t align)
+{
+	uint32_t at;
+
+	if (align > 8)
+		align = 8;
+	if (!align)
+		align = 1;
+	at = (pb->fixed + align - 1) & ~(align - 1);
+	if (at + size > FIXED_MAX) {
+		pb->overflow = true;
+		return 0;
+	}
+	pb->fixed = at + size;
+	return at;
+}
+
+static unsigned alloc_slot(struct plan_builder *pb)
+{
+	if (pb->next_slot < LP_MAX_SLOTS - 1)
+		return pb->next_slot++;
+	return LP_MAX_SLOTS - 1; /* shared: a fault there marks every value using it */
+}
+
+static enum dnode_kind kind_of(const struct gotype *t)
+{
+	switch (t->kind) {
+	case GK_STRING:
+		return DN_STRING;
+	case GK_SLICE:
+		return DN_SLICE;
+	case GK_ARRAY:
+		return DN_ARRAY;
+	case GK_PTR:
+		return DN_PTR;
+	case GK_STRUCT:
+		return DN_STRUCT;
+	case GK_IFACE:
+	case GK_EFACE:
+		return DN_IFACE;
+	case GK_MAP:
+		return DN_MAP;
+	case GK_CHAN:
+		return DN_CHAN;
+	case GK_FUNC:
+		return DN_FUNC;
+	default:
+		return DN_SCALAR;
+	}
+}
+
+/* Does a value of this type need anything beyond its own bytes? */
+static bool is_flat(const struct gotype *t)
+{
+	uint64_t i;
+
+	switch (t->kind) {
+	case GK_BOOL:
+	case GK_INT:
+	case GK_UINT:
+	case GK_UINTPTR:
+	case GK_FLOAT:
+	case GK_COMPLEX:
+	case GK_UNSAFEPTR:
+		return true;
+	case GK_ARRAY:
+		return t->elem && is_flat(t->elem);
+	case GK_STRUCT:
+		for (i = 0; i < t->nfields; i++)
+			if (!is_flat(t->fields[i].type))
+				return false;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int tmp(int level, int k)
+{
+	return level * 4 + k;
+}
+
+static int follow(struct plan_builder *pb, enum side sd, struct dnode *n, int level,
+		  uint32_t depth);
+
+/* Copy a value's bytes into a new image in the record, then follow it. */
+static int capture(struct plan_builder *pb, enum side sd, const struct gotype *t,
+		   const struct src *s, struct dnode *n, int level, uint32_t depth, unsigned slot)
+{
+	uint32_t size = t->size > IMG_MAX ? IMG_MAX : t->size;
+	uint32_t i;
+	bool any_float = false;
+
+	n->kind = kind_of(t);
+	n->type = t;
+	n->slot = slot;
+	n->img = alloc_fixed(pb, size ? size : 1, t->align);
+	if (s->regs) {
+		for (i = 0; i < s->loc->npieces; i++) {
+			const struct gopiece *pc = &s->loc->pieces[i];
+
+			if (pc->offset < s->base || pc->offset >= s->base + t->size)
+				continue;
+			if (pc->cls == GOREG_FLOAT) {
+				any_float = true;
+				continue;
+			}
+			emit(pb, sd, LP_OP_REG, tmp(level, 0), pc->reg, slot, 0, 0, 0);
+			emit(pb, sd, LP_OP_STORE, 0, tmp(level, 0), slot, 0,
+			     n->img + pc->offset - s->base, pc->size);
+		}
+		if (any_float && is_flat(t) && t->kind != GK_STRUCT && t->kind != GK_ARRAY) {
+			n->avail = DA_FLOATREG;
+			return 0;
+		}
+	} else if (size) {
+		emit(pb, sd, LP_OP_READ, 0, s->tmp, slot, s->off, n->img, size);
+	}
+	return follow(pb, sd, n, level, depth);
+}
+
+/* Mark the children of a register-held composite that came from XMM registers. */
+static void mark_floats(struct dnode *n, const struct src *s, uint32_t base)
+{
+	uint32_t i;
+
+	if (!s->regs)
+		return;
+	if (n->kind == DN_SCALAR) {
+		for (i = 0; i < s->loc->npieces; i++) {
+			const struct gopiece *pc = &s->loc->pieces[i];
+
+			if (pc->cls == GOREG_FLOAT && pc->offset >= base &&
+			    pc->offset < base + n->type->size)
+				n->avail = DA_FLOATREG;
+		}
+		return;
+	}
+	if (n->kind == DN_STRUCT)
+		for (i = 0; i < n->nchild; i++)
+			mark_floats(&n->child[i], s, base + n->type->fields[i].offset);
+	if (n->kind == DN_ARRAY && n->type->elem)
+		for (i = 0; i < n->nchild; i++)
+			mark_floats(&n->child[i], s, base + i * n->type->elem->size);
+}
+
+/* Emit a SKIPZ on temporary t; returns its index to patch with patch_skip(). */
+static int skip_begin(struct plan_builder *pb, enum side sd, int t)
+{
+	if (emit(pb, sd, LP_OP_SKIPZ, 0, t, 0, 0, 0, 0))
+		return -1;
+	return pb->nops[sd] - 1;
+}
+
+static void skip_end(struct plan_builder *pb, enum side sd, int at)
+{
+	if (at >= 0)
+		pb->ops[sd][at].imm = pb->nops[sd] - at - 1;
+}
+
+static struct dnode *children(struct dnode *n, uint32_t count)
+{
+	n->child = calloc(count ? count : 1, sizeof(*n->child));
+	if (!n->child)
+		return NULL;
+	n->nchild = count;
+	return n->child;
+}
+
+static int follow(struct plan_builder *pb, enum side sd, struct dnode *n, int level, uint32_t depth)
+{
+	const struct gotype *t = n->type;
+	const struct goruntime *rt = pb->opts.rt;
+	int a = tmp(level, 1), b = tmp(level, 2), c = tmp(level, 3);
+	uint32_t i, count, esize, captured = t->size > IMG_MAX ? IMG_MAX : t->size;
+	struct src s;
+	int sk;
+
+	switch (n->kind) {
+	case DN_SCALAR:
+		return 0;
+	case DN_STRING:
+		n->var = alloc_fixed(pb, sizeof(struct lp_var), 2);
+		n->var_slot = alloc_slot(pb);
+		emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
+		emit(pb, sd, LP_OP_DATA, b, 0, n->slot, 0, n->img + 8, 8);
+		emit(pb, sd, LP_OP_STR, b, a, n->var_slot, 0, n->var, pb->opts.strcap);
+		pb->var_caps[sd] += pb->opts.strcap;
+		return 0;
+	case DN_SLICE:
+		esize = t->elem ? t->elem->size : 0;
+		if (!esize)
+			return 0;
+		emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
+		emit(pb, sd, LP_OP_DATA, b, 0, n->slot, 0, n->img + 8, 8);
+		if (is_flat(t->elem)) {
+			uint32_t cap = esize == 1 ? pb->opts.strcap : pb->opts.elems * esize;
+
+			if (cap > LP_COPY_MAX - 1)
+				cap = (LP_COPY_MAX - 1) / esize * esize;
+			n->flat = true;
+			n->var = alloc_fixed(pb, sizeof(struct lp_var), 2);
+			n->var_slot = alloc_slot(pb);
+			if (esize > 1)
+				emit(pb, sd, LP_OP_MULI, b, b, n->slot, esize, 0, 0);
+			emit(pb, sd, LP_OP_STR, b, a, n->var_slot, 0, n->var, cap);
+			pb->var_caps[sd] += cap;
+			return 0;
+		}
+		if (level + 1 > MAX_LEVEL || depth == 0)
+			return 0;
+		count = pb->opts.elems < 4 ? pb->opts.elems : 4;
+		if (!children(n, count))
+			return -ENOMEM;
+		for (i = 0; i < count; i++) {
+			emit(pb, sd, LP_OP_CMP, c, b, n->slot, i, 0, LP_CMP_GTU);
+			sk = skip_begin(pb, sd, c);
+			s = (struct src){.regs = false, .tmp = a, .off = i * esize};
+			capture(pb, sd, t->elem, &s, &n->child[i], level + 1, depth - 1,
+				alloc_slot(pb));
+			skip_end(pb, sd, sk);
+		}
+		return 0;
+	case DN_ARRAY:
+		esize = t->elem ? t->elem->size : 0;
+		if (!esize || !t->len)
+			return 0;
+		count = t->len;
+		if (count > pb->opts.elems)
+			count = pb->opts.elems;
+		if (count * esize > captured)
+			count = captured / esize;
+		if (!children(n, count))
+			return -ENOMEM;
+		for (i = 0; i < count; i++) {
+			n->child[i].kind = kind_of(t->elem);
+			n->child[i].type = t->elem;
+			n->child[i].img = n->img + i * esize;
+			n->child[i].slot = n->slot;
+			follow(pb, sd, &n->child[i], level, depth);
+		}
+		return 0;
+	case DN_STRUCT:
+		if (!children(n, t->nfields))
+			return -ENOMEM;
+		for (i = 0; i < t->nfields; i++) {
+			struct dnode *ch = &n->child[i];
+
+			ch->kind = kind_of(t->fields[i].type);
+			ch->type = t->fields[i].type;
+			ch->slot = n->slot;
+			if (t->fields[i].offset + ch->type->size > captured) {
+				ch->avail = DA_NOTFOLLOWED;
+				continue;
+			}
+			ch->img = n->img + t->fields[i].offset;
+			follow(pb, sd, ch, level, depth);
+		}
+		return 0;
+	case DN_PTR:
+		if (!t->elem || !t->elem->size || depth == 0 || level + 1 > MAX_LEVEL)
+			return 0;
+		if (!children(n, 1))
+			return -ENOMEM;
+		emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
+		sk = skip_begin(pb, sd, a);
+		s = (struct src){.regs = false, .tmp = a, .off = 0};
+		capture(pb, sd, t->elem, &s, &n->child[0], level + 1, depth - 1, alloc_slot(pb));
+		skip_end(pb, sd, sk);
+		return 0;
+	case DN_IFACE:
+		/* aux: dynamic type (8), first two words at the data pointer (16) */
+		n->aux = alloc_fixed(pb, 24, 8);
+		n->aux_slot = alloc_slot(pb);
+		n->var = alloc_fixed(pb, sizeof(struct lp_var), 2);
+		n->var_slot = alloc_slot(pb);
+		emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
+		if (t->kind == GK_IFACE) {
+			sk = skip_begin(pb, sd, a);
+			emit(pb, sd, LP_OP_LOAD, a, a, n->aux_slot, rt ? rt->itab_type : 8, 0, 8);
+			skip_end(pb, sd, sk);
+		}
+		emit(pb, sd, LP_OP_STORE, 0, a, n->aux_slot, 0, n->aux, 8);
+		emit(pb, sd, LP_OP_DATA, b, 0, n->slot, 0, n->img + 8, 8);
+		sk = skip_begin(pb, sd, b);
+		emit(pb, sd, LP_OP_READ, 0, b, n->aux_slot, 0, n->aux + 8, 16);
+		emit(pb, sd, LP_OP_DATA, a, 0, n->aux_slot, 0, n->aux + 8, 8);
+		emit(pb, sd, LP_OP_DATA, c, 0, n->aux_slot, 0, n->aux + 16, 8);
+		emit(pb, sd, LP_OP_STR, c, a, n->var_slot, 0, n->var, pb->opts.strcap);
+		skip_end(pb, sd, sk);
+		pb->var_caps[sd] += pb->opts.strcap;
+		return 0;
+	case DN_MAP:
+		n->aux = alloc_fixed(pb, 8, 8);
+		n->aux_slot = alloc_slot(pb);
+		emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
+		sk = skip_begin(pb, sd, a);
+		emit(pb, sd, LP_OP_LOAD, b, a, n->aux_slot, rt ? rt->map_count : 0, 0,
+		     rt ? rt->map_count_size : 8);
+		emit(pb, sd, LP_OP_STORE, 0, b, n->aux_slot, 0, n->aux, 8);
+		skip_end(pb, sd, sk);
+		return 0;
+	case DN_CHAN:
+		n->aux = alloc_fixed(pb, 16, 8);
+		n->aux_slot = alloc_slot(pb);
+		emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
+		sk = skip_begin(pb, sd, a);
+		emit(pb, sd, LP_OP_LOAD, b, a, n->aux_slot, rt ? rt->chan_qcount : 0, 0, 8);
+		emit(pb, sd, LP_OP_STORE, 0, b, n->aux_slot, 0, n->aux, 8);
+		emit(pb, sd, LP_OP_LOAD, b, a, n->aux_slot, rt ? rt->chan_dataqsiz : 8, 0, 8);
+		emit(pb, sd, LP_OP_STORE, 0, b, n->aux_slot, 0, n->aux + 8, 8);
+		skip_end(pb, sd, sk);
+		return 0;
+	case DN_FUNC:
+		n->aux = alloc_fixed(pb, 8, 8);
+		n->aux_slot = alloc_slot(pb);
+		emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
+		sk = skip_begin(pb, sd, a);
+		emit(pb, sd, LP_OP_LOAD, b, a, n->aux_slot, rt ? rt->funcval_fn : 0, 0, 8);
+		emit(pb, sd, LP_OP_STORE, 0, b, n->aux_slot, 0, n->aux, 8);
+		skip_end(pb, sd, sk);
+		return 0;
+	}
+	return 0;
+}
+
+static struct plan_value *new_value(struct plan_builder *pb, const char *name, bool is_result)
+{
+	struct plan_value *v;
+
+	if (pb->nvalues == pb->cap) {
+		size_t ncap = pb->cap ? pb->cap * 2 : 8;
+		struct plan_value *nv = realloc(pb->values, ncap * sizeof(*nv));
+
+		if (!nv)
+			return NULL;
+		pb->values = nv;
+		pb->cap = ncap;
+	}
+	v = &pb->values[pb->nvalues];
+	memset(v, 0, sizeof(*v));
+	v->name = strdup(name);
+	if (!v->name)
+		return NULL;
+	v->is_result = is_result;
+	pb->nvalues++;
+	return v;
+}
+
+/* The source of the parameter itself: its registers, or its stack slot from SP. */
+static void param_src(struct plan_builder *pb, enum side sd, const struct plan_param *p,
+		      struct src *s, unsigned slot)
+{
+	memset(s, 0, sizeof(*s));
+	if (p->loc->in_regs) {
+		s->regs = true;
+		s->loc = p->loc;
+		return;
+	}
+	emit(pb, sd, LP_OP_REG, tmp(0, 0), LP_REG_SP, slot, 0, 0, 0);
+	s->tmp = tmp(0, 0);
+	s->off = p->loc->stack_off;
+}
+
+/*
+ * Walk a field path ("URL.Path") from the parameter's source: fields move
+ * the offset, pointers are loaded into a temporary of the next level.
+ */
+static int walk_path(struct plan_builder *pb, enum side sd, const struct plan_param *p,
+		     const char *path, struct src *s, const struct gotype **t, unsigned slot,
+		     int *level)
+{
+	char *copy = strdup(path), *save = NULL, *part;
+	int err = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (part = strtok_r(copy, ".", &save); part; part = strtok_r(NULL, ".", &save)) {
+		const struct gofield *f;
+		uint64_t off = 0;
+
+		if ((*t)->kind == GK_PTR) {
+			int nt;
+
+			if (*level + 1 > MAX_LEVEL || !(*t)->elem) {
+				lp_seterr("%s.%s: field path too deep", p->name, path);
+				err = -EINVAL;
+				break;
+			}
+			nt = tmp(*level + 1, 0);
+			if (s->regs) {
+				uint32_t i;
+				int reg = -1;
+
+				for (i = 0; i < s->loc->npieces; i++)
+					if (s->loc->pieces[i].offset == s->base)
+						reg = s->loc->pieces[i].reg;
+				if (reg < 0) {
+					lp_seterr("%s.%s: pointer not in a register", p->name,
+						  path);
+					err = -EINVAL;
+					break;
+				}
+				emit(pb, sd, LP_OP_REG, nt, reg, slot, 0, 0, 0);
+			} else {
+				emit(pb, sd, LP_OP_LOAD, nt, s->tmp, slot, s->off, 0, 8);
+			}
+			*s = (struct src){.regs = false, .tmp = nt, .off = 0};
+			*t = (*t)->elem;
+			(*level)++;
+		}
+		if ((*t)->kind != GK_STRUCT || !(f = gotype__field(*t, part, &off))) {
+			lp_seterr("%s: %s has no field %s", p->name,
+				  (*t)->name ? (*t)->name : "value", part);
+			err = -EINVAL;
+			break;
+		}
+		if (s->regs)
+			s->base += off;
+		else
+			s->off += off;
+		*t = f->type;
+	}
+	free(copy);
+	return err;
+}
+
+int plan__add(struct plan_builder *pb, const struct plan_param *param, const char *path,
+	      const char *display_name)
+{
+	enum side sd = param->is_result ? RET : ENTRY;
+	const struct gotype *t = param->type;
+	struct plan_value *v;
+	unsigned slot = alloc_slot(pb);
+	int level = 0, err;
+	struct src s;
+
+	param_src(pb, sd, param, &s, slot);
+	if (path && *path) {
+		err = walk_path(pb, sd, param, path, &s, &t, slot, &level);
+		if (err)
+			return err;
+	}
+	v = new_value(pb, display_name ? display_name : param->name, param->is_result);
+	if (!v)
+		return -ENOMEM;
+	err = capture(pb, sd, t, &s, &v->root, level, pb->opts.depth, slot);
+	if (!err && s.regs)
+		mark_floats(&v->root, &s, s.base);
+	if (err)
+		return err;
+	if (pb->overflow) {
+		lp_seterr("%s: too much to capture in one probe (at most %d operations and %d "
+			  "bytes); capture fewer values or lower strcap/elems",
+			  v->name, LP_MAX_OPS, LP_DATA_MAX);
+		return -E2BIG;
+	}
+	return 0;
+}
+
+int plan__add_raw(struct plan_builder *pb, const char *name, int reg, int32_t off, bool is_result)
+{
+	static const struct gotype uintptr_t_ = {
+		.kind = GK_UINTPTR, .name = "uintptr", .size = 8, .align = 8};
+	enum side sd = is_result ? RET : ENTRY;
+	unsigned slot = alloc_slot(pb);
+	struct plan_value *v = new_value(pb, name, is_result);
+
+	if (!v)
+		return -ENOMEM;
+	v->root.kind = DN_SCALAR;
+	v->root.type = &uintptr_t_;
+	v->root.slot = slot;
+	v->root.img = alloc_fixed(pb, 8, 8);
+	if (reg >= 0) {
+		emit(pb, sd, LP_OP_REG, 0, reg, slot, 0, 0, 0);
+	} else {
+		emit(pb, sd, LP_OP_REG, 0, LP_REG_SP, slot, 0, 0, 0);
+		emit(pb, sd, LP_OP_LOAD, 0, 0, slot, off, 0, 8);
+	}
+	emit(pb, sd, LP_OP_STORE, 0, 0, slot, 0, v->root.img, 8);
+	if (pb->overflow) {
+		lp_seterr("%s: too much to capture in one probe", name);
+		return -E2BIG;
+	}
+	return 0;
+}

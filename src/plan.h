@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The probe compiler: from "these values of this function, of these types,
+ * at these locations" to a BPF plan (ops for the generic program) and a
+ * decode tree that turns the records the plan produces back into Go values.
+ *
+ * Capture is in two steps, both in the kernel. First each value's bytes (its
+ * "image", the value's memory layout) are stored in the record: from
+ * registers piece by piece, or copied from memory. Then indirections are
+ * followed from the image: string and slice contents (bounded copies into
+ * the record's variable area), pointees, interface dynamic types and data,
+ * map and channel lengths, function names.
+ */
+#ifndef LUPROBE_PLAN_H
+#define LUPROBE_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "goabi.h"
+#include "goruntime.h"
+#include "gotype.h"
+#include "luprobe.h"
+
+/* What the decoder does with a node. */
+enum dnode_kind {
+	DN_SCALAR, /* bool, ints, floats, complex, uintptr, unsafe.Pointer: from the image */
+	DN_STRING, /* image {ptr,len}; bytes via lp_var at var */
+	DN_SLICE,  /* image {ptr,len,cap}; flat elements via lp_var at var, else children */
+	DN_ARRAY,  /* children at image offsets */
+	DN_PTR,	   /* image {ptr}; pointee in child[0] when followed */
+	DN_STRUCT, /* children = fields */
+	DN_IFACE,  /* image {tab|type, data}; aux: dynamic type (8), data words (16), lp_var (4) */
+	DN_MAP,	   /* image {ptr}; aux: count (8) */
+	DN_CHAN,   /* image {ptr}; aux: qcount (8), dataqsiz (8) */
+	DN_FUNC,   /* image {ptr}; aux: entry pc of the function (8) */
+};
+
+enum dnode_avail {
+	DA_OK = 0,
+	DA_FLOATREG,	/* passed in an XMM register, which a uprobe cannot read */
+	DA_NOTFOLLOWED, /* beyond the capture depth */
+};
+
+struct dnode {
+	enum dnode_kind kind;
+	const struct gotype *type;
+	uint16_t img;	  /* offset of the image in record data */
+	uint8_t slot;	  /* fault bit covering the image */
+	uint8_t aux_slot; /* fault bit covering aux */
+	uint8_t var_slot; /* fault bit covering the var bytes */
+	uint8_t avail;	  /* enum dnode_avail */
+	bool flat;	  /* DN_SLICE: elements decoded from the var bytes */
+	uint16_t var;	  /* DN_STRING, flat DN_SLICE, DN_IFACE: offset of a struct lp_var */
+	uint16_t aux;	  /* DN_IFACE, DN_MAP, DN_CHAN, DN_FUNC */
+	uint32_t nchild;
+	struct dnode *child;
+};
+
+/* A value the script asked for: an argument, a result, or a field path of one. */
+struct plan_value {
+	const char *name; /* "iterations", "r.URL.Path", "~r0" */
+	bool is_result;
+	struct dnode root;
+};
+
+/* Where a parameter lives at the probe site, as the ABI model says. */
+struct plan_param {
+	const char *name;
+	const struct gotype *type;
+	bool is_result;
+	const struct goassign *loc;
+};
+
+struct plan_opts {
+	uint32_t strcap;	    /* bytes copied per string (default 64) */
+	uint32_t elems;		    /* slice/array elements captured (default 8) */
+	uint32_t depth;		    /* pointer levels followed (default 1) */
+	const struct goruntime *rt; /* offsets for maps, chans, itabs */
+};
+
+struct plan_builder;
+
+/* Start a plan for one function; gsrc/offsets fill the lp_plan header. */
+struct plan_builder *plan__new(const struct plan_opts *opts);
+void plan__free(struct plan_builder *pb);
+
+/* The BPF plan under construction (header fields may be set directly). */
+struct lp_plan *plan__bpf(struct plan_builder *pb);
+
+/*
+ * Capture a parameter (is_result selects the return site), or one field path
+ * inside it ("URL.Path" of parameter r; NULL for the whole value). Returns 0,
+ * or -EINVAL / -E2BIG with lp_seterr() naming the problem (unknown field,
+ * plan too big).
+ */
+int plan__add(struct plan_builder *pb, const struct plan_param *param, const char *path,
+	      const char *display_name);
+
+/* The raw word at SP+off (entry), or in integer register reg (reg >= 0), as uintptr. */
+int plan__add_raw(struct plan_builder *pb, const char *name, int reg, int32_t off, bool is_result);
+
+/* Finish: returns the values in capture order; the builder keeps ownership. */
+const struct plan_value *plan__values(const struct plan_builder *pb, size_t *n);
+
+/* Bytes of record data used by the entry part (fixed + variable area caps). */
+uint32_t plan__entry_bytes(const struct plan_builder *pb);
+
+/* Temporaries and op emission, for the predicate compiler. */
+int plan__emit(struct plan_builder *pb, bool at_return, const struct lp_op *op);
+/* Find a captured value by name (NULL if none). */
+const struct plan_value *plan__find(const struct plan_builder *pb, const char *name);
+
+#endif

@@ -1,0 +1,656 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "disasm.h"
+#include "goabi.h"
+#include "log.h"
+#include "probe.h"
+#include "strbuf.h"
+
+#define DEFAULT_LIMIT 1000
+#define MAX_PARAMS    64
+#define RAW_MAX_WORDS 10 /* as many as a Go traceback prints */
+
+static bool has_glob(const char *s)
+{
+	return strpbrk(s, "*?") != NULL;
+}
+
+struct godwarf *binary__dwarf(struct binary *b)
+{
+	if (!b->dw_tried) {
+		b->dw_tried = true;
+		if (gobin__info(b->gb)->has_dwarf && godwarf__open(b->path, b->ts, &b->dw) < 0)
+			b->dw = NULL;
+	}
+	return b->dw;
+}
+
+static int16_t tls_offset(const struct gobin *gb)
+{
+	uint64_t memsz, align, addr, size;
+
+	/* g sits in the executable's TLS block, which ends at the thread pointer */
+	if (gobin__tls(gb, &memsz, &align) == 0 &&
+	    gobin__symbol(gb, "runtime.tlsg", &addr, &size) == 0) {
+		if (!align)
+			align = 1;
+		memsz = (memsz + align - 1) / align * align;
+		return (int16_t)(-(int64_t)memsz + (int64_t)addr);
+	}
+	return -8;
+}
+
+int probe_set__binary(struct probe_set *ps, const char *path, struct binary **out)
+{
+	struct binary *b;
+	const struct gobin_info *info;
+	uint64_t i;
+	int err;
+
+	for (b = ps->bins; b; b = b->next) {
+		if (strcmp(b->path, path) == 0) {
+			*out = b;
+			return 0;
+		}
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->path = strdup(path);
+	b->ts = gotypes__new();
+	if (!b->path || !b->ts) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = gobin__open(path, &b->gb);
+	if (err)
+		goto fail;
+	info = gobin__info(b->gb);
+	err = goruntime__for_version(info->go_minor, &b->rt);
+	if (err) {
+		lp_seterr("%s: built by %s; luprobe supports Go 1.13 and later", path,
+			  info->go_version[0] ? info->go_version : "an unknown Go release");
+		goto fail;
+	}
+	if (info->has_dwarf)
+		goruntime__from_dwarf(path, &b->rt);
+	b->tls_off = tls_offset(b->gb);
+	b->first_vaddr = UINT64_MAX;
+	for (i = 0; i < gobin__nfuncs(b->gb) && i < 1; i++)
+		b->first_vaddr = gobin__func(b->gb, i)->entry;
+	{
+		/* the lowest mapped address: any vaddr whose file offset is 0 */
+		uint64_t off;
+
+		if (gobin__vaddr_to_offset(b->gb, b->first_vaddr, &off) == 0)
+			b->first_vaddr -= off;
+	}
+	b->next = ps->bins;
+	ps->bins = b;
+	*out = b;
+	return 0;
+fail:
+	gobin__free(b->gb);
+	gotypes__free(b->ts);
+	free(b->path);
+	free(b);
+	return err;
+}
+
+int probe_set__add(struct probe_set *ps, struct probe_spec *spec, struct probe **out)
+{
+	struct probe *p, **np;
+
+	np = realloc(ps->probes, (ps->nprobes + 1) * sizeof(*np));
+	if (!np)
+		return -ENOMEM;
+	ps->probes = np;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->id = ps->nprobes;
+	p->spec = *spec;
+	memset(spec, 0, sizeof(*spec));
+	p->enabled = p->spec.enabled;
+	ps->probes[ps->nprobes++] = p;
+	*out = p;
+	return 0;
+}
+
+const struct planinfo *probe_set__plan(const struct probe_set *ps, uint32_t idx)
+{
+	if (idx >= ps->plans_cap || !ps->plans[idx].probe)
+		return NULL;
+	return &ps->plans[idx];
+}
+
+static struct planinfo *new_planinfo(struct probe_set *ps, uint32_t idx)
+{
+	if (idx >= ps->plans_cap) {
+		size_t cap = ps->plans_cap ? ps->plans_cap * 2 : 64;
+		struct planinfo *n;
+
+		while (cap <= idx)
+			cap *= 2;
+		n = realloc(ps->plans, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		memset(n + ps->plans_cap, 0, (cap - ps->plans_cap) * sizeof(*n));
+		ps->plans = n;
+		ps->plans_cap = cap;
+	}
+	return &ps->plans[idx];
+}
+
+static int add_point(struct probe *p, struct binary *b, uint64_t vaddr, uint64_t cookie, pid_t pid,
+		     const char *fname)
+{
+	uint64_t off;
+
+	if (gobin__vaddr_to_offset(b->gb, vaddr, &off)) {
+		lp_seterr("%s: address 0x%lx is not backed by %s", fname, (unsigned long)vaddr,
+			  b->path);
+		return -EINVAL;
+	}
+	if (p->npoints == p->points_cap) {
+		size_t cap = p->points_cap ? p->points_cap * 2 : 16;
+		struct attach_point *n = realloc(p->points, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		p->points = n;
+		p->points_cap = cap;
+	}
+	p->points[p->npoints++] = (struct attach_point){b, off, cookie, pid};
+	return 0;
+}
+
+/* Split "r.URL.Path" into the parameter name and the path after it. */
+static const char *split_path(const char *name, char *first, size_t len)
+{
+	const char *dot = strchr(name, '.');
+	size_t n = dot ? (size_t)(dot - name) : strlen(name);
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(first, name, n);
+	first[n] = '\0';
+	return dot ? dot + 1 : NULL;
+}
+
+static const struct gotype *lookup_dwarf_type(void *ctx, const char *name)
+{
+	struct binary *b = ctx;
+	struct godwarf *dw = binary__dwarf(b);
+
+	return dw ? godwarf__type(dw, name) : NULL;
+}
+
+/* Parse the declared parameters into goparams. */
+static int declared(struct binary *b, const struct probe_arg *decl, size_t n, bool results,
+		    const char *fname, struct goparam *out)
+{
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char name[32];
+
+		if (gotypes__parse(b->ts, decl[i].type, lookup_dwarf_type, b, &out[i].type, err,
+				   sizeof(err))) {
+			lp_seterr("%s: %s %s: %s", fname, results ? "result" : "argument",
+				  decl[i].name ? decl[i].name : decl[i].type, err);
+			return -EINVAL;
+		}
+		if (!decl[i].name)
+			snprintf(name, sizeof(name), "~r%zu", i);
+		out[i].name = gotypes__strdup(b->ts, decl[i].name ? decl[i].name : name);
+		out[i].is_result = results;
+	}
+	return 0;
+}
+
+static void list_params(struct strbuf *sb, const struct goparam *params, size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (params[i].is_result)
+			continue;
+		sb_printf(sb, "%s%s", k++ ? ", " : "", params[i].name);
+	}
+	if (!k)
+		sb_puts(sb, "none");
+}
+
+/* The raw argument words when nothing says what the arguments are. */
+static int add_raw(struct plan_builder *pb, const struct disasm_func *d, const struct gobin_func *f,
+		   bool regabi)
+{
+	char name[16];
+	size_t i, k = 0;
+	int err;
+
+	if (regabi) {
+		/* the morestack path spills every register argument: that is the layout */
+		for (i = 0; i < d->nspills && k < RAW_MAX_WORDS; i++) {
+			const struct disasm_spill *sp = &d->spills[i];
+
+			if (sp->cls != GOREG_INT || sp->reg == 0xff)
+				continue;
+			snprintf(name, sizeof(name), "a%zu", k++);
+			err = plan__add_raw(pb, name, sp->reg, 0, false);
+			if (err)
+				return err;
+		}
+		return 0;
+	}
+	for (i = 0; f->args > 0 && i < (size_t)f->args / 8 && k < RAW_MAX_WORDS; i++) {
+		snprintf(name, sizeof(name), "a%zu", k++);
+		err = plan__add_raw(pb, name, -1, 8 + 8 * i, false);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * Go's DWARF leaves out blank and unnamed parameters, which still occupy
+ * registers and stack. The pclntab's argument size counts every parameter
+ * and result as the stack ABI would lay them out: if DWARF's list does not
+ * add up to it, a layout computed from DWARF would be wrong.
+ */
+static bool dwarf_complete(const struct gobin_func *f, const struct goparam *params, size_t n,
+			   bool regabi_era)
+{
+	const struct gotype *pt[MAX_PARAMS], *rt[MAX_PARAMS];
+	struct goassign *pl, *rl;
+	struct goframe fr;
+	size_t np = 0, nr = 0, i;
+	bool ok = true;
+
+	if (f->args < 0 || n > MAX_PARAMS)
+		return true;
+	for (i = 0; i < n; i++) {
+		if (params[i].is_result)
+			rt[nr++] = params[i].type;
+		else
+			pt[np++] = params[i].type;
+	}
+	pl = calloc(np + 1, sizeof(*pl));
+	rl = calloc(nr + 1, sizeof(*rl));
+	if (pl && rl && goabi__assign(GOABI_STACK, pt, np, rt, nr, pl, rl, &fr) == 0) {
+		/* Go 1.17+ records the arguments only; older releases arguments and results */
+		uint32_t want = regabi_era ? fr.args_size : fr.args_size + fr.results_size;
+
+		ok = want == (uint32_t)f->args;
+		if (!ok)
+			pr_debug("%s: DWARF parameters take %u bytes, the pclntab says %d\n",
+				 f->name, want, f->args);
+	}
+	free(pl);
+	free(rl);
+	return ok;
+}
+
+static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
+			const struct gobin_func *f, pid_t pid)
+{
+	const struct probe_spec *sp = &p->spec;
+	const struct gobin_info *info = gobin__info(b->gb);
+	struct goparam params[MAX_PARAMS];
+	const struct goparam *dparams = NULL;
+	const struct gotype *ptypes[MAX_PARAMS], *rtypes[MAX_PARAMS];
+	struct goassign *ploc = NULL, *rloc = NULL;
+	struct goframe frame;
+	struct disasm_func d;
+	struct plan_builder *pb = NULL;
+	struct planinfo *pi;
+	struct lp_plan *bp;
+	size_t nd = 0, np = 0, nr = 0, i, j;
+	bool regabi = info->regabi && !f->asm_abi0, want_ret, raw = false;
+	struct plan_opts popts = sp->popts;
+	struct godwarf *dw = NULL;
+	int idx, err;
+
+	err = disasm__func(b->gb, f, &d);
+	if (err)
+		return err;
+	want_ret = sp->ret_mode != PR_NONE;
+	if (want_ret && !d.nrets) {
+		lp_seterr("%s has no RET instruction in %s (it never returns normally); trace "
+			  "it without ret",
+			  f->name, b->path);
+		err = -EINVAL;
+		goto out;
+	}
+
+	/* Parameters: from the declaration, else from DWARF. */
+	if (sp->args_mode == PA_DECL || sp->ret_mode == PR_DECL || sp->args_mode == PA_DEFAULT ||
+	    sp->args_mode == PA_ALL || sp->args_mode == PA_NAMES || sp->ret_mode == PR_ALL) {
+		dw = binary__dwarf(b);
+		if (dw && godwarf__func_params_at(dw, f->name, f->entry, &dparams, &nd) != 0)
+			nd = 0, dparams = NULL;
+		if (dparams && !dwarf_complete(f, dparams, nd, info->go_minor >= 17)) {
+			if (sp->args_mode == PA_ALL || sp->args_mode == PA_NAMES) {
+				lp_seterr("%s: the DWARF of %s does not describe every parameter "
+					  "(blank, unnamed or wrapper parameters take registers "
+					  "too); "
+					  "declare the arguments with their types, e.g. args = { "
+					  "{\"_\", "
+					  "\"int\"}, {\"s\", \"string\"} }",
+					  f->name, b->path);
+				err = -EINVAL;
+				goto out;
+			}
+			/* a layout from an incomplete list would be wrong: show raw words */
+			pr_info("luprobe: %s: DWARF does not describe every parameter; showing the "
+				"raw argument words\n",
+				f->name);
+			dparams = NULL;
+			nd = 0;
+		}
+	}
+	if (sp->args_mode == PA_DECL) {
+		if (sp->nargs > MAX_PARAMS) {
+			lp_seterr("%s: too many arguments declared", f->name);
+			err = -EINVAL;
+			goto out;
+		}
+		err = declared(b, sp->args, sp->nargs, false, f->name, params);
+		if (err)
+			goto out;
+		np = sp->nargs;
+	} else if (dparams) {
+		for (i = 0; i < nd && np < MAX_PARAMS; i++)
+			if (!dparams[i].is_result)
+				params[np++] = dparams[i];
+	} else if (sp->args_mode == PA_ALL || sp->args_mode == PA_NAMES) {
+		lp_seterr(
+			"%s: %s has no DWARF for it; declare the arguments with their types, e.g. "
+			"args = { {\"n\", \"int\"}, {\"s\", \"string\"} }",
+			f->name, b->path);
+		err = -ENOENT;
+		goto out;
+	} else if (sp->args_mode == PA_DEFAULT) {
+		raw = true;
+	}
+	if (sp->ret_mode == PR_DECL) {
+		if (np + sp->nrets > MAX_PARAMS) {
+			lp_seterr("%s: too many results declared", f->name);
+			err = -EINVAL;
+			goto out;
+		}
+		err = declared(b, sp->rets, sp->nrets, true, f->name, params + np);
+		if (err)
+			goto out;
+		nr = sp->nrets;
+	} else if (sp->ret_mode == PR_ALL && dparams) {
+		for (i = 0; i < nd && np + nr < MAX_PARAMS; i++)
+			if (dparams[i].is_result)
+				params[np + nr++] = dparams[i];
+	}
+
+	for (i = 0; i < np; i++)
+		ptypes[i] = params[i].type;
+	for (i = 0; i < nr; i++)
+		rtypes[i] = params[np + i].type;
+	ploc = calloc(np + 1, sizeof(*ploc));
+	rloc = calloc(nr + 1, sizeof(*rloc));
+	if (!ploc || !rloc) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = goabi__assign(regabi ? GOABI_REG : GOABI_STACK, ptypes, np, rtypes, nr, ploc, rloc,
+			    &frame);
+	if (err)
+		goto out;
+	if (!regabi && sp->ret_mode == PR_DECL && sp->args_mode != PA_DECL && !dparams &&
+	    f->args >= 0) {
+		/* results follow the arguments: place them from the frame's total size */
+		int32_t shift = 8 + f->args - (int32_t)frame.results_size - rloc[0].stack_off;
+
+		for (i = 0; i < nr; i++)
+			rloc[i].stack_off += shift;
+	}
+
+	popts.rt = &b->rt;
+	pb = plan__new(&popts);
+	if (!pb) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (raw) {
+		err = add_raw(pb, &d, f, regabi);
+	} else if (sp->args_mode == PA_NAMES) {
+		for (i = 0; i < sp->nargs && !err; i++) {
+			char first[128];
+			const char *path = split_path(sp->args[i].name, first, sizeof(first));
+			struct plan_param pp;
+
+			for (j = 0; j < np; j++)
+				if (strcmp(params[j].name, first) == 0)
+					break;
+			if (j == np) {
+				struct strbuf sb;
+
+				sb_init(&sb);
+				list_params(&sb, params, np);
+				lp_seterr("%s has no parameter '%s' (parameters: %s)", f->name,
+					  first, sb_str(&sb));
+				sb_free(&sb);
+				err = -EINVAL;
+				break;
+			}
+			pp = (struct plan_param){params[j].name, params[j].type, false, &ploc[j]};
+			err = plan__add(pb, &pp, path, sp->args[i].name);
+		}
+	} else if (sp->args_mode != PA_NONE) {
+		for (i = 0; i < np && !err; i++) {
+			struct plan_param pp = {params[i].name, params[i].type, false, &ploc[i]};
+
+			err = plan__add(pb, &pp, NULL, NULL);
+		}
+	}
+	for (i = 0; i < nr && !err && want_ret; i++) {
+		struct plan_param pp = {params[np + i].name, params[np + i].type, true, &rloc[i]};
+
+		err = plan__add(pb, &pp, NULL, NULL);
+	}
+	if (err)
+		goto out;
+
+	idx = tracer__alloc_plan(ps->tracer);
+	if (idx < 0) {
+		err = idx;
+		goto out;
+	}
+	bp = plan__bpf(pb);
+	bp->probe = p->id;
+	bp->gsrc = regabi ? LP_G_R14 : LP_G_TLS;
+	bp->tls_off = b->tls_off;
+	bp->goid_off = b->rt.g_goid;
+	bp->m_off = b->rt.g_m;
+	bp->curg_off = b->rt.m_curg;
+	bp->stackhi_off = b->rt.g_stack_hi;
+	if (want_ret) {
+		bp->flags |= LP_PF_RET | LP_PF_PAIR;
+		if (sp->separate)
+			bp->flags |= LP_PF_ENTRY_EVENT;
+		tracer__need_call_bytes(ps->tracer, plan__entry_bytes(pb));
+	}
+	if (sp->stack)
+		bp->flags |= LP_PF_STACK;
+	if (p->within) {
+		bp->flags |= LP_PF_WITHIN;
+		bp->within = p->within->id;
+	}
+	if (p->scope)
+		bp->flags |= LP_PF_SCOPE;
+	err = tracer__set_plan(ps->tracer, idx, bp);
+	if (err)
+		goto out;
+	pi = new_planinfo(ps, idx);
+	if (!pi) {
+		err = -ENOMEM;
+		goto out;
+	}
+	pi->probe = p;
+	pi->bin = b;
+	pi->func = f;
+	pi->pb = pb;
+	pi->raw = raw;
+	pi->nresults = want_ret ? nr : 0;
+	pb = NULL;
+	{
+		uint32_t *n = realloc(p->plans, (p->nplans + 1) * sizeof(*n));
+
+		if (!n) {
+			err = -ENOMEM;
+			goto out;
+		}
+		p->plans = n;
+		p->plans[p->nplans++] = idx;
+	}
+
+	err = add_point(p, b, d.entry_site, LP_COOKIE(idx, d.site_kind, d.cc, d.cc_neg, 0), pid,
+			f->name);
+	for (i = 0; !err && (want_ret || p->scope) && i < d.nrets; i++)
+		err = add_point(p, b, d.rets[i], LP_COOKIE(idx, LP_SITE_RET, 0, 0, 0), pid,
+				f->name);
+	pr_debug("%s: %s site 0x%lx%s, %zu RET, %zu values\n", f->name,
+		 d.site_kind == LP_SITE_JCC ? "branch" : "entry", (unsigned long)d.entry_site,
+		 d.emulated ? " (emulated)" : "", d.nrets,
+		 plan__values(ps->plans[idx].pb, &i) ? i : 0);
+out:
+	plan__free(pb);
+	free(ploc);
+	free(rloc);
+	disasm__free(&d);
+	return err;
+}
+
+int probe__resolve(struct probe_set *ps, struct probe *p, const char *path, pid_t pid)
+{
+	const struct probe_spec *sp = &p->spec;
+	const struct gobin_func **funcs = NULL, *one;
+	uint32_t limit = sp->limit ? sp->limit : DEFAULT_LIMIT;
+	struct binary *b;
+	size_t n, i;
+	int err;
+
+	err = probe_set__binary(ps, path, &b);
+	if (err)
+		return err;
+	one = gobin__find_func(b->gb, sp->func);
+	if (one) {
+		return compile_func(ps, p, b, one, pid);
+	}
+	if (!has_glob(sp->func)) {
+		const char *sugg[3];
+		size_t ns = gobin__suggest(b->gb, sp->func, sugg, 3);
+		struct strbuf sb;
+
+		sb_init(&sb);
+		for (i = 0; i < ns; i++)
+			sb_printf(&sb, "%s%s", i ? ", " : " (did you mean ", sugg[i]);
+		if (ns)
+			sb_puts(&sb, "?)");
+		lp_seterr("%s: no such function in %s%s", sp->func, path, sb_str(&sb));
+		sb_free(&sb);
+		return -ENOENT;
+	}
+	n = gobin__glob(b->gb, sp->func, NULL, 0);
+	if (!n) {
+		lp_seterr("%s: no function matches in %s", sp->func, path);
+		return -ENOENT;
+	}
+	if (n > limit) {
+		lp_seterr("%s: matches %zu functions in %s, more than the limit of %u; narrow the "
+			  "pattern or raise limit=",
+			  sp->func, n, path, limit);
+		return -E2BIG;
+	}
+	funcs = calloc(n, sizeof(*funcs));
+	if (!funcs)
+		return -ENOMEM;
+	gobin__glob(b->gb, sp->func, funcs, n);
+	for (i = 0; i < n; i++) {
+		err = compile_func(ps, p, b, funcs[i], pid);
+		if (err == -EINVAL && sp->ret_mode == PR_NONE) {
+			/* a glob skips what cannot be probed safely, and says so at -v */
+			pr_info("luprobe: skipping %s: %s\n", funcs[i]->name, lp_lasterr());
+			lp_clearerr();
+			err = 0;
+		}
+		if (err)
+			break;
+	}
+	free(funcs);
+	return err;
+}
+
+int probe__attach(struct probe_set *ps, struct probe *p)
+{
+	int err;
+
+	while (p->nattached < p->npoints) {
+		struct attach_point *ap = &p->points[p->nattached];
+
+		err = tracer__attach(ps->tracer, ap->bin->path, ap->offset, ap->pid, ap->cookie);
+		if (err)
+			return err;
+		p->nattached++;
+	}
+	return tracer__set_probe_enabled(ps->tracer, p->id, p->enabled);
+}
+
+void probe_spec__free(struct probe_spec *spec)
+{
+	size_t i;
+
+	free(spec->func);
+	free(spec->target);
+	free(spec->where);
+	for (i = 0; i < spec->nargs; i++) {
+		free(spec->args[i].name);
+		free(spec->args[i].type);
+	}
+	free(spec->args);
+	for (i = 0; i < spec->nrets; i++) {
+		free(spec->rets[i].name);
+		free(spec->rets[i].type);
+	}
+	free(spec->rets);
+	memset(spec, 0, sizeof(*spec));
+}
+
+void probe_set__free(struct probe_set *ps)
+{
+	struct binary *b, *next;
+	size_t i;
+
+	for (i = 0; i < ps->plans_cap; i++)
+		plan__free(ps->plans[i].pb);
+	free(ps->plans);
+	for (i = 0; i < ps->nprobes; i++) {
+		probe_spec__free(&ps->probes[i]->spec);
+		free(ps->probes[i]->plans);
+		free(ps->probes[i]->points);
+		free(ps->probes[i]);
+	}
+	free(ps->probes);
+	for (b = ps->bins; b; b = next) {
+		next = b->next;
+		godwarf__free(b->dw);
+		gobin__free(b->gb);
+		gotypes__free(b->ts);
+		free(b->path);
+		free(b);
+	}
+	memset(ps, 0, sizeof(*ps));
+}

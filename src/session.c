@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <lauxlib.h>
+#include "log.h"
+#include "lua_api.h"
+#include "session.h"
+
+volatile sig_atomic_t lp_signalled;
+static struct session *signal_session;
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void on_signal(int sig)
+{
+	if (lp_signalled) {
+		/* a second Ctrl-C: die now; the kernel drops our probes with our fds */
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	lp_signalled = 1;
+	lua_api__interrupt(signal_session);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: epoll_wait returns at once */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int session__init(struct session *s, struct env *env)
+{
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->env = env;
+	s->started_ns = now_ns();
+	sb_init(&s->line);
+	signal_session = s;
+	install_signals();
+
+	err = tracer__new(&env->topts, &s->tracer);
+	if (err)
+		return err;
+	s->ps.tracer = s->tracer;
+	return lua_api__open(s);
+}
+
+int session__open_targets(struct session *s)
+{
+	int err, i;
+
+	if (s->env->command) {
+		err = target__launch(s->env->command, &s->targets[0]);
+		if (err)
+			return err;
+		s->ntargets = 1;
+	}
+	for (i = 0; i < s->env->npids; i++) {
+		err = session__add_pid(s, s->env->pids[i]);
+		if (err)
+			return err;
+	}
+	lua_api__set_pids(s);
+	return 0;
+}
+
+int session__add_pid(struct session *s, pid_t pid)
+{
+	int i, err;
+
+	for (i = 0; i < s->ntargets; i++)
+		if (s->targets[i].pid == pid)
+			return 0;
+	if (s->ntargets == MAX_TARGETS) {
+		lp_seterr("too many target processes (at most %d)", MAX_TARGETS);
+		return -E2BIG;
+	}
+	err = target__open_pid(pid, &s->targets[s->ntargets]);
+	if (err)
+		return err;
+	s->ntargets++;
+	return 0;
+}
+
+uint64_t session__bias(struct session *s, pid_t pid, const struct binary *bin)
+{
+	struct target t;
+	uint64_t bias = 0;
+	int i;
+
+	if (!gobin__info(bin->gb)->pie)
+		return 0;
+	for (i = 0; i < s->nbias; i++)
+		if (s->bias_cache[i].pid == pid && s->bias_cache[i].bin == bin)
+			return s->bias_cache[i].bias;
+	memset(&t, 0, sizeof(t));
+	t.pid = pid;
+	if (target__bias(&t, bin->first_vaddr, &bias))
+		return 0;
+	i = s->nbias < (int)(sizeof(s->bias_cache) / sizeof(s->bias_cache[0])) ? s->nbias++ : 0;
+	s->bias_cache[i].pid = pid;
+	s->bias_cache[i].bin = bin;
+	s->bias_cache[i].bias = bias;
+	return bias;
+}
+
+static int on_record(void *ctx, const struct lp_rec *rec, size_t size)
+{
+	return lua_api__event(ctx, rec, size);
+}
+
+int session__attach(struct session *s)
+{
+	size_t i;
+	int err;
+
+	if (s->attached)
+		return 0;
+	lp_clearerr();
+	err = tracer__load(s->tracer, on_record, s);
+	if (err)
+		return err;
+	for (i = 0; i < s->ps.nprobes; i++) {
+		err = probe__attach(&s->ps, s->ps.probes[i]);
+		if (err)
+			return err;
+	}
+	s->attached = true;
+	pr_info("luprobe: %zu probe%s, %zu uprobe%s attached\n", s->ps.nprobes,
+		s->ps.nprobes == 1 ? "" : "s", tracer__nlinks(s->tracer),
+		tracer__nlinks(s->tracer) == 1 ? "" : "s");
+	return 0;
+}
+
+/* The main chunk's errors are one line; a traceback only at -v. */
+static int chunk_msgh(lua_State *L)
+{
+	if (lp_verbosity > 0) {
+		luaL_traceback(L, L, lua_tostring(L, 1), 1);
+		return 1;
+	}
+	return 1;
+}
+
+int session__load_script(struct session *s)
+{
+	lua_State *L = s->L;
+	int err;
+
+	if (s->env->code)
+		err = luaL_loadbufferx(L, s->env->code, strlen(s->env->code), "=(command line)",
+				       "t");
+	else {
+		if (access(s->env->script, R_OK) < 0) {
+			lp_seterr("%s: %s", s->env->script,
+				  errno == ENOENT ? "no such file" : strerror(errno));
+			return -errno;
+		}
+		err = luaL_loadfilex(L, s->env->script, "t");
+	}
+	if (err) {
+		lp_seterr("%s", lua_tostring(L, -1));
+		lua_pop(L, 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int session__run_script(struct session *s)
+{
+	lua_State *L = s->L;
+	int err;
+
+	/* the chunk loaded by session__load_script is on the stack */
+	lua_pushcfunction(L, chunk_msgh);
+	lua_insert(L, -2);
+	s->in_lua = true;
+	err = lua_pcall(L, 0, 0, -2);
+	s->in_lua = false;
+	lua_sethook(L, NULL, 0, 0);
+	if (err) {
+		if (lp_signalled)
+			lp_seterr("interrupted");
+		else
+			lp_seterr("%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
+		lua_pop(L, 2);
+		return -EINVAL;
+	}
+	lua_pop(L, 1);
+	return 0;
+}
+
+int session__add_timer(struct session *s, uint64_t interval_ns, bool repeat, int fn_ref)
+{
+	struct timer *t;
+
+	if (s->ntimers == s->timers_cap) {
+		int cap = s->timers_cap ? s->timers_cap * 2 : 8;
+		struct timer *n = realloc(s->timers, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		s->timers = n;
+		s->timers_cap = cap;
+	}
+	t = &s->timers[s->ntimers++];
+	t->due = now_ns() + interval_ns;
+	t->interval = repeat ? interval_ns : 0;
+	t->fn_ref = fn_ref;
+	t->id = ++s->next_timer_id;
+	t->cancelled = false;
+	return t->id;
+}
+
+void session__cancel_timer(struct session *s, int id)
+{
+	int i;
+
+	for (i = 0; i < s->ntimers; i++)
+		if (s->timers[i].id == id)
+			s->timers[i].cancelled = true;
+}
+
+/* Run due timers; returns ns until the next one (UINT64_MAX if none). */
+static uint64_t run_timers(struct session *s)
+{
+	uint64_t now = now_ns(), next = UINT64_MAX;
+	int i, j;
+
+	for (i = 0; i < s->ntimers && !s->stop; i++) {
+		struct timer *t = &s->timers[i];
+
+		if (t->cancelled || t->due > now)
+			continue;
+		if (t->interval) {
+			/* keep the cadence, but never queue up missed ticks */
+			t->due += t->interval;
+			if (t->due <= now)
+				t->due = now + t->interval;
+		} else {
+			t->cancelled = true;
+		}
+		lua_api__call_ref(s, t->fn_ref, "timer");
+		t = &s->timers[i]; /* the callback may have added timers */
+		if (t->cancelled)
+			continue;
+	}
+	for (i = 0, j = 0; i < s->ntimers; i++) {
+		if (s->timers[i].cancelled) {
+			luaL_unref(s->L, LUA_REGISTRYINDEX, s->timers[i].fn_ref);
+			continue;
+		}
+		s->timers[j++] = s->timers[i];
+	}
+	s->ntimers = j;
+	now = now_ns();
+	for (i = 0; i < s->ntimers; i++)
+		if (s->timers[i].due < next)
+			next = s->timers[i].due;
+	return next == UINT64_MAX ? next : (next > now ? next - now : 0);
+}
+
+static bool all_targets_exited(struct session *s)
+{
+	int i;
+
+	if (!s->ntargets)
+		return false;
+	for (i = 0; i < s->ntargets; i++)
+		if (!target__poll_exit(&s->targets[i]))
+			return false;
+	return true;
+}
+
+int session__loop(struct session *s)
+{
+	struct epoll_event evs[MAX_TARGETS + 1], ev;
+	uint64_t deadline = 0, wait_ns, next_timer, now;
+	int epfd, n, i, fd;
+	bool exited = false;
+
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0) {
+		lp_seterr("epoll: %s", strerror(errno));
+		return -errno;
+	}
+	fd = tracer__ringbuf_fd(s->tracer);
+	if (fd >= 0) {
+		ev.events = EPOLLIN;
+		ev.data.u32 = 0;
+		epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+	}
+	for (i = 0; i < s->ntargets; i++) {
+		if (s->targets[i].pidfd < 0)
+			continue;
+		ev.events = EPOLLIN;
+		ev.data.u32 = i + 1;
+		epoll_ctl(epfd, EPOLL_CTL_ADD, s->targets[i].pidfd, &ev);
+	}
+	if (s->env->duration_s > 0)
+		deadline = s->started_ns + (uint64_t)(s->env->duration_s * 1e9);
+
+	while (!s->stop && !lp_signalled) {
+		next_timer = run_timers(s);
+		if (s->stop)
+			break;
+		wait_ns = (uint64_t)s->env->drain_ms * 1000000ull;
+		if (next_timer < wait_ns)
+			wait_ns = next_timer;
+		now = now_ns();
+		if (deadline) {
+			if (now >= deadline)
+				break;
+			if (deadline - now < wait_ns)
+				wait_ns = deadline - now;
+		}
+		n = epoll_wait(epfd, evs, MAX_TARGETS + 1, (int)((wait_ns + 999999) / 1000000));
+		if (n < 0 && errno != EINTR) {
+			lp_seterr("epoll_wait: %s", strerror(errno));
+			break;
+		}
+		tracer__drain(s->tracer);
+		/* one write per batch, not per event, and never later than a batch */
+		fflush(stdout);
+		for (i = 0; i < n; i++)
+			if (evs[i].data.u32)
+				exited = true;
+		if ((exited || s->ntargets) && all_targets_exited(s)) {
+			tracer__drain(s->tracer);
+			break;
+		}
+		exited = false;
+	}
+	close(epfd);
+	return 0;
+}
+
+int session__finish(struct session *s)
+{
+	uint64_t st[LP_NSTATS];
+	bool launched_exited = false;
+	int i, code = 0;
+
+	tracer__drain(s->tracer);
+	if (s->L && !(lp_signalled && s->in_lua))
+		lua_api__run_exit(s);
+	fflush(stdout);
+	tracer__stats(s->tracer, st);
+
+	for (i = 0; i < s->ntargets; i++) {
+		struct target *t = &s->targets[i];
+
+		if (!t->launched && t->exited && !lp_signalled && !s->stop)
+			fprintf(stderr, "luprobe: process %d (%s) exited\n", (int)t->pid, t->path);
+		if (t->launched && target__poll_exit(t))
+			launched_exited = true;
+	}
+	if (!s->env->quiet) {
+		fprintf(stderr, "luprobe: %llu event%s, %llu lost",
+			(unsigned long long)s->delivered, s->delivered == 1 ? "" : "s",
+			(unsigned long long)st[LP_STAT_LOST]);
+		if (s->callback_errors)
+			fprintf(stderr, ", %llu error%s", (unsigned long long)s->callback_errors,
+				s->callback_errors == 1 ? "" : "s");
+		if (st[LP_STAT_CALLS_FULL] || st[LP_STAT_NESTED])
+			fprintf(stderr, ", %llu calls not paired",
+				(unsigned long long)(st[LP_STAT_CALLS_FULL] + st[LP_STAT_NESTED]));
+		fputc('\n', stderr);
+	}
+	if (st[LP_STAT_LOST])
+		fprintf(stderr,
+			"luprobe: %llu events were lost because the ring buffer was full; "
+			"raise --ringbuf or do less work per event\n",
+			(unsigned long long)st[LP_STAT_LOST]);
+
+	/* detach before anything else can go wrong */
+	tracer__free(s->tracer);
+	s->tracer = NULL;
+	s->ps.tracer = NULL;
+
+	if (s->exit_code_set)
+		code = s->exit_code;
+	else if (launched_exited)
+		code = target__exit_code(&s->targets[0]);
+	else if (!lp_signalled && !s->stop && s->ntargets && all_targets_exited(s))
+		code = 1; /* the processes we were told to trace went away */
+	for (i = 0; i < s->ntargets; i++)
+		target__terminate(&s->targets[i], 1000);
+	return code;
+}
+
+void session__free(struct session *s)
+{
+	int i;
+
+	for (i = 0; i < s->ntargets; i++) {
+		target__terminate(&s->targets[i], 1000);
+		target__close(&s->targets[i]);
+	}
+	lua_api__close(s);
+	probe_set__free(&s->ps);
+	tracer__free(s->tracer);
+	free(s->timers);
+	sb_free(&s->line);
+	signal_session = NULL;
+}

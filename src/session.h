@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * One run of luprobe: its settings (struct env), the Lua state, the tracer,
+ * the traced processes and the event loop that serves the ring buffer,
+ * timers, signals and the targets' exits.
+ */
+#ifndef LUPROBE_SESSION_H
+#define LUPROBE_SESSION_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <lua.h>
+#include "probe.h"
+#include "strbuf.h"
+#include "target.h"
+#include "tracer.h"
+
+#define MAX_TARGETS	64
+#define MAX_INCLUDES	16
+#define MAX_SCRIPT_ARGS 64
+
+/* All settings of a run, from the command line. */
+struct env {
+	const char *script;	 /* script file, or NULL with -e */
+	const char *code;	 /* -e CODE */
+	pid_t pids[MAX_TARGETS]; /* -p PID (repeatable) */
+	int npids;
+	char **command;			    /* -- COMMAND ARGS... (NULL-terminated) */
+	const char *includes[MAX_INCLUDES]; /* -I DIR: module search path */
+	int nincludes;
+	const char *script_args[MAX_SCRIPT_ARGS]; /* -a key=value */
+	int nscript_args;
+	bool json;		  /* --json: events and aggregations as JSON lines */
+	bool quiet;		  /* -q: no summary line at exit */
+	bool keep_going;	  /* --keep-going: callback errors are counted, not fatal */
+	double duration_s;	  /* --duration: stop after this long (0: no limit) */
+	uint64_t lua_budget;	  /* instructions a callback may run (0: unlimited) */
+	struct tracer_opts topts; /* ring buffer and map sizes */
+	uint32_t drain_ms;	  /* longest wait before draining the ring buffer */
+};
+
+struct timer {
+	uint64_t due;	   /* CLOCK_MONOTONIC ns */
+	uint64_t interval; /* ns; 0 for a one-shot */
+	int fn_ref;	   /* Lua registry ref of the callback */
+	int id;
+	bool cancelled;
+};
+
+struct session {
+	struct env *env;
+	lua_State *L;
+	struct probe_set ps;
+	struct tracer *tracer;
+	struct target targets[MAX_TARGETS];
+	int ntargets;
+	bool attached;
+	bool in_lua; /* a callback or the main chunk is running */
+	/* lifecycle */
+	bool stop; /* leave the loop */
+	int exit_code;
+	bool exit_code_set; /* exit(code) or an error decided it */
+	/* timers */
+	struct timer *timers;
+	int ntimers, timers_cap, next_timer_id;
+	/* counters for the summary */
+	uint64_t delivered;
+	uint64_t callback_errors;
+	uint64_t started_ns;
+	struct strbuf line; /* scratch for output */
+	/* PIE load bias per pid for system-wide probes */
+	struct {
+		pid_t pid;
+		uint64_t bias;
+		const void *bin;
+	} bias_cache[64];
+	int nbias;
+};
+
+extern volatile sig_atomic_t lp_signalled; /* SIGINT/SIGTERM seen */
+
+uint64_t now_ns(void);
+
+int session__init(struct session *s, struct env *env);
+void session__free(struct session *s);
+
+/* Read and compile the script (syntax errors are reported here). */
+int session__load_script(struct session *s);
+/* Launch the command (held before exec) and open the -p processes. */
+int session__open_targets(struct session *s);
+/* Run the compiled main chunk. */
+int session__run_script(struct session *s);
+/* Load the BPF side and attach every probe so far (idempotent). */
+int session__attach(struct session *s);
+/* Serve events until the run ends; returns the process exit code. */
+int session__loop(struct session *s);
+/* After the loop: drain, on_exit handlers, summary, detach. */
+int session__finish(struct session *s);
+
+/* Add a running process as a target (attach(pid) and -p). */
+int session__add_pid(struct session *s, pid_t pid);
+/* Timers: returns the id, or -errno. */
+int session__add_timer(struct session *s, uint64_t interval_ns, bool repeat, int fn_ref);
+void session__cancel_timer(struct session *s, int id);
+/* Load bias of bin in process pid (0 when not PIE or unknown). */
+uint64_t session__bias(struct session *s, pid_t pid, const struct binary *bin);
+
+#endif

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Traced processes: a command luprobe launches (held before exec until the
+ * probes are attached) or a running process given by PID. Each has a pidfd
+ * that becomes readable when it exits.
+ */
+#ifndef LUPROBE_TARGET_H
+#define LUPROBE_TARGET_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct target {
+	pid_t pid;
+	int pidfd;     /* readable when the process has exited; -1 if unavailable */
+	bool launched; /* started by luprobe */
+	bool released; /* launched and allowed to exec */
+	bool exited;
+	int status;	     /* wait status, launched targets only */
+	char path[PATH_MAX]; /* the executable, as a path the kernel can resolve */
+	int go_fd;	     /* launched: write end of the "go" pipe */
+	int err_fd;	     /* launched: read end of the exec-error pipe */
+	bool bias_known;
+	uint64_t bias; /* load address - link address of the executable */
+};
+
+/*
+ * Fork a child that will exec argv once target__release() is called. The
+ * command is resolved through PATH first. Fails with lp_seterr() for a
+ * command that does not exist or is not executable.
+ */
+int target__launch(char *const argv[], struct target *t);
+
+/* Let a launched child exec; reports a failed exec as an error. */
+int target__release(struct target *t);
+
+/* A running process: checks it exists and finds its executable. */
+int target__open_pid(pid_t pid, struct target *t);
+
+/* Has it exited? Reaps a launched child and records its status. */
+bool target__poll_exit(struct target *t);
+
+/* Exit code to propagate for a launched child: its status, or 128+signal. */
+int target__exit_code(const struct target *t);
+
+/* Stop a launched child that is still running (SIGTERM, then SIGKILL after timeout_ms). */
+void target__terminate(struct target *t, int timeout_ms);
+
+/* Close fds; accepts a zeroed or closed target. */
+void target__close(struct target *t);
+
+/*
+ * Load bias of the executable file `path` in process t (0 for non-PIE),
+ * from /proc/PID/maps; first_vaddr is the lowest PT_LOAD address of the file.
+ */
+int target__bias(struct target *t, uint64_t first_vaddr, uint64_t *bias);
+
+#endif

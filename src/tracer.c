@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "log.h"
+#include "tracer.h"
+#include "luprobe.skel.h"
+
+struct tracer {
+	struct tracer_opts opts;
+	struct luprobe_bpf *skel;
+	struct ring_buffer *rb;
+	/* plans and probe states set before load */
+	struct lp_plan **plans;
+	uint32_t nplans;
+	uint8_t *probe_enabled;
+	uint32_t call_bytes;
+	/* links */
+	struct bpf_link **links;
+	size_t nlinks, links_cap;
+	tracer_event_fn fn;
+	void *fn_ctx;
+};
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	int want = level == LIBBPF_WARN ? 1 : 2;
+
+	if (want > lp_verbosity)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+int tracer__new(const struct tracer_opts *opts, struct tracer **out)
+{
+	struct tracer *t = calloc(1, sizeof(*t));
+
+	*out = NULL;
+	if (!t)
+		return -ENOMEM;
+	t->opts = *opts;
+	if (!t->opts.ringbuf_bytes)
+		t->opts.ringbuf_bytes = 4 << 20;
+	if (!t->opts.wakeup_bytes)
+		t->opts.wakeup_bytes = t->opts.ringbuf_bytes / 8;
+	if (!t->opts.max_plans)
+		t->opts.max_plans = 4096;
+	if (!t->opts.max_probes)
+		t->opts.max_probes = 1024;
+	if (!t->opts.max_calls)
+		t->opts.max_calls = 8192;
+	t->plans = calloc(t->opts.max_plans, sizeof(*t->plans));
+	t->probe_enabled = calloc(t->opts.max_probes, 1);
+	if (!t->plans || !t->probe_enabled) {
+		tracer__free(t);
+		return -ENOMEM;
+	}
+	libbpf_set_print(libbpf_print);
+	*out = t;
+	return 0;
+}
+
+bool tracer__loaded(const struct tracer *t)
+{
+	return t->skel != NULL;
+}
+
+int tracer__alloc_plan(struct tracer *t)
+{
+	if (t->nplans >= t->opts.max_plans) {
+		lp_seterr("too many traced functions (at most %u)", t->opts.max_plans);
+		return -ENOSPC;
+	}
+	return t->nplans++;
+}
+
+int tracer__set_plan(struct tracer *t, uint32_t idx, const struct lp_plan *plan)
+{
+	if (idx >= t->nplans)
+		return -EINVAL;
+	if (t->skel)
+		return bpf_map__update_elem(t->skel->maps.plans, &idx, sizeof(idx), plan,
+					    sizeof(*plan), BPF_ANY);
+	if (!t->plans[idx]) {
+		t->plans[idx] = malloc(sizeof(*plan));
+		if (!t->plans[idx])
+			return -ENOMEM;
+	}
+	memcpy(t->plans[idx], plan, sizeof(*plan));
+	return 0;
+}
+
+void tracer__need_call_bytes(struct tracer *t, uint32_t bytes)
+{
+	if (bytes > t->call_bytes)
+		t->call_bytes = bytes;
+}
+
+int tracer__set_probe_enabled(struct tracer *t, uint32_t probe, bool enabled)
+{
+	struct lp_probe_state st = {.enabled = enabled};
+
+	if (probe >= t->opts.max_probes) {
+		lp_seterr("too many probes (at most %u)", t->opts.max_probes);
+		return -ENOSPC;
+	}
+	t->probe_enabled[probe] = enabled;
+	if (!t->skel)
+		return 0;
+	return bpf_map__update_elem(t->skel->maps.probes, &probe, sizeof(probe), &st, sizeof(st),
+				    BPF_ANY);
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+
+	if (size < sizeof(struct lp_rec))
+		return 0;
+	return t->fn(t->fn_ctx, data, size);
+}
+
+static size_t pow2_at_least(size_t n)
+{
+	size_t p = 4096;
+
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx)
+{
+	struct luprobe_bpf *skel;
+	uint32_t call_value, i;
+	int err;
+
+	skel = luprobe_bpf__open();
+	if (!skel) {
+		err = -errno;
+		lp_seterr("cannot open the BPF object: %s", strerror(-err));
+		return err;
+	}
+	skel->rodata->wakeup_bytes = t->opts.wakeup_bytes;
+	bpf_map__set_max_entries(skel->maps.rb, pow2_at_least(t->opts.ringbuf_bytes));
+	bpf_map__set_max_entries(skel->maps.plans, t->opts.max_plans);
+	bpf_map__set_max_entries(skel->maps.probes, t->opts.max_probes);
+	bpf_map__set_max_entries(skel->maps.calls, t->opts.max_calls);
+	bpf_map__set_max_entries(skel->maps.stacks, t->opts.max_stacks ? t->opts.max_stacks : 1);
+	call_value = sizeof(struct lp_rec) + ((t->call_bytes + 7) & ~7u);
+	if (call_value > sizeof(struct lp_rec) + LP_DATA_MAX)
+		call_value = sizeof(struct lp_rec) + LP_DATA_MAX;
+	bpf_map__set_value_size(skel->maps.calls, call_value);
+
+	err = luprobe_bpf__load(skel);
+	if (err) {
+		if (err == -EPERM || err == -EACCES)
+			lp_seterr("cannot load BPF programs: %s; run as root, or grant CAP_BPF, "
+				  "CAP_PERFMON and CAP_SYS_RESOURCE",
+				  strerror(-err));
+		else
+			lp_seterr("cannot load the BPF program: %s (kernel with BTF, BPF ring "
+				  "buffers and bpf_loop needed: Linux 5.17 or later)",
+				  strerror(-err));
+		luprobe_bpf__destroy(skel);
+		return err;
+	}
+	t->skel = skel;
+	for (i = 0; i < t->nplans; i++) {
+		if (!t->plans[i])
+			continue;
+		err = bpf_map__update_elem(skel->maps.plans, &i, sizeof(i), t->plans[i],
+					   sizeof(struct lp_plan), BPF_ANY);
+		if (err)
+			goto fail;
+	}
+	for (i = 0; i < t->opts.max_probes; i++) {
+		if (t->probe_enabled[i] && (err = tracer__set_probe_enabled(t, i, true)))
+			goto fail;
+	}
+	t->fn = fn;
+	t->fn_ctx = ctx;
+	t->rb = ring_buffer__new(bpf_map__fd(skel->maps.rb), on_record, t, NULL);
+	if (!t->rb) {
+		err = -errno;
+		lp_seterr("cannot map the BPF ring buffer: %s", strerror(-err));
+		goto fail;
+	}
+	return 0;
+fail:
+	if (!*lp_lasterr())
+		lp_seterr("cannot fill the BPF maps: %s", strerror(-err));
+	luprobe_bpf__destroy(skel);
+	t->skel = NULL;
+	return err;
+}
+
+int tracer__attach(struct tracer *t, const char *path, uint64_t offset, pid_t pid, uint64_t cookie)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = cookie, .retprobe = false);
+	struct bpf_link *link;
+	int err;
+
+	if (!t->skel)
+		return -EINVAL;
+	if (t->nlinks == t->links_cap) {
+		size_t cap = t->links_cap ? t->links_cap * 2 : 64;
+		struct bpf_link **n = realloc(t->links, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		t->links = n;
+		t->links_cap = cap;
+	}
+	link = bpf_program__attach_uprobe_opts(t->skel->progs.lp_uprobe, pid, path, offset, &uo);
+	if (!link) {
+		err = -errno;
+		if (err == -ESRCH)
+			lp_seterr("process %d is gone", pid);
+		else if (err == -EPERM || err == -EACCES)
+			lp_seterr("cannot attach a uprobe to %s: %s; run as root, or grant "
+				  "CAP_PERFMON (and CAP_SYS_PTRACE for other users' processes)",
+				  path, strerror(-err));
+		else
+			lp_seterr("cannot attach a uprobe to %s at offset 0x%lx: %s", path,
+				  (unsigned long)offset, strerror(-err));
+		return err;
+	}
+	t->links[t->nlinks++] = link;
+	return 0;
+}
+
+size_t tracer__nlinks(const struct tracer *t)
+{
+	return t->nlinks;
+}
+
+void tracer__detach_all(struct tracer *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nlinks; i++)
+		bpf_link__destroy(t->links[i]);
+	t->nlinks = 0;
+}
+
+int tracer__ringbuf_fd(const struct tracer *t)
+{
+	return t->rb ? ring_buffer__epoll_fd(t->rb) : -1;
+}
+
+int tracer__drain(struct tracer *t)
+{
+	int n;
+
+	if (!t->rb)
+		return 0;
+	n = ring_buffer__consume(t->rb);
+	return n < 0 ? n : 0;
+}
+
+int tracer__stats(const struct tracer *t, uint64_t out[LP_NSTATS])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+	uint32_t k;
+	int c, err = 0;
+
+	memset(out, 0, LP_NSTATS * sizeof(uint64_t));
+	if (!t->skel || ncpu <= 0)
+		return 0;
+	vals = calloc(ncpu, sizeof(uint64_t));
+	if (!vals)
+		return -ENOMEM;
+	for (k = 0; k < LP_NSTATS; k++) {
+		err = bpf_map__lookup_elem(t->skel->maps.stats, &k, sizeof(k), vals,
+					   ncpu * sizeof(uint64_t), 0);
+		if (err)
+			break;
+		for (c = 0; c < ncpu; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+	return err;
+}
+
+int tracer__stack(const struct tracer *t, int32_t id, uint64_t *ips, size_t max)
+{
+	uint64_t buf[LP_STACK_DEPTH];
+	size_t n;
+	int err;
+
+	if (!t->skel || id < 0)
+		return -ENOENT;
+	memset(buf, 0, sizeof(buf));
+	err = bpf_map__lookup_elem(t->skel->maps.stacks, &id, sizeof(id), buf, sizeof(buf), 0);
+	if (err)
+		return err;
+	for (n = 0; n < LP_STACK_DEPTH && n < max && buf[n]; n++)
+		ips[n] = buf[n];
+	return n;
+}
+
+void tracer__free(struct tracer *t)
+{
+	uint32_t i;
+
+	if (!t)
+		return;
+	tracer__detach_all(t);
+	free(t->links);
+	ring_buffer__free(t->rb);
+	luprobe_bpf__destroy(t->skel);
+	for (i = 0; i < t->nplans; i++)
+		free(t->plans[i]);
+	free(t->plans);
+	free(t->probe_enabled);
+	free(t);
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The BPF side seen from user space: loads the generic program (a libbpf
+ * skeleton compiled at build time), sizes and fills its maps, attaches
+ * uprobes with cookies, drains the ring buffer and reads the counters. It
+ * owns every link: tracer__free() detaches everything, and because links are
+ * file descriptors the kernel removes them too if luprobe dies.
+ */
+#ifndef LUPROBE_TRACER_H
+#define LUPROBE_TRACER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/types.h>
+#include "luprobe.h"
+
+struct tracer_opts {
+	size_t ringbuf_bytes; /* power of two; default 4 MiB */
+	size_t wakeup_bytes;  /* data in the ring that wakes the consumer; default ringbuf/8 */
+	uint32_t max_plans;   /* default 4096 */
+	uint32_t max_probes;  /* default 1024 */
+	uint32_t max_calls;   /* in-flight calls kept for pairing; default 8192 */
+	uint32_t max_stacks;  /* distinct stacks; default 4096 (0: no stack map) */
+};
+
+struct tracer;
+
+/* Called for each record; return non-zero to stop draining. */
+typedef int (*tracer_event_fn)(void *ctx, const struct lp_rec *rec, size_t size);
+
+int tracer__new(const struct tracer_opts *opts, struct tracer **out);
+void tracer__free(struct tracer *t); /* detaches everything; accepts NULL */
+
+/* A new plan slot (index for the cookie); -ENOSPC past max_plans. */
+int tracer__alloc_plan(struct tracer *t);
+/* Store a plan; before load it is kept and written at load. */
+int tracer__set_plan(struct tracer *t, uint32_t idx, const struct lp_plan *plan);
+/* Entry record bytes a paired plan needs kept per call (sizes the call map). */
+void tracer__need_call_bytes(struct tracer *t, uint32_t bytes);
+int tracer__set_probe_enabled(struct tracer *t, uint32_t probe, bool enabled);
+
+bool tracer__loaded(const struct tracer *t);
+/* Create maps and load the program. Plans and probe states set so far are written. */
+int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx);
+
+/*
+ * Attach a uprobe at file offset `offset` of `path` for process `pid` (-1:
+ * every process running the file) with `cookie`. Returns 0 or -errno with
+ * lp_seterr().
+ */
+int tracer__attach(struct tracer *t, const char *path, uint64_t offset, pid_t pid, uint64_t cookie);
+size_t tracer__nlinks(const struct tracer *t);
+void tracer__detach_all(struct tracer *t);
+
+/* Ring buffer: the fd to poll, and drain everything available now. */
+int tracer__ringbuf_fd(const struct tracer *t);
+int tracer__drain(struct tracer *t);
+
+/* Sum of the per-CPU counters. */
+int tracer__stats(const struct tracer *t, uint64_t out[LP_NSTATS]);
+
+/* Frames of stack id (from the stack map); returns the count or -errno. */
+int tracer__stack(const struct tracer *t, int32_t id, uint64_t *ips, size_t max);
+
+#endif

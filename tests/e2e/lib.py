@@ -1,0 +1,233 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""Helpers for luprobe's end-to-end tests: run luprobe, start Go targets,
+wait for lines with a deadline, and clean up every process afterwards."""
+import json
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LUPROBE = os.path.join(ROOT, ".output", "luprobe")
+SCRIPTS = os.path.join(ROOT, "scripts")
+BPFTOOL = "/usr/sbin/bpftool" if os.path.exists("/usr/sbin/bpftool") else "bpftool"
+
+_procs = []
+_gobins = None
+
+
+class Skip(Exception):
+    """Raised by a test that cannot run here (says why)."""
+
+
+def parse_summary(line):
+    m = re.search(r"(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$", line)
+    if not m:
+        return None
+    return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+
+
+def setup():
+    """Fetch the pinned Go binaries of other releases (a no-op when cached)."""
+    subprocess.run([os.path.join(ROOT, "tests", "gobins.sh")], timeout=900)
+
+
+def gobin(target, variant="default"):
+    """Path of a Go test target built by tests/go/build.sh."""
+    p = os.path.join(ROOT, ".output", "go", target, variant)
+    if not os.path.exists(p):
+        raise Skip(f"{p} not built")
+    return p
+
+
+def release_bin(label):
+    """Path of a real Go binary of another release (tests/gobins.sh), or Skip."""
+    global _gobins
+    if _gobins is None:
+        out = subprocess.run([os.path.join(ROOT, "tests", "gobins.sh"), "--list"],
+                             capture_output=True, text=True).stdout
+        _gobins = dict(ln.split(" ", 1) for ln in out.splitlines() if " " in ln)
+    if label not in _gobins:
+        raise Skip(f"{label} binary not available (npm registry unreachable?)")
+    return _gobins[label]
+
+
+def track(p):
+    _procs.append(p)
+    return p
+
+
+def cleanup():
+    """Kill every process a test started (whole process groups), then reap them."""
+    while _procs:
+        p = _procs.pop()
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        for f in (p.stdout, p.stderr, p.stdin):
+            if f:
+                f.close()
+
+
+def leftover_probes():
+    """Names of luprobe BPF programs still loaded (none may survive a test)."""
+    try:
+        out = subprocess.run([BPFTOOL, "-j", "prog", "show"], capture_output=True, text=True,
+                             timeout=20).stdout
+        progs = json.loads(out or "[]")
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return []
+    return [f"prog {p['id']} {p.get('name')}" for p in progs if p.get("name") == "lp_uprobe"]
+
+
+def remove_leftovers():
+    subprocess.run(["pkill", "-KILL", "-f", LUPROBE], capture_output=True)
+    deadline = time.time() + 5
+    while leftover_probes() and time.time() < deadline:
+        time.sleep(0.1)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Proc:
+    """A process with line-oriented, deadline-bounded reading of its stdout."""
+
+    def __init__(self, argv, env=None, cwd=None, stdin=None):
+        self.argv = argv
+        self.p = track(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                                        start_new_session=True, env=env, cwd=cwd or ROOT))
+        self.pid = self.p.pid
+        self.lines = []   # stdout lines read so far
+        self._buf = b""
+        self._err = b""
+
+    def _fill(self, timeout):
+        fds = [f for f in (self.p.stdout, self.p.stderr) if f and not f.closed]
+        if not fds:
+            return False
+        r, _, _ = select.select(fds, [], [], max(0.0, timeout))
+        got = False
+        for f in r:
+            chunk = os.read(f.fileno(), 65536)
+            if not chunk:
+                f.close()
+                continue
+            got = True
+            if f is self.p.stdout:
+                self._buf += chunk
+                while b"\n" in self._buf:
+                    line, self._buf = self._buf.split(b"\n", 1)
+                    self.lines.append(line.decode("utf-8", "replace"))
+            else:
+                self._err += chunk
+        return got
+
+    def wait_line(self, pattern, timeout=10, start=0):
+        """Wait until a stdout line (from index start) matches; return the match."""
+        rx = re.compile(pattern)
+        deadline = time.time() + timeout
+        seen = start
+        while True:
+            for i in range(seen, len(self.lines)):
+                m = rx.search(self.lines[i])
+                if m:
+                    return m
+            seen = max(seen, len(self.lines))
+            left = deadline - time.time()
+            if left <= 0:
+                raise AssertionError(
+                    f"no line matching {pattern!r} within {timeout}s from {self.argv[0]}; "
+                    f"stdout: {self.lines[-10:]!r}; stderr: {self.stderr()[-800:]!r}")
+            if not self._fill(min(left, 0.2)) and self.p.poll() is not None:
+                self._fill(0)
+                if not any(rx.search(ln) for ln in self.lines[seen:]):
+                    raise AssertionError(
+                        f"{self.argv[0]} exited ({self.p.returncode}) before a line matching "
+                        f"{pattern!r}; stdout: {self.lines[-10:]!r}; "
+                        f"stderr: {self.stderr()[-800:]!r}")
+
+    def wait(self, timeout=20):
+        """Wait for exit (reading output meanwhile); return the exit code."""
+        deadline = time.time() + timeout
+        while self.p.poll() is None:
+            left = deadline - time.time()
+            if left <= 0:
+                raise AssertionError(f"{self.argv} still running after {timeout}s; "
+                                     f"stdout: {self.lines[-10:]!r}; "
+                                     f"stderr: {self.stderr()[-800:]!r}")
+            self._fill(min(left, 0.2))
+        while self._fill(0.05):
+            pass
+        if self._buf:
+            self.lines.append(self._buf.decode("utf-8", "replace"))
+            self._buf = b""
+        return self.p.returncode
+
+    def stderr(self):
+        return self._err.decode("utf-8", "replace")
+
+    def signal(self, sig):
+        self.p.send_signal(sig)
+
+
+def luprobe(*args, env=None):
+    """Start luprobe with args (strings)."""
+    return Proc([LUPROBE, *args], env=env)
+
+
+def run(*args, timeout=30, env=None):
+    """Run luprobe to completion: (exit code, stdout lines, stderr text)."""
+    p = luprobe(*args, env=env)
+    code = p.wait(timeout)
+    return code, p.lines, p.stderr()
+
+
+class Server:
+    """The computee demo server (or another HTTP target) on a loopback port."""
+
+    def __init__(self, binary, *extra):
+        self.port = free_port()
+        self.proc = Proc([binary, "-addr", f"127.0.0.1:{self.port}", *extra])
+        self.proc.wait_line(r"^listening on ", timeout=10)
+        self.pid = self.proc.pid
+
+    def get(self, path, timeout=10):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=timeout) as r:
+            return r.read().decode()
+
+
+def http_get(port, path, timeout=10):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+        return r.read().decode()
+
+
+def write_script(tmpdir, name, text):
+    path = os.path.join(tmpdir, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def expect(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def expect_eq(got, want, what="value"):
+    if got != want:
+        raise AssertionError(f"{what}: got {got!r}, want {want!r}")
