@@ -1029,6 +1029,8 @@ static int l_stats(lua_State *L)
 	lua_setfield(L, -2, "unmatched");
 	lua_pushinteger(L, st[LP_STAT_FAULTS]);
 	lua_setfield(L, -2, "faults");
+	lua_pushinteger(L, st[LP_STAT_MORESTACK]);
+	lua_setfield(L, -2, "morestack");
 	lua_pushinteger(L, s->callback_errors);
 	lua_setfield(L, -2, "errors");
 	return 1;

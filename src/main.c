@@ -13,6 +13,7 @@
 #include "gobin.h"
 #include "godwarf.h"
 #include "log.h"
+#include "probe.h"
 #include "session.h"
 #include "strbuf.h"
 
@@ -118,7 +119,10 @@ static int list_functions(const char *path, const char *glob)
 
 		sb_reset(&sb);
 		sb_printf(&sb, "0x%-10llx %s", (unsigned long long)funcs[i]->entry, funcs[i]->name);
-		if (dw && godwarf__func_params(dw, funcs[i]->name, &params, &np) == 0) {
+		if (dw &&
+		    godwarf__func_params_at(dw, funcs[i]->name, funcs[i]->entry, &params, &np) ==
+			    0 &&
+		    probe__dwarf_complete(funcs[i], params, np, gobin__info(gb)->go_minor >= 17)) {
 			size_t nres = 0, k = 0;
 
 			sb_putc(&sb, '(');

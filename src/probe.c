@@ -264,7 +264,7 @@ static int add_raw(struct plan_builder *pb, const struct disasm_func *d, const s
  * and result as the stack ABI would lay them out: if DWARF's list does not
  * add up to it, a layout computed from DWARF would be wrong.
  */
-static bool dwarf_complete(const struct gobin_func *f, const struct goparam *params, size_t n,
+bool probe__dwarf_complete(const struct gobin_func *f, const struct goparam *params, size_t n,
 			   bool regabi_era)
 {
 	const struct gotype *pt[MAX_PARAMS], *rt[MAX_PARAMS];
@@ -335,7 +335,7 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 		dw = binary__dwarf(b);
 		if (dw && godwarf__func_params_at(dw, f->name, f->entry, &dparams, &nd) != 0)
 			nd = 0, dparams = NULL;
-		if (dparams && !dwarf_complete(f, dparams, nd, info->go_minor >= 17)) {
+		if (dparams && !probe__dwarf_complete(f, dparams, nd, info->go_minor >= 17)) {
 			if (sp->args_mode == PA_ALL || sp->args_mode == PA_NAMES) {
 				lp_seterr("%s: the DWARF of %s does not describe every parameter "
 					  "(blank, unnamed or wrapper parameters take registers "
@@ -547,8 +547,22 @@ int probe__resolve(struct probe_set *ps, struct probe *p, const char *path, pid_
 	if (err)
 		return err;
 	one = gobin__find_func(b->gb, sp->func);
-	if (one) {
+	if (one && !strstr(sp->func, "[...]")) {
+		/* other functions of the same name are ABI wrappers of this one */
 		return compile_func(ps, p, b, one, pid);
+	}
+	if (one) {
+		/* every instantiation of a generic function shares its name */
+		n = gobin__glob(b->gb, sp->func, NULL, 0);
+		funcs = calloc(n ? n : 1, sizeof(*funcs));
+		if (!funcs)
+			return -ENOMEM;
+		n = gobin__glob(b->gb, sp->func, funcs, n);
+		for (i = 0, err = 0; i < n && !err; i++)
+			if (strcmp(funcs[i]->name, sp->func) == 0)
+				err = compile_func(ps, p, b, funcs[i], pid);
+		free(funcs);
+		return err;
 	}
 	if (!has_glob(sp->func)) {
 		const char *sugg[3];

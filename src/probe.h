@@ -132,6 +132,13 @@ void probe_set__free(struct probe_set *ps);
 /* The planinfo of a plan index, or NULL. */
 const struct planinfo *probe_set__plan(const struct probe_set *ps, uint32_t idx);
 
+/*
+ * Do DWARF's parameters of f add up to the pclntab's argument size? Go's
+ * DWARF omits blank and unnamed parameters and those of generated wrappers.
+ */
+bool probe__dwarf_complete(const struct gobin_func *f, const struct goparam *params, size_t n,
+			   bool regabi_era);
+
 /* Named DWARF lookup helpers for a binary (opened lazily). */
 struct godwarf *binary__dwarf(struct binary *b);
 
