@@ -333,24 +333,17 @@ static int run_op(__u32 i, struct run *r)
 	case LP_OP_CMPT:
 		r->t[dst] = cmp(op->size, r->t[dst], r->t[src & (LP_NTMP - 1)]);
 		break;
-	case LP_OP_STRCMP: {
+	case LP_OP_STRLEN:
+		r->t[dst] = ((struct lp_var *)&s->data[out])->len;
+		break;
+	case LP_OP_STRCHUNK: {
+		/* bytes [8k, 8k+size) of the copied string against 8 constant bytes */
 		struct lp_var var = *(struct lp_var *)&s->data[out];
-		__u32 clen = op->slot, k;
-		__u32 base = op->imm;
-		bool eq;
+		__u64 a, b, mask = op->size >= 8 ? ~0ULL : (1ULL << (op->size * 8)) - 1;
 
-		if (op->size == LP_CMP_STREQ)
-			eq = var.len == clen;
-		else
-			eq = var.len >= clen;
-		for (k = 0; k < 64 && eq; k++) {
-			if (k >= clen)
-				break;
-			if (s->data[(var.off + k) & (LP_DATA_MAX - 1)] !=
-			    r->p->consts[(base + k) & (LP_CONST_MAX - 1)])
-				eq = false;
-		}
-		r->t[dst] = eq;
+		a = *(__u64 *)&s->data[(var.off + (__u32)src * 8) & (LP_DATA_MAX - 1)];
+		b = *(__u64 *)&r->p->consts[op->imm & (LP_CONST_MAX - 8)];
+		r->t[dst] = !((a ^ b) & mask);
 		break;
 	}
 	case LP_OP_AND:

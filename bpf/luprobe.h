@@ -67,15 +67,16 @@ enum lp_opcode {
 	LP_OP_G,    /* t[dst] = current g (the plan says from R14 or from TLS) */
 	LP_OP_CMP,  /* t[dst] = t[src] <cc> imm   (cc in size: enum lp_cmp) */
 	LP_OP_CMPT, /* t[dst] = t[dst] <cc> t[src] */
-	LP_OP_STRCMP,  /* t[dst] = var string at data[out] (eq|prefix: size) consts[imm..imm+len] */
-	LP_OP_AND,     /* t[dst] = t[dst] && t[src] */
-	LP_OP_OR,      /* t[dst] = t[dst] || t[src] */
-	LP_OP_NOT,     /* t[dst] = !t[src] */
-	LP_OP_FILTER,  /* drop the event unless t[src] != 0 */
-	LP_OP_FAULTED, /* t[dst] = fault bit `slot` is set */
-	LP_OP_DATA,    /* t[dst] = zero-extended `size`-byte value at data[out] */
-	LP_OP_MULI,    /* t[dst] = t[src] * imm */
-	LP_OP_SKIPZ,   /* if t[src] == 0, skip the next imm ops */
+	LP_OP_STRLEN,	/* t[dst] = bytes copied of the string whose lp_var is at data[out] */
+	LP_OP_STRCHUNK, /* t[dst] = bytes [8*src, 8*src+size) of that string == consts[imm..] */
+	LP_OP_AND,	/* t[dst] = t[dst] && t[src] */
+	LP_OP_OR,	/* t[dst] = t[dst] || t[src] */
+	LP_OP_NOT,	/* t[dst] = !t[src] */
+	LP_OP_FILTER,	/* drop the event unless t[src] != 0 */
+	LP_OP_FAULTED,	/* t[dst] = fault bit `slot` is set */
+	LP_OP_DATA,	/* t[dst] = zero-extended `size`-byte value at data[out] */
+	LP_OP_MULI,	/* t[dst] = t[src] * imm */
+	LP_OP_SKIPZ,	/* if t[src] == 0, skip the next imm ops */
 };
 
 enum lp_cmp {
@@ -89,8 +90,6 @@ enum lp_cmp {
 	LP_CMP_LEU,
 	LP_CMP_GTU,
 	LP_CMP_GEU,
-	LP_CMP_STREQ = 16, /* LP_OP_STRCMP: whole string equal; `slot` holds the const length */
-	LP_CMP_STRPFX,	   /* LP_OP_STRCMP: string starts with the constant */
 };
 
 /*

@@ -753,10 +753,22 @@ void decode__json(struct strbuf *sb, const struct decode_ctx *c, const struct dn
 		sb_puts(sb, ",\"value\":");
 		sb_init(&tmp);
 		fmt_dyn_value(&tmp, &d);
-		if (dyn_is_string(&d) && d.bytes)
-			decode__json_string(sb, d.bytes, d.nbytes);
-		else
-			decode__json_string(sb, sb_str(&tmp), tmp.len);
+		if (dyn_is_string(&d)) {
+			if (d.bytes)
+				decode__json_string(sb, d.bytes, d.nbytes);
+			else
+				sb_puts(sb, "null");
+		} else if (d.kind == RK_BOOL || (d.kind >= RK_INT && d.kind <= RK_UINT64)) {
+			sb_add(sb, tmp.buf, tmp.len); /* true/false or a decimal integer */
+		} else if (d.kind == RK_FLOAT32 || d.kind == RK_FLOAT64) {
+			if (strchr(sb_str(&tmp), 'N') || strchr(sb_str(&tmp), 'I'))
+				sb_puts(sb, "null");
+			else
+				sb_add(sb, tmp.buf, tmp.len);
+		} else {
+			/* pointer-shaped: the data word, like other unfollowed pointers */
+			sb_printf(sb, "%llu", (unsigned long long)d.data);
+		}
 		sb_free(&tmp);
 		sb_putc(sb, '}');
 		return;
@@ -918,12 +930,17 @@ void decode__push(lua_State *L, const struct decode_ctx *c, const struct dnode *
 				lua_rawseti(L, -2, i + 1);
 			}
 		}
+		/* len and cap through the metatable: the table itself is a plain sequence */
+		lua_createtable(L, 0, 1);
+		lua_createtable(L, 0, 3);
 		lua_pushinteger(L, glen);
 		lua_setfield(L, -2, "len");
 		lua_pushinteger(L, rd(c, n->img + 16, 8));
 		lua_setfield(L, -2, "cap");
 		lua_pushboolean(L, ptr == 0);
 		lua_setfield(L, -2, "isnil");
+		lua_setfield(L, -2, "__index");
+		lua_setmetatable(L, -2);
 		return;
 	case DN_ARRAY:
 		lua_createtable(L, n->nchild, 0);

@@ -241,7 +241,7 @@ static size_t parse_list(lua_State *L, int idx, const char *field, bool types_on
 
 static const char *const spec_fields[] = {
 	"func",	  "target", "args",  "ret",   "mode",  "stack", "enabled",
-	"within", "strcap", "elems", "depth", "limit", NULL,
+	"within", "strcap", "elems", "deref", "limit", NULL,
 };
 
 static void check_fields(lua_State *L, int idx)
@@ -313,7 +313,7 @@ static void parse_spec(lua_State *L, int idx, struct probe_spec *sp)
 	sp->enabled = opt_bool(L, idx, "enabled", true);
 	sp->popts.strcap = opt_int(L, idx, "strcap", 64, 0, LP_COPY_MAX - 1);
 	sp->popts.elems = opt_int(L, idx, "elems", 8, 1, 256);
-	sp->popts.depth = opt_int(L, idx, "depth", 1, 1, 3);
+	sp->popts.depth = opt_int(L, idx, "deref", 1, 0, 3);
 	sp->limit = opt_int(L, idx, "limit", 1000, 1, 100000);
 }
 

@@ -46,8 +46,6 @@ struct plan_builder *plan__new(const struct plan_opts *opts)
 		pb->opts.strcap = LP_COPY_MAX - 1;
 	if (!pb->opts.elems)
 		pb->opts.elems = 8;
-	if (!pb->opts.depth)
-		pb->opts.depth = 1;
 	return pb;
 }
 
@@ -343,7 +341,7 @@ static int follow(struct plan_builder *pb, enum side sd, struct dnode *n, int le
 			pb->var_caps[sd] += cap;
 			return 0;
 		}
-		if (level + 1 > MAX_LEVEL || depth == 0)
+		if (level + 1 > MAX_LEVEL)
 			return 0;
 		count = pb->opts.elems < 4 ? pb->opts.elems : 4;
 		if (!children(n, count))
@@ -352,7 +350,7 @@ static int follow(struct plan_builder *pb, enum side sd, struct dnode *n, int le
 			emit(pb, sd, LP_OP_CMP, c, b, n->slot, i, 0, LP_CMP_GTU);
 			sk = skip_begin(pb, sd, c);
 			s = (struct src){.regs = false, .tmp = a, .off = i * esize};
-			capture(pb, sd, t->elem, &s, &n->child[i], level + 1, depth - 1,
+			capture(pb, sd, t->elem, &s, &n->child[i], level + 1, depth,
 				alloc_slot(pb));
 			skip_end(pb, sd, sk);
 		}
@@ -594,27 +592,43 @@ int plan__add(struct plan_builder *pb, const struct plan_param *param, const cha
 	return 0;
 }
 
-int plan__add_raw(struct plan_builder *pb, const char *name, int reg, int32_t off, bool is_result)
+int plan__add_raw(struct plan_builder *pb, const char *name, enum raw_loc loc, int reg, int32_t off,
+		  unsigned size)
 {
-	static const struct gotype uintptr_t_ = {
-		.kind = GK_UINTPTR, .name = "uintptr", .size = 8, .align = 8};
-	enum side sd = is_result ? RET : ENTRY;
+	static const struct gotype raw_types[4] = {
+		{.kind = GK_UINTPTR, .name = "uint8", .size = 1, .align = 1},
+		{.kind = GK_UINTPTR, .name = "uint16", .size = 2, .align = 2},
+		{.kind = GK_UINTPTR, .name = "uint32", .size = 4, .align = 4},
+		{.kind = GK_UINTPTR, .name = "uintptr", .size = 8, .align = 8},
+	};
 	unsigned slot = alloc_slot(pb);
-	struct plan_value *v = new_value(pb, name, is_result);
+	struct plan_value *v = new_value(pb, name, false);
 
 	if (!v)
 		return -ENOMEM;
+	if (size != 1 && size != 2 && size != 4)
+		size = 8;
 	v->root.kind = DN_SCALAR;
-	v->root.type = &uintptr_t_;
+	v->root.type = &raw_types[size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3];
 	v->root.slot = slot;
 	v->root.img = alloc_fixed(pb, 8, 8);
-	if (reg >= 0) {
-		emit(pb, sd, LP_OP_REG, 0, reg, slot, 0, 0, 0);
-	} else {
-		emit(pb, sd, LP_OP_REG, 0, LP_REG_SP, slot, 0, 0, 0);
-		emit(pb, sd, LP_OP_LOAD, 0, 0, slot, off, 0, 8);
+	switch (loc) {
+	case RAW_REG:
+		emit(pb, ENTRY, LP_OP_REG, 0, reg, slot, 0, 0, 0);
+		emit(pb, ENTRY, LP_OP_STORE, 0, 0, slot, 0, v->root.img, 8);
+		break;
+	case RAW_STACK:
+		emit(pb, ENTRY, LP_OP_REG, 0, LP_REG_SP, slot, 0, 0, 0);
+		emit(pb, ENTRY, LP_OP_LOAD, 0, 0, slot, off, 0, 8);
+		emit(pb, ENTRY, LP_OP_STORE, 0, 0, slot, 0, v->root.img, 8);
+		break;
+	case RAW_FLOAT:
+		v->root.avail = DA_FLOATREG;
+		break;
+	case RAW_UNKNOWN:
+		v->root.avail = DA_UNKNOWN;
+		break;
 	}
-	emit(pb, sd, LP_OP_STORE, 0, 0, slot, 0, v->root.img, 8);
 	if (pb->overflow) {
 		lp_seterr("%s: too much to capture in one probe", name);
 		return -E2BIG;

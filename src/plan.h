@@ -41,6 +41,7 @@ enum dnode_avail {
 	DA_OK = 0,
 	DA_FLOATREG,	/* passed in an XMM register, which a uprobe cannot read */
 	DA_NOTFOLLOWED, /* beyond the capture depth */
+	DA_UNKNOWN,	/* where the value lives is not known (raw words of a dead register) */
 };
 
 struct dnode {
@@ -98,8 +99,17 @@ struct lp_plan *plan__bpf(struct plan_builder *pb);
 int plan__add(struct plan_builder *pb, const struct plan_param *param, const char *path,
 	      const char *display_name);
 
-/* The raw word at SP+off (entry), or in integer register reg (reg >= 0), as uintptr. */
-int plan__add_raw(struct plan_builder *pb, const char *name, int reg, int32_t off, bool is_result);
+/* Where a raw argument word is. */
+enum raw_loc {
+	RAW_REG,     /* integer register `reg` */
+	RAW_STACK,   /* memory at entry SP + off */
+	RAW_FLOAT,   /* an XMM register: unreadable */
+	RAW_UNKNOWN, /* not known: unreadable */
+};
+
+/* A raw argument word of `size` bytes (1, 2, 4, 8), shown as a hexadecimal uintptr. */
+int plan__add_raw(struct plan_builder *pb, const char *name, enum raw_loc loc, int reg, int32_t off,
+		  unsigned size);
 
 /* Finish: returns the values in capture order; the builder keeps ownership. */
 const struct plan_value *plan__values(const struct plan_builder *pb, size_t *n);

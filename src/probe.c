@@ -227,31 +227,73 @@ static void list_params(struct strbuf *sb, const struct goparam *params, size_t 
 		sb_puts(sb, "none");
 }
 
-/* The raw argument words when nothing says what the arguments are. */
-static int add_raw(struct plan_builder *pb, const struct disasm_func *d, const struct gobin_func *f,
-		   bool regabi)
+/*
+ * The raw argument words when nothing says what the arguments are, as a Go
+ * traceback prints them. Go 1.17+ records the layout of the arguments
+ * (funcdata ArgInfo: offset and size of each word from the argument area at
+ * entry SP+8, stack-assigned arguments first, then the spill slots of the
+ * register-assigned ones). The morestack path of the function stores each
+ * live register argument into its spill slot, which says which register
+ * holds the word; a word below the spill area is on the stack. Anything else
+ * (a dead register argument, a function without a morestack path) is shown
+ * as unreadable rather than guessed. Before Go 1.17 every word is on the
+ * stack, arguments then results, f->args bytes in all.
+ */
+static int add_raw(struct plan_builder *pb, const struct disasm_func *d, const struct gobin *gb,
+		   const struct gobin_func *f, bool regabi)
 {
+	uint8_t info[256];
 	char name[16];
-	size_t i, k = 0;
-	int err;
+	int32_t spill_start = INT32_MAX;
+	size_t i, j, k = 0;
+	int n, err;
 
-	if (regabi) {
-		/* the morestack path spills every register argument: that is the layout */
-		for (i = 0; i < d->nspills && k < RAW_MAX_WORDS; i++) {
-			const struct disasm_spill *sp = &d->spills[i];
-
-			if (sp->cls != GOREG_INT || sp->reg == 0xff)
-				continue;
+	if (!regabi) {
+		for (i = 0; f->args > 0 && i < (size_t)f->args / 8 && k < RAW_MAX_WORDS; i++) {
 			snprintf(name, sizeof(name), "a%zu", k++);
-			err = plan__add_raw(pb, name, sp->reg, 0, false);
+			err = plan__add_raw(pb, name, RAW_STACK, 0, 8 + 8 * i, 8);
 			if (err)
 				return err;
 		}
 		return 0;
 	}
-	for (i = 0; f->args > 0 && i < (size_t)f->args / 8 && k < RAW_MAX_WORDS; i++) {
+	n = gobin__arginfo(gb, f, info, sizeof(info));
+	if (n <= 0)
+		return 0;
+	for (j = 0; j < d->nspills; j++)
+		if (d->spills[j].off - 8 < spill_start)
+			spill_start = d->spills[j].off - 8;
+	for (i = 0; i < (size_t)n && k < RAW_MAX_WORDS; i++) {
+		uint8_t b = info[i], off, size;
+		enum raw_loc loc = RAW_UNKNOWN;
+		int reg = 0;
+
+		if (b == 0xff || b == 0xfc) /* end; more arguments than recorded */
+			break;
+		if (b == 0xfe || b == 0xfd) /* an aggregate starts or ends */
+			continue;
 		snprintf(name, sizeof(name), "a%zu", k++);
-		err = plan__add_raw(pb, name, -1, 8 + 8 * i, false);
+		if (b == 0xfb) { /* offset too large to record */
+			err = plan__add_raw(pb, name, RAW_UNKNOWN, 0, 0, 8);
+			if (err)
+				return err;
+			continue;
+		}
+		if (i + 1 >= (size_t)n)
+			break;
+		off = b;
+		size = info[++i];
+		for (j = 0; j < d->nspills; j++) {
+			if (d->spills[j].off - 8 != off)
+				continue;
+			if (d->spills[j].cls == GOREG_FLOAT)
+				loc = RAW_FLOAT;
+			else if (d->spills[j].reg != 0xff)
+				loc = RAW_REG, reg = d->spills[j].reg;
+		}
+		if (loc == RAW_UNKNOWN && off < spill_start && d->nspills)
+			loc = RAW_STACK;
+		err = plan__add_raw(pb, name, loc, reg, 8 + off, size);
 		if (err)
 			return err;
 	}
@@ -425,7 +467,7 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 		goto out;
 	}
 	if (raw) {
-		err = add_raw(pb, &d, f, regabi);
+		err = add_raw(pb, &d, b->gb, f, regabi);
 	} else if (sp->args_mode == PA_NAMES) {
 		for (i = 0; i < sp->nargs && !err; i++) {
 			char first[128];
@@ -540,7 +582,8 @@ int probe__resolve(struct probe_set *ps, struct probe *p, const char *path, pid_
 	const struct gobin_func **funcs = NULL, *one;
 	uint32_t limit = sp->limit ? sp->limit : DEFAULT_LIMIT;
 	struct binary *b;
-	size_t n, i;
+	size_t n, i, skipped = 0;
+	char first[512] = "";
 	int err;
 
 	err = probe_set__binary(ps, path, &b);
@@ -595,8 +638,10 @@ int probe__resolve(struct probe_set *ps, struct probe *p, const char *path, pid_
 	gobin__glob(b->gb, sp->func, funcs, n);
 	for (i = 0; i < n; i++) {
 		err = compile_func(ps, p, b, funcs[i], pid);
-		if (err == -EINVAL && sp->ret_mode == PR_NONE) {
-			/* a glob skips what cannot be probed safely, and says so at -v */
+		if (err == -EINVAL || err == -ENOENT) {
+			/* a glob skips what cannot be probed as asked, and says so */
+			if (!skipped++)
+				snprintf(first, sizeof(first), "%s", lp_lasterr());
 			pr_info("luprobe: skipping %s: %s\n", funcs[i]->name, lp_lasterr());
 			lp_clearerr();
 			err = 0;
@@ -605,22 +650,48 @@ int probe__resolve(struct probe_set *ps, struct probe *p, const char *path, pid_
 			break;
 	}
 	free(funcs);
+	if (!err && skipped == n) {
+		lp_seterr("%s", first);
+		return -EINVAL;
+	}
+	if (!err && skipped)
+		fprintf(stderr, "luprobe: %s: %zu of %zu functions skipped: %s%s\n", sp->func,
+			skipped, n, first, skipped > 1 ? " (-v lists them all)" : "");
 	return err;
 }
 
 int probe__attach(struct probe_set *ps, struct probe *p)
 {
-	int err;
+	uint64_t *offsets, *cookies;
+	size_t i, j, n;
+	int err = 0;
 
-	while (p->nattached < p->npoints) {
-		struct attach_point *ap = &p->points[p->nattached];
-
-		err = tracer__attach(ps->tracer, ap->bin->path, ap->offset, ap->pid, ap->cookie);
-		if (err)
-			return err;
-		p->nattached++;
+	offsets = calloc(p->npoints + 1, sizeof(*offsets));
+	cookies = calloc(p->npoints + 1, sizeof(*cookies));
+	if (!offsets || !cookies) {
+		err = -ENOMEM;
+		goto out;
 	}
-	return tracer__set_probe_enabled(ps->tracer, p->id, p->enabled);
+	/* one link per binary and process */
+	for (i = p->nattached; i < p->npoints && !err; i = j) {
+		struct attach_point *first = &p->points[i];
+
+		for (j = i, n = 0; j < p->npoints; j++) {
+			if (p->points[j].bin != first->bin || p->points[j].pid != first->pid)
+				break;
+			offsets[n] = p->points[j].offset;
+			cookies[n++] = p->points[j].cookie;
+		}
+		err = tracer__attach(ps->tracer, first->bin->path, offsets, cookies, n, first->pid);
+		if (!err)
+			p->nattached = j;
+	}
+	if (!err)
+		err = tracer__set_probe_enabled(ps->tracer, p->id, p->enabled);
+out:
+	free(offsets);
+	free(cookies);
+	return err;
 }
 
 void probe_spec__free(struct probe_spec *spec)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "log.h"
@@ -19,9 +20,13 @@ struct tracer {
 	uint32_t nplans;
 	uint8_t *probe_enabled;
 	uint32_t call_bytes;
-	/* links */
+	/* links: libbpf perf-event links, or raw uprobe_multi link fds */
 	struct bpf_link **links;
 	size_t nlinks, links_cap;
+	int *mfds;
+	size_t nmfds, mfds_cap;
+	size_t nsites;
+	bool multi; /* the kernel has uprobe_multi links (Linux 6.6+) */
 	tracer_event_fn fn;
 	void *fn_ctx;
 };
@@ -115,6 +120,71 @@ int tracer__set_probe_enabled(struct tracer *t, uint32_t probe, bool enabled)
 				    BPF_ANY);
 }
 
+/*
+ * uprobe_multi links (Linux 6.6) attach many sites of one binary with one
+ * syscall, and detach them with one RCU grace period instead of one per
+ * site (~100 ms each here). libbpf 1.1 predates them, so the link is
+ * created with the raw syscall; the attr layout is the kernel's
+ * union bpf_attr link_create.
+ */
+#define LP_TRACE_UPROBE_MULTI 48
+
+struct link_create_uprobe_multi {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 multi_flags;
+	__u32 pid;
+	__u32 pad;
+};
+
+static int uprobe_multi_link(int prog_fd, const char *path, const uint64_t *offsets,
+			     const uint64_t *cookies, uint32_t cnt, pid_t pid)
+{
+	union {
+		struct link_create_uprobe_multi lc;
+		char attr[144]; /* sizeof(union bpf_attr) in kernels with uprobe_multi */
+	} u;
+
+	memset(&u, 0, sizeof(u));
+	u.lc.prog_fd = prog_fd;
+	u.lc.attach_type = LP_TRACE_UPROBE_MULTI;
+	u.lc.path = (uintptr_t)path;
+	u.lc.offsets = (uintptr_t)offsets;
+	u.lc.cookies = (uintptr_t)cookies;
+	u.lc.cnt = cnt;
+	u.lc.pid = pid > 0 ? pid : 0;
+	return syscall(__NR_bpf, BPF_LINK_CREATE, &u, sizeof(u));
+}
+
+static bool probe_uprobe_multi(void)
+{
+	struct bpf_insn insns[] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = LP_TRACE_UPROBE_MULTI);
+	uint64_t off = 0, cookie = 0;
+	int prog, link, err;
+
+	prog = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", insns, 2, &opts);
+	if (prog < 0)
+		return false;
+	/* "/" is not a regular file: a kernel that knows the link type says EBADF */
+	link = uprobe_multi_link(prog, "/", &off, &cookie, 1, 0);
+	err = errno;
+	if (link >= 0)
+		close(link);
+	close(prog);
+	return link < 0 && err == EBADF;
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
@@ -155,6 +225,10 @@ int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx)
 	if (call_value > sizeof(struct lp_rec) + LP_DATA_MAX)
 		call_value = sizeof(struct lp_rec) + LP_DATA_MAX;
 	bpf_map__set_value_size(skel->maps.calls, call_value);
+	t->multi = !getenv("LUPROBE_NO_UPROBE_MULTI") && probe_uprobe_multi();
+	if (t->multi)
+		bpf_program__set_expected_attach_type(skel->progs.lp_uprobe, LP_TRACE_UPROBE_MULTI);
+	pr_debug("luprobe: uprobe_multi links %s\n", t->multi ? "available" : "not available");
 
 	err = luprobe_bpf__load(skel);
 	if (err) {
@@ -199,14 +273,27 @@ fail:
 	return err;
 }
 
-int tracer__attach(struct tracer *t, const char *path, uint64_t offset, pid_t pid, uint64_t cookie)
+static void attach_error(const char *path, uint64_t offset, pid_t pid, int err)
+{
+	if (err == -ESRCH)
+		lp_seterr("process %d is gone", pid);
+	else if (err == -EPERM || err == -EACCES)
+		lp_seterr(
+			"cannot attach a uprobe to %s: %s; run as root, or grant CAP_PERFMON (and "
+			"CAP_SYS_PTRACE for other users' processes)",
+			path, strerror(-err));
+	else
+		lp_seterr("cannot attach a uprobe to %s at offset 0x%lx: %s", path,
+			  (unsigned long)offset, strerror(-err));
+}
+
+static int attach_one(struct tracer *t, const char *path, uint64_t offset, pid_t pid,
+		      uint64_t cookie)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = cookie, .retprobe = false);
 	struct bpf_link *link;
 	int err;
 
-	if (!t->skel)
-		return -EINVAL;
 	if (t->nlinks == t->links_cap) {
 		size_t cap = t->links_cap ? t->links_cap * 2 : 64;
 		struct bpf_link **n = realloc(t->links, cap * sizeof(*n));
@@ -219,33 +306,69 @@ int tracer__attach(struct tracer *t, const char *path, uint64_t offset, pid_t pi
 	link = bpf_program__attach_uprobe_opts(t->skel->progs.lp_uprobe, pid, path, offset, &uo);
 	if (!link) {
 		err = -errno;
-		if (err == -ESRCH)
-			lp_seterr("process %d is gone", pid);
-		else if (err == -EPERM || err == -EACCES)
-			lp_seterr("cannot attach a uprobe to %s: %s; run as root, or grant "
-				  "CAP_PERFMON (and CAP_SYS_PTRACE for other users' processes)",
-				  path, strerror(-err));
-		else
-			lp_seterr("cannot attach a uprobe to %s at offset 0x%lx: %s", path,
-				  (unsigned long)offset, strerror(-err));
+		attach_error(path, offset, pid, err);
 		return err;
 	}
 	t->links[t->nlinks++] = link;
 	return 0;
 }
 
+int tracer__attach(struct tracer *t, const char *path, const uint64_t *offsets,
+		   const uint64_t *cookies, size_t n, pid_t pid)
+{
+	size_t i;
+	int fd, err;
+
+	if (!t->skel)
+		return -EINVAL;
+	if (!n)
+		return 0;
+	if (!t->multi) {
+		for (i = 0; i < n; i++) {
+			err = attach_one(t, path, offsets[i], pid, cookies[i]);
+			if (err)
+				return err;
+			t->nsites++;
+		}
+		return 0;
+	}
+	if (t->nmfds == t->mfds_cap) {
+		size_t cap = t->mfds_cap ? t->mfds_cap * 2 : 16;
+		int *nf = realloc(t->mfds, cap * sizeof(*nf));
+
+		if (!nf)
+			return -ENOMEM;
+		t->mfds = nf;
+		t->mfds_cap = cap;
+	}
+	fd = uprobe_multi_link(bpf_program__fd(t->skel->progs.lp_uprobe), path, offsets, cookies, n,
+			       pid);
+	if (fd < 0) {
+		err = -errno;
+		attach_error(path, offsets[0], pid, err);
+		return err;
+	}
+	t->mfds[t->nmfds++] = fd;
+	t->nsites += n;
+	return 0;
+}
+
 size_t tracer__nlinks(const struct tracer *t)
 {
-	return t->nlinks;
+	return t->nsites;
 }
 
 void tracer__detach_all(struct tracer *t)
 {
 	size_t i;
 
+	for (i = 0; i < t->nmfds; i++)
+		close(t->mfds[i]);
+	t->nmfds = 0;
 	for (i = 0; i < t->nlinks; i++)
 		bpf_link__destroy(t->links[i]);
 	t->nlinks = 0;
+	t->nsites = 0;
 }
 
 int tracer__ringbuf_fd(const struct tracer *t)
@@ -313,6 +436,7 @@ void tracer__free(struct tracer *t)
 		return;
 	tracer__detach_all(t);
 	free(t->links);
+	free(t->mfds);
 	ring_buffer__free(t->rb);
 	luprobe_bpf__destroy(t->skel);
 	for (i = 0; i < t->nplans; i++)

@@ -46,11 +46,14 @@ bool tracer__loaded(const struct tracer *t);
 int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx);
 
 /*
- * Attach a uprobe at file offset `offset` of `path` for process `pid` (-1:
- * every process running the file) with `cookie`. Returns 0 or -errno with
- * lp_seterr().
+ * Attach uprobes at file offsets offsets[0..n) of `path`, with cookies[i],
+ * for process `pid` (-1: every process running the file): one uprobe_multi
+ * link where the kernel has them, else one perf-event link per site. Returns
+ * 0 or -errno with lp_seterr().
  */
-int tracer__attach(struct tracer *t, const char *path, uint64_t offset, pid_t pid, uint64_t cookie);
+int tracer__attach(struct tracer *t, const char *path, const uint64_t *offsets,
+		   const uint64_t *cookies, size_t n, pid_t pid);
+/* Sites attached. */
 size_t tracer__nlinks(const struct tracer *t);
 void tracer__detach_all(struct tracer *t);
 

@@ -79,8 +79,7 @@ def cleanup():
                 f.close()
 
 
-def leftover_probes():
-    """Names of luprobe BPF programs still loaded (none may survive a test)."""
+def _loaded_probes():
     try:
         out = subprocess.run([BPFTOOL, "-j", "prog", "show"], capture_output=True, text=True,
                              timeout=20).stdout
@@ -90,11 +89,21 @@ def leftover_probes():
     return [f"prog {p['id']} {p.get('name')}" for p in progs if p.get("name") == "lp_uprobe"]
 
 
+def leftover_probes(grace=3.0):
+    """luprobe BPF programs still loaded (none may survive a test). The kernel
+    frees a program after its links, one RCU grace period after the last
+    close: allow it that long."""
+    deadline = time.time() + grace
+    while True:
+        left = _loaded_probes()
+        if not left or time.time() >= deadline:
+            return left
+        time.sleep(0.05)
+
+
 def remove_leftovers():
     subprocess.run(["pkill", "-KILL", "-f", LUPROBE], capture_output=True)
-    deadline = time.time() + 5
-    while leftover_probes() and time.time() < deadline:
-        time.sleep(0.1)
+    leftover_probes(grace=5.0)
 
 
 def free_port():

@@ -188,3 +188,14 @@ def test_unprivileged_user_is_told_what_is_needed():
     expect_eq(p.stderr.strip().splitlines(),
               ["luprobe: tracing needs root or the CAP_BPF and CAP_PERFMON capabilities "
                "(running as uid 65534 without them); run it with sudo"], "stderr")
+
+
+def test_stripped_example_script():
+    port = free_port()
+    lp = luprobe(os.path.join(SCRIPTS, "stripped.lua"), "--", gobin(COMPUTEE, "stripped"),
+                 "-addr", f"127.0.0.1:{port}")
+    lp.wait_line(r"^listening on ")
+    http_get(port, "/e?iters=321")
+    lp.wait_line(r"^computeE\(321\) took \d+\.\d µs  \(result \?\)$")
+    http_get(port, "/quit")
+    expect_eq(lp.wait(20), 0, "exit code")
