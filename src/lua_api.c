@@ -22,6 +22,7 @@
 #define KEY_HANDLERS "luprobe.handlers" /* [probe id + 1] = { fn, ... } */
 #define KEY_PROBES   "luprobe.probes"	/* [probe id + 1] = probe userdata */
 #define KEY_EXIT     "luprobe.on_exit"	/* { fn, ... } */
+#define KEY_STACKS   "luprobe.stacks"	/* ["id:pid:bin"] = symbolized stack, shared */
 
 struct lprobe {
 	struct probe *p;
@@ -614,6 +615,10 @@ static int l_event_index(lua_State *L)
 			lua_pushinteger(L, ev->rec.goid);
 			return 1;
 		}
+		if (strcmp(k, "g0") == 0) {
+			lua_pushboolean(L, ev->rec.flags & LP_RF_G0);
+			return 1;
+		}
 		break;
 	case 'k':
 		if (strcmp(k, "kind") == 0) {
@@ -810,6 +815,43 @@ static int l_event_json(lua_State *L)
 	return 1;
 }
 
+/* A stack list prints like a Go traceback: "func()\n\tfile:line" per frame. */
+static int l_stack_tostring(lua_State *L)
+{
+	luaL_Buffer b;
+	lua_Integer i, n;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	n = luaL_len(L, 1);
+	luaL_buffinit(L, &b);
+	for (i = 1; i <= n; i++) {
+		lua_rawgeti(L, 1, i);
+		lua_getfield(L, -1, "func");
+		lua_getfield(L, -2, "file");
+		lua_getfield(L, -3, "line");
+		lua_getfield(L, -4, "pc");
+		if (lua_isstring(L, -4))
+			lua_pushfstring(L, "%s(...)\n", lua_tostring(L, -4));
+		else
+			lua_pushfstring(L, "?(...) pc=0x%I\n", lua_tointeger(L, -1));
+		luaL_addvalue(&b);
+		if (lua_isstring(L, -3)) {
+			lua_pushfstring(L, "\t%s:%d\n", lua_tostring(L, -3),
+					(int)lua_tointeger(L, -2));
+			luaL_addvalue(&b);
+		}
+		lua_pop(L, 5);
+	}
+	luaL_pushresult(&b);
+	return 1;
+}
+
+static void push_stack_key(lua_State *L, const struct levent *ev, const struct planinfo *pi)
+{
+	lua_pushfstring(L, "%d:%d:%p:%I", (int)ev->rec.stack_id, (int)ev->rec.pid, (void *)pi->bin,
+			(lua_Integer)ev->rec.stack_ret);
+}
+
 static void push_stack(lua_State *L, int evidx)
 {
 	struct levent *ev = check_event(L, evidx);
@@ -823,12 +865,36 @@ static void push_stack(lua_State *L, int evidx)
 		lua_pushnil(L);
 		return;
 	}
+	lua_getiuservalue(L, evidx, 1);
+	if (lua_istable(L, -1) && lua_getfield(L, -1, "stack") == LUA_TTABLE) {
+		lua_remove(L, -2);
+		return;
+	}
+	lua_settop(L, lua_gettop(L) - (lua_istable(L, -1) ? 1 : 0));
+	/*
+	 * The kernel keeps one copy per distinct stack: symbolize each once. The
+	 * caller's return address is not part of the kernel's stack, so it is
+	 * part of the key.
+	 */
+	lua_getfield(L, LUA_REGISTRYINDEX, KEY_STACKS);
+	push_stack_key(L, ev, pi);
+	if (lua_rawget(L, -2) == LUA_TTABLE) {
+		lua_remove(L, -2);
+		return;
+	}
+	lua_pop(L, 2);
 	n = tracer__stack(s->tracer, ev->rec.stack_id, ips + 1, LP_STACK_DEPTH);
 	if (n <= 0) {
+		lua_pop(L, 1);
 		lua_pushnil(L);
 		return;
 	}
-	/* the FP walk starts at the caller's frame: put the probed function and its caller first */
+	/*
+	 * The frame-pointer walk starts at the probed function's ip and then the
+	 * return address saved by the caller's frame: at entry the function has
+	 * not pushed its own frame yet, so the return address into its caller is
+	 * the word at SP, recorded at the probe. Put it second.
+	 */
 	ips[0] = ips[1];
 	ips[1] = ev->rec.stack_ret;
 	n += 1;
@@ -842,6 +908,7 @@ static void push_stack(lua_State *L, int evidx)
 
 		if (i == 1 && !ips[i])
 			continue;
+		/* a return address points after the CALL: look up the CALL itself */
 		f = gobin__func_at(pi->bin->gb, i ? pc - 1 : pc);
 		lua_createtable(L, 0, 4);
 		lua_pushinteger(L, ips[i]);
@@ -858,6 +925,26 @@ static void push_stack(lua_State *L, int evidx)
 		}
 		lua_rawseti(L, -2, ++k);
 	}
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, l_stack_tostring);
+	lua_setfield(L, -2, "__tostring");
+	lua_setmetatable(L, -2);
+	lua_getfield(L, LUA_REGISTRYINDEX, KEY_STACKS);
+	push_stack_key(L, ev, pi);
+	lua_pushvalue(L, -3);
+	lua_rawset(L, -3);
+	lua_pop(L, 1);
+	/* cache it with the event: a handler may read e.stack more than once */
+	lua_getiuservalue(L, evidx, 1);
+	if (!lua_istable(L, -1)) {
+		lua_pop(L, 1);
+		lua_createtable(L, 0, 1);
+		lua_pushvalue(L, -1);
+		lua_setiuservalue(L, evidx, 1);
+	}
+	lua_pushvalue(L, -2);
+	lua_setfield(L, -2, "stack");
+	lua_pop(L, 1);
 }
 
 /* ---- dispatch ---- */
@@ -1031,6 +1118,8 @@ static int l_stats(lua_State *L)
 	lua_setfield(L, -2, "faults");
 	lua_pushinteger(L, st[LP_STAT_MORESTACK]);
 	lua_setfield(L, -2, "morestack");
+	lua_pushinteger(L, tracer__inflight(s->tracer));
+	lua_setfield(L, -2, "inflight");
 	lua_pushinteger(L, s->callback_errors);
 	lua_setfield(L, -2, "errors");
 	return 1;
@@ -1143,6 +1232,8 @@ int lua_api__open(struct session *s)
 	lua_setfield(L, LUA_REGISTRYINDEX, KEY_PROBES);
 	lua_newtable(L);
 	lua_setfield(L, LUA_REGISTRYINDEX, KEY_EXIT);
+	lua_newtable(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, KEY_STACKS);
 	decode__init_lua(L);
 
 	luaL_newmetatable(L, PROBE_MT);

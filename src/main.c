@@ -37,10 +37,13 @@ static const char usage[] =
 	"  -I DIR               look for modules (require) in DIR too\n"
 	"  -a, --arg KEY=VALUE  pass an argument to the script (luprobe.args.KEY)\n"
 	"      --json           print events as JSON lines\n"
+	"  -o, --output FILE    write luprobe's output (events, the script's prints) to FILE;\n"
+	"                       a command started with -- keeps luprobe's stdout\n"
 	"      --duration SECS  stop after SECS seconds\n"
 	"      --keep-going     count errors in callbacks instead of stopping\n"
 	"      --budget N       instructions one callback may run (default 100000000)\n"
 	"      --ringbuf BYTES  ring buffer size (default 4194304)\n"
+	"      --max-calls N    calls in flight kept for pairing with their return\n"
 	"  -q, --quiet          no summary line at exit\n"
 	"  -v                   verbose (-vv: debug, with libbpf's messages)\n"
 	"  -h, --help           this help\n"
@@ -63,6 +66,7 @@ enum {
 	OPT_BUDGET,
 	OPT_RINGBUF,
 	OPT_DRAIN,
+	OPT_MAX_CALLS,
 };
 
 static const struct option long_opts[] = {
@@ -254,7 +258,7 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
-	while ((opt = getopt_long(nopts, argv, "p:e:a:I:l:qvh", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(nopts, argv, "p:e:a:I:l:o:qvh", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p': {
 			long pid = strtol(optarg, &end, 10);
@@ -284,6 +288,9 @@ int main(int argc, char **argv)
 			break;
 		case 'q':
 			env.quiet = true;
+			break;
+		case 'o':
+			env.output = optarg;
 			break;
 		case 'v':
 			lp_verbosity++;
@@ -319,6 +326,11 @@ int main(int argc, char **argv)
 			    env.topts.ringbuf_bytes > (1u << 30))
 				return fail("--ringbuf needs a size from 4096 to 1073741824 bytes");
 			break;
+		case OPT_MAX_CALLS:
+			env.topts.max_calls = strtoul(optarg, &end, 10);
+			if (*end || env.topts.max_calls < 64 || env.topts.max_calls > (1u << 22))
+				return fail("--max-calls needs 64 to 4194304");
+			break;
 		case OPT_DRAIN:
 			env.drain_ms = strtoul(optarg, &end, 10);
 			if (*end || !env.drain_ms || env.drain_ms > 1000)
@@ -351,6 +363,11 @@ int main(int argc, char **argv)
 		code = session__load_script(&s);
 	if (!code)
 		code = session__open_targets(&s);
+	/* after the fork: the command keeps the original stdout */
+	if (!code && env.output && !freopen(env.output, "w", stdout)) {
+		lp_seterr("%s: %s", env.output, strerror(errno));
+		code = -errno;
+	}
 	if (!code)
 		code = session__run_script(&s);
 	if (!code && !s.stop)

@@ -525,8 +525,17 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 			bp->flags |= LP_PF_ENTRY_EVENT;
 		tracer__need_call_bytes(ps->tracer, plan__entry_bytes(pb));
 	}
-	if (sp->stack)
+	if (sp->stack) {
+		if (tracer__loaded(ps->tracer)) {
+			lp_seterr("%s: stack = true on a probe created after attach(); create it "
+				  "before",
+				  sp->func);
+			err = -EINVAL;
+			goto out;
+		}
 		bp->flags |= LP_PF_STACK;
+		tracer__need_stacks(ps->tracer);
+	}
 	if (p->within) {
 		bp->flags |= LP_PF_WITHIN;
 		bp->within = p->within->id;

@@ -361,6 +361,7 @@ int session__finish(struct session *s)
 {
 	uint64_t st[LP_NSTATS];
 	bool launched_exited = false;
+	size_t inflight;
 	int i, code = 0;
 
 	tracer__drain(s->tracer);
@@ -368,6 +369,7 @@ int session__finish(struct session *s)
 		lua_api__run_exit(s);
 	fflush(stdout);
 	tracer__stats(s->tracer, st);
+	inflight = tracer__inflight(s->tracer);
 
 	for (i = 0; i < s->ntargets; i++) {
 		struct target *t = &s->targets[i];
@@ -387,6 +389,18 @@ int session__finish(struct session *s)
 		if (st[LP_STAT_CALLS_FULL] || st[LP_STAT_NESTED])
 			fprintf(stderr, ", %llu calls not paired",
 				(unsigned long long)(st[LP_STAT_CALLS_FULL] + st[LP_STAT_NESTED]));
+		if (inflight)
+			fprintf(stderr,
+				", %zu call%s without a return (panic, Goexit or still running)",
+				inflight, inflight == 1 ? "" : "s");
+		if (st[LP_STAT_STACK_ERR])
+			fprintf(stderr, ", %llu stack%s not captured",
+				(unsigned long long)st[LP_STAT_STACK_ERR],
+				st[LP_STAT_STACK_ERR] == 1 ? "" : "s");
+		if (st[LP_STAT_UNMATCHED])
+			fprintf(stderr, ", %llu return%s without an entry",
+				(unsigned long long)st[LP_STAT_UNMATCHED],
+				st[LP_STAT_UNMATCHED] == 1 ? "" : "s");
 		fputc('\n', stderr);
 	}
 	if (st[LP_STAT_LOST])

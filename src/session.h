@@ -32,6 +32,7 @@ struct env {
 	const char *script_args[MAX_SCRIPT_ARGS]; /* -a key=value */
 	int nscript_args;
 	bool json;		  /* --json: events and aggregations as JSON lines */
+	const char *output;	  /* -o FILE: luprobe's stdout goes there */
 	bool quiet;		  /* -q: no summary line at exit */
 	bool keep_going;	  /* --keep-going: callback errors are counted, not fatal */
 	double duration_s;	  /* --duration: stop after this long (0: no limit) */

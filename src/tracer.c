@@ -20,6 +20,7 @@ struct tracer {
 	uint32_t nplans;
 	uint8_t *probe_enabled;
 	uint32_t call_bytes;
+	bool want_stacks;
 	/* links: libbpf perf-event links, or raw uprobe_multi link fds */
 	struct bpf_link **links;
 	size_t nlinks, links_cap;
@@ -56,8 +57,7 @@ int tracer__new(const struct tracer_opts *opts, struct tracer **out)
 		t->opts.max_plans = 4096;
 	if (!t->opts.max_probes)
 		t->opts.max_probes = 1024;
-	if (!t->opts.max_calls)
-		t->opts.max_calls = 8192;
+
 	t->plans = calloc(t->opts.max_plans, sizeof(*t->plans));
 	t->probe_enabled = calloc(t->opts.max_probes, 1);
 	if (!t->plans || !t->probe_enabled) {
@@ -97,6 +97,11 @@ int tracer__set_plan(struct tracer *t, uint32_t idx, const struct lp_plan *plan)
 	}
 	memcpy(t->plans[idx], plan, sizeof(*plan));
 	return 0;
+}
+
+void tracer__need_stacks(struct tracer *t)
+{
+	t->want_stacks = true;
 }
 
 void tracer__need_call_bytes(struct tracer *t, uint32_t bytes)
@@ -219,12 +224,26 @@ int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx)
 	bpf_map__set_max_entries(skel->maps.rb, pow2_at_least(t->opts.ringbuf_bytes));
 	bpf_map__set_max_entries(skel->maps.plans, t->opts.max_plans);
 	bpf_map__set_max_entries(skel->maps.probes, t->opts.max_probes);
-	bpf_map__set_max_entries(skel->maps.calls, t->opts.max_calls);
-	bpf_map__set_max_entries(skel->maps.stacks, t->opts.max_stacks ? t->opts.max_stacks : 1);
+	/* a stack map is only worth its memory when a probe captures stacks */
+	bpf_map__set_max_entries(skel->maps.stacks,
+				 t->want_stacks ? (t->opts.max_stacks ? t->opts.max_stacks : 4096)
+						: 1);
 	call_value = sizeof(struct lp_rec) + ((t->call_bytes + 7) & ~7u);
 	if (call_value > sizeof(struct lp_rec) + LP_DATA_MAX)
 		call_value = sizeof(struct lp_rec) + LP_DATA_MAX;
 	bpf_map__set_value_size(skel->maps.calls, call_value);
+	/*
+	 * In-flight calls: as many as 64 MiB of kernel memory holds, from 4096
+	 * to 65536 (deep recursion keeps one entry per frame).
+	 */
+	if (!t->opts.max_calls) {
+		t->opts.max_calls = (64u << 20) / call_value;
+		if (t->opts.max_calls > 65536)
+			t->opts.max_calls = 65536;
+		if (t->opts.max_calls < 4096)
+			t->opts.max_calls = 4096;
+	}
+	bpf_map__set_max_entries(skel->maps.calls, t->opts.max_calls);
 	t->multi = !getenv("LUPROBE_NO_UPROBE_MULTI") && probe_uprobe_multi();
 	if (t->multi)
 		bpf_program__set_expected_attach_type(skel->progs.lp_uprobe, LP_TRACE_UPROBE_MULTI);
@@ -409,6 +428,23 @@ int tracer__stats(const struct tracer *t, uint64_t out[LP_NSTATS])
 	}
 	free(vals);
 	return err;
+}
+
+size_t tracer__inflight(const struct tracer *t)
+{
+	struct lp_call_key key, next;
+	size_t n = 0;
+	int fd;
+
+	if (!t->skel)
+		return 0;
+	fd = bpf_map__fd(t->skel->maps.calls);
+	if (bpf_map_get_next_key(fd, NULL, &key))
+		return 0;
+	do {
+		n++;
+	} while (!bpf_map_get_next_key(fd, &key, &next) && (key = next, 1));
+	return n;
 }
 
 int tracer__stack(const struct tracer *t, int32_t id, uint64_t *ips, size_t max)

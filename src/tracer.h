@@ -39,6 +39,8 @@ int tracer__alloc_plan(struct tracer *t);
 int tracer__set_plan(struct tracer *t, uint32_t idx, const struct lp_plan *plan);
 /* Entry record bytes a paired plan needs kept per call (sizes the call map). */
 void tracer__need_call_bytes(struct tracer *t, uint32_t bytes);
+/* A probe captures stacks: size the stack map (before load). */
+void tracer__need_stacks(struct tracer *t);
 int tracer__set_probe_enabled(struct tracer *t, uint32_t probe, bool enabled);
 
 bool tracer__loaded(const struct tracer *t);
@@ -63,6 +65,12 @@ int tracer__drain(struct tracer *t);
 
 /* Sum of the per-CPU counters. */
 int tracer__stats(const struct tracer *t, uint64_t out[LP_NSTATS]);
+
+/*
+ * Calls whose entry was seen and whose return was not (yet): a panic, a
+ * runtime.Goexit, or a call still running. Bounded by max_calls (LRU).
+ */
+size_t tracer__inflight(const struct tracer *t);
 
 /* Frames of stack id (from the stack map); returns the count or -errno. */
 int tracer__stack(const struct tracer *t, int32_t id, uint64_t *ips, size_t max);

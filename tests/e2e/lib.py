@@ -237,6 +237,11 @@ def expect(cond, msg):
         raise AssertionError(msg)
 
 
+def _short(v, limit=600):
+    r = repr(v)
+    return r if len(r) <= limit else r[:limit] + f"...({len(r)} chars)"
+
+
 def expect_eq(got, want, what="value"):
     if got != want:
-        raise AssertionError(f"{what}: got {got!r}, want {want!r}")
+        raise AssertionError(f"{what}: got {_short(got)}, want {_short(want)}")

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """Issue 2: a Lua script traces the computeE demo end to end, the CLI, and
 the bad inputs of the foundation, each with its exact message."""
+import json
 import os
 import re
 import signal
@@ -199,3 +200,19 @@ def test_stripped_example_script():
     lp.wait_line(r"^computeE\(321\) took \d+\.\d µs  \(result \?\)$")
     http_get(port, "/quit")
     expect_eq(lp.wait(20), 0, "exit code")
+
+
+def test_output_file_keeps_events_apart_from_the_command():
+    port = free_port()
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "events.json")
+        lp = luprobe("--json", "-o", out, "-e", 'probe{ func = "main.computeE" }', "--",
+                     gobin(COMPUTEE), "-addr", f"127.0.0.1:{port}")
+        lp.wait_line(r"^listening on ")  # the command's output stays on luprobe's stdout
+        http_get(port, "/e?iters=64")
+        http_get(port, "/quit")
+        expect_eq(lp.wait(20), 0, "exit code")
+        with open(out) as f:
+            events = [json.loads(ln) for ln in f]
+    expect_eq([e["args"] for e in events], [{"iterations": 64}], "events in the file")
+    expect(not any(ln.startswith("{") for ln in lp.lines), "no event on stdout")

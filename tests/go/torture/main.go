@@ -67,6 +67,13 @@ func guarded(n int) (r int, err error) {
 	return mayPanic(n), nil
 }
 
+// alwaysPanics has no RET at all: return probes cannot be placed on it.
+//
+//go:noinline
+func alwaysPanics(n int) {
+	panic(fmt.Sprintf("always %d", n))
+}
+
 //go:noinline
 func sleepy(ms int) int {
 	time.Sleep(time.Duration(ms) * time.Millisecond)
@@ -140,6 +147,10 @@ func main() {
 		}
 	}
 	fmt.Printf("guarded: %d calls, %d recovered\n", *panics, recovered)
+	func() {
+		defer func() { recover() }()
+		alwaysPanics(*panics)
+	}()
 
 	if *sleepMs > 0 {
 		fmt.Printf("sleepy(%d) = %d\n", *sleepMs, sleepy(*sleepMs))
