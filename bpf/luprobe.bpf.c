@@ -83,6 +83,14 @@ struct {
 	__uint(value_size, LP_STACK_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");
 
+/* In-kernel aggregations: per-CPU, so updates need no atomics; summed when read. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1); /* resized at load */
+	__type(key, struct lp_agg_key);
+	__type(value, struct lp_agg_val);
+} aggs SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, LP_NSTATS);
@@ -153,6 +161,7 @@ static __always_inline void save_regs(struct scratch *s, struct pt_regs *ctx)
 	s->regs[LP_REG_SP] = ctx->sp;
 	s->regs[LP_REG_IP] = ctx->ip;
 	s->regs[LP_REG_FLAGS] = ctx->flags;
+	s->regs[LP_REG_LATENCY] = 0;
 }
 
 static __always_inline __u64 read_u64(__u64 addr)
@@ -387,6 +396,19 @@ static int run_op(__u32 i, struct run *r)
 		if (!r->t[src & (LP_NTMP - 1)])
 			r->skip_to = idx + 1 + op->imm;
 		break;
+	case LP_OP_CONST:
+		r->t[dst] = *(__u64 *)&r->p->consts[op->imm & (LP_CONST_MAX - 8)];
+		break;
+	case LP_OP_SEXT:
+		v = r->t[src & (LP_NTMP - 1)];
+		if (op->size == 1)
+			v = (__s64)(__s8)v;
+		else if (op->size == 2)
+			v = (__s64)(__s16)v;
+		else if (op->size == 4)
+			v = (__s64)(__s32)v;
+		r->t[dst] = v;
+		break;
 	}
 	return 0;
 }
@@ -420,6 +442,137 @@ static __always_inline __u64 goid_of(const struct lp_plan *p, __u64 g, __u64 *us
 	return read_u64(curg + p->goid_off);
 }
 
+/* An integer image of the record, sign-extended when signed. */
+static __always_inline __s64 data_int(struct scratch *s, __u16 off, __u8 size, bool sgn)
+{
+	__u32 o = off & (LP_DATA_MAX - 1);
+
+	if (size == 1)
+		return sgn ? (__s64) * (__s8 *)&s->data[o] : *(__u8 *)&s->data[o];
+	if (size == 2)
+		return sgn ? (__s64) * (__s16 *)&s->data[o] : *(__u16 *)&s->data[o];
+	if (size == 4)
+		return sgn ? (__s64) * (__s32 *)&s->data[o] : *(__u32 *)&s->data[o];
+	return *(__s64 *)&s->data[o];
+}
+
+/* bucket 0: negative, 1: zero, 2+k: [2^k, 2^(k+1)) */
+static __always_inline __u32 log2_bucket(__s64 v)
+{
+	__u64 x = v;
+	__u32 b = 0;
+
+	if (v < 0)
+		return 0;
+	if (v == 0)
+		return 1;
+	if (x >> 32) {
+		x >>= 32;
+		b += 32;
+	}
+	if (x >> 16) {
+		x >>= 16;
+		b += 16;
+	}
+	if (x >> 8) {
+		x >>= 8;
+		b += 8;
+	}
+	if (x >> 4) {
+		x >>= 4;
+		b += 4;
+	}
+	if (x >> 2) {
+		x >>= 2;
+		b += 2;
+	}
+	if (x >> 1)
+		b += 1;
+	return 2 + b;
+}
+
+struct agg_run {
+	struct scratch *s;
+	const struct lp_plan *p;
+	__u64 latency;
+	struct lp_agg_key key;
+};
+
+static int run_agg(__u32 i, struct agg_run *a)
+{
+	struct scratch *s = a->s;
+	const struct lp_agg_spec *sp;
+	struct lp_agg_val init = {}, *v;
+	__s64 val = 1;
+
+	if (i >= LP_MAX_AGGS)
+		return 1;
+	sp = &a->p->aggs[i];
+	if (sp->kind == LP_AGG_NONE)
+		return 1;
+	/* an unreadable key or value is not counted as anything */
+	if (s->rec.faults & ((1ULL << (sp->key_slot & 63)) | (1ULL << (sp->val_slot & 63))))
+		return 0;
+	__builtin_memset(&a->key, 0, sizeof(a->key));
+	a->key.id = sp->id;
+	if (sp->key_src == LP_AS_INT) {
+		*(__s64 *)a->key.key = data_int(s, sp->key_off, sp->key_size, sp->sign & 2);
+	} else if (sp->key_src == LP_AS_STR) {
+		struct lp_var var = *(struct lp_var *)&s->data[sp->key_off & (LP_DATA_MAX - 1)];
+		__u32 n = var.len < LP_AGG_KEYLEN ? var.len : LP_AGG_KEYLEN;
+
+		if (n)
+			bpf_probe_read_kernel(a->key.key, n & 63,
+					      &s->data[var.off & (LP_DATA_MAX - 1)]);
+	} else if (sp->key_src == LP_AS_PLAN) {
+		*(__u32 *)a->key.key = s->rec.plan;
+	}
+	if (sp->val_src == LP_AS_INT)
+		val = data_int(s, sp->val_off, sp->val_size, sp->sign & 1);
+	else if (sp->val_src == LP_AS_LATENCY)
+		val = a->latency;
+	if (sp->kind == LP_AGG_HIST) {
+		a->key.bucket = log2_bucket(val);
+	} else if (sp->kind == LP_AGG_LHIST) {
+		if (val < sp->lmin || sp->lstep <= 0)
+			a->key.bucket = 0;
+		else if ((__u64)(val - sp->lmin) / (__u64)sp->lstep >= sp->lcount)
+			a->key.bucket = sp->lcount + 1;
+		else
+			a->key.bucket = 1 + (__u64)(val - sp->lmin) / (__u64)sp->lstep;
+	}
+	v = bpf_map_lookup_elem(&aggs, &a->key);
+	if (!v) {
+		init.min = val;
+		init.max = val;
+		bpf_map_update_elem(&aggs, &a->key, &init, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&aggs, &a->key);
+		if (!v) {
+			stat_inc(LP_STAT_AGG_FULL);
+			return 0;
+		}
+	}
+	v->count += 1;
+	v->sum += val;
+	if (val < v->min)
+		v->min = val;
+	if (val > v->max)
+		v->max = val;
+	return 0;
+}
+
+static __always_inline void run_aggs(struct scratch *s, const struct lp_plan *p, __u64 latency)
+{
+	struct agg_run a;
+
+	if (!p->naggs)
+		return;
+	a.s = s;
+	a.p = p;
+	a.latency = latency;
+	bpf_loop(LP_MAX_AGGS, run_agg, &a, 0);
+}
+
 static __always_inline void emit(struct scratch *s, __u32 len)
 {
 	__u64 avail = bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA);
@@ -435,8 +588,30 @@ static __always_inline void emit(struct scratch *s, __u32 len)
 		stat_inc(LP_STAT_EVENTS);
 }
 
+static __always_inline void scope_add(__u32 pid, __u32 probe, __u64 g, __s64 d)
+{
+	struct scope_key sk = {.pid = pid, .probe = probe, .g = g};
+	__u64 one = 1, *open = bpf_map_lookup_elem(&scopes, &sk);
+
+	if (open) {
+		if (d > 0 || *open)
+			__sync_fetch_and_add(open, d);
+	} else if (d > 0) {
+		bpf_map_update_elem(&scopes, &sk, &one, BPF_ANY);
+	}
+}
+
+static __always_inline void call_key(struct lp_call_key *key, const struct lp_plan *p,
+				     struct scratch *s, __u32 pid, __u32 plan, __u64 g)
+{
+	key->pid = pid;
+	key->plan = plan;
+	key->g = g;
+	key->depth = read_u64(g + p->stackhi_off) - s->regs[LP_REG_SP];
+}
+
 static __always_inline int do_entry(struct pt_regs *ctx, __u64 cookie, __u32 site,
-				    const struct lp_plan *p, struct scratch *s)
+				    const struct lp_plan *p, struct scratch *s, bool enabled)
 {
 	struct run r = {};
 	struct lp_call_key key;
@@ -463,7 +638,7 @@ static __always_inline int do_entry(struct pt_regs *ctx, __u64 cookie, __u32 sit
 	r.g = current_g(p, s);
 	s->rec.goid = goid_of(p, r.g, &user_g, &s->rec.flags);
 
-	if (p->flags & LP_PF_WITHIN) {
+	if (enabled && (p->flags & LP_PF_WITHIN)) {
 		struct scope_key sk = {.pid = s->rec.pid, .probe = p->within, .g = user_g};
 		__u64 *open = bpf_map_lookup_elem(&scopes, &sk);
 
@@ -479,17 +654,11 @@ static __always_inline int do_entry(struct pt_regs *ctx, __u64 cookie, __u32 sit
 		return 0;
 	}
 
-	if (p->flags & LP_PF_SCOPE) {
-		struct scope_key sk = {.pid = s->rec.pid, .probe = p->probe, .g = user_g};
-		__u64 one = 1, *open = bpf_map_lookup_elem(&scopes, &sk);
+	/* a scope's return must know that its entry counted: it keeps call state too */
+	if (p->flags & LP_PF_SCOPE)
+		scope_add(s->rec.pid, p->probe, user_g, 1);
 
-		if (open)
-			__sync_fetch_and_add(open, 1);
-		else
-			bpf_map_update_elem(&scopes, &sk, &one, BPF_ANY);
-	}
-
-	if (p->flags & LP_PF_STACK) {
+	if (enabled && (p->flags & LP_PF_STACK)) {
 		long id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 
 		if (id >= 0) {
@@ -502,14 +671,15 @@ static __always_inline int do_entry(struct pt_regs *ctx, __u64 cookie, __u32 sit
 	}
 
 	s->rec.data_len = r.vpos;
-	if (p->flags & LP_PF_PAIR) {
-		key.pid = s->rec.pid;
-		key.plan = s->rec.plan;
-		key.g = r.g;
-		key.depth = read_u64(r.g + p->stackhi_off) - s->regs[LP_REG_SP];
+	if (p->flags & (LP_PF_PAIR | LP_PF_SCOPE)) {
+		call_key(&key, p, s, s->rec.pid, s->rec.plan, r.g);
 		if (bpf_map_update_elem(&calls, &key, &s->rec, BPF_ANY))
 			stat_inc(LP_STAT_CALLS_FULL);
 	}
+	if (!enabled)
+		return 0;
+	if (!(p->flags & LP_PF_PAIR))
+		run_aggs(s, p, 0);
 	if ((p->flags & LP_PF_ENTRY_EVENT) || !(p->flags & (LP_PF_PAIR | LP_PF_NOEVENT)))
 		emit(s, r.vpos);
 	return 0;
@@ -530,40 +700,14 @@ static __always_inline int do_return(struct pt_regs *ctx, __u64 cookie, const st
 	r.p = p;
 	r.g = current_g(p, s);
 	goid = goid_of(p, r.g, &user_g, &gflags);
-
-	key.pid = pid_tgid >> 32;
-	key.plan = LP_COOKIE_PLAN(cookie);
-	key.g = r.g;
-	key.depth = read_u64(r.g + p->stackhi_off) - s->regs[LP_REG_SP];
+	call_key(&key, p, s, pid_tgid >> 32, LP_COOKIE_PLAN(cookie), r.g);
 	entry = bpf_map_lookup_elem(&calls, &key);
-	if (!enabled) {
-		/* Disabled since the call began: forget it, emit nothing. */
-		if (entry)
-			bpf_map_delete_elem(&calls, &key);
-		return 0;
-	}
 
-	if (p->flags & LP_PF_SCOPE) {
-		struct scope_key sk = {.pid = key.pid, .probe = p->probe, .g = user_g};
-		__u64 *open = bpf_map_lookup_elem(&scopes, &sk);
-
-		if (open && *open)
-			__sync_fetch_and_add(open, -1);
-	}
-
-	if (entry) {
-		len = entry->data_len;
-		if (len > LP_DATA_MAX)
-			len = LP_DATA_MAX;
-		bpf_probe_read_kernel(&s->rec, sizeof(struct lp_rec), entry);
-		bpf_probe_read_kernel(s->data, len & (LP_DATA_MAX - 1), (void *)(entry + 1));
-		bpf_map_delete_elem(&calls, &key);
-		s->rec.type = (p->flags & LP_PF_ENTRY_EVENT) ? LP_REC_RET : LP_REC_CALL;
-		s->rec.latency = now - s->rec.ts;
-		r.vpos = len & (LP_DATA_MAX - 1);
-	} else {
-		stat_inc(LP_STAT_UNMATCHED);
-		if (!(p->flags & LP_PF_ENTRY_EVENT))
+	if (!entry) {
+		/* filtered at entry, begun before the probe, or evicted */
+		if ((p->flags & LP_PF_PAIR) && !(p->flags & LP_PF_ENTRY_FILTER))
+			stat_inc(LP_STAT_UNMATCHED);
+		if (!enabled || !(p->flags & LP_PF_ENTRY_EVENT))
 			return 0;
 		s->rec.type = LP_REC_RET;
 		s->rec.flags = LP_RF_NOENTRY | gflags;
@@ -577,13 +721,32 @@ static __always_inline int do_return(struct pt_regs *ctx, __u64 cookie, const st
 		s->rec.stack_id = -1;
 		s->rec.stack_ret = 0;
 		r.vpos = p->data_fixed;
+	} else {
+		if (p->flags & LP_PF_SCOPE)
+			scope_add(key.pid, p->probe, user_g, -1);
+		if (!enabled || !(p->flags & LP_PF_PAIR)) {
+			/* disabled since the call began, or a scope without results */
+			bpf_map_delete_elem(&calls, &key);
+			return 0;
+		}
+		len = entry->data_len;
+		if (len > LP_DATA_MAX)
+			len = LP_DATA_MAX;
+		bpf_probe_read_kernel(&s->rec, sizeof(struct lp_rec), entry);
+		bpf_probe_read_kernel(s->data, len & (LP_DATA_MAX - 1), (void *)(entry + 1));
+		bpf_map_delete_elem(&calls, &key);
+		s->rec.type = (p->flags & LP_PF_ENTRY_EVENT) ? LP_REC_RET : LP_REC_CALL;
+		s->rec.latency = now - s->rec.ts;
+		r.vpos = len & (LP_DATA_MAX - 1);
 	}
+	s->regs[LP_REG_LATENCY] = s->rec.latency;
 
 	run_ops(&r, p->nentry, p->nret);
 	if (r.drop) {
 		stat_inc(LP_STAT_FILTERED);
 		return 0;
 	}
+	run_aggs(s, p, s->rec.latency);
 	if (!(p->flags & LP_PF_NOEVENT))
 		emit(s, r.vpos);
 	return 0;
@@ -625,7 +788,8 @@ int lp_uprobe(struct pt_regs *ctx)
 	}
 	ps = bpf_map_lookup_elem(&probes, &p->probe);
 	enabled = ps && ps->enabled;
-	if (!enabled && (site != LP_SITE_RET || !(p->flags & LP_PF_PAIR))) {
+	/* a disabled probe still finishes its calls' state and its scopes */
+	if (!enabled && !(p->flags & (LP_PF_PAIR | LP_PF_SCOPE))) {
 		stat_inc(LP_STAT_DISABLED);
 		return 0;
 	}
@@ -635,8 +799,8 @@ int lp_uprobe(struct pt_regs *ctx)
 	save_regs(s, ctx);
 	if (site == LP_SITE_RET)
 		do_return(ctx, cookie, p, s, enabled);
-	else
-		do_entry(ctx, cookie, site, p, s);
+	else if (enabled || (p->flags & LP_PF_SCOPE))
+		do_entry(ctx, cookie, site, p, s, enabled);
 	__sync_fetch_and_and(&s->busy, 0);
 	return 0;
 }

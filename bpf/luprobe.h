@@ -19,7 +19,9 @@
 #include <linux/types.h>
 #endif
 
-#define LP_MAX_OPS     64   /* ops per plan (entry and return together) */
+#define LP_MAX_OPS     96   /* ops per plan (entry and return together) */
+#define LP_MAX_AGGS    8    /* in-kernel aggregations fed by one plan */
+#define LP_AGG_KEYLEN  56   /* bytes of an aggregation key (a string key is cut there) */
 #define LP_NTMP	       16   /* temporaries */
 #define LP_DATA_MAX    4096 /* bytes of record data (power of two) */
 #define LP_COPY_MAX    4096 /* largest single bounded copy (power of two) */
@@ -52,6 +54,7 @@ enum lp_reg {
 	LP_REG_SP,
 	LP_REG_IP,
 	LP_REG_FLAGS,
+	LP_REG_LATENCY, /* pseudo-register: the call's latency at a return site, 0 at entry */
 	LP_NREGS,
 };
 
@@ -77,6 +80,8 @@ enum lp_opcode {
 	LP_OP_DATA,	/* t[dst] = zero-extended `size`-byte value at data[out] */
 	LP_OP_MULI,	/* t[dst] = t[src] * imm */
 	LP_OP_SKIPZ,	/* if t[src] == 0, skip the next imm ops */
+	LP_OP_SEXT,	/* t[dst] = t[src] sign-extended from `size` bytes */
+	LP_OP_CONST,	/* t[dst] = the 8 bytes at consts[imm] */
 };
 
 enum lp_cmp {
@@ -120,13 +125,61 @@ enum lp_gsrc {
 };
 
 enum lp_plan_flags {
-	LP_PF_RET = 1 << 0,	    /* the function has return sites */
-	LP_PF_PAIR = 1 << 1,	    /* entry waits for return: one event per call */
-	LP_PF_ENTRY_EVENT = 1 << 2, /* emit an event at entry (separate entry/return mode) */
-	LP_PF_STACK = 1 << 3,	    /* capture the user stack at entry */
-	LP_PF_NOEVENT = 1 << 4,	    /* in-kernel aggregation only: no ring-buffer record */
-	LP_PF_WITHIN = 1 << 5,	    /* only inside a call of probe `within` */
-	LP_PF_SCOPE = 1 << 6,	    /* other probes are scoped to calls of this one */
+	LP_PF_RET = 1 << 0,	     /* the function has return sites */
+	LP_PF_PAIR = 1 << 1,	     /* entry waits for return: one event per call */
+	LP_PF_ENTRY_EVENT = 1 << 2,  /* emit an event at entry (separate entry/return mode) */
+	LP_PF_STACK = 1 << 3,	     /* capture the user stack at entry */
+	LP_PF_NOEVENT = 1 << 4,	     /* in-kernel aggregation only: no ring-buffer record */
+	LP_PF_WITHIN = 1 << 5,	     /* only inside a call of probe `within` */
+	LP_PF_SCOPE = 1 << 6,	     /* other probes are scoped to calls of this one */
+	LP_PF_ENTRY_FILTER = 1 << 7, /* a predicate may drop calls at entry (no state is kept) */
+};
+
+enum lp_agg_kind {
+	LP_AGG_NONE = 0,
+	LP_AGG_COUNT,
+	LP_AGG_STATS, /* count, sum, min and max of a value (sum, min, max and avg read it) */
+	LP_AGG_HIST,  /* log2 histogram: bucket 0 negative, 1 zero, 2+k [2^k, 2^(k+1)) */
+	LP_AGG_LHIST, /* linear histogram: bucket 0 below min, 1+i [min+i*step, ...), last above */
+};
+
+enum lp_agg_src {
+	LP_AS_NONE = 0,
+	LP_AS_INT,     /* an integer image in the record: off, size, signed */
+	LP_AS_STR,     /* a copied string: the struct lp_var at off */
+	LP_AS_LATENCY, /* the call's latency */
+	LP_AS_PLAN,    /* the plan index (which function of a glob) */
+};
+
+/* One aggregation a plan feeds, in the per-CPU hash "aggs". */
+struct lp_agg_spec {
+	__u32 id;      /* aggregation id, unique in the run */
+	__u8 kind;     /* enum lp_agg_kind */
+	__u8 key_src;  /* enum lp_agg_src */
+	__u8 val_src;  /* enum lp_agg_src */
+	__u8 key_size; /* LP_AS_INT: 1, 2, 4, 8 */
+	__u8 val_size;
+	__u8 sign;     /* bit 0: the value is signed; bit 1: the key is signed */
+	__u8 key_slot; /* fault slots: a faulted key or value skips the update */
+	__u8 val_slot;
+	__u16 key_off;
+	__u16 val_off;
+	__u32 lcount; /* LP_AGG_LHIST: buckets between min and max */
+	__s64 lmin;
+	__s64 lstep;
+};
+
+struct lp_agg_key {
+	__u32 id;
+	__u32 bucket;
+	__u8 key[LP_AGG_KEYLEN];
+};
+
+struct lp_agg_val {
+	__u64 count;
+	__s64 sum;
+	__s64 min;
+	__s64 max;
 };
 
 /* One traced function of one probe. Array map "plans", indexed by the cookie. */
@@ -146,6 +199,9 @@ struct lp_plan {
 	__u16 stackhi_off; /* runtime.g.stack.hi */
 	__u32 within;	   /* LP_PF_WITHIN: the scoping probe */
 	__u32 pad1;
+	__u8 naggs; /* aggregations fed at the emission point */
+	__u8 pad2[7];
+	struct lp_agg_spec aggs[LP_MAX_AGGS];
 	struct lp_op ops[LP_MAX_OPS];
 	__u8 consts[LP_CONST_MAX];
 };
@@ -253,6 +309,7 @@ enum lp_stat {
 	LP_STAT_DISABLED,   /* hits on disabled probes */
 	LP_STAT_OUTSIDE,    /* hits outside their `within` scope */
 	LP_STAT_NESTED,	    /* no free scratch slot (the program was preempted LP_NSCRATCH times) */
+	LP_STAT_AGG_FULL,   /* aggregation map full: updates dropped */
 	LP_NSTATS,
 };
 

@@ -1,4 +1,6 @@
 -- SPDX-License-Identifier: BSD-2-Clause
+-- @description One line per call of main.computeE (the seed demo): iterations, pid, goroutine
+--
 -- The seed demo: one line per call of main.computeE in the computee server,
 -- with the iteration count it was asked for, the process and the goroutine.
 --

@@ -1,4 +1,8 @@
 -- SPDX-License-Identifier: BSD-2-Clause
+-- @description Calls of a function slower than a threshold, with results and stack
+-- @arg func  the Go function (required)
+-- @arg ms    the threshold in milliseconds (default 10)
+--
 -- Calls of a function slower than a threshold, with their results, the
 -- goroutine and the stack that led to them.
 --

@@ -1,4 +1,6 @@
 -- SPDX-License-Identifier: BSD-2-Clause
+-- @description computeE's argument and latency in a stripped build, from declared types
+--
 -- Tracing a stripped binary (no DWARF): declare the arguments and results,
 -- every parameter in order, in Go syntax. Here the computee seed built with
 -- -ldflags="-s -w", and its handler's computeE(iterations int64) float64.

@@ -780,8 +780,22 @@ static bool takes_dict(const char *name)
 	return strncmp(close, ").", 2) == 0 && !strpbrk(close + 2, ".-");
 }
 
+#define MAX_SEEN 32
+
+static bool seen_result(const char *const *seen, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(seen[i], name) == 0)
+			return true;
+	return false;
+}
+
 static int load_params(struct godwarf *dw, struct fn *f, const char *lookup_name)
 {
+	const char *seen[MAX_SEEN];
+	size_t nseen = 0;
 	struct goparam *params = NULL, *p;
 	size_t n = 0, cap = 0, nres = 0;
 	Dwarf_Die die, child;
@@ -815,6 +829,17 @@ static int load_params(struct godwarf *dw, struct fn *f, const char *lookup_name
 			p = &params[n++];
 			p->is_result = attr_flag(&child, DW_AT_variable_parameter);
 			name = attr_string(&child, DW_AT_name);
+			/*
+			 * Go 1.19 lists the unnamed results of a function with a defer
+			 * twice (~r0 ~r0 ~r1 ~r1, golang/go#61357): keep the first.
+			 */
+			if (p->is_result && name && name[0] == '~' &&
+			    seen_result(seen, nseen, name)) {
+				n--;
+				continue;
+			}
+			if (p->is_result && name && name[0] == '~' && nseen < MAX_SEEN)
+				seen[nseen++] = name;
 			p->type = conv_ref(dw, &child, DW_AT_type, 0);
 			if (!p->type)
 				return -ENOMEM;

@@ -13,6 +13,7 @@
 #include "decode.h"
 #include "log.h"
 #include "lua_api.h"
+#include "predicate.h"
 #include "session.h"
 
 #define PROBE_MT     "luprobe.probe"
@@ -241,8 +242,8 @@ static size_t parse_list(lua_State *L, int idx, const char *field, bool types_on
 }
 
 static const char *const spec_fields[] = {
-	"func",	  "target", "args",  "ret",   "mode",  "stack", "enabled",
-	"within", "strcap", "elems", "deref", "limit", NULL,
+	"func",	  "target", "args",   "ret",   "mode",	"stack", "enabled",
+	"within", "where",  "strcap", "elems", "deref", "limit", NULL,
 };
 
 static void check_fields(lua_State *L, int idx)
@@ -310,6 +311,13 @@ static void parse_spec(lua_State *L, int idx, struct probe_spec *sp)
 			      "\"separate\" (entry and return events)");
 	lua_pop(L, 1);
 
+	sp->where = dup_field(L, idx, "where");
+	if (sp->where) {
+		char err[256];
+
+		if (predicate__check(sp->where, err, sizeof(err)))
+			luaL_error(L, "probe: %s", err);
+	}
 	sp->stack = opt_bool(L, idx, "stack", false);
 	sp->enabled = opt_bool(L, idx, "enabled", true);
 	sp->popts.strcap = opt_int(L, idx, "strcap", 64, 0, LP_COPY_MAX - 1);
@@ -380,10 +388,13 @@ static int l_probe(lua_State *L)
 		struct probe *q = check_probe(L, -2)->p;
 
 		p->within = q;
-		if (!q->scope && q->nplans)
-			return luaL_error(L, "probe: within = a probe that is already resolved; "
-					     "create the scoping probe's dependents first");
-		q->scope = true;
+		if (!q->scope) {
+			/* q now scopes p: its calls are tracked per goroutine, its RETs attached */
+			q->scope = true;
+			if (probe__update_plans(&s->ps, q) ||
+			    (s->attached && probe__attach(&s->ps, q)))
+				return luaL_error(L, "%s", lp_lasterr());
+		}
 	}
 	lua_getfield(L, LUA_REGISTRYINDEX, KEY_PROBES);
 	lua_pushvalue(L, -2);
@@ -401,7 +412,15 @@ static int l_probe(lua_State *L)
 
 static int add_handler(lua_State *L, struct probe *p, int fn)
 {
+	struct session *s = get_session(L);
+
 	luaL_checktype(L, fn, LUA_TFUNCTION);
+	if (!p->has_handlers) {
+		p->has_handlers = true;
+		/* a probe that only fed aggregations now has events to deliver */
+		if (p->naggs && probe__update_plans(&s->ps, p))
+			return luaL_error(L, "%s", lp_lasterr());
+	}
 	lua_getfield(L, LUA_REGISTRYINDEX, KEY_HANDLERS);
 	if (lua_rawgeti(L, -1, p->id + 1) == LUA_TNIL) {
 		lua_pop(L, 1);
@@ -462,6 +481,178 @@ static int l_probe_funcs(lua_State *L)
 		lua_rawseti(L, -2, i + 1);
 	}
 	return 1;
+}
+
+struct kagg {
+	uint32_t id;
+	enum agg_keykind keykind;
+	lua_State *L;
+	struct session *s;
+};
+
+static int push_agg_entry(void *ctx, const struct lp_agg_key *key, const struct lp_agg_val *val)
+{
+	struct kagg *k = ctx;
+	lua_State *L = k->L;
+	const struct planinfo *pi;
+	int64_t iv;
+
+	lua_createtable(L, 0, 6);
+	switch (k->keykind) {
+	case AK_NONE:
+		break;
+	case AK_INT:
+	case AK_UINT:
+		memcpy(&iv, key->key, sizeof(iv));
+		lua_pushinteger(L, iv);
+		lua_setfield(L, -2, "key");
+		break;
+	case AK_BOOL:
+		lua_pushboolean(L, key->key[0] != 0);
+		lua_setfield(L, -2, "key");
+		break;
+	case AK_STR:
+		lua_pushlstring(L, (const char *)key->key,
+				strnlen((const char *)key->key, LP_AGG_KEYLEN));
+		lua_setfield(L, -2, "key");
+		break;
+	case AK_FUNC:
+		memcpy(&iv, key->key, 4);
+		pi = probe_set__plan(&k->s->ps, (uint32_t)iv);
+		lua_pushstring(L, pi ? pi->func->name : "?");
+		lua_setfield(L, -2, "key");
+		break;
+	}
+	lua_pushinteger(L, key->bucket);
+	lua_setfield(L, -2, "bucket");
+	lua_pushinteger(L, val->count);
+	lua_setfield(L, -2, "count");
+	lua_pushinteger(L, val->sum);
+	lua_setfield(L, -2, "sum");
+	lua_pushinteger(L, val->min);
+	lua_setfield(L, -2, "min");
+	lua_pushinteger(L, val->max);
+	lua_setfield(L, -2, "max");
+	lua_rawseti(L, -2, luaL_len(L, -2) + 1);
+	return 0;
+}
+
+/* reader() -> { {key, bucket, count, sum, min, max}, ... }; reader("clear") */
+static int l_kagg_reader(lua_State *L)
+{
+	struct kagg k = {.id = (uint32_t)lua_tointeger(L, lua_upvalueindex(1)),
+			 .keykind = (enum agg_keykind)lua_tointeger(L, lua_upvalueindex(2)),
+			 .L = L,
+			 .s = get_session(L)};
+
+	if (lua_isstring(L, 1) && strcmp(lua_tostring(L, 1), "clear") == 0) {
+		tracer__agg_clear(k.s->tracer, k.id);
+		return 0;
+	}
+	lua_newtable(L);
+	tracer__agg_read(k.s->tracer, k.id, push_agg_entry, &k);
+	return 1;
+}
+
+/* p:count([key]), p:sum(v [, key]), ..., p:lhist(v, min, max, step [, key]) */
+static int probe_agg(lua_State *L, const char *kind)
+{
+	struct session *s = get_session(L);
+	struct lprobe *lp = check_probe(L, 1);
+	struct agg_req req = {0};
+	enum agg_keykind keykind;
+	int keyarg = 3;
+
+	if (!strcmp(kind, "count")) {
+		req.kind = LP_AGG_COUNT;
+		keyarg = 2;
+	} else {
+		req.value = luaL_checkstring(L, 2);
+		req.kind = !strcmp(kind, "hist")    ? LP_AGG_HIST
+			   : !strcmp(kind, "lhist") ? LP_AGG_LHIST
+						    : LP_AGG_STATS;
+	}
+	if (req.kind == LP_AGG_LHIST) {
+		lua_Integer min = luaL_checkinteger(L, 3), max = luaL_checkinteger(L, 4);
+		lua_Integer step = luaL_checkinteger(L, 5);
+
+		if (step <= 0 || max <= min || (max - min) / step > 1000)
+			return luaL_error(L,
+					  "lhist(value, min, max, step): min < max, step > 0, at "
+					  "most 1000 buckets");
+		req.lmin = min;
+		req.lstep = step;
+		req.lcount = (max - min) / step;
+		keyarg = 6;
+	}
+	req.key = luaL_optstring(L, keyarg, NULL);
+	req.id = s->ps.naggs++;
+	if (probe__add_agg(&s->ps, lp->p, &req, &keykind))
+		return luaL_error(L, "%s", lp_lasterr());
+
+	/* require("luprobe.agg").kernel(kind, { reader = ..., title = ..., unit = ... }) */
+	lua_getglobal(L, "require");
+	lua_pushliteral(L, "luprobe.agg");
+	lua_call(L, 1, 1);
+	lua_getfield(L, -1, "kernel");
+	lua_pushstring(L, kind);
+	lua_createtable(L, 0, 6);
+	lua_pushinteger(L, req.id);
+	lua_pushinteger(L, keykind);
+	lua_pushcclosure(L, l_kagg_reader, 2);
+	lua_setfield(L, -2, "reader");
+	lua_pushfstring(L, "%s %s%s%s%s%s", lp->p->spec.func, kind, req.value ? " " : "",
+			req.value ? req.value : "", req.key ? " by " : "", req.key ? req.key : "");
+	lua_setfield(L, -2, "title");
+	if (req.value && !strcmp(req.value, "latency")) {
+		lua_pushliteral(L, "ns");
+		lua_setfield(L, -2, "unit");
+	}
+	if (req.kind == LP_AGG_LHIST) {
+		lua_pushinteger(L, req.lmin);
+		lua_setfield(L, -2, "min");
+		lua_pushinteger(L, req.lmin + (lua_Integer)req.lcount * req.lstep);
+		lua_setfield(L, -2, "max");
+		lua_pushinteger(L, req.lstep);
+		lua_setfield(L, -2, "step");
+	}
+	lua_call(L, 2, 1);
+	return 1;
+}
+
+static int l_probe_count(lua_State *L)
+{
+	return probe_agg(L, "count");
+}
+
+static int l_probe_sum(lua_State *L)
+{
+	return probe_agg(L, "sum");
+}
+
+static int l_probe_min(lua_State *L)
+{
+	return probe_agg(L, "min");
+}
+
+static int l_probe_max(lua_State *L)
+{
+	return probe_agg(L, "max");
+}
+
+static int l_probe_avg(lua_State *L)
+{
+	return probe_agg(L, "avg");
+}
+
+static int l_probe_hist(lua_State *L)
+{
+	return probe_agg(L, "hist");
+}
+
+static int l_probe_lhist(lua_State *L)
+{
+	return probe_agg(L, "lhist");
 }
 
 static int l_probe_index(lua_State *L)
@@ -562,7 +753,7 @@ static void push_values(lua_State *L, int evidx, bool results)
 	vals = plan__values(pi->pb, &n);
 	lua_createtable(L, 0, n);
 	for (i = 0; i < n; i++) {
-		if (vals[i].is_result != results)
+		if (vals[i].is_result != results || vals[i].hidden)
 			continue;
 		decode__push(L, &c, &vals[i].root);
 		if (results) {
@@ -600,6 +791,27 @@ static int l_event_index(lua_State *L)
 	case 'a':
 		if (strcmp(k, "args") == 0) {
 			push_values(L, 1, false);
+			return 1;
+		}
+		break;
+	case 'e':
+		if (strcmp(k, "err") == 0) {
+			/* Go's convention: the last result, when it is an error */
+			const struct plan_value *vals;
+			size_t n, i, last = (size_t)-1;
+
+			pi = event_plan(L, ev);
+			vals = pi ? plan__values(pi->pb, &n) : NULL;
+			for (i = 0; vals && i < n; i++)
+				if (vals[i].is_result && !vals[i].hidden)
+					last = i;
+			if (last == (size_t)-1 || !gotype__is_error(vals[last].root.type) ||
+			    !has_return(ev)) {
+				lua_pushnil(L);
+				return 1;
+			}
+			push_values(L, 1, true);
+			lua_getfield(L, -1, vals[last].name);
 			return 1;
 		}
 		break;
@@ -704,7 +916,7 @@ void lua_api__format_event(struct session *s, const struct lp_rec *rec, size_t s
 	sb_puts(sb, pi->func->name);
 	sb_putc(sb, '(');
 	for (i = 0; i < n && entry; i++) {
-		if (vals[i].is_result)
+		if (vals[i].is_result || vals[i].hidden)
 			continue;
 		sb_printf(sb, "%s%s=", k++ ? ", " : "", vals[i].name);
 		decode__format(sb, &c, &vals[i].root);
@@ -713,11 +925,11 @@ void lua_api__format_event(struct session *s, const struct lp_rec *rec, size_t s
 		sb_puts(sb, "...");
 	sb_putc(sb, ')');
 	for (i = 0; i < n && ret; i++)
-		nres += vals[i].is_result;
+		nres += vals[i].is_result && !vals[i].hidden;
 	if (ret && nres) {
 		sb_puts(sb, nres > 1 ? " = (" : " = ");
 		for (i = 0, k = 0; i < n; i++) {
-			if (!vals[i].is_result)
+			if (!vals[i].is_result || vals[i].hidden)
 				continue;
 			if (k++)
 				sb_puts(sb, ", ");
@@ -780,7 +992,7 @@ void lua_api__json_event(struct session *s, const struct lp_rec *rec, size_t siz
 			continue;
 		sb_puts(sb, pass ? ",\"ret\":{" : ",\"args\":{");
 		for (i = 0, k = 0; i < n; i++) {
-			if (vals[i].is_result != (pass == 1))
+			if (vals[i].is_result != (pass == 1) || vals[i].hidden)
 				continue;
 			if (k++)
 				sb_putc(sb, ',');
@@ -967,6 +1179,9 @@ int lua_api__event(struct session *s, const struct lp_rec *rec, size_t size)
 
 	if (!pi)
 		return 0;
+	/* disabled since the record was written: nothing after disable() returns */
+	if (!pi->probe->enabled)
+		return 0;
 	pi->probe->events++;
 	s->delivered++;
 	lua_getfield(L, LUA_REGISTRYINDEX, KEY_HANDLERS);
@@ -1099,6 +1314,13 @@ static int l_printf(lua_State *L)
 	return 0;
 }
 
+/* CLOCK_MONOTONIC nanoseconds, the clock of e.ts */
+static int l_now(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)now_ns());
+	return 1;
+}
+
 static int l_stats(lua_State *L)
 {
 	struct session *s = get_session(L);
@@ -1128,7 +1350,7 @@ static int l_stats(lua_State *L)
 void lua_api__run_exit(struct session *s)
 {
 	lua_State *L = s->L;
-	int n, i;
+	int n, i, top;
 
 	lua_getfield(L, LUA_REGISTRYINDEX, KEY_EXIT);
 	n = luaL_len(L, -1);
@@ -1138,6 +1360,13 @@ void lua_api__run_exit(struct session *s)
 			lua_pop(L, 1);
 	}
 	lua_pop(L, 1);
+	/* aggregations the script did not print are printed, as bpftrace prints its maps */
+	top = lua_gettop(L);
+	lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+	if (lua_getfield(L, -1, "luprobe.agg") == LUA_TTABLE &&
+	    lua_getfield(L, -1, "_at_exit") == LUA_TFUNCTION)
+		lua_api__call(s, 0, "printing aggregations");
+	lua_settop(L, top);
 }
 
 void lua_api__call_ref(struct session *s, int ref, const char *what)
@@ -1207,11 +1436,10 @@ int lua_api__open(struct session *s)
 		{NULL, NULL},
 	};
 	static const luaL_Reg probe_methods[] = {
-		{"on_event", l_on_event},
-		{"enable", l_probe_enable},
-		{"disable", l_probe_disable},
-		{"funcs", l_probe_funcs},
-		{NULL, NULL},
+		{"on_event", l_on_event}, {"enable", l_probe_enable}, {"disable", l_probe_disable},
+		{"funcs", l_probe_funcs}, {"count", l_probe_count},   {"sum", l_probe_sum},
+		{"min", l_probe_min},	  {"max", l_probe_max},	      {"avg", l_probe_avg},
+		{"hist", l_probe_hist},	  {"lhist", l_probe_lhist},   {NULL, NULL},
 	};
 	static const luaL_Reg event_methods[] = {
 		{"json", l_event_json},
@@ -1274,6 +1502,10 @@ int lua_api__open(struct session *s)
 	lua_setfield(L, -2, "unreadable");
 	lua_pushcfunction(L, l_stats);
 	lua_setfield(L, -2, "stats");
+	lua_pushcfunction(L, l_now);
+	lua_setfield(L, -2, "now");
+	lua_pushboolean(L, s->env->json);
+	lua_setfield(L, -2, "json_output");
 	lua_createtable(L, 0, s->env->nscript_args);
 	for (i = 0; i < s->env->nscript_args; i++) {
 		const char *kv = s->env->script_args[i], *eq = strchr(kv, '=');

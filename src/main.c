@@ -22,6 +22,7 @@ static const char usage[] =
 	"       luprobe [OPTIONS] -e CODE [-- COMMAND [ARGS...]]\n"
 	"       luprobe -l BINARY [GLOB]     list the functions of a Go binary\n"
 	"       luprobe --info BINARY        what luprobe knows about a Go binary\n"
+	"       luprobe --describe SCRIPT    what a script does and the -a arguments it takes\n"
 	"\n"
 	"Trace functions of Go programs with eBPF uprobes; a Lua script says what to\n"
 	"capture and what to do with each call.\n"
@@ -67,6 +68,7 @@ enum {
 	OPT_RINGBUF,
 	OPT_DRAIN,
 	OPT_MAX_CALLS,
+	OPT_DESCRIBE,
 };
 
 static const struct option long_opts[] = {
@@ -81,6 +83,9 @@ static const struct option long_opts[] = {
 	{"budget", required_argument, NULL, OPT_BUDGET},
 	{"ringbuf", required_argument, NULL, OPT_RINGBUF},
 	{"drain-ms", required_argument, NULL, OPT_DRAIN},
+	{"max-calls", required_argument, NULL, OPT_MAX_CALLS},
+	{"describe", required_argument, NULL, OPT_DESCRIBE},
+	{"output", required_argument, NULL, 'o'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -212,6 +217,60 @@ static int show_info(const char *path)
 	return 0;
 }
 
+/*
+ * A script describes itself in its leading comments:
+ *   -- @description One line saying what it shows
+ *   -- @arg func  the Go function to trace (required)
+ */
+static int describe_script(const char *path)
+{
+	char line[1024];
+	int described = 0, args = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f) {
+		fprintf(stderr, "luprobe: %s: %s\n", path,
+			errno == ENOENT ? "no such file" : strerror(errno));
+		return 1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, *nl = strchr(line, '\n');
+
+		if (nl)
+			*nl = '\0';
+		if (strncmp(p, "--", 2) != 0) {
+			if (*p && *p != '#')
+				break; /* the header ends at the first line of code */
+			continue;
+		}
+		p += 2;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, "@description", 12) == 0) {
+			p += 12;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			printf("%s: %s\n", path, p);
+			described = 1;
+		} else if (strncmp(p, "@arg", 4) == 0) {
+			char name[64] = "";
+			int n = 0;
+
+			p += 4;
+			if (sscanf(p, " %63s %n", name, &n) < 1)
+				continue;
+			if (!args++)
+				printf("arguments (-a name=value):\n");
+			printf("  %-12s %s\n", name, p + n);
+		}
+	}
+	fclose(f);
+	if (!described)
+		printf("%s: no description (add a comment \"-- @description ...\" at the top)\n",
+		       path);
+	return 0;
+}
+
 /* Root, or CAP_BPF and CAP_PERFMON (CAP_SYS_ADMIN covers both on older kernels). */
 static int check_privileges(void)
 {
@@ -326,6 +385,8 @@ int main(int argc, char **argv)
 			    env.topts.ringbuf_bytes > (1u << 30))
 				return fail("--ringbuf needs a size from 4096 to 1073741824 bytes");
 			break;
+		case OPT_DESCRIBE:
+			return describe_script(optarg);
 		case OPT_MAX_CALLS:
 			env.topts.max_calls = strtoul(optarg, &end, 10);
 			if (*end || env.topts.max_calls < 64 || env.topts.max_calls > (1u << 22))

@@ -14,6 +14,8 @@ enum side { ENTRY = 0, RET = 1 };
 struct plan_builder {
 	struct plan_opts opts;
 	struct lp_plan bpf;
+	uint32_t nconsts;     /* bytes of bpf.consts used */
+	uint16_t extra_flags; /* set by plan__set_flags */
 	struct lp_op ops[2][LP_MAX_OPS];
 	unsigned nops[2];
 	uint32_t fixed;	      /* fixed area used (entry and return values share it) */
@@ -79,7 +81,90 @@ struct lp_plan *plan__bpf(struct plan_builder *pb)
 	pb->bpf.nentry = pb->nops[ENTRY];
 	pb->bpf.nret = pb->nops[RET];
 	pb->bpf.data_fixed = pb->fixed;
+	pb->bpf.flags |= pb->extra_flags;
 	return &pb->bpf;
+}
+
+void plan__set_flags(struct plan_builder *pb, uint16_t flags)
+{
+	pb->extra_flags |= flags;
+}
+
+unsigned plan__nops(const struct plan_builder *pb, bool at_return)
+{
+	return pb->nops[at_return ? RET : ENTRY];
+}
+
+int plan__const(struct plan_builder *pb, const void *bytes, size_t len)
+{
+	uint32_t at = (pb->nconsts + 7) & ~7u, padded = (len + 7) & ~(size_t)7;
+
+	if (!padded)
+		padded = 8;
+	if (at + padded > LP_CONST_MAX)
+		return -E2BIG;
+	memset(pb->bpf.consts + at, 0, padded);
+	memcpy(pb->bpf.consts + at, bytes, len);
+	pb->nconsts = at + padded;
+	return at;
+}
+
+void plan__hide(struct plan_builder *pb, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < pb->nvalues; i++)
+		if (strcmp(pb->values[i].name, name) == 0)
+			pb->values[i].hidden = true;
+}
+
+const struct dnode *plan__resolve(const struct plan_builder *pb, const char *path, bool *is_result)
+{
+	const struct plan_value *v = NULL;
+	const struct dnode *n;
+	size_t i, best = 0, len;
+	const char *rest;
+
+	/* the longest captured name that is a prefix of the path, at a dot */
+	for (i = 0; i < pb->nvalues; i++) {
+		len = strlen(pb->values[i].name);
+		if (len > best && strncmp(path, pb->values[i].name, len) == 0 &&
+		    (path[len] == '\0' || path[len] == '.')) {
+			v = &pb->values[i];
+			best = len;
+		}
+	}
+	if (!v)
+		return NULL;
+	*is_result = v->is_result;
+	n = &v->root;
+	rest = path + best;
+	while (*rest == '.') {
+		const char *name = rest + 1, *end = strchr(name, '.');
+		size_t nl = end ? (size_t)(end - name) : strlen(name);
+		bool found = false;
+
+		if (n->kind == DN_PTR) {
+			if (!n->nchild)
+				return NULL;
+			n = &n->child[0];
+		}
+		if (n->kind != DN_STRUCT)
+			return NULL;
+		for (i = 0; i < n->nchild; i++) {
+			const char *fn = n->type->fields[i].name;
+
+			if (fn && strlen(fn) == nl && strncmp(fn, name, nl) == 0) {
+				n = &n->child[i];
+				found = true;
+				break;
+			}
+		}
+		if (!found)
+			return NULL;
+		rest = name + nl;
+	}
+	return n;
 }
 
 uint32_t plan__entry_bytes(const struct plan_builder *pb)

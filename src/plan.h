@@ -63,6 +63,7 @@ struct dnode {
 struct plan_value {
 	const char *name; /* "iterations", "r.URL.Path", "~r0" */
 	bool is_result;
+	bool hidden; /* captured for a predicate or an aggregation, not shown */
 	struct dnode root;
 };
 
@@ -117,9 +118,26 @@ const struct plan_value *plan__values(const struct plan_builder *pb, size_t *n);
 /* Bytes of record data used by the entry part (fixed + variable area caps). */
 uint32_t plan__entry_bytes(const struct plan_builder *pb);
 
-/* Temporaries and op emission, for the predicate compiler. */
+/* Op emission and constants, for the predicate compiler. */
 int plan__emit(struct plan_builder *pb, bool at_return, const struct lp_op *op);
+/* Ops emitted so far on one side (to patch a skip). */
+unsigned plan__nops(const struct plan_builder *pb, bool at_return);
+/*
+ * Store len bytes in the plan's constants, 8-byte aligned and zero-padded to
+ * a multiple of 8; returns the offset, or -E2BIG when the area is full.
+ */
+int plan__const(struct plan_builder *pb, const void *bytes, size_t len);
 /* Find a captured value by name (NULL if none). */
 const struct plan_value *plan__find(const struct plan_builder *pb, const char *name);
+/*
+ * The node of a name: a captured value ("r.URL.Path"), or a field path into
+ * one through captured structs and followed pointers ("r.URL.Path" within a
+ * captured r). NULL if not captured.
+ */
+const struct dnode *plan__resolve(const struct plan_builder *pb, const char *path, bool *is_result);
+/* Mark the value of this name hidden (captured, not shown). */
+void plan__hide(struct plan_builder *pb, const char *name);
+/* Give the plan's flags (entry filter) to the BPF plan. */
+void plan__set_flags(struct plan_builder *pb, uint16_t flags);
 
 #endif

@@ -7,6 +7,7 @@
 #include "disasm.h"
 #include "goabi.h"
 #include "log.h"
+#include "predicate.h"
 #include "probe.h"
 #include "strbuf.h"
 
@@ -14,9 +15,15 @@
 #define MAX_PARAMS    64
 #define RAW_MAX_WORDS 10 /* as many as a Go traceback prints */
 
+/* A '*' right after '(' is a pointer receiver, "(*T).M", not a wildcard. */
 static bool has_glob(const char *s)
 {
-	return strpbrk(s, "*?") != NULL;
+	const char *p;
+
+	for (p = s; *p; p++)
+		if (*p == '?' || (*p == '*' && (p == s || p[-1] != '(')))
+			return true;
+	return false;
 }
 
 struct godwarf *binary__dwarf(struct binary *b)
@@ -147,7 +154,7 @@ static struct planinfo *new_planinfo(struct probe_set *ps, uint32_t idx)
 }
 
 static int add_point(struct probe *p, struct binary *b, uint64_t vaddr, uint64_t cookie, pid_t pid,
-		     const char *fname)
+		     const char *fname, bool is_ret)
 {
 	uint64_t off;
 
@@ -165,7 +172,8 @@ static int add_point(struct probe *p, struct binary *b, uint64_t vaddr, uint64_t
 		p->points = n;
 		p->points_cap = cap;
 	}
-	p->points[p->npoints++] = (struct attach_point){b, off, cookie, pid};
+	p->points[p->npoints++] = (struct attach_point){
+		.is_ret = is_ret, .bin = b, .offset = off, .cookie = cookie, .pid = pid};
 	return 0;
 }
 
@@ -339,6 +347,36 @@ bool probe__dwarf_complete(const struct gobin_func *f, const struct goparam *par
 	return ok;
 }
 
+/* Capture a parameter (or a field path of one) that the probe did not ask for, hidden. */
+static int capture_hidden(struct planinfo *pi, const char *path)
+{
+	char first[128];
+	const char *rest = split_path(path, first, sizeof(first));
+	size_t i;
+
+	for (i = 0; i < pi->np + pi->nr; i++) {
+		struct plan_param pp;
+		bool res = i >= pi->np;
+
+		if (strcmp(pi->params[i].name, first) != 0)
+			continue;
+		if (res && !pi->want_ret)
+			return -ENOENT;
+		pp = (struct plan_param){pi->params[i].name, pi->params[i].type, res,
+					 res ? &pi->rloc[i - pi->np] : &pi->ploc[i]};
+		if (plan__add(pi->pb, &pp, rest, path))
+			return -EINVAL;
+		plan__hide(pi->pb, path);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static int pred_capture(void *arg, const char *path)
+{
+	return capture_hidden(arg, path);
+}
+
 static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 			const struct gobin_func *f, pid_t pid)
 {
@@ -372,8 +410,8 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 	}
 
 	/* Parameters: from the declaration, else from DWARF. */
-	if (sp->args_mode == PA_DECL || sp->ret_mode == PR_DECL || sp->args_mode == PA_DEFAULT ||
-	    sp->args_mode == PA_ALL || sp->args_mode == PA_NAMES || sp->ret_mode == PR_ALL) {
+	/* even with args = false: predicates and aggregations may capture more */
+	{
 		dw = binary__dwarf(b);
 		if (dw && godwarf__func_params_at(dw, f->name, f->entry, &dparams, &nd) != 0)
 			nd = 0, dparams = NULL;
@@ -511,7 +549,43 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 		err = idx;
 		goto out;
 	}
-	bp = plan__bpf(pb);
+	pi = new_planinfo(ps, idx);
+	if (!pi) {
+		err = -ENOMEM;
+		goto out;
+	}
+	pi->bin = b;
+	pi->func = f;
+	pi->pb = pb;
+	pi->raw = raw;
+	pi->want_ret = want_ret;
+	pi->nresults = want_ret ? nr : 0;
+	pi->np = np;
+	pi->nr = nr;
+	pi->ploc = ploc;
+	pi->rloc = rloc;
+	pi->params = calloc(np + nr + 1, sizeof(*pi->params));
+	if (!pi->params) {
+		err = -ENOMEM;
+		goto out_pi;
+	}
+	memcpy(pi->params, params, (np + nr) * sizeof(*params));
+	ploc = rloc = NULL;
+	pb = NULL;
+
+	if (sp->where) {
+		struct pred_ctx pc = {
+			.pb = pi->pb, .has_ret = want_ret, .capture = pred_capture, .arg = pi};
+		char msg[256] = "";
+
+		err = predicate__compile(sp->where, &pc, msg, sizeof(msg));
+		if (err) {
+			lp_seterr("%s: %s", f->name, msg);
+			goto out_pi;
+		}
+	}
+
+	bp = plan__bpf(pi->pb);
 	bp->probe = p->id;
 	bp->gsrc = regabi ? LP_G_R14 : LP_G_TLS;
 	bp->tls_off = b->tls_off;
@@ -523,7 +597,6 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 		bp->flags |= LP_PF_RET | LP_PF_PAIR;
 		if (sp->separate)
 			bp->flags |= LP_PF_ENTRY_EVENT;
-		tracer__need_call_bytes(ps->tracer, plan__entry_bytes(pb));
 	}
 	if (sp->stack) {
 		if (tracer__loaded(ps->tracer)) {
@@ -531,7 +604,7 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 				  "before",
 				  sp->func);
 			err = -EINVAL;
-			goto out;
+			goto out_pi;
 		}
 		bp->flags |= LP_PF_STACK;
 		tracer__need_stacks(ps->tracer);
@@ -542,41 +615,41 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 	}
 	if (p->scope)
 		bp->flags |= LP_PF_SCOPE;
+	if (want_ret || p->scope)
+		tracer__need_call_bytes(ps->tracer, plan__entry_bytes(pi->pb));
 	err = tracer__set_plan(ps->tracer, idx, bp);
 	if (err)
-		goto out;
-	pi = new_planinfo(ps, idx);
-	if (!pi) {
-		err = -ENOMEM;
-		goto out;
-	}
-	pi->probe = p;
-	pi->bin = b;
-	pi->func = f;
-	pi->pb = pb;
-	pi->raw = raw;
-	pi->nresults = want_ret ? nr : 0;
-	pb = NULL;
+		goto out_pi;
 	{
 		uint32_t *n = realloc(p->plans, (p->nplans + 1) * sizeof(*n));
 
 		if (!n) {
 			err = -ENOMEM;
-			goto out;
+			goto out_pi;
 		}
 		p->plans = n;
 		p->plans[p->nplans++] = idx;
 	}
+	pi->probe = p;
 
 	err = add_point(p, b, d.entry_site, LP_COOKIE(idx, d.site_kind, d.cc, d.cc_neg, 0), pid,
-			f->name);
-	for (i = 0; !err && (want_ret || p->scope) && i < d.nrets; i++)
-		err = add_point(p, b, d.rets[i], LP_COOKIE(idx, LP_SITE_RET, 0, 0, 0), pid,
-				f->name);
+			f->name, false);
+	/* RET sites are kept even without results: the probe may become a scope */
+	for (i = 0; !err && i < d.nrets; i++)
+		err = add_point(p, b, d.rets[i], LP_COOKIE(idx, LP_SITE_RET, 0, 0, 0), pid, f->name,
+				true);
 	pr_debug("%s: %s site 0x%lx%s, %zu RET, %zu values\n", f->name,
 		 d.site_kind == LP_SITE_JCC ? "branch" : "entry", (unsigned long)d.entry_site,
 		 d.emulated ? " (emulated)" : "", d.nrets,
 		 plan__values(ps->plans[idx].pb, &i) ? i : 0);
+	goto out;
+out_pi:
+	/* the plan slot stays allocated but unused: no probe points at it */
+	plan__free(pi->pb);
+	free(pi->params);
+	free(pi->ploc);
+	free(pi->rloc);
+	memset(pi, 0, sizeof(*pi));
 out:
 	plan__free(pb);
 	free(ploc);
@@ -669,38 +742,210 @@ int probe__resolve(struct probe_set *ps, struct probe *p, const char *path, pid_
 	return err;
 }
 
+static bool point_needed(const struct probe *p, const struct attach_point *ap)
+{
+	return !ap->is_ret || p->spec.ret_mode != PR_NONE || p->scope;
+}
+
 int probe__attach(struct probe_set *ps, struct probe *p)
 {
 	uint64_t *offsets, *cookies;
-	size_t i, j, n;
+	size_t i, j, n, *which;
 	int err = 0;
 
 	offsets = calloc(p->npoints + 1, sizeof(*offsets));
 	cookies = calloc(p->npoints + 1, sizeof(*cookies));
-	if (!offsets || !cookies) {
+	which = calloc(p->npoints + 1, sizeof(*which));
+	if (!offsets || !cookies || !which) {
 		err = -ENOMEM;
 		goto out;
 	}
-	/* one link per binary and process */
-	for (i = p->nattached; i < p->npoints && !err; i = j) {
+	/* one link per binary and process, for the points not attached yet */
+	for (i = 0; i < p->npoints && !err; i = j) {
 		struct attach_point *first = &p->points[i];
 
 		for (j = i, n = 0; j < p->npoints; j++) {
-			if (p->points[j].bin != first->bin || p->points[j].pid != first->pid)
+			struct attach_point *ap = &p->points[j];
+
+			if (ap->bin != first->bin || ap->pid != first->pid)
 				break;
-			offsets[n] = p->points[j].offset;
-			cookies[n++] = p->points[j].cookie;
+			if (ap->attached || !point_needed(p, ap))
+				continue;
+			offsets[n] = ap->offset;
+			cookies[n] = ap->cookie;
+			which[n++] = j;
 		}
 		err = tracer__attach(ps->tracer, first->bin->path, offsets, cookies, n, first->pid);
-		if (!err)
-			p->nattached = j;
+		while (!err && n)
+			p->points[which[--n]].attached = true;
 	}
 	if (!err)
 		err = tracer__set_probe_enabled(ps->tracer, p->id, p->enabled);
 out:
 	free(offsets);
 	free(cookies);
+	free(which);
 	return err;
+}
+
+int probe__update_plans(struct probe_set *ps, struct probe *p)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < p->nplans; i++) {
+		struct planinfo *pi = &ps->plans[p->plans[i]];
+		struct lp_plan *bp = plan__bpf(pi->pb);
+
+		bp->flags &= ~(LP_PF_NOEVENT | LP_PF_SCOPE);
+		if (p->naggs && !p->has_handlers)
+			bp->flags |= LP_PF_NOEVENT;
+		if (p->scope)
+			bp->flags |= LP_PF_SCOPE;
+		if (p->scope && !tracer__loaded(ps->tracer))
+			tracer__need_call_bytes(ps->tracer, plan__entry_bytes(pi->pb));
+		err = tracer__set_plan(ps->tracer, p->plans[i], bp);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Where an aggregation's key or value comes from in one plan. */
+static int agg_source(struct planinfo *pi, const char *name, bool is_key, uint8_t *src,
+		      uint16_t *off, uint8_t *size, bool *sgn, uint8_t *slot,
+		      enum agg_keykind *kind, bool *at_return)
+{
+	const struct dnode *d;
+	bool res = false;
+
+	if (!strcmp(name, "latency") && !is_key) {
+		if (!pi->want_ret) {
+			lp_seterr("%s: latency needs ret = true", pi->func->name);
+			return -EINVAL;
+		}
+		*src = LP_AS_LATENCY;
+		*at_return = true;
+		return 0;
+	}
+	if (!strcmp(name, "func") && is_key) {
+		*src = LP_AS_PLAN;
+		*kind = AK_FUNC;
+		return 0;
+	}
+	d = plan__resolve(pi->pb, name, &res);
+	if (!d && capture_hidden(pi, name) == 0)
+		d = plan__resolve(pi->pb, name, &res);
+	if (!d) {
+		lp_seterr("%s: no parameter or result '%s' to aggregate", pi->func->name, name);
+		return -EINVAL;
+	}
+	if (d->avail != DA_OK) {
+		lp_seterr("%s: %s cannot be read by a probe (floating-point register)",
+			  pi->func->name, name);
+		return -EINVAL;
+	}
+	*at_return |= res;
+	*slot = d->slot;
+	if (d->kind == DN_STRING && is_key) {
+		*src = LP_AS_STR;
+		*off = d->var;
+		*slot = d->var_slot;
+		*kind = AK_STR;
+		return 0;
+	}
+	if (d->kind == DN_SCALAR && (d->type->kind == GK_INT || d->type->kind == GK_UINT ||
+				     d->type->kind == GK_UINTPTR || d->type->kind == GK_BOOL)) {
+		*src = LP_AS_INT;
+		*off = d->img;
+		*size = d->type->size;
+		*sgn = d->type->kind == GK_INT;
+		*kind = d->type->kind == GK_BOOL ? AK_BOOL : *sgn ? AK_INT : AK_UINT;
+		return 0;
+	}
+	lp_seterr("%s: %s is a %s; aggregations take integers%s", pi->func->name, name,
+		  d->type->name ? d->type->name : "value", is_key ? ", booleans or strings" : "");
+	return -EINVAL;
+}
+
+static bool same_agg(const struct lp_agg_spec *a, const struct lp_agg_spec *b)
+{
+	return a->kind == b->kind && a->key_src == b->key_src && a->key_off == b->key_off &&
+	       a->val_src == b->val_src && a->val_off == b->val_off && a->lmin == b->lmin &&
+	       a->lstep == b->lstep && a->lcount == b->lcount && a->sign == b->sign;
+}
+
+int probe__add_agg(struct probe_set *ps, struct probe *p, struct agg_req *req,
+		   enum agg_keykind *keykind)
+{
+	size_t i, j;
+	int err;
+
+	if (tracer__loaded(ps->tracer)) {
+		lp_seterr("%s: create aggregations before attach()", p->spec.func);
+		return -EINVAL;
+	}
+	*keykind = AK_NONE;
+	for (i = 0; i < p->nplans; i++) {
+		struct planinfo *pi = &ps->plans[p->plans[i]];
+		struct lp_plan *bp = plan__bpf(pi->pb);
+		struct lp_agg_spec sp = {.id = req->id, .kind = req->kind};
+		enum agg_keykind kk = AK_NONE, vk = AK_NONE;
+		bool sgn = false, at_ret = false;
+
+		if (bp->naggs == LP_MAX_AGGS) {
+			lp_seterr("%s: at most %d aggregations per probe", pi->func->name,
+				  LP_MAX_AGGS);
+			return -E2BIG;
+		}
+		if (req->key) {
+			err = agg_source(pi, req->key, true, &sp.key_src, &sp.key_off, &sp.key_size,
+					 &sgn, &sp.key_slot, &kk, &at_ret);
+			if (err)
+				return err;
+			if (sgn)
+				sp.sign |= 2;
+		}
+		if (req->value) {
+			sgn = false;
+			err = agg_source(pi, req->value, false, &sp.val_src, &sp.val_off,
+					 &sp.val_size, &sgn, &sp.val_slot, &vk, &at_ret);
+			if (err)
+				return err;
+			if (sgn)
+				sp.sign |= 1;
+		}
+		if (at_ret && !pi->want_ret) {
+			lp_seterr("%s: aggregating a result needs ret = true", pi->func->name);
+			return -EINVAL;
+		}
+		if (i && kk != *keykind) {
+			lp_seterr("%s: the key %s has different types in the functions of %s",
+				  pi->func->name, req->key, p->spec.func);
+			return -EINVAL;
+		}
+		*keykind = kk;
+		sp.lmin = req->lmin;
+		sp.lstep = req->lstep;
+		sp.lcount = req->lcount;
+		bp = plan__bpf(pi->pb); /* hidden captures may have added ops */
+		for (j = 0; j < bp->naggs; j++) {
+			if (same_agg(&bp->aggs[j], &sp)) {
+				/* the kernel already keeps this: share it (all plans agree) */
+				req->id = bp->aggs[j].id;
+				return 0;
+			}
+		}
+		bp->aggs[bp->naggs++] = sp;
+		if (pi->want_ret)
+			tracer__need_call_bytes(ps->tracer, plan__entry_bytes(pi->pb));
+		err = tracer__set_plan(ps->tracer, p->plans[i], bp);
+		if (err)
+			return err;
+	}
+	p->naggs++;
+	tracer__need_aggs(ps->tracer);
+	return 0;
 }
 
 void probe_spec__free(struct probe_spec *spec)
@@ -728,8 +973,12 @@ void probe_set__free(struct probe_set *ps)
 	struct binary *b, *next;
 	size_t i;
 
-	for (i = 0; i < ps->plans_cap; i++)
+	for (i = 0; i < ps->plans_cap; i++) {
 		plan__free(ps->plans[i].pb);
+		free(ps->plans[i].params);
+		free(ps->plans[i].ploc);
+		free(ps->plans[i].rloc);
+	}
 	free(ps->plans);
 	for (i = 0; i < ps->nprobes; i++) {
 		probe_spec__free(&ps->probes[i]->spec);

@@ -75,10 +75,17 @@ struct planinfo {
 	struct plan_builder *pb;
 	size_t nresults; /* results among the plan's values */
 	bool raw;	 /* raw argument words (no DWARF, nothing declared) */
+	/* the signature, kept to capture more values later (predicates, aggregations) */
+	struct goparam *params; /* np arguments, then nr results */
+	size_t np, nr;
+	struct goassign *ploc, *rloc;
+	bool want_ret;
 };
 
 /* Where to put one uprobe. */
 struct attach_point {
+	bool is_ret; /* a RET site: attached for results or for a scope */
+	bool attached;
 	struct binary *bin;
 	uint64_t offset; /* file offset */
 	uint64_t cookie;
@@ -95,8 +102,30 @@ struct probe {
 	size_t nplans;
 	struct attach_point *points;
 	size_t npoints, points_cap;
-	size_t nattached; /* points attached so far */
-	uint64_t events;  /* delivered to the script */
+	size_t nattached;  /* points attached so far */
+	uint64_t events;   /* delivered to the script */
+	bool has_handlers; /* the script handles its events (else they print, or feed aggs) */
+	size_t naggs;	   /* in-kernel aggregations it feeds */
+};
+
+/* An in-kernel aggregation a probe feeds (p:count(), p:hist(), ...). */
+struct agg_req {
+	uint32_t id;
+	enum lp_agg_kind kind;
+	const char *key;   /* NULL: one group; "func": per function; else a value name or path */
+	const char *value; /* NULL (count); "latency"; else an integer value name or path */
+	int64_t lmin, lstep;
+	uint32_t lcount;
+};
+
+/* What a key of an aggregation is, to decode it. */
+enum agg_keykind {
+	AK_NONE,
+	AK_INT,
+	AK_UINT,
+	AK_STR,
+	AK_BOOL,
+	AK_FUNC,
 };
 
 /* Registries shared by all probes of a run. */
@@ -107,7 +136,20 @@ struct probe_set {
 	size_t plans_cap;
 	struct probe **probes;
 	size_t nprobes;
+	uint32_t naggs; /* aggregation ids given so far */
 };
+
+/*
+ * Feed an in-kernel aggregation from every function of p (before attach).
+ * *keykind says how to decode its keys. When p already feeds the same data
+ * (sum, min, max and avg of one value share it), req->id becomes that
+ * aggregation's id. Errors name the probe and function.
+ */
+int probe__add_agg(struct probe_set *ps, struct probe *p, struct agg_req *req,
+		   enum agg_keykind *keykind);
+
+/* Write p's plans again (flags changed: events on or off, scope). */
+int probe__update_plans(struct probe_set *ps, struct probe *p);
 
 /* Open (or find) a binary. */
 int probe_set__binary(struct probe_set *ps, const char *path, struct binary **out);

@@ -139,6 +139,12 @@ int session__attach(struct session *s)
 	if (s->attached)
 		return 0;
 	lp_clearerr();
+	/* a probe that only feeds aggregations sends no events */
+	for (i = 0; i < s->ps.nprobes; i++) {
+		err = probe__update_plans(&s->ps, s->ps.probes[i]);
+		if (err)
+			return err;
+	}
 	err = tracer__load(s->tracer, on_record, s);
 	if (err)
 		return err;
@@ -227,6 +233,7 @@ int session__add_timer(struct session *s, uint64_t interval_ns, bool repeat, int
 	}
 	t = &s->timers[s->ntimers++];
 	t->due = now_ns() + interval_ns;
+	t->delay = interval_ns;
 	t->interval = repeat ? interval_ns : 0;
 	t->fn_ref = fn_ref;
 	t->id = ++s->next_timer_id;
@@ -321,6 +328,11 @@ int session__loop(struct session *s)
 	}
 	if (s->env->duration_s > 0)
 		deadline = s->started_ns + (uint64_t)(s->env->duration_s * 1e9);
+	/* timers the main chunk set count from now, when tracing starts */
+	now = now_ns();
+	for (i = 0; i < s->ntimers; i++)
+		s->timers[i].due = now + s->timers[i].delay;
+	s->looping = true;
 
 	while (!s->stop && !lp_signalled) {
 		next_timer = run_timers(s);

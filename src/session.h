@@ -43,6 +43,7 @@ struct env {
 
 struct timer {
 	uint64_t due;	   /* CLOCK_MONOTONIC ns */
+	uint64_t delay;	   /* ns to the first call, counted from when tracing starts */
 	uint64_t interval; /* ns; 0 for a one-shot */
 	int fn_ref;	   /* Lua registry ref of the callback */
 	int id;
@@ -57,7 +58,8 @@ struct session {
 	struct target targets[MAX_TARGETS];
 	int ntargets;
 	bool attached;
-	bool in_lua; /* a callback or the main chunk is running */
+	bool in_lua;  /* a callback or the main chunk is running */
+	bool looping; /* the event loop has started */
 	/* lifecycle */
 	bool stop; /* leave the loop */
 	int exit_code;

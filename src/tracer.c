@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ struct tracer {
 	uint8_t *probe_enabled;
 	uint32_t call_bytes;
 	bool want_stacks;
+	bool want_aggs;
 	/* links: libbpf perf-event links, or raw uprobe_multi link fds */
 	struct bpf_link **links;
 	size_t nlinks, links_cap;
@@ -102,6 +104,70 @@ int tracer__set_plan(struct tracer *t, uint32_t idx, const struct lp_plan *plan)
 void tracer__need_stacks(struct tracer *t)
 {
 	t->want_stacks = true;
+}
+
+void tracer__need_aggs(struct tracer *t)
+{
+	t->want_aggs = true;
+}
+
+int tracer__agg_read(const struct tracer *t, uint32_t id, tracer_agg_fn fn, void *ctx)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd, err = 0, c;
+	struct lp_agg_key key, next, *prev = NULL;
+	struct lp_agg_val *vals, sum;
+
+	if (!t->skel || ncpu <= 0)
+		return 0;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	fd = bpf_map__fd(t->skel->maps.aggs);
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (key.id != id)
+			continue;
+		if (bpf_map_lookup_elem(fd, &key, vals))
+			continue; /* deleted meanwhile */
+		memset(&sum, 0, sizeof(sum));
+		sum.min = INT64_MAX;
+		sum.max = INT64_MIN;
+		for (c = 0; c < ncpu; c++) {
+			if (!vals[c].count)
+				continue;
+			sum.count += vals[c].count;
+			sum.sum += vals[c].sum;
+			if (vals[c].min < sum.min)
+				sum.min = vals[c].min;
+			if (vals[c].max > sum.max)
+				sum.max = vals[c].max;
+		}
+		if (sum.count && (err = fn(ctx, &key, &sum)))
+			break;
+	}
+	free(vals);
+	return err;
+}
+
+int tracer__agg_clear(const struct tracer *t, uint32_t id)
+{
+	struct lp_agg_key key, next, *prev = NULL;
+	int fd;
+
+	if (!t->skel)
+		return 0;
+	fd = bpf_map__fd(t->skel->maps.aggs);
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		if (key.id == id) {
+			bpf_map_delete_elem(fd, &key);
+			prev = NULL; /* iteration restarts after a delete */
+			continue;
+		}
+		prev = &key;
+	}
+	return 0;
 }
 
 void tracer__need_call_bytes(struct tracer *t, uint32_t bytes)
@@ -224,6 +290,7 @@ int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx)
 	bpf_map__set_max_entries(skel->maps.rb, pow2_at_least(t->opts.ringbuf_bytes));
 	bpf_map__set_max_entries(skel->maps.plans, t->opts.max_plans);
 	bpf_map__set_max_entries(skel->maps.probes, t->opts.max_probes);
+	bpf_map__set_max_entries(skel->maps.aggs, t->want_aggs ? 16384 : 1);
 	/* a stack map is only worth its memory when a probe captures stacks */
 	bpf_map__set_max_entries(skel->maps.stacks,
 				 t->want_stacks ? (t->opts.max_stacks ? t->opts.max_stacks : 4096)

@@ -39,6 +39,16 @@ int tracer__alloc_plan(struct tracer *t);
 int tracer__set_plan(struct tracer *t, uint32_t idx, const struct lp_plan *plan);
 /* Entry record bytes a paired plan needs kept per call (sizes the call map). */
 void tracer__need_call_bytes(struct tracer *t, uint32_t bytes);
+/* A probe feeds in-kernel aggregations: size their map (before load). */
+void tracer__need_aggs(struct tracer *t);
+
+/* One group (and bucket) of an aggregation, summed over CPUs. */
+typedef int (*tracer_agg_fn)(void *ctx, const struct lp_agg_key *key, const struct lp_agg_val *val);
+/* Call fn for every group of aggregation id. */
+int tracer__agg_read(const struct tracer *t, uint32_t id, tracer_agg_fn fn, void *ctx);
+/* Forget the data of aggregation id. */
+int tracer__agg_clear(const struct tracer *t, uint32_t id);
+
 /* A probe captures stacks: size the stack map (before load). */
 void tracer__need_stacks(struct tracer *t);
 int tracer__set_probe_enabled(struct tracer *t, uint32_t probe, bool enabled);
