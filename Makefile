@@ -67,7 +67,7 @@ $(OUTPUT)/vmlinux.h: | $(OUTPUT)
 
 $(OUTPUT)/luprobe.tmp.bpf.o: $(BPF_SRCS) $(BPF_HDRS) $(OUTPUT)/vmlinux.h | $(OUTPUT)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
+	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) $(BPF_CFLAGS) \
 		-I$(OUTPUT) -Ibpf -c $< -o $@
 
 $(OUTPUT)/luprobe.bpf.o: $(OUTPUT)/luprobe.tmp.bpf.o

@@ -7,13 +7,23 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include <bpf/bpf_core_read.h>
 #include "luprobe.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by user space before load. */
 const volatile __u64 wakeup_bytes = 256 * 1024; /* wake the consumer past this much data */
+const volatile __u32 fsbase_off; /* offsetof(task_struct, thread.fsbase); 0: no TLS reads */
+
+/*
+ * struct pt_regs of x86-64 as the user ABI lays it out (stable): reading it
+ * at fixed offsets needs no CO-RE relocation, so libbpf need not load the
+ * kernel's BTF, which costs milliseconds at every start.
+ */
+struct lp_regs {
+	unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax,
+		ip, cs, flags, sp, ss;
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -92,6 +102,13 @@ struct {
 } aggs SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 1); /* resized at load */
+	__type(key, struct lp_agg_key16);
+	__type(value, struct lp_agg_val);
+} aggs16 SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, LP_NSTATS);
 	__type(key, __u32);
@@ -141,8 +158,10 @@ static __always_inline bool cc_holds(__u32 cc, __u64 fl)
 	return (cc & 1) ? !r : r;
 }
 
-static __always_inline void save_regs(struct scratch *s, struct pt_regs *ctx)
+static __always_inline void save_regs(struct scratch *s, struct pt_regs *pctx)
 {
+	struct lp_regs *ctx = (struct lp_regs *)pctx;
+
 	s->regs[LP_REG_AX] = ctx->ax;
 	s->regs[LP_REG_BX] = ctx->bx;
 	s->regs[LP_REG_CX] = ctx->cx;
@@ -173,25 +192,38 @@ static __always_inline __u64 read_u64(__u64 addr)
 	return v;
 }
 
-/* The running g: R14 under the register ABI, thread-local storage otherwise. */
-static __always_inline __u64 current_g(const struct lp_plan *p, struct scratch *s)
+/*
+ * The running g: a register the stack check just loaded it into (the
+ * cookie says which), R14 under the register ABI, else thread-local storage
+ * at fsbase + tls_off.
+ */
+static __always_inline __u64 current_g(const struct lp_plan *p, struct scratch *s, __u64 cookie)
 {
-	struct task_struct *task;
-	__u64 fsbase;
+	__u32 greg = LP_COOKIE_GREG(cookie);
+	__u64 fsbase = 0, task;
 
+	if (greg && greg <= LP_NREGS)
+		return s->regs[greg - 1];
 	if (p->gsrc == LP_G_R14)
 		return s->regs[LP_REG_R14];
-	if (p->gsrc != LP_G_TLS)
+	if (p->gsrc != LP_G_TLS || !fsbase_off)
 		return 0;
-	task = bpf_get_current_task_btf();
-	fsbase = BPF_CORE_READ(task, thread.fsbase);
+	task = bpf_get_current_task();
+	if (bpf_probe_read_kernel(&fsbase, sizeof(fsbase), (void *)(task + fsbase_off)))
+		return 0;
 	return read_u64(fsbase + p->tls_off);
 }
 
-/* State of one run of a plan's ops, passed to the bpf_loop callback. */
+/*
+ * The op interpreter is a global function, which the verifier checks once on
+ * its own instead of in every context that runs it: it cannot be handed map
+ * value pointers, so it finds the scratch slot and the plan by index.
+ */
 struct run {
-	struct scratch *s;
-	const struct lp_plan *p;
+	struct scratch *s;       /* for the inline callers only */
+	const struct lp_plan *p; /* for the inline callers only */
+	__u32 slot;              /* scratch slot index */
+	__u32 plan;              /* plan index */
 	__u64 t[LP_NTMP];
 	__u32 first, end; /* op range */
 	__u32 vpos;	  /* next free byte of the variable area */
@@ -200,15 +232,15 @@ struct run {
 	bool drop;
 };
 
-static __always_inline void fault(struct run *r, __u32 slot)
+static __always_inline void fault(struct scratch *s, __u32 slot)
 {
-	r->s->rec.faults |= 1ULL << (slot & (LP_MAX_SLOTS - 1));
+	s->rec.faults |= 1ULL << (slot & (LP_MAX_SLOTS - 1));
 	stat_inc(LP_STAT_FAULTS);
 }
 
-static __always_inline bool faulted(struct run *r, __u32 slot)
+static __always_inline bool faulted(struct scratch *s, __u32 slot)
 {
-	return r->s->rec.faults & (1ULL << (slot & (LP_MAX_SLOTS - 1)));
+	return s->rec.faults & (1ULL << (slot & (LP_MAX_SLOTS - 1)));
 }
 
 static __always_inline bool cmp(__u32 cc, __u64 a, __u64 b)
@@ -238,20 +270,30 @@ static __always_inline bool cmp(__u32 cc, __u64 a, __u64 b)
 	return false;
 }
 
-static int run_op(__u32 i, struct run *r)
+__noinline int lp_op(__u32 i, struct run *r)
 {
-	struct scratch *s = r->s;
+	struct scratch *s;
+	const struct lp_plan *p;
 	const struct lp_op *op;
-	__u32 idx = r->first + i;
+	__u32 idx, slot, plan;
 	__u8 dst, src;
 	__u64 v, addr;
 	__u32 n, out;
 
+	if (!r)
+		return 1;
+	idx = r->first + i;
 	if (idx >= r->end || idx >= LP_MAX_OPS)
 		return 1;
 	if (idx < r->skip_to)
 		return 0;
-	op = &r->p->ops[idx];
+	slot = r->slot;
+	plan = r->plan;
+	s = bpf_map_lookup_elem(&scratch, &slot);
+	p = bpf_map_lookup_elem(&plans, &plan);
+	if (!s || !p)
+		return 1;
+	op = &p->ops[idx];
 	dst = op->dst & (LP_NTMP - 1);
 	src = op->src;
 	out = op->out & (LP_DATA_MAX - 1);
@@ -269,14 +311,14 @@ static int run_op(__u32 i, struct run *r)
 		break;
 	case LP_OP_LOAD:
 		v = 0;
-		if (!faulted(r, op->slot)) {
+		if (!faulted(s, op->slot)) {
 			addr = r->t[src & (LP_NTMP - 1)] + (__s64)op->imm;
 			n = op->size;
 			if (n > 8)
 				n = 8;
 			if (bpf_probe_read_user(&v, n & 0xf, (void *)addr)) {
 				v = 0;
-				fault(r, op->slot);
+				fault(s, op->slot);
 			}
 		}
 		r->t[dst] = v;
@@ -300,19 +342,19 @@ static int run_op(__u32 i, struct run *r)
 		break;
 	case LP_OP_READ:
 		n = op->size & (LP_COPY_MAX - 1);
-		if (faulted(r, op->slot)) {
+		if (faulted(s, op->slot)) {
 			__builtin_memset(&s->data[out], 0, 8);
 			break;
 		}
 		addr = r->t[src & (LP_NTMP - 1)] + (__s64)op->imm;
 		if (n && bpf_probe_read_user(&s->data[out], n, (void *)addr))
-			fault(r, op->slot);
+			fault(s, op->slot);
 		break;
 	case LP_OP_STR: {
 		struct lp_var var = {.off = r->vpos, .len = 0};
 		__u64 want = r->t[dst];
 
-		if (!faulted(r, op->slot) && want) {
+		if (!faulted(s, op->slot) && want) {
 			n = op->size;
 			if (want < n)
 				n = want;
@@ -324,7 +366,7 @@ static int run_op(__u32 i, struct run *r)
 			addr = r->t[src & (LP_NTMP - 1)];
 			if (n && bpf_probe_read_user(&s->data[r->vpos & (LP_DATA_MAX - 1)], n,
 						     (void *)addr)) {
-				fault(r, op->slot);
+				fault(s, op->slot);
 				n = 0;
 			}
 			var.len = n;
@@ -351,7 +393,7 @@ static int run_op(__u32 i, struct run *r)
 		__u64 a, b, mask = op->size >= 8 ? ~0ULL : (1ULL << (op->size * 8)) - 1;
 
 		a = *(__u64 *)&s->data[(var.off + (__u32)src * 8) & (LP_DATA_MAX - 1)];
-		b = *(__u64 *)&r->p->consts[op->imm & (LP_CONST_MAX - 8)];
+		b = *(__u64 *)&p->consts[op->imm & (LP_CONST_MAX - 8)];
 		r->t[dst] = !((a ^ b) & mask);
 		break;
 	}
@@ -371,7 +413,7 @@ static int run_op(__u32 i, struct run *r)
 		}
 		break;
 	case LP_OP_FAULTED:
-		r->t[dst] = faulted(r, op->slot);
+		r->t[dst] = faulted(s, op->slot);
 		break;
 	case LP_OP_DATA:
 		switch (op->size) {
@@ -396,8 +438,47 @@ static int run_op(__u32 i, struct run *r)
 		if (!r->t[src & (LP_NTMP - 1)])
 			r->skip_to = idx + 1 + op->imm;
 		break;
+	case LP_OP_REGSTORE:
+		v = src < LP_NREGS ? s->regs[src] : 0;
+		if (op->size == 1)
+			*(__u8 *)&s->data[out] = v;
+		else if (op->size == 2)
+			*(__u16 *)&s->data[out] = v;
+		else if (op->size == 4)
+			*(__u32 *)&s->data[out] = v;
+		else
+			*(__u64 *)&s->data[out] = v;
+		break;
+	case LP_OP_REGSTR: {
+		struct lp_var var = {.off = r->vpos, .len = 0};
+		__u32 img = op->imm & (LP_DATA_MAX - 1);
+		__u64 ptr = src < LP_NREGS ? s->regs[src] : 0;
+		__u64 want = op->dst < LP_NREGS ? s->regs[op->dst] : 0;
+
+		*(__u64 *)&s->data[img] = ptr;
+		*(__u64 *)&s->data[(img + 8) & (LP_DATA_MAX - 1)] = want;
+		if (want) {
+			n = op->size;
+			if (want < n)
+				n = want;
+			if (n > LP_DATA_MAX - r->vpos) {
+				n = LP_DATA_MAX - r->vpos;
+				s->rec.flags |= LP_RF_TRUNC;
+			}
+			n &= LP_COPY_MAX - 1;
+			if (n && bpf_probe_read_user(&s->data[r->vpos & (LP_DATA_MAX - 1)], n,
+						     (void *)ptr)) {
+				fault(s, op->slot);
+				n = 0;
+			}
+			var.len = n;
+			r->vpos += n;
+		}
+		*(struct lp_var *)&s->data[out] = var;
+		break;
+	}
 	case LP_OP_CONST:
-		r->t[dst] = *(__u64 *)&r->p->consts[op->imm & (LP_CONST_MAX - 8)];
+		r->t[dst] = *(__u64 *)&p->consts[op->imm & (LP_CONST_MAX - 8)];
 		break;
 	case LP_OP_SEXT:
 		v = r->t[src & (LP_NTMP - 1)];
@@ -413,13 +494,18 @@ static int run_op(__u32 i, struct run *r)
 	return 0;
 }
 
+static int run_op_cb(__u32 i, void *ctx)
+{
+	return lp_op(i, ctx) ? 1 : 0;
+}
+
 static __always_inline void run_ops(struct run *r, __u32 first, __u32 n)
 {
 	r->first = first;
 	r->end = first + n;
 	r->skip_to = 0;
 	if (n)
-		bpf_loop(n, run_op, r, 0);
+		bpf_loop(n, run_op_cb, r, 0);
 }
 
 /* Goroutine id of g; on the system stack (goid 0), the user goroutine's. */
@@ -492,22 +578,34 @@ static __always_inline __u32 log2_bucket(__s64 v)
 }
 
 struct agg_run {
-	struct scratch *s;
-	const struct lp_plan *p;
+	__u32 slot; /* scratch slot index */
+	__u32 plan; /* plan index */
 	__u64 latency;
-	struct lp_agg_key key;
 };
 
-static int run_agg(__u32 i, struct agg_run *a)
+/* A global function, verified once, like lp_op. */
+__noinline int lp_agg(__u32 i, struct agg_run *ar)
 {
-	struct scratch *s = a->s;
+	struct {
+		struct lp_agg_key key;
+		struct lp_agg_key16 key16;
+	} k, *a = &k;
 	const struct lp_agg_spec *sp;
 	struct lp_agg_val init = {}, *v;
+	const struct lp_plan *p;
+	struct scratch *s;
+	__u32 slot, plan;
 	__s64 val = 1;
 
-	if (i >= LP_MAX_AGGS)
+	if (!ar || i >= LP_MAX_AGGS)
 		return 1;
-	sp = &a->p->aggs[i];
+	slot = ar->slot;
+	plan = ar->plan;
+	s = bpf_map_lookup_elem(&scratch, &slot);
+	p = bpf_map_lookup_elem(&plans, &plan);
+	if (!s || !p)
+		return 1;
+	sp = &p->aggs[i];
 	if (sp->kind == LP_AGG_NONE)
 		return 1;
 	/* an unreadable key or value is not counted as anything */
@@ -530,7 +628,7 @@ static int run_agg(__u32 i, struct agg_run *a)
 	if (sp->val_src == LP_AS_INT)
 		val = data_int(s, sp->val_off, sp->val_size, sp->sign & 1);
 	else if (sp->val_src == LP_AS_LATENCY)
-		val = a->latency;
+		val = ar->latency;
 	if (sp->kind == LP_AGG_HIST) {
 		a->key.bucket = log2_bucket(val);
 	} else if (sp->kind == LP_AGG_LHIST) {
@@ -541,16 +639,29 @@ static int run_agg(__u32 i, struct agg_run *a)
 		else
 			a->key.bucket = 1 + (__u64)(val - sp->lmin) / (__u64)sp->lstep;
 	}
-	v = bpf_map_lookup_elem(&aggs, &a->key);
-	if (!v) {
-		init.min = val;
-		init.max = val;
-		bpf_map_update_elem(&aggs, &a->key, &init, BPF_NOEXIST);
+	if (sp->key_src != LP_AS_STR) {
+		a->key16.id = a->key.id;
+		a->key16.bucket = a->key.bucket;
+		a->key16.key = *(__u64 *)a->key.key;
+		v = bpf_map_lookup_elem(&aggs16, &a->key16);
+		if (!v) {
+			init.min = val;
+			init.max = val;
+			bpf_map_update_elem(&aggs16, &a->key16, &init, BPF_NOEXIST);
+			v = bpf_map_lookup_elem(&aggs16, &a->key16);
+		}
+	} else {
 		v = bpf_map_lookup_elem(&aggs, &a->key);
 		if (!v) {
-			stat_inc(LP_STAT_AGG_FULL);
-			return 0;
+			init.min = val;
+			init.max = val;
+			bpf_map_update_elem(&aggs, &a->key, &init, BPF_NOEXIST);
+			v = bpf_map_lookup_elem(&aggs, &a->key);
 		}
+	}
+	if (!v) {
+		stat_inc(LP_STAT_AGG_FULL);
+		return 0;
 	}
 	v->count += 1;
 	v->sum += val;
@@ -561,31 +672,37 @@ static int run_agg(__u32 i, struct agg_run *a)
 	return 0;
 }
 
-static __always_inline void run_aggs(struct scratch *s, const struct lp_plan *p, __u64 latency)
+static int run_agg_cb(__u32 i, void *ctx)
 {
-	struct agg_run a;
+	return lp_agg(i, ctx) ? 1 : 0;
+}
+
+static __always_inline void run_aggs(struct run *r, const struct lp_plan *p, __u64 latency)
+{
+	struct agg_run a = {.slot = r->slot, .plan = r->plan, .latency = latency};
 
 	if (!p->naggs)
 		return;
-	a.s = s;
-	a.p = p;
-	a.latency = latency;
-	bpf_loop(LP_MAX_AGGS, run_agg, &a, 0);
+	bpf_loop(p->naggs, run_agg_cb, &a, 0);
 }
 
 static __always_inline void emit(struct scratch *s, __u32 len)
 {
-	__u64 avail = bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA);
-	__u64 fl = avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	__u64 avail = bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA), fl = BPF_RB_NO_WAKEUP;
 
 	s->rec.data_len = len;
 	len = (len & (LP_DATA_MAX * 2 - 1)) + sizeof(struct lp_rec);
 	if (len > sizeof(struct lp_rec) + LP_DATA_MAX)
 		len = sizeof(struct lp_rec) + LP_DATA_MAX;
+	/*
+	 * Wake the consumer only when this record takes the ring past the
+	 * threshold: a wakeup costs microseconds, and a consumer that is behind
+	 * has been woken already (it also drains every few milliseconds).
+	 */
+	if (avail < wakeup_bytes && avail + len >= wakeup_bytes)
+		fl = BPF_RB_FORCE_WAKEUP;
 	if (bpf_ringbuf_output(&rb, &s->rec, len, fl))
 		stat_inc(LP_STAT_LOST);
-	else
-		stat_inc(LP_STAT_EVENTS);
 }
 
 static __always_inline void scope_add(__u32 pid, __u32 probe, __u64 g, __s64 d)
@@ -611,16 +728,37 @@ static __always_inline void call_key(struct lp_call_key *key, const struct lp_pl
 }
 
 static __always_inline int do_entry(struct pt_regs *ctx, __u64 cookie, __u32 site,
-				    const struct lp_plan *p, struct scratch *s, bool enabled)
+				    const struct lp_plan *p, struct scratch *s, __u32 slot,
+				    bool enabled)
 {
 	struct run r = {};
 	struct lp_call_key key;
 	__u64 user_g;
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 
+	/* a plan that only feeds aggregations needs no time, process or goroutine */
+	bool light = (p->flags & LP_PF_NOEVENT) &&
+		     !(p->flags & (LP_PF_PAIR | LP_PF_SCOPE | LP_PF_WITHIN | LP_PF_STACK));
+
 	s->rec.type = LP_REC_ENTRY;
 	s->rec.flags = 0;
 	s->rec.plan = LP_COOKIE_PLAN(cookie);
+	s->rec.faults = 0;
+	if (light && enabled) {
+		r.s = s;
+		r.p = p;
+		r.slot = slot;
+		r.plan = LP_COOKIE_PLAN(cookie);
+		r.vpos = p->data_fixed;
+		run_ops(&r, 0, p->nentry);
+		if (r.drop) {
+			stat_inc(LP_STAT_FILTERED);
+			return 0;
+		}
+		run_aggs(&r, p, 0);
+		return 0;
+	}
+	pid_tgid = bpf_get_current_pid_tgid();
 	s->rec.pid = pid_tgid >> 32;
 	s->rec.tid = (__u32)pid_tgid;
 	s->rec.ts = bpf_ktime_get_ns();
@@ -634,8 +772,10 @@ static __always_inline int do_entry(struct pt_regs *ctx, __u64 cookie, __u32 sit
 
 	r.s = s;
 	r.p = p;
+	r.slot = slot;
+	r.plan = LP_COOKIE_PLAN(cookie);
 	r.vpos = p->data_fixed;
-	r.g = current_g(p, s);
+	r.g = current_g(p, s, cookie);
 	s->rec.goid = goid_of(p, r.g, &user_g, &s->rec.flags);
 
 	if (enabled && (p->flags & LP_PF_WITHIN)) {
@@ -679,14 +819,14 @@ static __always_inline int do_entry(struct pt_regs *ctx, __u64 cookie, __u32 sit
 	if (!enabled)
 		return 0;
 	if (!(p->flags & LP_PF_PAIR))
-		run_aggs(s, p, 0);
+		run_aggs(&r, p, 0);
 	if ((p->flags & LP_PF_ENTRY_EVENT) || !(p->flags & (LP_PF_PAIR | LP_PF_NOEVENT)))
 		emit(s, r.vpos);
 	return 0;
 }
 
 static __always_inline int do_return(struct pt_regs *ctx, __u64 cookie, const struct lp_plan *p,
-				     struct scratch *s, bool enabled)
+				     struct scratch *s, __u32 slot, bool enabled)
 {
 	struct run r = {};
 	struct lp_call_key key;
@@ -698,7 +838,9 @@ static __always_inline int do_return(struct pt_regs *ctx, __u64 cookie, const st
 
 	r.s = s;
 	r.p = p;
-	r.g = current_g(p, s);
+	r.slot = slot;
+	r.plan = LP_COOKIE_PLAN(cookie);
+	r.g = current_g(p, s, cookie);
 	goid = goid_of(p, r.g, &user_g, &gflags);
 	call_key(&key, p, s, pid_tgid >> 32, LP_COOKIE_PLAN(cookie), r.g);
 	entry = bpf_map_lookup_elem(&calls, &key);
@@ -746,21 +888,23 @@ static __always_inline int do_return(struct pt_regs *ctx, __u64 cookie, const st
 		stat_inc(LP_STAT_FILTERED);
 		return 0;
 	}
-	run_aggs(s, p, s->rec.latency);
+	run_aggs(&r, p, s->rec.latency);
 	if (!(p->flags & LP_PF_NOEVENT))
 		emit(s, r.vpos);
 	return 0;
 }
 
-static __always_inline struct scratch *claim_scratch(void)
+static __always_inline struct scratch *claim_scratch(__u32 *slot)
 {
 	struct scratch *s;
 	__u32 i;
 
 	for (i = 0; i < LP_NSCRATCH; i++) {
 		s = bpf_map_lookup_elem(&scratch, &i);
-		if (s && __sync_val_compare_and_swap(&s->busy, 0, 1) == 0)
+		if (s && __sync_val_compare_and_swap(&s->busy, 0, 1) == 0) {
+			*slot = i;
 			return s;
+		}
 	}
 	stat_inc(LP_STAT_NESTED);
 	return NULL;
@@ -774,10 +918,12 @@ int lp_uprobe(struct pt_regs *ctx)
 	const struct lp_plan *p;
 	struct lp_probe_state *ps;
 	struct scratch *s;
+	__u32 slot = 0;
 	bool enabled;
 
 	if (site == LP_SITE_JCC &&
-	    cc_holds(LP_COOKIE_CC(cookie), ctx->flags) != LP_COOKIE_CC_NEG(cookie)) {
+	    cc_holds(LP_COOKIE_CC(cookie), ((struct lp_regs *)ctx)->flags) !=
+		    LP_COOKIE_CC_NEG(cookie)) {
 		stat_inc(LP_STAT_MORESTACK);
 		return 0;
 	}
@@ -793,14 +939,16 @@ int lp_uprobe(struct pt_regs *ctx)
 		stat_inc(LP_STAT_DISABLED);
 		return 0;
 	}
-	s = claim_scratch();
+	s = claim_scratch(&slot);
 	if (!s)
 		return 0;
 	save_regs(s, ctx);
 	if (site == LP_SITE_RET)
-		do_return(ctx, cookie, p, s, enabled);
+		do_return(ctx, cookie, p, s, slot, enabled);
 	else if (enabled || (p->flags & LP_PF_SCOPE))
-		do_entry(ctx, cookie, site, p, s, enabled);
-	__sync_fetch_and_and(&s->busy, 0);
+		do_entry(ctx, cookie, site, p, s, slot, enabled);
+	/* on x86 a plain store releases: the CPU does not move it before the writes above */
+	asm volatile("" ::: "memory");
+	s->busy = 0;
 	return 0;
 }

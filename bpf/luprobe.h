@@ -82,6 +82,9 @@ enum lp_opcode {
 	LP_OP_SKIPZ,	/* if t[src] == 0, skip the next imm ops */
 	LP_OP_SEXT,	/* t[dst] = t[src] sign-extended from `size` bytes */
 	LP_OP_CONST,	/* t[dst] = the 8 bytes at consts[imm] */
+	LP_OP_REGSTORE, /* data[out..out+size) = low `size` bytes of reg[src] */
+	LP_OP_REGSTR,   /* a string in reg[src] (ptr) and reg[dst] (len): image at
+			 * data[imm], bytes (at most size) to the var area, lp_var at data[out] */
 };
 
 enum lp_cmp {
@@ -175,6 +178,13 @@ struct lp_agg_key {
 	__u8 key[LP_AGG_KEYLEN];
 };
 
+/* The key of aggregations whose key is not a string: hashed 16 bytes, not 64. */
+struct lp_agg_key16 {
+	__u32 id;
+	__u32 bucket;
+	__u64 key;
+};
+
 struct lp_agg_val {
 	__u64 count;
 	__s64 sum;
@@ -221,6 +231,9 @@ struct lp_probe_state {
 #define LP_COOKIE_CC(c)	    ((__u32)(((c) >> 24) & 0x1f))
 #define LP_COOKIE_CC_NEG(c) ((__u32)(((c) >> 29) & 0x1))
 #define LP_COOKIE_SPADJ(c)  ((__s32)(__s8)(((c) >> 32) & 0xff))
+/* A register that holds g at this site (LP_REG_* + 1), 0: the plan's g source. */
+#define LP_COOKIE_GREG(c) ((__u32)(((c) >> 40) & 0x1f))
+#define LP_COOKIE_WITH_GREG(c, greg) ((c) | ((__u64)(greg) << 40))
 #define LP_COOKIE(plan, site, cc, neg, spadj)                                                      \
 	((__u64)(plan) | ((__u64)(site) << 20) | ((__u64)(cc) << 24) | ((__u64)(neg) << 29) |      \
 	 ((__u64)(__u8)(spadj) << 32))

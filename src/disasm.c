@@ -155,6 +155,28 @@ static int xmm_index(x86_reg r)
 	return -1;
 }
 
+/* LP_REG_* of a 64-bit general register, or -1. */
+static int lp_reg_of(x86_reg r)
+{
+	switch (r) {
+	case X86_REG_RAX: return LP_REG_AX;
+	case X86_REG_RBX: return LP_REG_BX;
+	case X86_REG_RCX: return LP_REG_CX;
+	case X86_REG_RDX: return LP_REG_DX;
+	case X86_REG_RSI: return LP_REG_SI;
+	case X86_REG_RDI: return LP_REG_DI;
+	case X86_REG_R8: return LP_REG_R8;
+	case X86_REG_R9: return LP_REG_R9;
+	case X86_REG_R10: return LP_REG_R10;
+	case X86_REG_R11: return LP_REG_R11;
+	case X86_REG_R12: return LP_REG_R12;
+	case X86_REG_R13: return LP_REG_R13;
+	case X86_REG_R14: return LP_REG_R14;
+	case X86_REG_R15: return LP_REG_R15;
+	default: return -1;
+	}
+}
+
 static bool is_morestack(const struct gobin *gb, uint64_t target)
 {
 	const struct gobin_func *f = gobin__func_at(gb, target);
@@ -255,7 +277,7 @@ static int find_entry_site(csh cs, const struct gobin *gb, const struct gobin_fu
 	const uint8_t *start = code;
 	uint64_t pc = f->entry;
 	cs_insn *insn;
-	int n, cc;
+	int n, cc, g_reg = -1;
 
 	if (!code) {
 		lp_seterr("%s: code at 0x%lx is not in the file", f->name, (unsigned long)f->entry);
@@ -266,6 +288,7 @@ static int find_entry_site(csh cs, const struct gobin *gb, const struct gobin_fu
 		return -ENOMEM;
 	out->entry_site = f->entry;
 	out->site_kind = LP_SITE_ENTRY;
+	out->g_reg = -1;
 	for (n = 0; n < PROLOGUE_MAX_INSNS; n++) {
 		uint64_t at = pc;
 		const uint8_t *bytes = code;
@@ -274,6 +297,16 @@ static int find_entry_site(csh cs, const struct gobin *gb, const struct gobin_fu
 			break;
 		if (n == 0)
 			out->emulated = disasm__is_emulated(bytes, insn->size);
+		/* CMPQ SP, 16(reg): reg holds g (stackguard0 is at offset 16) */
+		if (insn->id == X86_INS_CMP) {
+			cs_x86 *x = &insn->detail->x86;
+			int k;
+
+			for (k = 0; k < x->op_count; k++)
+				if (x->operands[k].type == X86_OP_MEM && x->operands[k].mem.disp == 16 &&
+				    x->operands[k].mem.index == X86_REG_INVALID)
+					g_reg = lp_reg_of(x->operands[k].mem.base);
+		}
 		cc = jcc_cc(insn->id);
 		if (cc >= 0) {
 			cs_x86 *x = &insn->detail->x86;
@@ -285,6 +318,7 @@ static int find_entry_site(csh cs, const struct gobin *gb, const struct gobin_fu
 				out->cc = cc;
 				out->cc_neg = false;
 				out->emulated = true;
+				out->g_reg = g_reg;
 				continue; /* a later branch to morestack supersedes this one */
 			}
 			if (scan_morestack_block(cs, gb, f, pc, out, false)) {
@@ -293,6 +327,7 @@ static int find_entry_site(csh cs, const struct gobin *gb, const struct gobin_fu
 				out->cc = cc;
 				out->cc_neg = true;
 				out->emulated = true;
+				out->g_reg = g_reg;
 				continue;
 			}
 			break;

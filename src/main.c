@@ -420,10 +420,12 @@ int main(int argc, char **argv)
 		return 1;
 
 	code = session__init(&s, &env);
+	pr_debug("luprobe: %.2f ms: initialized\n", (now_ns() - s.started_ns) / 1e6);
 	if (!code)
 		code = session__load_script(&s);
 	if (!code)
 		code = session__open_targets(&s);
+	pr_debug("luprobe: %.2f ms: script loaded, targets open\n", (now_ns() - s.started_ns) / 1e6);
 	/* after the fork: the command keeps the original stdout */
 	if (!code && env.output && !freopen(env.output, "w", stdout)) {
 		lp_seterr("%s: %s", env.output, strerror(errno));
@@ -431,8 +433,10 @@ int main(int argc, char **argv)
 	}
 	if (!code)
 		code = session__run_script(&s);
+	pr_debug("luprobe: %.2f ms: main chunk run\n", (now_ns() - s.started_ns) / 1e6);
 	if (!code && !s.stop)
 		code = session__attach(&s);
+	pr_debug("luprobe: %.2f ms: attached\n", (now_ns() - s.started_ns) / 1e6);
 	if (!code) {
 		for (i = 0; i < s.ntargets; i++)
 			if (s.targets[i].launched && (code = target__release(&s.targets[i])))

@@ -15,6 +15,8 @@ struct plan_builder {
 	struct plan_opts opts;
 	struct lp_plan bpf;
 	uint32_t nconsts;     /* bytes of bpf.consts used */
+	/* the string or slice whose ptr and len capture left in temporaries a and b */
+	const struct dnode *preloaded;
 	uint16_t extra_flags; /* set by plan__set_flags */
 	struct lp_op ops[2][LP_MAX_OPS];
 	unsigned nops[2];
@@ -303,31 +305,77 @@ static int follow(struct plan_builder *pb, enum side sd, struct dnode *n, int le
 		  uint32_t depth);
 
 /* Copy a value's bytes into a new image in the record, then follow it. */
+/* The integer registers of a string's two words, if both are in registers. */
+static bool string_regs(const struct src *s, int *preg, int *lreg)
+{
+	uint32_t i;
+
+	*preg = *lreg = -1;
+	for (i = 0; i < s->loc->npieces; i++) {
+		const struct gopiece *pc = &s->loc->pieces[i];
+
+		if (pc->cls != GOREG_INT)
+			continue;
+		if (pc->offset == s->base)
+			*preg = pc->reg;
+		else if (pc->offset == s->base + 8)
+			*lreg = pc->reg;
+	}
+	return *preg >= 0 && *lreg >= 0;
+}
+
 static int capture(struct plan_builder *pb, enum side sd, const struct gotype *t,
 		   const struct src *s, struct dnode *n, int level, uint32_t depth, unsigned slot)
 {
 	uint32_t size = t->size > IMG_MAX ? IMG_MAX : t->size;
 	uint32_t i;
 	bool any_float = false;
+	int preg, lreg;
 
 	n->kind = kind_of(t);
 	n->type = t;
 	n->slot = slot;
 	n->img = alloc_fixed(pb, size ? size : 1, t->align);
+	if (s->regs && n->kind == DN_STRING && string_regs(s, &preg, &lreg)) {
+		/* one op: both words to the image, the bytes to the variable area */
+		n->var = alloc_fixed(pb, sizeof(struct lp_var), 2);
+		n->var_slot = alloc_slot(pb);
+		emit(pb, sd, LP_OP_REGSTR, lreg, preg, n->var_slot, n->img, n->var,
+		     pb->opts.strcap);
+		pb->var_caps[sd] += pb->opts.strcap;
+		return 0;
+	}
 	if (s->regs) {
+		/*
+		 * A string's or slice's words go through temporaries 1, 2, 3 of the
+		 * level, where follow() wants ptr and len: it need not read them back.
+		 */
+		bool keep = n->kind == DN_STRING || n->kind == DN_SLICE;
+		int k = 1;
+
 		for (i = 0; i < s->loc->npieces; i++) {
 			const struct gopiece *pc = &s->loc->pieces[i];
+			int t_;
 
 			if (pc->offset < s->base || pc->offset >= s->base + t->size)
 				continue;
+			t_ = keep && k <= 3 ? tmp(level, k++) : tmp(level, 0);
 			if (pc->cls == GOREG_FLOAT) {
 				any_float = true;
+				keep = false;
 				continue;
 			}
-			emit(pb, sd, LP_OP_REG, tmp(level, 0), pc->reg, slot, 0, 0, 0);
-			emit(pb, sd, LP_OP_STORE, 0, tmp(level, 0), slot, 0,
-			     n->img + pc->offset - s->base, pc->size);
+			if (keep) {
+				emit(pb, sd, LP_OP_REG, t_, pc->reg, slot, 0, 0, 0);
+				emit(pb, sd, LP_OP_STORE, 0, t_, slot, 0,
+				     n->img + pc->offset - s->base, pc->size);
+			} else {
+				emit(pb, sd, LP_OP_REGSTORE, 0, pc->reg, slot, 0,
+				     n->img + pc->offset - s->base, pc->size);
+			}
 		}
+		if (keep && k > 2)
+			pb->preloaded = n;
 		if (any_float && is_flat(t) && t->kind != GK_STRUCT && t->kind != GK_ARRAY) {
 			n->avail = DA_FLOATREG;
 			return 0;
@@ -401,17 +449,25 @@ static int follow(struct plan_builder *pb, enum side sd, struct dnode *n, int le
 	case DN_STRING:
 		n->var = alloc_fixed(pb, sizeof(struct lp_var), 2);
 		n->var_slot = alloc_slot(pb);
-		emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
-		emit(pb, sd, LP_OP_DATA, b, 0, n->slot, 0, n->img + 8, 8);
+		if (pb->preloaded != n) {
+			emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
+			emit(pb, sd, LP_OP_DATA, b, 0, n->slot, 0, n->img + 8, 8);
+		}
+		pb->preloaded = NULL;
 		emit(pb, sd, LP_OP_STR, b, a, n->var_slot, 0, n->var, pb->opts.strcap);
 		pb->var_caps[sd] += pb->opts.strcap;
 		return 0;
 	case DN_SLICE:
 		esize = t->elem ? t->elem->size : 0;
-		if (!esize)
+		if (!esize) {
+			pb->preloaded = NULL;
 			return 0;
-		emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
-		emit(pb, sd, LP_OP_DATA, b, 0, n->slot, 0, n->img + 8, 8);
+		}
+		if (pb->preloaded != n) {
+			emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
+			emit(pb, sd, LP_OP_DATA, b, 0, n->slot, 0, n->img + 8, 8);
+		}
+		pb->preloaded = NULL;
 		if (is_flat(t->elem)) {
 			uint32_t cap = esize == 1 ? pb->opts.strcap : pb->opts.elems * esize;
 

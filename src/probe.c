@@ -83,7 +83,12 @@ int probe_set__binary(struct probe_set *ps, const char *path, struct binary **ou
 			  info->go_version[0] ? info->go_version : "an unknown Go release");
 		goto fail;
 	}
-	if (info->has_dwarf)
+	/*
+	 * The table is checked against DWARF for every release it lists (unit
+	 * tests); DWARF, slow to decompress, is asked only about a release the
+	 * table had to guess for.
+	 */
+	if (info->has_dwarf && (b->rt.go_minor != info->go_minor || !info->go_version[0]))
 		goruntime__from_dwarf(path, &b->rt);
 	b->tls_off = tls_offset(b->gb);
 	b->first_vaddr = UINT64_MAX;
@@ -632,8 +637,18 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 	}
 	pi->probe = p;
 
-	err = add_point(p, b, d.entry_site, LP_COOKIE(idx, d.site_kind, d.cc, d.cc_neg, 0), pid,
-			f->name, false);
+	{
+		/* where the stack check just loaded g into a register, read it there */
+		uint64_t cookie = LP_COOKIE(idx, d.site_kind, d.cc, d.cc_neg, 0);
+
+		if (d.site_kind == LP_SITE_JCC && d.g_reg >= 0 && !regabi)
+			cookie = LP_COOKIE_WITH_GREG(cookie, d.g_reg + 1);
+		else if (!regabi)
+			tracer__need_tls(ps->tracer);
+		err = add_point(p, b, d.entry_site, cookie, pid, f->name, false);
+	}
+	if (!regabi && d.nrets && (want_ret || p->scope))
+		tracer__need_tls(ps->tracer);
 	/* RET sites are kept even without results: the probe may become a scope */
 	for (i = 0; !err && i < d.nrets; i++)
 		err = add_point(p, b, d.rets[i], LP_COOKIE(idx, LP_SITE_RET, 0, 0, 0), pid, f->name,
@@ -802,8 +817,10 @@ int probe__update_plans(struct probe_set *ps, struct probe *p)
 			bp->flags |= LP_PF_NOEVENT;
 		if (p->scope)
 			bp->flags |= LP_PF_SCOPE;
-		if (p->scope && !tracer__loaded(ps->tracer))
+		if (p->scope && !tracer__loaded(ps->tracer)) {
 			tracer__need_call_bytes(ps->tracer, plan__entry_bytes(pi->pb));
+			tracer__need_scopes(ps->tracer);
+		}
 		err = tracer__set_plan(ps->tracer, p->plans[i], bp);
 		if (err)
 			return err;

@@ -145,9 +145,11 @@ int session__attach(struct session *s)
 		if (err)
 			return err;
 	}
+	pr_debug("luprobe: %.2f ms: loading BPF\n", (now_ns() - s->started_ns) / 1e6);
 	err = tracer__load(s->tracer, on_record, s);
 	if (err)
 		return err;
+	pr_debug("luprobe: %.2f ms: BPF loaded\n", (now_ns() - s->started_ns) / 1e6);
 	for (i = 0; i < s->ps.nprobes; i++) {
 		err = probe__attach(&s->ps, s->ps.probes[i]);
 		if (err)

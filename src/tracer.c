@@ -7,9 +7,11 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "log.h"
 #include "tracer.h"
+#include "session.h"
 #include "luprobe.skel.h"
 
 struct tracer {
@@ -23,6 +25,9 @@ struct tracer {
 	uint32_t call_bytes;
 	bool want_stacks;
 	bool want_aggs;
+	bool want_tls;
+	bool want_calls;  /* a plan pairs calls or tracks scopes */
+	bool want_scopes;
 	/* links: libbpf perf-event links, or raw uprobe_multi link fds */
 	struct bpf_link **links;
 	size_t nlinks, links_cap;
@@ -111,10 +116,71 @@ void tracer__need_aggs(struct tracer *t)
 	t->want_aggs = true;
 }
 
+void tracer__need_tls(struct tracer *t)
+{
+	t->want_tls = true;
+}
+
+/*
+ * offsetof(struct task_struct, thread.fsbase) from the kernel's BTF. Loading
+ * that BTF takes milliseconds, so it is done only when a site needs TLS.
+ */
+static uint32_t fsbase_offset(void)
+{
+	const struct btf_member *m;
+	const struct btf_type *t;
+	struct btf *btf = btf__load_vmlinux_btf();
+	uint32_t off = 0, i;
+	int id;
+
+	if (!btf || libbpf_get_error(btf))
+		return 0;
+	id = btf__find_by_name_kind(btf, "task_struct", BTF_KIND_STRUCT);
+	t = id > 0 ? btf__type_by_id(btf, id) : NULL;
+	for (i = 0, m = t ? btf_members(t) : NULL; t && i < btf_vlen(t); i++, m++) {
+		if (strcmp(btf__name_by_offset(btf, m->name_off), "thread") != 0)
+			continue;
+		off = btf_member_bit_offset(t, i) / 8;
+		t = btf__type_by_id(btf, m->type);
+		for (i = 0, m = btf_members(t); i < btf_vlen(t); i++, m++) {
+			if (strcmp(btf__name_by_offset(btf, m->name_off), "fsbase") == 0) {
+				off += btf_member_bit_offset(t, i) / 8;
+				btf__free(btf);
+				return off;
+			}
+		}
+		break;
+	}
+	btf__free(btf);
+	return 0;
+}
+
+/* Sum one key's per-CPU values; false if nothing was counted. */
+static bool sum_cpus(const struct lp_agg_val *vals, int ncpu, struct lp_agg_val *sum)
+{
+	int c;
+
+	memset(sum, 0, sizeof(*sum));
+	sum->min = INT64_MAX;
+	sum->max = INT64_MIN;
+	for (c = 0; c < ncpu; c++) {
+		if (!vals[c].count)
+			continue;
+		sum->count += vals[c].count;
+		sum->sum += vals[c].sum;
+		if (vals[c].min < sum->min)
+			sum->min = vals[c].min;
+		if (vals[c].max > sum->max)
+			sum->max = vals[c].max;
+	}
+	return sum->count != 0;
+}
+
 int tracer__agg_read(const struct tracer *t, uint32_t id, tracer_agg_fn fn, void *ctx)
 {
-	int ncpu = libbpf_num_possible_cpus(), fd, err = 0, c;
+	int ncpu = libbpf_num_possible_cpus(), fd, err = 0;
 	struct lp_agg_key key, next, *prev = NULL;
+	struct lp_agg_key16 k16, n16, *prev16 = NULL;
 	struct lp_agg_val *vals, sum;
 
 	if (!t->skel || ncpu <= 0)
@@ -123,55 +189,87 @@ int tracer__agg_read(const struct tracer *t, uint32_t id, tracer_agg_fn fn, void
 	if (!vals)
 		return -ENOMEM;
 	fd = bpf_map__fd(t->skel->maps.aggs);
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+	while (!err && bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (key.id != id)
+		if (key.id != id || bpf_map_lookup_elem(fd, &key, vals))
 			continue;
-		if (bpf_map_lookup_elem(fd, &key, vals))
-			continue; /* deleted meanwhile */
-		memset(&sum, 0, sizeof(sum));
-		sum.min = INT64_MAX;
-		sum.max = INT64_MIN;
-		for (c = 0; c < ncpu; c++) {
-			if (!vals[c].count)
-				continue;
-			sum.count += vals[c].count;
-			sum.sum += vals[c].sum;
-			if (vals[c].min < sum.min)
-				sum.min = vals[c].min;
-			if (vals[c].max > sum.max)
-				sum.max = vals[c].max;
-		}
-		if (sum.count && (err = fn(ctx, &key, &sum)))
-			break;
+		if (sum_cpus(vals, ncpu, &sum))
+			err = fn(ctx, &key, &sum);
+	}
+	/* keys that are not strings live in the 16-byte-key map */
+	fd = bpf_map__fd(t->skel->maps.aggs16);
+	while (!err && bpf_map_get_next_key(fd, prev16, &n16) == 0) {
+		k16 = n16;
+		prev16 = &k16;
+		if (k16.id != id || bpf_map_lookup_elem(fd, &k16, vals))
+			continue;
+		memset(&key, 0, sizeof(key));
+		key.id = k16.id;
+		key.bucket = k16.bucket;
+		memcpy(key.key, &k16.key, sizeof(k16.key));
+		if (sum_cpus(vals, ncpu, &sum))
+			err = fn(ctx, &key, &sum);
 	}
 	free(vals);
 	return err;
 }
 
+/* Delete the keys of map fd whose first 4 bytes are id: collected first, then deleted. */
+static int clear_keys(int fd, size_t ksize, uint32_t id)
+{
+	char *keys = NULL, *prev = NULL, next[sizeof(struct lp_agg_key)];
+	size_t n = 0, cap = 0, i;
+	uint32_t kid;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		if (n == cap) {
+			char *nk;
+
+			cap = cap ? cap * 2 : 64;
+			nk = realloc(keys, cap * ksize);
+			if (!nk) {
+				free(keys);
+				return -ENOMEM;
+			}
+			keys = nk;
+		}
+		memcpy(keys + n * ksize, next, ksize);
+		prev = keys + n * ksize;
+		memcpy(&kid, next, sizeof(kid));
+		n++;
+		if (kid != id)
+			continue;
+	}
+	for (i = 0; i < n; i++) {
+		memcpy(&kid, keys + i * ksize, sizeof(kid));
+		if (kid == id)
+			bpf_map_delete_elem(fd, keys + i * ksize);
+	}
+	free(keys);
+	return 0;
+}
+
 int tracer__agg_clear(const struct tracer *t, uint32_t id)
 {
-	struct lp_agg_key key, next, *prev = NULL;
-	int fd;
+	int err;
 
 	if (!t->skel)
 		return 0;
-	fd = bpf_map__fd(t->skel->maps.aggs);
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		if (key.id == id) {
-			bpf_map_delete_elem(fd, &key);
-			prev = NULL; /* iteration restarts after a delete */
-			continue;
-		}
-		prev = &key;
-	}
-	return 0;
+	err = clear_keys(bpf_map__fd(t->skel->maps.aggs), sizeof(struct lp_agg_key), id);
+	if (!err)
+		err = clear_keys(bpf_map__fd(t->skel->maps.aggs16), sizeof(struct lp_agg_key16), id);
+	return err;
+}
+
+void tracer__need_scopes(struct tracer *t)
+{
+	t->want_scopes = true;
 }
 
 void tracer__need_call_bytes(struct tracer *t, uint32_t bytes)
 {
+	t->want_calls = true;
 	if (bytes > t->call_bytes)
 		t->call_bytes = bytes;
 }
@@ -287,10 +385,20 @@ int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx)
 		return err;
 	}
 	skel->rodata->wakeup_bytes = t->opts.wakeup_bytes;
+	if (t->want_tls) {
+		skel->rodata->fsbase_off = fsbase_offset();
+		if (!skel->rodata->fsbase_off)
+			pr_info("luprobe: cannot find task_struct.thread.fsbase in the kernel's BTF: "
+				"goroutine ids of stack-ABI returns will be 0\n");
+	}
 	bpf_map__set_max_entries(skel->maps.rb, pow2_at_least(t->opts.ringbuf_bytes));
+	/* room for the plans so far and for probes created later, not for 4096 of them */
+	if (t->nplans + 512 < t->opts.max_plans)
+		t->opts.max_plans = t->nplans + 512;
 	bpf_map__set_max_entries(skel->maps.plans, t->opts.max_plans);
 	bpf_map__set_max_entries(skel->maps.probes, t->opts.max_probes);
 	bpf_map__set_max_entries(skel->maps.aggs, t->want_aggs ? 16384 : 1);
+	bpf_map__set_max_entries(skel->maps.aggs16, t->want_aggs ? 16384 : 1);
 	/* a stack map is only worth its memory when a probe captures stacks */
 	bpf_map__set_max_entries(skel->maps.stacks,
 				 t->want_stacks ? (t->opts.max_stacks ? t->opts.max_stacks : 4096)
@@ -303,6 +411,10 @@ int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx)
 	 * In-flight calls: as many as 64 MiB of kernel memory holds, from 4096
 	 * to 65536 (deep recursion keeps one entry per frame).
 	 */
+	/* nothing pairs calls yet: probes created later get a small map, not 64 MiB */
+	if (!t->opts.max_calls && !t->want_calls)
+		t->opts.max_calls = 1024;
+	bpf_map__set_max_entries(skel->maps.scopes, t->want_scopes ? 16384 : 1024);
 	if (!t->opts.max_calls) {
 		t->opts.max_calls = (64u << 20) / call_value;
 		if (t->opts.max_calls > 65536)
@@ -316,7 +428,9 @@ int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx)
 		bpf_program__set_expected_attach_type(skel->progs.lp_uprobe, LP_TRACE_UPROBE_MULTI);
 	pr_debug("luprobe: uprobe_multi links %s\n", t->multi ? "available" : "not available");
 
+	pr_debug("luprobe: tracer: opened at %.2f ms\n", now_ns() / 1e6);
 	err = luprobe_bpf__load(skel);
+	pr_debug("luprobe: tracer: loaded at %.2f ms\n", now_ns() / 1e6);
 	if (err) {
 		if (err == -EPERM || err == -EACCES)
 			lp_seterr("cannot load BPF programs: %s; run as root, or grant CAP_BPF, "

@@ -39,6 +39,12 @@ int tracer__alloc_plan(struct tracer *t);
 int tracer__set_plan(struct tracer *t, uint32_t idx, const struct lp_plan *plan);
 /* Entry record bytes a paired plan needs kept per call (sizes the call map). */
 void tracer__need_call_bytes(struct tracer *t, uint32_t bytes);
+/* A probe scopes others (within =): size the scope map (before load). */
+void tracer__need_scopes(struct tracer *t);
+
+/* A site reads g from thread-local storage: find the task's fsbase (before load). */
+void tracer__need_tls(struct tracer *t);
+
 /* A probe feeds in-kernel aggregations: size their map (before load). */
 void tracer__need_aggs(struct tracer *t);
 
