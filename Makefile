@@ -27,7 +27,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 INCLUDES := -I$(OUTPUT) -Isrc -Ibpf $(PKG_CFLAGS)
 DEFS := -D_GNU_SOURCE -DLUPROBE_VERSION='"$(VERSION)"' -DLUPROBE_LUADIR='"$(datadir)/lua"'
-LDLIBS := $(PKG_LIBS) -lz -lm
+LDLIBS := $(PKG_LIBS) -lz -lm -lpthread
 
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

@@ -16,13 +16,20 @@ const volatile __u64 wakeup_bytes = 256 * 1024; /* wake the consumer past this m
 const volatile __u32 fsbase_off; /* offsetof(task_struct, thread.fsbase); 0: no TLS reads */
 
 /*
+ * Set by the consumer when it found the ring empty for a whole drain
+ * interval and is about to sleep: the next record wakes it at once (and
+ * clears this), so the first event after a quiet spell is not held back.
+ */
+__u32 consumer_idle;
+
+/*
  * struct pt_regs of x86-64 as the user ABI lays it out (stable): reading it
  * at fixed offsets needs no CO-RE relocation, so libbpf need not load the
  * kernel's BTF, which costs milliseconds at every start.
  */
 struct lp_regs {
-	unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax,
-		ip, cs, flags, sp, ss;
+	unsigned long r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax, ip,
+		cs, flags, sp, ss;
 };
 
 struct {
@@ -94,16 +101,19 @@ struct {
 } stacks SEC(".maps");
 
 /* In-kernel aggregations: per-CPU, so updates need no atomics; summed when read. */
+/* Allocated as keys appear: a script without aggregations costs nothing. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 1); /* resized at load */
+	__uint(max_entries, LP_AGG_KEYS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct lp_agg_key);
 	__type(value, struct lp_agg_val);
 } aggs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, 1); /* resized at load */
+	__uint(max_entries, LP_AGG_KEYS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct lp_agg_key16);
 	__type(value, struct lp_agg_val);
 } aggs16 SEC(".maps");
@@ -123,39 +133,19 @@ static __always_inline void stat_inc(__u32 which)
 		*v += 1;
 }
 
-/* Does the stack-check branch send this call to morestack? */
+/*
+ * Does the stack-check branch send this call to morestack? Branch-free: one
+ * bit per x86 condition (O, B, E, BE, S, P, L, LE; cc>>1 picks it, cc&1
+ * negates it), which keeps the verifier from walking eight paths.
+ */
 static __always_inline bool cc_holds(__u32 cc, __u64 fl)
 {
-	bool cf = fl & 0x1, pf = fl & 0x4, zf = fl & 0x40, sf = fl & 0x80, of = fl & 0x800;
-	bool r;
+	__u64 cf = fl & 1, pf = (fl >> 2) & 1, zf = (fl >> 6) & 1, sf = (fl >> 7) & 1,
+	      of = (fl >> 11) & 1, lt = sf ^ of;
+	__u64 v = of | cf << 1 | zf << 2 | (cf | zf) << 3 | sf << 4 | pf << 5 | lt << 6 |
+		  (zf | lt) << 7;
 
-	switch (cc >> 1) {
-	case 0:
-		r = of;
-		break;
-	case 1:
-		r = cf;
-		break;
-	case 2:
-		r = zf;
-		break;
-	case 3:
-		r = cf || zf;
-		break;
-	case 4:
-		r = sf;
-		break;
-	case 5:
-		r = pf;
-		break;
-	case 6:
-		r = sf != of;
-		break;
-	default:
-		r = zf || sf != of;
-		break;
-	}
-	return (cc & 1) ? !r : r;
+	return ((v >> ((cc >> 1) & 7)) ^ cc) & 1;
 }
 
 static __always_inline void save_regs(struct scratch *s, struct pt_regs *pctx)
@@ -183,10 +173,11 @@ static __always_inline void save_regs(struct scratch *s, struct pt_regs *pctx)
 	s->regs[LP_REG_LATENCY] = 0;
 }
 
-static __always_inline __u64 read_u64(__u64 addr)
+static __noinline __u64 read_u64(__u64 addr)
 {
 	__u64 v = 0;
 
+	/* a small frame: see user_bounce */
 	if (bpf_probe_read_user(&v, sizeof(v), (void *)addr))
 		return 0;
 	return v;
@@ -220,10 +211,10 @@ static __always_inline __u64 current_g(const struct lp_plan *p, struct scratch *
  * value pointers, so it finds the scratch slot and the plan by index.
  */
 struct run {
-	struct scratch *s;       /* for the inline callers only */
+	struct scratch *s;	 /* for the inline callers only */
 	const struct lp_plan *p; /* for the inline callers only */
-	__u32 slot;              /* scratch slot index */
-	__u32 plan;              /* plan index */
+	__u32 slot;		 /* scratch slot index */
+	__u32 plan;		 /* plan index */
 	__u64 t[LP_NTMP];
 	__u32 first, end; /* op range */
 	__u32 vpos;	  /* next free byte of the variable area */
@@ -268,6 +259,45 @@ static __always_inline bool cmp(__u32 cc, __u64 a, __u64 b)
 		return a >= b;
 	}
 	return false;
+}
+
+/*
+ * User memory is read into a buffer on the stack of a function whose frame
+ * is under 64 bytes. The kernel's usercopy hardening checks a destination
+ * on the task stack in a few instructions but walks several tables for
+ * anything else (a map value, or the per-CPU private stack the JIT gives
+ * frames of 64 bytes or more); that walk cost more than the copy itself.
+ */
+#define LP_BOUNCE 32
+static __noinline long user_bounce(void *dst, __u32 n, __u64 addr)
+{
+	__u64 b[LP_BOUNCE / 8];
+	long err;
+
+	if (n > LP_BOUNCE)
+		return -1;
+	err = bpf_probe_read_user(b, n, (void *)addr);
+	if (err)
+		return err;
+	/* whole words: bytes past n land in the caller's slack and are not sent */
+	((__u64 *)dst)[0] = b[0];
+	if (n > 8)
+		((__u64 *)dst)[1] = b[1];
+	if (n > 16)
+		((__u64 *)dst)[2] = b[2];
+	if (n > 24)
+		((__u64 *)dst)[3] = b[3];
+	return 0;
+}
+
+/* Copy n bytes of user memory into the record data at off; non-zero on a fault. */
+static __always_inline long copy_user(struct scratch *s, __u32 off, __u32 n, __u64 addr)
+{
+	__u32 o = off & (LP_DATA_MAX - 1);
+
+	if (n <= LP_BOUNCE)
+		return user_bounce(&s->data[o], n, addr);
+	return bpf_probe_read_user(&s->data[o], n & (LP_COPY_MAX - 1), (void *)addr);
 }
 
 __noinline int lp_op(__u32 i, struct run *r)
@@ -364,8 +394,7 @@ __noinline int lp_op(__u32 i, struct run *r)
 			}
 			n &= LP_COPY_MAX - 1;
 			addr = r->t[src & (LP_NTMP - 1)];
-			if (n && bpf_probe_read_user(&s->data[r->vpos & (LP_DATA_MAX - 1)], n,
-						     (void *)addr)) {
+			if (n && copy_user(s, r->vpos, n, addr)) {
 				fault(s, op->slot);
 				n = 0;
 			}
@@ -466,8 +495,7 @@ __noinline int lp_op(__u32 i, struct run *r)
 				s->rec.flags |= LP_RF_TRUNC;
 			}
 			n &= LP_COPY_MAX - 1;
-			if (n && bpf_probe_read_user(&s->data[r->vpos & (LP_DATA_MAX - 1)], n,
-						     (void *)ptr)) {
+			if (n && copy_user(s, r->vpos, n, ptr)) {
 				fault(s, op->slot);
 				n = 0;
 			}
@@ -686,21 +714,43 @@ static __always_inline void run_aggs(struct run *r, const struct lp_plan *p, __u
 	bpf_loop(p->naggs, run_agg_cb, &a, 0);
 }
 
+/* Bytes this CPU produced since it last woke the consumer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} produced SEC(".maps");
+
 static __always_inline void emit(struct scratch *s, __u32 len)
 {
-	__u64 avail = bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA), fl = BPF_RB_NO_WAKEUP;
+	__u64 fl = BPF_RB_NO_WAKEUP, *bytes;
+	__u32 zero = 0;
 
 	s->rec.data_len = len;
 	len = (len & (LP_DATA_MAX * 2 - 1)) + sizeof(struct lp_rec);
 	if (len > sizeof(struct lp_rec) + LP_DATA_MAX)
 		len = sizeof(struct lp_rec) + LP_DATA_MAX;
 	/*
-	 * Wake the consumer only when this record takes the ring past the
-	 * threshold: a wakeup costs microseconds, and a consumer that is behind
-	 * has been woken already (it also drains every few milliseconds).
+	 * A wakeup costs microseconds, so records are not woken one by one: the
+	 * consumer drains every few milliseconds, each CPU wakes it once per
+	 * wakeup_bytes it produces (so a fast stream cannot fill the ring between
+	 * drains), and the first record after a quiet spell wakes it at once.
+	 * Asking the ring how full it is would read the consumer's cache line
+	 * on every event.
 	 */
-	if (avail < wakeup_bytes && avail + len >= wakeup_bytes)
+	bytes = bpf_map_lookup_elem(&produced, &zero);
+	if (bytes) {
+		*bytes += len;
+		if (*bytes >= wakeup_bytes) {
+			*bytes = 0;
+			fl = BPF_RB_FORCE_WAKEUP;
+		}
+	}
+	if (consumer_idle) {
+		consumer_idle = 0;
 		fl = BPF_RB_FORCE_WAKEUP;
+	}
 	if (bpf_ringbuf_output(&rb, &s->rec, len, fl))
 		stat_inc(LP_STAT_LOST);
 }
@@ -727,18 +777,28 @@ static __always_inline void call_key(struct lp_call_key *key, const struct lp_pl
 	key->depth = read_u64(g + p->stackhi_off) - s->regs[LP_REG_SP];
 }
 
-static __always_inline int do_entry(struct pt_regs *ctx, __u64 cookie, __u32 site,
-				    const struct lp_plan *p, struct scratch *s, __u32 slot,
-				    bool enabled)
+/*
+ * Entry and return are global functions too, verified once each instead of
+ * inline in every path of lp_uprobe: that halves the time the kernel spends
+ * loading the program, which every start of luprobe waits for.
+ */
+__noinline int lp_entry(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 enabled)
 {
+	__u32 site = LP_COOKIE_SITE(cookie), idx = LP_COOKIE_PLAN(cookie);
+	const struct lp_plan *p = bpf_map_lookup_elem(&plans, &idx);
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &slot);
+
 	struct run r = {};
 	struct lp_call_key key;
 	__u64 user_g;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 pid_tgid;
+	bool light;
 
+	if (!ctx || !p || !s)
+		return 0;
 	/* a plan that only feeds aggregations needs no time, process or goroutine */
-	bool light = (p->flags & LP_PF_NOEVENT) &&
-		     !(p->flags & (LP_PF_PAIR | LP_PF_SCOPE | LP_PF_WITHIN | LP_PF_STACK));
+	light = (p->flags & LP_PF_NOEVENT) &&
+		!(p->flags & (LP_PF_PAIR | LP_PF_SCOPE | LP_PF_WITHIN | LP_PF_STACK));
 
 	s->rec.type = LP_REC_ENTRY;
 	s->rec.flags = 0;
@@ -825,9 +885,11 @@ static __always_inline int do_entry(struct pt_regs *ctx, __u64 cookie, __u32 sit
 	return 0;
 }
 
-static __always_inline int do_return(struct pt_regs *ctx, __u64 cookie, const struct lp_plan *p,
-				     struct scratch *s, __u32 slot, bool enabled)
+__noinline int lp_return(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 enabled)
 {
+	__u32 idx = LP_COOKIE_PLAN(cookie);
+	const struct lp_plan *p = bpf_map_lookup_elem(&plans, &idx);
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &slot);
 	struct run r = {};
 	struct lp_call_key key;
 	struct lp_rec *entry;
@@ -836,6 +898,8 @@ static __always_inline int do_return(struct pt_regs *ctx, __u64 cookie, const st
 	__u16 gflags = 0;
 	__u32 len;
 
+	if (!ctx || !p || !s)
+		return 0;
 	r.s = s;
 	r.p = p;
 	r.slot = slot;
@@ -921,9 +985,8 @@ int lp_uprobe(struct pt_regs *ctx)
 	__u32 slot = 0;
 	bool enabled;
 
-	if (site == LP_SITE_JCC &&
-	    cc_holds(LP_COOKIE_CC(cookie), ((struct lp_regs *)ctx)->flags) !=
-		    LP_COOKIE_CC_NEG(cookie)) {
+	if (site == LP_SITE_JCC && cc_holds(LP_COOKIE_CC(cookie), ((struct lp_regs *)ctx)->flags) !=
+					   LP_COOKIE_CC_NEG(cookie)) {
 		stat_inc(LP_STAT_MORESTACK);
 		return 0;
 	}
@@ -944,9 +1007,9 @@ int lp_uprobe(struct pt_regs *ctx)
 		return 0;
 	save_regs(s, ctx);
 	if (site == LP_SITE_RET)
-		do_return(ctx, cookie, p, s, slot, enabled);
+		lp_return(ctx, cookie, slot, enabled);
 	else if (enabled || (p->flags & LP_PF_SCOPE))
-		do_entry(ctx, cookie, site, p, s, slot, enabled);
+		lp_entry(ctx, cookie, slot, enabled);
 	/* on x86 a plain store releases: the CPU does not move it before the writes above */
 	asm volatile("" ::: "memory");
 	s->busy = 0;

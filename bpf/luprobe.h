@@ -19,16 +19,17 @@
 #include <linux/types.h>
 #endif
 
-#define LP_MAX_OPS     96   /* ops per plan (entry and return together) */
-#define LP_MAX_AGGS    8    /* in-kernel aggregations fed by one plan */
-#define LP_AGG_KEYLEN  56   /* bytes of an aggregation key (a string key is cut there) */
-#define LP_NTMP	       16   /* temporaries */
-#define LP_DATA_MAX    4096 /* bytes of record data (power of two) */
-#define LP_COPY_MAX    4096 /* largest single bounded copy (power of two) */
-#define LP_CONST_MAX   256  /* predicate constants per plan */
-#define LP_MAX_SLOTS   64   /* fault bits per record */
-#define LP_STACK_DEPTH 64   /* frames kept per stack trace */
-#define LP_NSCRATCH    4    /* scratch slots per CPU: a preempted run keeps its own */
+#define LP_MAX_OPS     96    /* ops per plan (entry and return together) */
+#define LP_MAX_AGGS    8     /* in-kernel aggregations fed by one plan */
+#define LP_AGG_KEYS    16384 /* distinct keys of the in-kernel aggregations, per map */
+#define LP_AGG_KEYLEN  56    /* bytes of an aggregation key (a string key is cut there) */
+#define LP_NTMP	       16    /* temporaries */
+#define LP_DATA_MAX    4096  /* bytes of record data (power of two) */
+#define LP_COPY_MAX    4096  /* largest single bounded copy (power of two) */
+#define LP_CONST_MAX   256   /* predicate constants per plan */
+#define LP_MAX_SLOTS   64    /* fault bits per record */
+#define LP_STACK_DEPTH 64    /* frames kept per stack trace */
+#define LP_NSCRATCH    4     /* scratch slots per CPU: a preempted run keeps its own */
 
 /*
  * Machine registers as the plan names them. 0..8 are the Go register-ABI
@@ -83,7 +84,7 @@ enum lp_opcode {
 	LP_OP_SEXT,	/* t[dst] = t[src] sign-extended from `size` bytes */
 	LP_OP_CONST,	/* t[dst] = the 8 bytes at consts[imm] */
 	LP_OP_REGSTORE, /* data[out..out+size) = low `size` bytes of reg[src] */
-	LP_OP_REGSTR,   /* a string in reg[src] (ptr) and reg[dst] (len): image at
+	LP_OP_REGSTR,	/* a string in reg[src] (ptr) and reg[dst] (len): image at
 			 * data[imm], bytes (at most size) to the var area, lp_var at data[out] */
 };
 
@@ -232,7 +233,7 @@ struct lp_probe_state {
 #define LP_COOKIE_CC_NEG(c) ((__u32)(((c) >> 29) & 0x1))
 #define LP_COOKIE_SPADJ(c)  ((__s32)(__s8)(((c) >> 32) & 0xff))
 /* A register that holds g at this site (LP_REG_* + 1), 0: the plan's g source. */
-#define LP_COOKIE_GREG(c) ((__u32)(((c) >> 40) & 0x1f))
+#define LP_COOKIE_GREG(c)	     ((__u32)(((c) >> 40) & 0x1f))
 #define LP_COOKIE_WITH_GREG(c, greg) ((c) | ((__u64)(greg) << 40))
 #define LP_COOKIE(plan, site, cc, neg, spadj)                                                      \
 	((__u64)(plan) | ((__u64)(site) << 20) | ((__u64)(cc) << 24) | ((__u64)(neg) << 29) |      \

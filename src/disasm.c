@@ -159,21 +159,36 @@ static int xmm_index(x86_reg r)
 static int lp_reg_of(x86_reg r)
 {
 	switch (r) {
-	case X86_REG_RAX: return LP_REG_AX;
-	case X86_REG_RBX: return LP_REG_BX;
-	case X86_REG_RCX: return LP_REG_CX;
-	case X86_REG_RDX: return LP_REG_DX;
-	case X86_REG_RSI: return LP_REG_SI;
-	case X86_REG_RDI: return LP_REG_DI;
-	case X86_REG_R8: return LP_REG_R8;
-	case X86_REG_R9: return LP_REG_R9;
-	case X86_REG_R10: return LP_REG_R10;
-	case X86_REG_R11: return LP_REG_R11;
-	case X86_REG_R12: return LP_REG_R12;
-	case X86_REG_R13: return LP_REG_R13;
-	case X86_REG_R14: return LP_REG_R14;
-	case X86_REG_R15: return LP_REG_R15;
-	default: return -1;
+	case X86_REG_RAX:
+		return LP_REG_AX;
+	case X86_REG_RBX:
+		return LP_REG_BX;
+	case X86_REG_RCX:
+		return LP_REG_CX;
+	case X86_REG_RDX:
+		return LP_REG_DX;
+	case X86_REG_RSI:
+		return LP_REG_SI;
+	case X86_REG_RDI:
+		return LP_REG_DI;
+	case X86_REG_R8:
+		return LP_REG_R8;
+	case X86_REG_R9:
+		return LP_REG_R9;
+	case X86_REG_R10:
+		return LP_REG_R10;
+	case X86_REG_R11:
+		return LP_REG_R11;
+	case X86_REG_R12:
+		return LP_REG_R12;
+	case X86_REG_R13:
+		return LP_REG_R13;
+	case X86_REG_R14:
+		return LP_REG_R14;
+	case X86_REG_R15:
+		return LP_REG_R15;
+	default:
+		return -1;
 	}
 }
 
@@ -303,7 +318,8 @@ static int find_entry_site(csh cs, const struct gobin *gb, const struct gobin_fu
 			int k;
 
 			for (k = 0; k < x->op_count; k++)
-				if (x->operands[k].type == X86_OP_MEM && x->operands[k].mem.disp == 16 &&
+				if (x->operands[k].type == X86_OP_MEM &&
+				    x->operands[k].mem.disp == 16 &&
 				    x->operands[k].mem.index == X86_REG_INVALID)
 					g_reg = lp_reg_of(x->operands[k].mem.base);
 		}

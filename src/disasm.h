@@ -37,7 +37,7 @@ struct disasm_func {
 	size_t nspills;
 	struct disasm_spill spills[DISASM_MAX_SPILLS];
 	bool closure_ctx; /* the morestack call is runtime.morestack (closure context in DX) */
-	int g_reg; /* LP_REG_* holding g at the entry site (the stack check's base), or -1 */
+	int g_reg;	  /* LP_REG_* holding g at the entry site (the stack check's base), or -1 */
 };
 
 /*

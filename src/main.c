@@ -425,7 +425,8 @@ int main(int argc, char **argv)
 		code = session__load_script(&s);
 	if (!code)
 		code = session__open_targets(&s);
-	pr_debug("luprobe: %.2f ms: script loaded, targets open\n", (now_ns() - s.started_ns) / 1e6);
+	pr_debug("luprobe: %.2f ms: script loaded, targets open\n",
+		 (now_ns() - s.started_ns) / 1e6);
 	/* after the fork: the command keeps the original stdout */
 	if (!code && env.output && !freopen(env.output, "w", stdout)) {
 		lp_seterr("%s: %s", env.output, strerror(errno));

@@ -14,7 +14,7 @@ enum side { ENTRY = 0, RET = 1 };
 struct plan_builder {
 	struct plan_opts opts;
 	struct lp_plan bpf;
-	uint32_t nconsts;     /* bytes of bpf.consts used */
+	uint32_t nconsts; /* bytes of bpf.consts used */
 	/* the string or slice whose ptr and len capture left in temporaries a and b */
 	const struct dnode *preloaded;
 	uint16_t extra_flags; /* set by plan__set_flags */

@@ -961,7 +961,6 @@ int probe__add_agg(struct probe_set *ps, struct probe *p, struct agg_req *req,
 			return err;
 	}
 	p->naggs++;
-	tracer__need_aggs(ps->tracer);
 	return 0;
 }
 

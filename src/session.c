@@ -61,6 +61,8 @@ int session__init(struct session *s, struct env *env)
 	install_signals();
 
 	err = tracer__new(&env->topts, &s->tracer);
+	if (!err)
+		tracer__warm_up(s->tracer);
 	if (err)
 		return err;
 	s->ps.tracer = s->tracer;
@@ -156,6 +158,7 @@ int session__attach(struct session *s)
 			return err;
 	}
 	s->attached = true;
+	tracer__warm_release(s->tracer);
 	pr_info("luprobe: %zu probe%s, %zu uprobe%s attached\n", s->ps.nprobes,
 		s->ps.nprobes == 1 ? "" : "s", tracer__nlinks(s->tracer),
 		tracer__nlinks(s->tracer) == 1 ? "" : "s");
@@ -355,7 +358,14 @@ int session__loop(struct session *s)
 			lp_seterr("epoll_wait: %s", strerror(errno));
 			break;
 		}
-		tracer__drain(s->tracer);
+		if (tracer__drain(s->tracer) == 0 && n == 0) {
+			/*
+			 * A whole interval without a record: ask for a wakeup on the
+			 * next one, then look once more for one that raced the flag.
+			 */
+			tracer__set_idle(s->tracer);
+			tracer__drain(s->tracer);
+		}
 		/* one write per batch, not per event, and never later than a batch */
 		fflush(stdout);
 		for (i = 0; i < n; i++)

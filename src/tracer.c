@@ -1,32 +1,41 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "log.h"
+#include "ring.h"
 #include "tracer.h"
 #include "session.h"
 #include "luprobe.skel.h"
 
+/* What a loaded BPF object is sized for: everything fixed at load time. */
+struct load_cfg {
+	uint64_t rb_bytes, wakeup_bytes;
+	uint32_t plans, probes, stacks, call_value, calls, scopes, fsbase_off;
+	bool multi;
+};
+
 struct tracer {
 	struct tracer_opts opts;
 	struct luprobe_bpf *skel;
-	struct ring_buffer *rb;
+	struct ring *rb;
 	/* plans and probe states set before load */
 	struct lp_plan **plans;
 	uint32_t nplans;
 	uint8_t *probe_enabled;
 	uint32_t call_bytes;
 	bool want_stacks;
-	bool want_aggs;
 	bool want_tls;
-	bool want_calls;  /* a plan pairs calls or tracks scopes */
+	bool want_calls; /* a plan pairs calls or tracks scopes */
 	bool want_scopes;
 	/* links: libbpf perf-event links, or raw uprobe_multi link fds */
 	struct bpf_link **links;
@@ -37,6 +46,17 @@ struct tracer {
 	bool multi; /* the kernel has uprobe_multi links (Linux 6.6+) */
 	tracer_event_fn fn;
 	void *fn_ctx;
+	/* the warm-up (see tracer__warm_up) */
+	pthread_t warm_thread;
+	bool warming;
+	bool multi_known;
+	pthread_t preload_thread;
+	bool preloading;
+	struct luprobe_bpf *pre_skel; /* loaded while the script ran */
+	struct load_cfg pre_cfg;
+	int pre_err;
+	uint64_t created_ns, pre_start_ns, pre_end_ns;
+	int warm_fds[3]; /* link, program, memfd */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -56,6 +76,7 @@ int tracer__new(const struct tracer_opts *opts, struct tracer **out)
 	if (!t)
 		return -ENOMEM;
 	t->opts = *opts;
+	t->created_ns = now_ns();
 	if (!t->opts.ringbuf_bytes)
 		t->opts.ringbuf_bytes = 4 << 20;
 	if (!t->opts.wakeup_bytes)
@@ -109,11 +130,6 @@ int tracer__set_plan(struct tracer *t, uint32_t idx, const struct lp_plan *plan)
 void tracer__need_stacks(struct tracer *t)
 {
 	t->want_stacks = true;
-}
-
-void tracer__need_aggs(struct tracer *t)
-{
-	t->want_aggs = true;
 }
 
 void tracer__need_tls(struct tracer *t)
@@ -258,7 +274,8 @@ int tracer__agg_clear(const struct tracer *t, uint32_t id)
 		return 0;
 	err = clear_keys(bpf_map__fd(t->skel->maps.aggs), sizeof(struct lp_agg_key), id);
 	if (!err)
-		err = clear_keys(bpf_map__fd(t->skel->maps.aggs16), sizeof(struct lp_agg_key16), id);
+		err = clear_keys(bpf_map__fd(t->skel->maps.aggs16), sizeof(struct lp_agg_key16),
+				 id);
 	return err;
 }
 
@@ -354,6 +371,109 @@ static bool probe_uprobe_multi(void)
 	return link < 0 && err == EBADF;
 }
 
+/*
+ * The first uprobe registered after a quiet spell waits for an RCU grace
+ * period (registration takes a per-CPU rw-semaphore for writing): 7-11 ms
+ * here, longer than everything else luprobe does before its first event.
+ * Registrations within a grace period of another one do not wait. So, while
+ * the script runs and the verifier checks the program, a thread registers a
+ * throwaway uprobe on an empty memfd that no process maps (no breakpoint is
+ * written anywhere), and the real attach a few milliseconds later is
+ * immediate. The thread also finds out whether uprobe_multi links exist.
+ */
+static void *warm_main(void *arg)
+{
+	struct tracer *t = arg;
+	struct bpf_insn insns[] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = LP_TRACE_UPROBE_MULTI);
+	uint64_t off = 0, cookie = 0;
+	char path[64];
+	int prog, fd;
+
+	if (!probe_uprobe_multi())
+		return NULL;
+	fd = memfd_create("luprobe-warm-up", MFD_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	t->warm_fds[2] = fd;
+	if (ftruncate(fd, 4096) < 0)
+		return NULL;
+	prog = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", insns, 2, &opts);
+	if (prog < 0)
+		return NULL;
+	t->warm_fds[1] = prog;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	t->warm_fds[0] = uprobe_multi_link(prog, path, &off, &cookie, 1, 0);
+	return NULL;
+}
+
+static void *preload_main(void *arg);
+
+void tracer__warm_up(struct tracer *t)
+{
+	if (t->warming || t->preloading || t->skel || getenv("LUPROBE_NO_WARMUP"))
+		return;
+	t->warming = !pthread_create(&t->warm_thread, NULL, warm_main, t);
+	t->preloading = !pthread_create(&t->preload_thread, NULL, preload_main, t);
+}
+
+/* Closing a uprobe link waits for RCU too: off the main thread. */
+static void *warm_close(void *arg)
+{
+	int *fds = arg, i;
+
+	for (i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+	return NULL;
+}
+
+static void warm_join(struct tracer *t)
+{
+	if (t->warming) {
+		pthread_join(t->warm_thread, NULL);
+		t->warming = false;
+	}
+	if (t->preloading) {
+		pthread_join(t->preload_thread, NULL);
+		t->preloading = false;
+	}
+}
+
+static void warm_close_now(struct tracer *t)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if (t->warm_fds[i] >= 0)
+			close(t->warm_fds[i]);
+		t->warm_fds[i] = -1;
+	}
+}
+
+void tracer__warm_release(struct tracer *t)
+{
+	pthread_t th;
+	int *fds;
+
+	warm_join(t);
+	if (t->warm_fds[0] < 0 && t->warm_fds[1] < 0 && t->warm_fds[2] < 0)
+		return;
+	fds = malloc(sizeof(t->warm_fds));
+	if (fds) {
+		memcpy(fds, t->warm_fds, sizeof(t->warm_fds));
+		if (pthread_create(&th, NULL, warm_close, fds))
+			warm_close(fds);
+		else
+			pthread_detach(th);
+	}
+	t->warm_fds[0] = t->warm_fds[1] = t->warm_fds[2] = -1;
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct tracer *t = ctx;
@@ -372,78 +492,162 @@ static size_t pow2_at_least(size_t n)
 	return p;
 }
 
-int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx)
+/* What the probes created so far need. */
+static void exact_cfg(struct tracer *t, struct load_cfg *c)
 {
-	struct luprobe_bpf *skel;
-	uint32_t call_value, i;
-	int err;
-
-	skel = luprobe_bpf__open();
-	if (!skel) {
-		err = -errno;
-		lp_seterr("cannot open the BPF object: %s", strerror(-err));
-		return err;
-	}
-	skel->rodata->wakeup_bytes = t->opts.wakeup_bytes;
-	if (t->want_tls) {
-		skel->rodata->fsbase_off = fsbase_offset();
-		if (!skel->rodata->fsbase_off)
-			pr_info("luprobe: cannot find task_struct.thread.fsbase in the kernel's BTF: "
-				"goroutine ids of stack-ABI returns will be 0\n");
-	}
-	bpf_map__set_max_entries(skel->maps.rb, pow2_at_least(t->opts.ringbuf_bytes));
+	memset(c, 0, sizeof(*c));
+	c->rb_bytes = pow2_at_least(t->opts.ringbuf_bytes);
+	c->wakeup_bytes = t->opts.wakeup_bytes;
+	c->multi = t->multi;
+	if (t->want_tls)
+		c->fsbase_off = fsbase_offset();
 	/* room for the plans so far and for probes created later, not for 4096 of them */
-	if (t->nplans + 512 < t->opts.max_plans)
-		t->opts.max_plans = t->nplans + 512;
-	bpf_map__set_max_entries(skel->maps.plans, t->opts.max_plans);
-	bpf_map__set_max_entries(skel->maps.probes, t->opts.max_probes);
-	bpf_map__set_max_entries(skel->maps.aggs, t->want_aggs ? 16384 : 1);
-	bpf_map__set_max_entries(skel->maps.aggs16, t->want_aggs ? 16384 : 1);
+	c->plans = t->opts.max_plans;
+	if (t->nplans + 512 < c->plans)
+		c->plans = t->nplans + 512;
+	c->probes = t->opts.max_probes;
 	/* a stack map is only worth its memory when a probe captures stacks */
-	bpf_map__set_max_entries(skel->maps.stacks,
-				 t->want_stacks ? (t->opts.max_stacks ? t->opts.max_stacks : 4096)
-						: 1);
-	call_value = sizeof(struct lp_rec) + ((t->call_bytes + 7) & ~7u);
-	if (call_value > sizeof(struct lp_rec) + LP_DATA_MAX)
-		call_value = sizeof(struct lp_rec) + LP_DATA_MAX;
-	bpf_map__set_value_size(skel->maps.calls, call_value);
+	c->stacks = t->want_stacks ? (t->opts.max_stacks ? t->opts.max_stacks : 4096) : 1;
+	c->call_value = sizeof(struct lp_rec) + ((t->call_bytes + 7) & ~7u);
+	if (c->call_value > sizeof(struct lp_rec) + LP_DATA_MAX)
+		c->call_value = sizeof(struct lp_rec) + LP_DATA_MAX;
+	c->scopes = t->want_scopes ? 16384 : 1024;
 	/*
 	 * In-flight calls: as many as 64 MiB of kernel memory holds, from 4096
-	 * to 65536 (deep recursion keeps one entry per frame).
+	 * to 65536 (deep recursion keeps one entry per frame); when nothing pairs
+	 * calls yet, probes created later get a small map, not 64 MiB.
 	 */
-	/* nothing pairs calls yet: probes created later get a small map, not 64 MiB */
-	if (!t->opts.max_calls && !t->want_calls)
-		t->opts.max_calls = 1024;
-	bpf_map__set_max_entries(skel->maps.scopes, t->want_scopes ? 16384 : 1024);
-	if (!t->opts.max_calls) {
-		t->opts.max_calls = (64u << 20) / call_value;
-		if (t->opts.max_calls > 65536)
-			t->opts.max_calls = 65536;
-		if (t->opts.max_calls < 4096)
-			t->opts.max_calls = 4096;
+	c->calls = t->opts.max_calls;
+	if (!c->calls && !t->want_calls)
+		c->calls = 1024;
+	if (!c->calls) {
+		c->calls = (64u << 20) / c->call_value;
+		if (c->calls > 65536)
+			c->calls = 65536;
+		if (c->calls < 4096)
+			c->calls = 4096;
 	}
-	bpf_map__set_max_entries(skel->maps.calls, t->opts.max_calls);
-	t->multi = !getenv("LUPROBE_NO_UPROBE_MULTI") && probe_uprobe_multi();
-	if (t->multi)
-		bpf_program__set_expected_attach_type(skel->progs.lp_uprobe, LP_TRACE_UPROBE_MULTI);
-	pr_debug("luprobe: uprobe_multi links %s\n", t->multi ? "available" : "not available");
+}
 
-	pr_debug("luprobe: tracer: opened at %.2f ms\n", now_ns() / 1e6);
+/*
+ * What most scripts need: no call pairing, scopes, stacks or TLS, and at
+ * most 512 traced functions. The object is loaded for it while the script
+ * runs (see tracer__warm_up); other scripts load their own afterwards.
+ */
+static void likely_cfg(struct tracer *t, struct load_cfg *c)
+{
+	struct tracer none = {.opts = t->opts, .multi = t->multi, .nplans = 512};
+
+	exact_cfg(&none, c);
+}
+
+static bool cfg_covers(const struct load_cfg *have, const struct load_cfg *need)
+{
+	struct load_cfg h = *have;
+
+	if (h.plans < need->plans)
+		return false;
+	h.plans = need->plans;
+	return !memcmp(&h, need, sizeof(h));
+}
+
+/* Open and load the object for c; errors are left to the caller to report. */
+static int load_object(const struct load_cfg *c, struct luprobe_bpf **out)
+{
+	struct luprobe_bpf *skel;
+	int err;
+
+	*out = NULL;
+	skel = luprobe_bpf__open();
+	if (!skel)
+		return -errno;
+	skel->rodata->wakeup_bytes = c->wakeup_bytes;
+	skel->rodata->fsbase_off = c->fsbase_off;
+	bpf_map__set_max_entries(skel->maps.rb, c->rb_bytes);
+	bpf_map__set_max_entries(skel->maps.plans, c->plans);
+	bpf_map__set_max_entries(skel->maps.probes, c->probes);
+	bpf_map__set_max_entries(skel->maps.stacks, c->stacks);
+	bpf_map__set_value_size(skel->maps.calls, c->call_value);
+	bpf_map__set_max_entries(skel->maps.calls, c->calls);
+	bpf_map__set_max_entries(skel->maps.scopes, c->scopes);
+	if (c->multi)
+		bpf_program__set_expected_attach_type(skel->progs.lp_uprobe, LP_TRACE_UPROBE_MULTI);
 	err = luprobe_bpf__load(skel);
-	pr_debug("luprobe: tracer: loaded at %.2f ms\n", now_ns() / 1e6);
 	if (err) {
-		if (err == -EPERM || err == -EACCES)
-			lp_seterr("cannot load BPF programs: %s; run as root, or grant CAP_BPF, "
-				  "CAP_PERFMON and CAP_SYS_RESOURCE",
-				  strerror(-err));
-		else
-			lp_seterr("cannot load the BPF program: %s (kernel with BTF, BPF ring "
-				  "buffers and bpf_loop needed: Linux 5.17 or later)",
-				  strerror(-err));
 		luprobe_bpf__destroy(skel);
 		return err;
 	}
+	*out = skel;
+	return 0;
+}
+
+/* The speculative load, in a thread of its own. */
+static void *preload_main(void *arg)
+{
+	struct tracer *t = arg;
+	struct load_cfg c;
+
+	t->multi = !getenv("LUPROBE_NO_UPROBE_MULTI") && probe_uprobe_multi();
+	t->multi_known = true;
+	likely_cfg(t, &c);
+	t->pre_cfg = c;
+	t->pre_start_ns = now_ns();
+	t->pre_err = load_object(&c, &t->pre_skel);
+	t->pre_end_ns = now_ns();
+	return NULL;
+}
+
+int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx)
+{
+	struct luprobe_bpf *skel = NULL;
+	struct load_cfg need;
+	uint32_t i;
+	int err;
+
+	warm_join(t);
+	if (!t->multi_known) {
+		t->multi = !getenv("LUPROBE_NO_UPROBE_MULTI") && probe_uprobe_multi();
+		t->multi_known = true;
+	}
+	pr_debug("luprobe: uprobe_multi links %s\n", t->multi ? "available" : "not available");
+	exact_cfg(t, &need);
+	if (t->want_tls && !need.fsbase_off)
+		pr_info("luprobe: cannot find task_struct.thread.fsbase in the kernel's BTF: "
+			"goroutine ids of stack-ABI returns will be 0\n");
+	if (t->pre_skel && cfg_covers(&t->pre_cfg, &need)) {
+		skel = t->pre_skel;
+		need = t->pre_cfg;
+		pr_debug("luprobe: using the BPF object loaded while the script ran (%.2f to %.2f "
+			 "ms)\n",
+			 (t->pre_start_ns - t->created_ns) / 1e6,
+			 (t->pre_end_ns - t->created_ns) / 1e6);
+	} else {
+		if (t->pre_skel)
+			pr_debug("luprobe: the script needs a BPF object of its own (plans %u/%u, "
+				 "calls %u/%u x %u/%u, scopes %u/%u, stacks %u/%u)\n",
+				 need.plans, t->pre_cfg.plans, need.calls, t->pre_cfg.calls,
+				 need.call_value, t->pre_cfg.call_value, need.scopes,
+				 t->pre_cfg.scopes, need.stacks, t->pre_cfg.stacks);
+		luprobe_bpf__destroy(t->pre_skel);
+		err = load_object(&need, &skel);
+		if (err) {
+			if (err == -EPERM || err == -EACCES)
+				lp_seterr("cannot load BPF programs: %s; run as root, or grant "
+					  "CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE",
+					  strerror(-err));
+			else
+				lp_seterr("cannot load the BPF program: %s (kernel with BTF, BPF "
+					  "ring buffers and bpf_loop needed: Linux 5.17 or later)",
+					  strerror(-err));
+			return err;
+		}
+	}
+	t->pre_skel = NULL;
+	t->opts.max_plans = need.plans;
+	t->opts.max_calls = need.calls;
 	t->skel = skel;
+	/* the consumer has not seen a record yet: the first one wakes it */
+	skel->bss->consumer_idle = 1;
 	for (i = 0; i < t->nplans; i++) {
 		if (!t->plans[i])
 			continue;
@@ -458,7 +662,8 @@ int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx)
 	}
 	t->fn = fn;
 	t->fn_ctx = ctx;
-	t->rb = ring_buffer__new(bpf_map__fd(skel->maps.rb), on_record, t, NULL);
+	t->rb = ring__open(bpf_map__fd(skel->maps.rb), bpf_map__max_entries(skel->maps.rb),
+			   on_record, t);
 	if (!t->rb) {
 		err = -errno;
 		lp_seterr("cannot map the BPF ring buffer: %s", strerror(-err));
@@ -569,11 +774,12 @@ void tracer__detach_all(struct tracer *t)
 		bpf_link__destroy(t->links[i]);
 	t->nlinks = 0;
 	t->nsites = 0;
+	t->warm_fds[0] = t->warm_fds[1] = t->warm_fds[2] = -1;
 }
 
 int tracer__ringbuf_fd(const struct tracer *t)
 {
-	return t->rb ? ring_buffer__epoll_fd(t->rb) : -1;
+	return t->rb ? ring__fd(t->rb) : -1;
 }
 
 int tracer__drain(struct tracer *t)
@@ -582,8 +788,14 @@ int tracer__drain(struct tracer *t)
 
 	if (!t->rb)
 		return 0;
-	n = ring_buffer__consume(t->rb);
-	return n < 0 ? n : 0;
+	n = ring__consume(t->rb);
+	return n;
+}
+
+void tracer__set_idle(struct tracer *t)
+{
+	if (t->skel && t->skel->bss)
+		__atomic_store_n(&t->skel->bss->consumer_idle, 1, __ATOMIC_SEQ_CST);
 }
 
 int tracer__stats(const struct tracer *t, uint64_t out[LP_NSTATS])
@@ -652,9 +864,12 @@ void tracer__free(struct tracer *t)
 	if (!t)
 		return;
 	tracer__detach_all(t);
+	warm_join(t);
+	warm_close_now(t);
+	luprobe_bpf__destroy(t->pre_skel);
 	free(t->links);
 	free(t->mfds);
-	ring_buffer__free(t->rb);
+	ring__close(t->rb);
 	luprobe_bpf__destroy(t->skel);
 	for (i = 0; i < t->nplans; i++)
 		free(t->plans[i]);

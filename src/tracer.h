@@ -46,7 +46,6 @@ void tracer__need_scopes(struct tracer *t);
 void tracer__need_tls(struct tracer *t);
 
 /* A probe feeds in-kernel aggregations: size their map (before load). */
-void tracer__need_aggs(struct tracer *t);
 
 /* One group (and bucket) of an aggregation, summed over CPUs. */
 typedef int (*tracer_agg_fn)(void *ctx, const struct lp_agg_key *key, const struct lp_agg_val *val);
@@ -77,7 +76,16 @@ void tracer__detach_all(struct tracer *t);
 
 /* Ring buffer: the fd to poll, and drain everything available now. */
 int tracer__ringbuf_fd(const struct tracer *t);
+/*
+ * Start, in a thread, what makes the first attach fast (see tracer.c);
+ * release it once attached.
+ */
+void tracer__warm_up(struct tracer *t);
+void tracer__warm_release(struct tracer *t);
+/* Consume what the ring holds; returns the number of records, or -errno. */
 int tracer__drain(struct tracer *t);
+/* The consumer is going to sleep on an empty ring: the next record wakes it. */
+void tracer__set_idle(struct tracer *t);
 
 /* Sum of the per-CPU counters. */
 int tracer__stats(const struct tracer *t, uint64_t out[LP_NSTATS]);

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <linux/bpf.h>
+#include "ring.h"
+
+/* Publish the position at least this often within a long batch. */
+#define RING_RELEASE_EVERY (256 * 1024)
+
+struct ring {
+	int fd;
+	size_t page, size, mask;
+	unsigned long *consumer; /* read-write page */
+	unsigned long *producer; /* read-only: the producer page, then the data twice */
+	uint8_t *data;
+	ring_fn fn;
+	void *ctx;
+};
+
+struct ring *ring__open(int map_fd, size_t size, ring_fn fn, void *ctx)
+{
+	struct ring *r = calloc(1, sizeof(*r));
+	void *p;
+
+	if (!r)
+		return NULL;
+	r->fd = map_fd;
+	r->page = sysconf(_SC_PAGESIZE);
+	r->size = size;
+	r->mask = size - 1;
+	r->fn = fn;
+	r->ctx = ctx;
+	p = mmap(NULL, r->page, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
+	if (p == MAP_FAILED)
+		goto fail;
+	r->consumer = p;
+	/* the data pages are mapped twice in a row, so a record never wraps */
+	p = mmap(NULL, r->page + 2 * size, PROT_READ, MAP_SHARED, map_fd, r->page);
+	if (p == MAP_FAILED)
+		goto fail;
+	r->producer = p;
+	r->data = (uint8_t *)p + r->page;
+	return r;
+fail:
+	ring__close(r);
+	return NULL;
+}
+
+int ring__fd(const struct ring *r)
+{
+	return r->fd;
+}
+
+int ring__consume(struct ring *r)
+{
+	unsigned long cons = __atomic_load_n(r->consumer, __ATOMIC_RELAXED), prod, released = cons;
+	int n = 0, err;
+
+	prod = __atomic_load_n(r->producer, __ATOMIC_ACQUIRE);
+	while (cons < prod) {
+		uint32_t *hdr = (uint32_t *)(r->data + (cons & r->mask));
+		uint32_t len = __atomic_load_n(hdr, __ATOMIC_ACQUIRE);
+
+		if (len & BPF_RINGBUF_BUSY_BIT)
+			break; /* reserved, not yet committed */
+		cons += ((len & ~BPF_RINGBUF_DISCARD_BIT) + BPF_RINGBUF_HDR_SZ + 7) & ~7ul;
+		if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
+			n++;
+			err = r->fn(r->ctx, (uint8_t *)hdr + BPF_RINGBUF_HDR_SZ, len);
+			if (err < 0) {
+				__atomic_store_n(r->consumer, cons, __ATOMIC_RELEASE);
+				return err;
+			}
+		}
+		if (cons - released >= RING_RELEASE_EVERY) {
+			__atomic_store_n(r->consumer, cons, __ATOMIC_RELEASE);
+			released = cons;
+		}
+		if (cons >= prod)
+			prod = __atomic_load_n(r->producer, __ATOMIC_ACQUIRE);
+	}
+	if (cons != released)
+		__atomic_store_n(r->consumer, cons, __ATOMIC_RELEASE);
+	return n;
+}
+
+void ring__close(struct ring *r)
+{
+	if (!r)
+		return;
+	if (r->consumer)
+		munmap(r->consumer, r->page);
+	if (r->producer)
+		munmap(r->producer, r->page + 2 * r->size);
+	free(r);
+}
