@@ -3,7 +3,7 @@
 # make            build .output/luprobe (and the ./luprobe link)
 # make demo       install what is missing, build, trace the bundled Go demo
 # make test       install what is missing, build, run every test
-# make bench      the performance benchmark (not part of make test)
+# make bench      the performance benchmark (not part of make test; BENCH_ARGS=--smoke)
 # make fuzz       run the fuzzers for a bounded time
 # make install    honours DESTDIR and prefix
 #
@@ -51,7 +51,11 @@ BPF_SRCS := bpf/luprobe.bpf.c
 BPF_HDRS := $(wildcard bpf/*.h)
 
 .DELETE_ON_ERROR:
-.PHONY: all deps demo test unit gotargets bench fuzz install clean format
+BENCH_BINS := $(OUTPUT)/bench/bench $(OUTPUT)/bench/floor
+GOENV := GOFLAGS=-mod=mod GO111MODULE=on GOPROXY=off GOTOOLCHAIN=local \
+	$(if $(HOME),,GOCACHE=$(abspath $(OUTPUT))/gocache)
+
+.PHONY: all deps demo test unit gotargets benchbins bench fuzz install clean format
 
 all: $(OUTPUT)/luprobe luprobe
 
@@ -111,12 +115,25 @@ demo: deps
 	$(Q)scripts/demo.sh
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all unit gotargets
+	$(Q)$(MAKE) --no-print-directory all unit gotargets benchbins
 	$(Q)python3 tests/run.py $(TESTS)
 
-bench: deps
-	$(Q)$(MAKE) --no-print-directory all gotargets
-	$(Q)bench/run.sh
+$(OUTPUT)/bench/bench: $(wildcard bench/go/*.go) bench/go/go.mod
+	$(call msg,GO,$@)
+	$(Q)mkdir -p $(@D) && cd bench/go && $(GOENV) $(GO) build -o $(abspath $@) .
+
+$(OUTPUT)/bench/floor: bench/floor.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) $(WARN) $< $(PKG_LIBS) -o $@
+
+benchbins: $(BENCH_BINS)
+
+# the benchmark compares with bpftrace: install it too
+bench:
+	$(Q)LUPROBE_EXTRA_PKGS=bpftrace scripts/install-deps.sh
+	$(Q)$(MAKE) --no-print-directory all benchbins
+	$(Q)tests/gobins.sh
+	$(Q)python3 bench/run.py $(BENCH_ARGS)
 
 install: all
 	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(datadir)/lua/luprobe $(DESTDIR)$(datadir)/scripts

@@ -442,6 +442,22 @@ int disasm__func(const struct gobin *gb, const struct gobin_func *f, struct disa
 	return err;
 }
 
+int disasm__entry(const struct gobin *gb, const struct gobin_func *f, struct disasm_func *out)
+{
+	csh cs;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (f->end <= f->entry || f->end - f->entry > FUNC_MAX_BYTES)
+		return -EINVAL;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return -ENOMEM;
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	err = find_entry_site(cs, gb, f, out);
+	cs_close(&cs);
+	return err;
+}
+
 void disasm__free(struct disasm_func *d)
 {
 	if (!d)

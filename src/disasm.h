@@ -46,6 +46,8 @@ struct disasm_func {
  */
 int disasm__func(const struct gobin *gb, const struct gobin_func *f, struct disasm_func *out);
 void disasm__free(struct disasm_func *d); /* frees rets; accepts NULL */
+/* Only the entry site (the prologue is decoded, not the whole function). */
+int disasm__entry(const struct gobin *gb, const struct gobin_func *f, struct disasm_func *out);
 
 /* Does the kernel's uprobe code emulate this instruction rather than single-step it? */
 bool disasm__is_emulated(const uint8_t *code, size_t len);

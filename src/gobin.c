@@ -470,6 +470,25 @@ static int parse_elf(struct gobin *gb)
 	return 0;
 }
 
+bool gobin__section(const struct gobin *gb, size_t i, struct gobin_section *out)
+{
+	const Elf64_Shdr *sh;
+
+	if (!gb || i >= gb->nshdrs)
+		return false;
+	sh = &gb->shdrs[i];
+	memset(out, 0, sizeof(*out));
+	out->name = section_name(gb, sh);
+	out->type = sh->sh_type;
+	out->flags = sh->sh_flags;
+	out->addr = sh->sh_addr;
+	out->size = sh->sh_size;
+	out->entsize = sh->sh_entsize;
+	if (sh->sh_type != SHT_NOBITS && range_ok(sh->sh_offset, sh->sh_size, gb->size))
+		out->data = gb->map + sh->sh_offset;
+	return true;
+}
+
 static const Elf64_Shdr *find_section(const struct gobin *gb, const char *name)
 {
 	for (size_t i = 0; i < gb->nshdrs; i++) {

@@ -116,6 +116,18 @@ int gobin__pc_line(const struct gobin *gb, const struct gobin_func *f, uint64_t 
  */
 int gobin__arginfo(const struct gobin *gb, const struct gobin_func *f, uint8_t *buf, size_t len);
 
+/* A section header, with its file bytes (data is NULL for SHT_NOBITS or when out of the file). */
+struct gobin_section {
+	const char *name;
+	uint32_t type;	/* SHT_* */
+	uint64_t flags; /* SHF_* */
+	uint64_t addr, size, entsize;
+	const uint8_t *data;
+};
+
+/* Section i of the file; false past the last one. */
+bool gobin__section(const struct gobin *gb, size_t i, struct gobin_section *out);
+
 /* File offset of a virtual address through the PT_LOAD headers; 0 or -ENOENT. */
 int gobin__vaddr_to_offset(const struct gobin *gb, uint64_t vaddr, uint64_t *off);
 

@@ -16,14 +16,12 @@
 #include "predicate.h"
 #include "session.h"
 
-#define PROBE_MT     "luprobe.probe"
-#define EVENT_MT     "luprobe.event"
-#define TIMER_MT     "luprobe.timer"
-#define KEY_SESSION  "luprobe.session"
-#define KEY_HANDLERS "luprobe.handlers" /* [probe id + 1] = { fn, ... } */
-#define KEY_PROBES   "luprobe.probes"	/* [probe id + 1] = probe userdata */
-#define KEY_EXIT     "luprobe.on_exit"	/* { fn, ... } */
-#define KEY_STACKS   "luprobe.stacks"	/* ["id:pid:bin"] = symbolized stack, shared */
+#define PROBE_MT   "luprobe.probe"
+#define EVENT_MT   "luprobe.event"
+#define TIMER_MT   "luprobe.timer"
+#define KEY_PROBES "luprobe.probes"  /* [probe id + 1] = probe userdata */
+#define KEY_EXIT   "luprobe.on_exit" /* { fn, ... } */
+#define KEY_STACKS "luprobe.stacks"  /* ["id:pid:bin"] = symbolized stack, shared */
 
 struct lprobe {
 	struct probe *p;
@@ -39,14 +37,13 @@ struct levent {
 	struct lp_rec rec; /* followed by rec.data_len bytes */
 };
 
+/*
+ * Per-event paths find the session, the handlers and the event metatable
+ * without string keys: a C-string key costs a hash and a strcmp each time.
+ */
 static struct session *get_session(lua_State *L)
 {
-	struct session *s;
-
-	lua_getfield(L, LUA_REGISTRYINDEX, KEY_SESSION);
-	s = lua_touserdata(L, -1);
-	lua_pop(L, 1);
-	return s;
+	return *(struct session **)lua_getextraspace(L);
 }
 
 /* ---- errors and calls ---- */
@@ -421,7 +418,7 @@ static int add_handler(lua_State *L, struct probe *p, int fn)
 		if (p->naggs && probe__update_plans(&s->ps, p))
 			return luaL_error(L, "%s", lp_lasterr());
 	}
-	lua_getfield(L, LUA_REGISTRYINDEX, KEY_HANDLERS);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, s->handlers_ref);
 	if (lua_rawgeti(L, -1, p->id + 1) == LUA_TNIL) {
 		lua_pop(L, 1);
 		lua_newtable(L);
@@ -688,7 +685,17 @@ static int l_probe_tostring(lua_State *L)
 
 static struct levent *check_event(lua_State *L, int idx)
 {
-	return luaL_checkudata(L, idx, EVENT_MT);
+	struct levent *ev = lua_touserdata(L, idx);
+	bool ok = false;
+
+	if (ev && lua_getmetatable(L, idx)) {
+		lua_rawgeti(L, LUA_REGISTRYINDEX, get_session(L)->event_mt_ref);
+		ok = lua_rawequal(L, -1, -2);
+		lua_pop(L, 2);
+	}
+	if (!ok)
+		luaL_typeerror(L, idx, EVENT_MT);
+	return ev;
 }
 
 static const struct planinfo *event_plan(lua_State *L, const struct levent *ev)
@@ -1168,7 +1175,8 @@ static void push_event(lua_State *L, const struct lp_rec *rec, size_t size)
 
 	ev->size = size;
 	memcpy(&ev->rec, rec, size);
-	luaL_setmetatable(L, EVENT_MT);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, get_session(L)->event_mt_ref);
+	lua_setmetatable(L, -2);
 }
 
 int lua_api__event(struct session *s, const struct lp_rec *rec, size_t size)
@@ -1184,7 +1192,7 @@ int lua_api__event(struct session *s, const struct lp_rec *rec, size_t size)
 		return 0;
 	pi->probe->events++;
 	s->delivered++;
-	lua_getfield(L, LUA_REGISTRYINDEX, KEY_HANDLERS);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, s->handlers_ref);
 	if (lua_rawgeti(L, -1, pi->probe->id + 1) != LUA_TTABLE) {
 		/* no handler: print the event */
 		sb_reset(&s->line);
@@ -1452,10 +1460,9 @@ int lua_api__open(struct session *s)
 		return -ENOMEM;
 	s->L = L;
 	luaL_openlibs(L);
-	lua_pushlightuserdata(L, s);
-	lua_setfield(L, LUA_REGISTRYINDEX, KEY_SESSION);
+	*(struct session **)lua_getextraspace(L) = s;
 	lua_newtable(L);
-	lua_setfield(L, LUA_REGISTRYINDEX, KEY_HANDLERS);
+	s->handlers_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_newtable(L);
 	lua_setfield(L, LUA_REGISTRYINDEX, KEY_PROBES);
 	lua_newtable(L);
@@ -1480,7 +1487,7 @@ int lua_api__open(struct session *s)
 	lua_setfield(L, -2, "__index");
 	lua_pushcfunction(L, l_event_tostring);
 	lua_setfield(L, -2, "__tostring");
-	lua_pop(L, 1);
+	s->event_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 
 	luaL_newmetatable(L, TIMER_MT);
 	lua_newtable(L);

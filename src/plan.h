@@ -140,4 +140,11 @@ void plan__hide(struct plan_builder *pb, const char *name);
 /* Give the plan's flags (entry filter) to the BPF plan. */
 void plan__set_flags(struct plan_builder *pb, uint16_t flags);
 
+/*
+ * For a plan that sends no events (in-kernel aggregations only): drop the
+ * ops whose results neither the aggregations nor the predicates read, so a
+ * count does not copy arguments nobody looks at.
+ */
+void plan__prune(struct lp_plan *p);
+
 #endif

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "callsites.h"
 #include "disasm.h"
 #include "goabi.h"
 #include "log.h"
@@ -34,6 +35,101 @@ struct godwarf *binary__dwarf(struct binary *b)
 			b->dw = NULL;
 	}
 	return b->dw;
+}
+
+/*
+ * A function whose entry probe would be single-stepped is probed at its
+ * call sites when those are all its calls (see callsites.h), unless the
+ * probe captures stacks (the stack at a call site lacks the function).
+ */
+static bool wants_callsites(const struct probe *p, const struct gobin_func *f,
+			    const struct disasm_func *d)
+{
+	return d->site_kind == LP_SITE_ENTRY && !d->emulated && !p->spec.stack &&
+	       callsites__plain_func(f->name) && !getenv("LUPROBE_NO_CALLSITES");
+}
+
+static int cs_cmp(const void *a, const void *b)
+{
+	const struct callsites *x = a, *y = b;
+
+	return x->target < y->target ? -1 : x->target > y->target;
+}
+
+/* Find the call sites of the targets not looked at yet, in one pass over the file. */
+static int binary__find_callsites(struct binary *b, const uint64_t *targets, size_t n)
+{
+	struct callsites *add, *all;
+	size_t i, k = 0;
+	int err;
+
+	add = calloc(n ? n : 1, sizeof(*add));
+	if (!add)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		struct callsites key = {.target = targets[i]};
+
+		if (!bsearch(&key, b->cs, b->ncs, sizeof(*b->cs), cs_cmp))
+			add[k++].target = targets[i];
+	}
+	qsort(add, k, sizeof(*add), cs_cmp);
+	for (i = 0; i + 1 < k; i++) /* duplicates: one of each */
+		if (add[i].target == add[i + 1].target) {
+			memmove(&add[i], &add[i + 1], (k - i - 1) * sizeof(*add));
+			k--, i--;
+		}
+	err = k ? callsites__find(b->gb, add, k) : 0;
+	if (err || !k) {
+		callsites__free(add, k);
+		free(add);
+		return err;
+	}
+	all = realloc(b->cs, (b->ncs + k) * sizeof(*all));
+	if (!all) {
+		callsites__free(add, k);
+		free(add);
+		return -ENOMEM;
+	}
+	memcpy(all + b->ncs, add, k * sizeof(*add));
+	b->cs = all;
+	b->ncs += k;
+	qsort(b->cs, b->ncs, sizeof(*b->cs), cs_cmp);
+	free(add);
+	return 0;
+}
+
+static const struct callsites *binary__callsites(struct binary *b, uint64_t target)
+{
+	struct callsites key = {.target = target};
+
+	if (binary__find_callsites(b, &target, 1))
+		return NULL;
+	return bsearch(&key, b->cs, b->ncs, sizeof(*b->cs), cs_cmp);
+}
+
+/* Before compiling a glob's functions: the call sites of all that need them, at once. */
+static int prepare_callsites(struct probe *p, struct binary *b, const struct gobin_func **funcs,
+			     size_t n)
+{
+	uint64_t *targets = calloc(n ? n : 1, sizeof(*targets));
+	size_t i, k = 0;
+	int err;
+
+	if (!targets)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		struct disasm_func d;
+
+		if (!callsites__plain_func(funcs[i]->name) ||
+		    disasm__entry(b->gb, funcs[i], &d) != 0)
+			continue;
+		if (wants_callsites(p, funcs[i], &d))
+			targets[k++] = funcs[i]->entry;
+		disasm__free(&d);
+	}
+	err = k > 1 ? binary__find_callsites(b, targets, k) : 0;
+	free(targets);
+	return err;
 }
 
 static int16_t tls_offset(const struct gobin *gb)
@@ -400,6 +496,7 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 	bool regabi = info->regabi && !f->asm_abi0, want_ret, raw = false;
 	struct plan_opts popts = sp->popts;
 	struct godwarf *dw = NULL;
+	const struct callsites *cs = NULL;
 	int idx, err;
 
 	err = disasm__func(b->gb, f, &d);
@@ -637,10 +734,20 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 	}
 	pi->probe = p;
 
-	{
+	cs = wants_callsites(p, f, &d) ? binary__callsites(b, f->entry) : NULL;
+	if (cs && cs->eligible) {
+		/* every call of f is one of these emulated CALLs: no single-step */
+		if (!regabi)
+			tracer__need_tls(ps->tracer);
+		for (i = 0; !err && i < cs->nsites; i++)
+			err = add_point(p, b, cs->sites[i], LP_COOKIE(idx, LP_SITE_CALL, 0, 0, 0),
+					pid, f->name, false);
+	} else {
 		/* where the stack check just loaded g into a register, read it there */
 		uint64_t cookie = LP_COOKIE(idx, d.site_kind, d.cc, d.cc_neg, 0);
 
+		if (cs)
+			pr_debug("%s: not probed at its call sites: %s\n", f->name, cs->why);
 		if (d.site_kind == LP_SITE_JCC && d.g_reg >= 0 && !regabi)
 			cookie = LP_COOKIE_WITH_GREG(cookie, d.g_reg + 1);
 		else if (!regabi)
@@ -653,10 +760,14 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 	for (i = 0; !err && i < d.nrets; i++)
 		err = add_point(p, b, d.rets[i], LP_COOKIE(idx, LP_SITE_RET, 0, 0, 0), pid, f->name,
 				true);
-	pr_debug("%s: %s site 0x%lx%s, %zu RET, %zu values\n", f->name,
-		 d.site_kind == LP_SITE_JCC ? "branch" : "entry", (unsigned long)d.entry_site,
-		 d.emulated ? " (emulated)" : "", d.nrets,
-		 plan__values(ps->plans[idx].pb, &i) ? i : 0);
+	if (cs && cs->eligible)
+		pr_debug("%s: %zu call sites (emulated), %zu RET, %zu values\n", f->name,
+			 cs->nsites, d.nrets, plan__values(ps->plans[idx].pb, &i) ? i : 0);
+	else
+		pr_debug("%s: %s site 0x%lx%s, %zu RET, %zu values\n", f->name,
+			 d.site_kind == LP_SITE_JCC ? "branch" : "entry",
+			 (unsigned long)d.entry_site, d.emulated ? " (emulated)" : "", d.nrets,
+			 plan__values(ps->plans[idx].pb, &i) ? i : 0);
 	goto out;
 out_pi:
 	/* the plan slot stays allocated but unused: no probe points at it */
@@ -733,7 +844,8 @@ int probe__resolve(struct probe_set *ps, struct probe *p, const char *path, pid_
 	if (!funcs)
 		return -ENOMEM;
 	gobin__glob(b->gb, sp->func, funcs, n);
-	for (i = 0; i < n; i++) {
+	err = prepare_callsites(p, b, funcs, n);
+	for (i = 0; i < n && !err; i++) {
 		err = compile_func(ps, p, b, funcs[i], pid);
 		if (err == -EINVAL || err == -ENOENT) {
 			/* a glob skips what cannot be probed as asked, and says so */
@@ -821,7 +933,14 @@ int probe__update_plans(struct probe_set *ps, struct probe *p)
 			tracer__need_call_bytes(ps->tracer, plan__entry_bytes(pi->pb));
 			tracer__need_scopes(ps->tracer);
 		}
-		err = tracer__set_plan(ps->tracer, p->plans[i], bp);
+		if (bp->flags & LP_PF_NOEVENT) {
+			struct lp_plan pruned = *bp;
+
+			plan__prune(&pruned);
+			err = tracer__set_plan(ps->tracer, p->plans[i], &pruned);
+		} else {
+			err = tracer__set_plan(ps->tracer, p->plans[i], bp);
+		}
 		if (err)
 			return err;
 	}
@@ -1006,6 +1125,8 @@ void probe_set__free(struct probe_set *ps)
 	for (b = ps->bins; b; b = next) {
 		next = b->next;
 		godwarf__free(b->dw);
+		callsites__free(b->cs, b->ncs);
+		free(b->cs);
 		gobin__free(b->gb);
 		gotypes__free(b->ts);
 		free(b->path);

@@ -64,6 +64,8 @@ struct binary {
 	struct goruntime rt;
 	uint64_t first_vaddr; /* lowest PT_LOAD address (for the PIE bias) */
 	int16_t tls_off;      /* offset of g from the thread pointer */
+	struct callsites *cs; /* call sites found so far, sorted by target */
+	size_t ncs;
 	struct binary *next;
 };
 

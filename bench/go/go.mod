@@ -1,0 +1,3 @@
+module luprobe.bench
+
+go 1.19
