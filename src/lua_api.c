@@ -13,6 +13,7 @@
 #include "decode.h"
 #include "log.h"
 #include "lua_api.h"
+#include "lualloc.h"
 #include "predicate.h"
 #include "session.h"
 
@@ -1434,6 +1435,15 @@ static void set_path(lua_State *L, struct session *s)
 	sb_free(&sb);
 }
 
+/* An error outside any protected call: say what it was, then Lua aborts. */
+static int lua_panic(lua_State *L)
+{
+	const char *msg = lua_tostring(L, -1);
+
+	fprintf(stderr, "luprobe: unprotected Lua error: %s\n", msg ? msg : "?");
+	return 0;
+}
+
 int lua_api__open(struct session *s)
 {
 	static const luaL_Reg globals[] = {
@@ -1453,11 +1463,14 @@ int lua_api__open(struct session *s)
 		{"json", l_event_json},
 		{NULL, NULL},
 	};
-	lua_State *L = luaL_newstate();
+	lua_State *L;
 	int i;
 
+	s->lalloc = lualloc__new();
+	L = s->lalloc ? lua_newstate(lualloc__fn, s->lalloc) : NULL;
 	if (!L)
 		return -ENOMEM;
+	lua_atpanic(L, lua_panic);
 	s->L = L;
 	luaL_openlibs(L);
 	*(struct session **)lua_getextraspace(L) = s;
@@ -1553,4 +1566,6 @@ void lua_api__close(struct session *s)
 	if (s->L)
 		lua_close(s->L);
 	s->L = NULL;
+	lualloc__free(s->lalloc);
+	s->lalloc = NULL;
 }

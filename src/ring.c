@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <linux/bpf.h>
@@ -14,8 +15,9 @@ struct ring {
 	int fd;
 	size_t page, size, mask;
 	unsigned long *consumer; /* read-write page */
-	unsigned long *producer; /* read-only: the producer page, then the data twice */
+	unsigned long *producer; /* read-only: the producer page, then the data */
 	uint8_t *data;
+	uint8_t *wrap; /* a record that wraps around the end, made whole */
 	ring_fn fn;
 	void *ctx;
 };
@@ -37,10 +39,19 @@ struct ring *ring__open(int map_fd, size_t size, ring_fn fn, void *ctx)
 	if (p == MAP_FAILED)
 		goto fail;
 	r->consumer = p;
-	/* the data pages are mapped twice in a row, so a record never wraps */
-	p = mmap(NULL, r->page + 2 * size, PROT_READ, MAP_SHARED, map_fd, r->page);
+	/*
+	 * The kernel offers the data pages twice in a row, so that no record
+	 * wraps; mapping them once and copying the rare record that wraps keeps
+	 * the ring's pages counted once in the resident set, not twice.
+	 */
+	p = mmap(NULL, r->page + size, PROT_READ, MAP_SHARED, map_fd, r->page);
 	if (p == MAP_FAILED)
 		goto fail;
+	r->wrap = malloc(size);
+	if (!r->wrap) {
+		munmap(p, r->page + size);
+		goto fail;
+	}
 	r->producer = p;
 	r->data = (uint8_t *)p + r->page;
 	return r;
@@ -68,8 +79,18 @@ int ring__consume(struct ring *r)
 			break; /* reserved, not yet committed */
 		cons += ((len & ~BPF_RINGBUF_DISCARD_BIT) + BPF_RINGBUF_HDR_SZ + 7) & ~7ul;
 		if (!(len & BPF_RINGBUF_DISCARD_BIT)) {
+			size_t at = ((uint8_t *)hdr - r->data) + BPF_RINGBUF_HDR_SZ;
+			void *rec = r->data + (at & r->mask);
+
+			if ((at & r->mask) + len > r->size) {
+				size_t first = r->size - (at & r->mask);
+
+				memcpy(r->wrap, rec, first);
+				memcpy(r->wrap + first, r->data, len - first);
+				rec = r->wrap;
+			}
 			n++;
-			err = r->fn(r->ctx, (uint8_t *)hdr + BPF_RINGBUF_HDR_SZ, len);
+			err = r->fn(r->ctx, rec, len);
 			if (err < 0) {
 				__atomic_store_n(r->consumer, cons, __ATOMIC_RELEASE);
 				return err;
@@ -94,6 +115,7 @@ void ring__close(struct ring *r)
 	if (r->consumer)
 		munmap(r->consumer, r->page);
 	if (r->producer)
-		munmap(r->producer, r->page + 2 * r->size);
+		munmap(r->producer, r->page + r->size);
+	free(r->wrap);
 	free(r);
 }
