@@ -26,8 +26,12 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 INCLUDES := -I$(OUTPUT) -Isrc -Ibpf $(PKG_CFLAGS)
-DEFS := -D_GNU_SOURCE -DLUPROBE_VERSION='"$(VERSION)"' -DLUPROBE_LUADIR='"$(datadir)/lua"'
+CAPSTONE_SONAME := $(or $(shell readelf -d $$(pkg-config --variable=libdir capstone 2>/dev/null)/libcapstone.so 2>/dev/null | sed -n 's/.*soname: \[\(.*\)\]/\1/p'),libcapstone.so.4)
+DEFS := -D_GNU_SOURCE -DLUPROBE_VERSION='"$(VERSION)"' -DLUPROBE_LUADIR='"$(datadir)/lua"' \
+	-DCAPSTONE_SONAME='"$(CAPSTONE_SONAME)"'
 LDLIBS := $(PKG_LIBS) -lz -lm -lpthread
+# capstone is loaded with dlopen (src/dis.c): only the unit tests link it
+LDFLAGS += -Wl,--as-needed
 
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

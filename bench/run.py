@@ -157,14 +157,25 @@ def floor(mode, offset, fn, n):
     return {"ns": ns, "events": records, "calls": n} if mode == "emit" else {"ns": ns}
 
 
-LUA_COUNT = """
+# peak RSS, read by luprobe itself (the rusage of a child counts the forked
+# parent's pages it had before exec)
+LUA_HWM = """
+local function hwm()
+	local f = io.open("/proc/self/status")
+	local kb = f and f:read("a"):match("VmHWM:%%s*(%%d+)")
+	if f then f:close() end
+	return kb or 0
+end
+"""
+
+LUA_COUNT = LUA_HWM + """
 local c = probe{ func = "main.%(fn)s" }:count()
 attach()
 print("attached") io.stdout:flush()
-on_exit(function() print("count " .. tostring(c:get() or 0)) end)
+on_exit(function() print("count " .. tostring(c:get() or 0) .. " hwm " .. hwm()) end)
 """
 
-LUA_STREAM = """
+LUA_STREAM = LUA_HWM + """
 local n, first, last, sum = 0, nil, nil, 0
 probe{ func = "main.%(fn)s", args = { "a", "s" }%(ret)s }:on_event(function(e)
 	local a, s = e.args.a, e.args.s
@@ -175,7 +186,9 @@ probe{ func = "main.%(fn)s", args = { "a", "s" }%(ret)s }:on_event(function(e)
 end)
 attach()
 print("attached") io.stdout:flush()
-on_exit(function() print(string.format("count %%d span %%d", n, n > 1 and last - first or 0)) end)
+on_exit(function()
+	print(string.format("count %%d span %%d hwm %%s", n, n > 1 and last - first or 0, hwm()))
+end)
 """
 
 
@@ -191,13 +204,13 @@ def luprobe_row(kind, fn, n):
     wait_line(lp, "attached", "luprobe")
     ns = go(b)
     ru, out, err = reap(lp, "luprobe", signal.SIGINT)
-    m = re.search(r"count (\d+)(?: span (\d+))?", out)
+    m = re.search(r"count (\d+)(?: span (\d+))? hwm (\d+)", out)
     s = re.search(r"(\d+) events?, (\d+) lost", err)
     if not m:
         fail(f"luprobe {kind}: no count in {out!r} {err!r}")
     events = int(m.group(1))
     row = {"ns": ns, "calls": n, "events": events, "lost": int(s.group(2)) if s else 0,
-           "cpu_s": ru.ru_utime + ru.ru_stime, "rss_mb": ru.ru_maxrss / 1024}
+           "cpu_s": ru.ru_utime + ru.ru_stime, "rss_mb": int(m.group(3)) / 1024}
     if m.group(2) and int(m.group(2)) > 0:
         row["events_per_s"] = (events - 1) / (int(m.group(2)) / 1e9)
     return row

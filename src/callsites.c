@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <capstone/capstone.h>
+#include "dis.h"
 #include "callsites.h"
 
 bool callsites__plain_func(const char *name)

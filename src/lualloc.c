@@ -5,8 +5,8 @@
 #include "lualloc.h"
 
 #define GRAIN	  16
-#define SMALL_MAX 512			 /* bytes: larger blocks go to malloc */
-#define NCLASS	  (SMALL_MAX / GRAIN)	 /* class c holds blocks of (c + 1) * GRAIN bytes */
+#define SMALL_MAX 512		      /* bytes: larger blocks go to malloc */
+#define NCLASS	  (SMALL_MAX / GRAIN) /* class c holds blocks of (c + 1) * GRAIN bytes */
 #define CHUNK	  (64 * 1024)
 
 struct chunk {
@@ -77,8 +77,7 @@ void *lualloc__fn(void *ud, void *ptr, size_t osize, size_t nsize)
 	}
 	if (ptr && osize > SMALL_MAX && nsize > SMALL_MAX)
 		return realloc(ptr, nsize);
-	if (ptr && osize <= SMALL_MAX && nsize <= SMALL_MAX &&
-	    class_of(osize) == class_of(nsize))
+	if (ptr && osize <= SMALL_MAX && nsize <= SMALL_MAX && class_of(osize) == class_of(nsize))
 		return ptr;
 	n = nsize <= SMALL_MAX ? small_alloc(a, class_of(nsize)) : malloc(nsize);
 	if (!n)

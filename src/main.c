@@ -43,7 +43,7 @@ static const char usage[] =
 	"      --duration SECS  stop after SECS seconds\n"
 	"      --keep-going     count errors in callbacks instead of stopping\n"
 	"      --budget N       instructions one callback may run (default 100000000)\n"
-	"      --ringbuf BYTES  ring buffer size (default 4194304)\n"
+	"      --ringbuf BYTES  ring buffer size (default 8388608)\n"
 	"      --max-calls N    calls in flight kept for pairing with their return\n"
 	"  -q, --quiet          no summary line at exit\n"
 	"  -v                   verbose (-vv: debug, with libbpf's messages)\n"

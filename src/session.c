@@ -10,6 +10,7 @@
 #include <lauxlib.h>
 #include "log.h"
 #include "lua_api.h"
+#include "dis.h"
 #include "session.h"
 
 volatile sig_atomic_t lp_signalled;
@@ -147,6 +148,12 @@ int session__attach(struct session *s)
 		if (err)
 			return err;
 	}
+	/*
+	 * The probe sites are decoded: unload the disassembler before the ring
+	 * buffer is mapped, so their resident sizes do not add up (probes
+	 * created later load it again).
+	 */
+	dis__release();
 	pr_debug("luprobe: %.2f ms: loading BPF\n", (now_ns() - s->started_ns) / 1e6);
 	err = tracer__load(s->tracer, on_record, s);
 	if (err)

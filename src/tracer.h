@@ -17,7 +17,7 @@
 #include "luprobe.h"
 
 struct tracer_opts {
-	size_t ringbuf_bytes; /* power of two; default 4 MiB */
+	size_t ringbuf_bytes; /* power of two; default 8 MiB */
 	size_t wakeup_bytes;  /* data in the ring that wakes the consumer; default ringbuf/8 */
 	uint32_t max_plans;   /* default 4096 */
 	uint32_t max_probes;  /* default 1024 */
