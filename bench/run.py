@@ -330,6 +330,11 @@ def main():
         if not os.access(f, os.X_OK):
             sys.exit(f"bench: {f} is missing; run make bench")
 
+    # another copy of the target running would be counted by the system-wide floors and
+    # would take a CPU: the numbers would be wrong
+    busy = subprocess.run(["pgrep", "-f", BENCH], capture_output=True, text=True).stdout.split()
+    if busy:
+        sys.exit(f"bench: {BENCH} is already running (pid {', '.join(busy)}); stop it first")
     n, slow = a.calls, max(a.calls // 20, 2000)
     entry, site = sites("work")
     leaf_entry, _ = sites("leaf")

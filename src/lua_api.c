@@ -32,6 +32,9 @@ struct ltimer {
 	int id;
 };
 
+/* An event's user values: what it decoded once, kept for further reads. */
+enum { UV_ARGS = 1, UV_RET, UV_STACK, UV_N = UV_STACK };
+
 /* An event: the record as it came from the ring buffer. */
 struct levent {
 	size_t size;
@@ -737,23 +740,12 @@ static void push_values(lua_State *L, int evidx, bool results)
 	const struct plan_value *vals;
 	struct decode_ctx c;
 	size_t n, i, k = 0;
-	const char *key = results ? "ret" : "args";
+	int uv = results ? UV_RET : UV_ARGS;
 
-	lua_getiuservalue(L, evidx, 1);
-	if (lua_istable(L, -1)) {
-		if (lua_getfield(L, -1, key) != LUA_TNIL) {
-			lua_remove(L, -2);
-			return;
-		}
-		lua_pop(L, 1);
-	} else {
-		lua_pop(L, 1);
-		lua_createtable(L, 0, 2);
-		lua_pushvalue(L, -1);
-		lua_setiuservalue(L, evidx, 1);
-	}
+	if (lua_getiuservalue(L, evidx, uv) == LUA_TTABLE)
+		return;
+	lua_pop(L, 1);
 	if (!pi || (results ? !has_return(ev) : !has_entry(ev))) {
-		lua_pop(L, 1);
 		lua_pushnil(L);
 		return;
 	}
@@ -771,8 +763,7 @@ static void push_values(lua_State *L, int evidx, bool results)
 		lua_setfield(L, -2, vals[i].name);
 	}
 	lua_pushvalue(L, -1);
-	lua_setfield(L, -3, key);
-	lua_remove(L, -2);
+	lua_setiuservalue(L, evidx, uv);
 }
 
 static const char *kind_name(const struct levent *ev)
@@ -1085,12 +1076,9 @@ static void push_stack(lua_State *L, int evidx)
 		lua_pushnil(L);
 		return;
 	}
-	lua_getiuservalue(L, evidx, 1);
-	if (lua_istable(L, -1) && lua_getfield(L, -1, "stack") == LUA_TTABLE) {
-		lua_remove(L, -2);
+	if (lua_getiuservalue(L, evidx, UV_STACK) == LUA_TTABLE)
 		return;
-	}
-	lua_settop(L, lua_gettop(L) - (lua_istable(L, -1) ? 1 : 0));
+	lua_pop(L, 1);
 	/*
 	 * The kernel keeps one copy per distinct stack: symbolize each once. The
 	 * caller's return address is not part of the kernel's stack, so it is
@@ -1155,16 +1143,8 @@ static void push_stack(lua_State *L, int evidx)
 	lua_rawset(L, -3);
 	lua_pop(L, 1);
 	/* cache it with the event: a handler may read e.stack more than once */
-	lua_getiuservalue(L, evidx, 1);
-	if (!lua_istable(L, -1)) {
-		lua_pop(L, 1);
-		lua_createtable(L, 0, 1);
-		lua_pushvalue(L, -1);
-		lua_setiuservalue(L, evidx, 1);
-	}
-	lua_pushvalue(L, -2);
-	lua_setfield(L, -2, "stack");
-	lua_pop(L, 1);
+	lua_pushvalue(L, -1);
+	lua_setiuservalue(L, evidx, UV_STACK);
 }
 
 /* ---- dispatch ---- */
@@ -1172,7 +1152,7 @@ static void push_stack(lua_State *L, int evidx)
 static void push_event(lua_State *L, const struct lp_rec *rec, size_t size)
 {
 	struct levent *ev =
-		lua_newuserdatauv(L, sizeof(struct levent) - sizeof(struct lp_rec) + size, 1);
+		lua_newuserdatauv(L, sizeof(struct levent) - sizeof(struct lp_rec) + size, UV_N);
 
 	ev->size = size;
 	memcpy(&ev->rec, rec, size);
