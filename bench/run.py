@@ -26,7 +26,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, ".output")
-LUPROBE = os.path.join(OUT, "luprobe")
+LUPROBE = os.path.join(ROOT, os.environ.get("LUPROBE_OUTPUT", ".output"), "luprobe")
 BENCH = os.path.join(OUT, "bench", "bench")
 FLOOR = os.path.join(OUT, "bench", "floor")
 WAIT = 60  # seconds: the longest any step may take

@@ -77,7 +77,7 @@ def main():
     started = time.time()
     lib.setup()
 
-    unit_dir = os.path.join(ROOT, ".output", "unit")
+    unit_dir = os.path.join(ROOT, os.environ.get("LUPROBE_OUTPUT", ".output"), "unit")
     if os.path.isdir(unit_dir):
         for fn in sorted(os.listdir(unit_dir)):
             if not fn.startswith("test_") or (args and not any(a in fn for a in args)):

@@ -12,7 +12,9 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LUPROBE = os.path.join(ROOT, ".output", "luprobe")
+# the build under test: .output, or .output-asan for make test SANITIZE=1
+OUTPUT = os.path.join(ROOT, os.environ.get("LUPROBE_OUTPUT", ".output"))
+LUPROBE = os.path.join(OUTPUT, "luprobe")
 SCRIPTS = os.path.join(ROOT, "scripts")
 BPFTOOL = "/usr/sbin/bpftool" if os.path.exists("/usr/sbin/bpftool") else "bpftool"
 

@@ -13,7 +13,7 @@ import tempfile
 
 from lib import ROOT, expect, expect_eq, gobin, run, write_script
 
-N = 500  # calls of each kind in the leaves target
+N = 20000  # calls of each kind: 80,000 events, about as many bytes as the 8 MiB ring holds
 
 
 def _events(script, binary, extra=(), env=None):
