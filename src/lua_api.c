@@ -59,7 +59,14 @@ static int traceback(lua_State *L)
 	if (!msg) {
 		if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
 			return 1;
-		msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+		/* error(t): where it was thrown (error() itself is level 1, without a line) */
+		luaL_where(L, 1);
+		if (!*lua_tostring(L, -1)) {
+			lua_pop(L, 1);
+			luaL_where(L, 2);
+		}
+		msg = lua_pushfstring(L, "%s(error object is a %s value)", lua_tostring(L, -1),
+				      luaL_typename(L, 1));
 	}
 	luaL_traceback(L, L, msg, 1);
 	return 1;
@@ -357,14 +364,33 @@ static int resolve_all(lua_State *L, struct session *s, struct probe *p)
 	return 0;
 }
 
+/*
+ * The spec being parsed lives in a userdata that frees it when collected:
+ * parse errors unwind with longjmp, past any free in the C code. Once a
+ * probe owns the strings, probe_set__add leaves the spec empty.
+ */
+static int l_spec_gc(lua_State *L)
+{
+	struct probe_spec *sp = lua_touserdata(L, 1);
+
+	probe_spec__free(sp);
+	memset(sp, 0, sizeof(*sp));
+	return 0;
+}
+
 static int l_probe(lua_State *L)
 {
 	struct session *s = get_session(L);
-	struct probe_spec spec;
+	struct probe_spec *spec;
 	struct lprobe *lp;
 	struct probe *p;
 	int err;
 
+	if (s->dropped)
+		return luaL_error(L,
+				  "probe: no probe can be added after luprobe switched to user %s "
+				  "(--user); create every probe in the main chunk",
+				  s->env->user);
 	if (lua_type(L, 1) == LUA_TSTRING) {
 		lua_createtable(L, 0, 1);
 		lua_pushvalue(L, 1);
@@ -372,18 +398,23 @@ static int l_probe(lua_State *L)
 		lua_replace(L, 1);
 	}
 	luaL_checktype(L, 1, LUA_TTABLE);
-	parse_spec(L, 1, &spec);
+	spec = lua_newuserdatauv(L, sizeof(*spec), 0);
+	memset(spec, 0, sizeof(*spec));
+	if (luaL_newmetatable(L, "luprobe.spec")) {
+		lua_pushcfunction(L, l_spec_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_setmetatable(L, -2);
+	parse_spec(L, 1, spec);
 	lua_getfield(L, 1, "within");
 	if (!lua_isnil(L, -1))
 		check_probe(L, -1);
 	lp = lua_newuserdatauv(L, sizeof(*lp), 0);
 	lp->p = NULL;
 	luaL_setmetatable(L, PROBE_MT);
-	err = probe_set__add(&s->ps, &spec, &p);
-	if (err) {
-		probe_spec__free(&spec);
+	err = probe_set__add(&s->ps, spec, &p);
+	if (err)
 		return luaL_error(L, "out of memory");
-	}
 	lp->p = p;
 	if (!lua_isnil(L, -2)) {
 		struct probe *q = check_probe(L, -2)->p;
@@ -1222,6 +1253,11 @@ static int l_attach(lua_State *L)
 	if (!lua_isnoneornil(L, 1)) {
 		lua_Integer pid = luaL_checkinteger(L, 1);
 
+		if (s->dropped)
+			return luaL_error(L,
+					  "attach(%d): no process can be added after luprobe "
+					  "switched to user %s (--user); give it with -p",
+					  (int)pid, s->env->user);
 		if (session__add_pid(s, (pid_t)pid))
 			return luaL_error(L, "%s", lp_lasterr());
 	}
@@ -1415,6 +1451,126 @@ static void set_path(lua_State *L, struct session *s)
 	sb_free(&sb);
 }
 
+/* ---- source text only ---- */
+
+#define BYTECODE_REFUSED "precompiled Lua bytecode; luprobe loads only Lua source text"
+
+static bool is_bytecode_error(lua_State *L, int idx)
+{
+	const char *msg = lua_tostring(L, idx);
+
+	return msg && strstr(msg, "attempt to load a binary chunk");
+}
+
+int lua_api__loadfile(lua_State *L, const char *path)
+{
+	int err = luaL_loadfilex(L, path, "t");
+
+	if (err && is_bytecode_error(L, -1)) {
+		lua_pop(L, 1);
+		lua_pushfstring(L, "%s: " BYTECODE_REFUSED, path ? path : "stdin");
+	}
+	return err;
+}
+
+/* load(chunk [, name [, mode [, env]]]): as Lua's, in mode "t" whatever is asked */
+static int l_load_text(lua_State *L)
+{
+	int n = lua_gettop(L);
+
+	lua_settop(L, n < 3 ? 3 : n);
+	lua_pushliteral(L, "t");
+	lua_replace(L, 3);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	if (lua_isnil(L, 1) && is_bytecode_error(L, 2)) {
+		lua_pushliteral(L, BYTECODE_REFUSED);
+		lua_replace(L, 2);
+	}
+	return lua_gettop(L);
+}
+
+/* loadfile([file [, mode [, env]]]) */
+static int l_loadfile_text(lua_State *L)
+{
+	const char *path = luaL_optstring(L, 1, NULL);
+	int env = lua_isnone(L, 3) ? 0 : 3;
+
+	if (lua_api__loadfile(L, path) == LUA_OK) {
+		if (env) {
+			lua_pushvalue(L, env);
+			if (!lua_setupvalue(L, -2, 1))
+				lua_pop(L, 1);
+		}
+		return 1;
+	}
+	luaL_pushfail(L);
+	lua_insert(L, -2);
+	return 2;
+}
+
+/* dofile([file]) */
+static int l_dofile_text(lua_State *L)
+{
+	const char *path = luaL_optstring(L, 1, NULL);
+
+	lua_settop(L, 1);
+	if (lua_api__loadfile(L, path) != LUA_OK)
+		return lua_error(L);
+	lua_call(L, 0, LUA_MULTRET);
+	return lua_gettop(L) - 1;
+}
+
+/* package.searchers[2]: modules on package.path, as source text only */
+static int l_searcher_text(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1), *path;
+	lua_Debug ar;
+	int level;
+
+	lua_getfield(L, lua_upvalueindex(1), "searchpath");
+	lua_pushvalue(L, 1);
+	lua_getfield(L, lua_upvalueindex(1), "path");
+	if (!lua_isstring(L, -1))
+		return luaL_error(L, "'package.path' must be a string");
+	lua_call(L, 2, 2);
+	if (lua_isnil(L, -2))
+		return 1; /* "no file ..." for require's message */
+	lua_pop(L, 1);
+	path = lua_tostring(L, -1);
+	if (lua_api__loadfile(L, path) == LUA_OK) {
+		lua_pushvalue(L, -2);
+		return 2; /* the loader and the file, as Lua's searcher returns them */
+	}
+	/* name the require() in the script that asked for it */
+	for (level = 1; lua_getstack(L, level, &ar); level++) {
+		lua_getinfo(L, "Sl", &ar);
+		if (ar.currentline > 0) {
+			lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+			break;
+		}
+	}
+	if (!lua_getstack(L, level, &ar))
+		lua_pushliteral(L, "");
+	return luaL_error(L, "%smodule '%s': %s", lua_tostring(L, -1), name, lua_tostring(L, -2));
+}
+
+static void text_only(lua_State *L)
+{
+	lua_getglobal(L, "load");
+	lua_pushcclosure(L, l_load_text, 1);
+	lua_setglobal(L, "load");
+	lua_register(L, "loadfile", l_loadfile_text);
+	lua_register(L, "dofile", l_dofile_text);
+	lua_getglobal(L, "package");
+	lua_getfield(L, -1, "searchers");
+	lua_pushvalue(L, -2);
+	lua_pushcclosure(L, l_searcher_text, 1);
+	lua_rawseti(L, -2, 2);
+	lua_pop(L, 2);
+}
+
 /* An error outside any protected call: say what it was, then Lua aborts. */
 static int lua_panic(lua_State *L)
 {
@@ -1453,6 +1609,7 @@ int lua_api__open(struct session *s)
 	lua_atpanic(L, lua_panic);
 	s->L = L;
 	luaL_openlibs(L);
+	text_only(L);
 	*(struct session **)lua_getextraspace(L) = s;
 	lua_newtable(L);
 	s->handlers_ref = luaL_ref(L, LUA_REGISTRYINDEX);

@@ -13,6 +13,12 @@ struct session;
 int lua_api__open(struct session *s);
 void lua_api__close(struct session *s);
 
+/*
+ * Load a script or module: Lua source text only. A precompiled (bytecode)
+ * chunk is refused with a message that says so. Like luaL_loadfilex.
+ */
+int lua_api__loadfile(struct lua_State *L, const char *path);
+
 /* Publish the target pids as luprobe.pids. */
 void lua_api__set_pids(struct session *s);
 

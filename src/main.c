@@ -4,6 +4,9 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +48,9 @@ static const char usage[] =
 	"      --budget N       instructions one callback may run (default 100000000)\n"
 	"      --ringbuf BYTES  ring buffer size (default 8388608)\n"
 	"      --max-calls N    calls in flight kept for pairing with their return\n"
+	"      --user NAME      once every probe is attached, drop to user NAME for good:\n"
+	"                       callbacks, timers, on_exit and the command run as NAME;\n"
+	"                       no probe can be added after\n"
 	"  -q, --quiet          no summary line at exit\n"
 	"  -v                   verbose (-vv: debug, with libbpf's messages)\n"
 	"  -h, --help           this help\n"
@@ -56,7 +62,13 @@ static const char usage[] =
 	"  luprobe -e 'probe{ func = \"main.*\", args = false }' -p 1234\n"
 	"  luprobe -l ./app 'main.*'\n"
 	"\n"
-	"Tracing needs root, or the CAP_BPF and CAP_PERFMON capabilities.\n";
+	"Tracing needs root, or exactly the capabilities CAP_BPF and CAP_PERFMON; also\n"
+	"CAP_SYS_PTRACE to trace another user's process, CAP_DAC_READ_SEARCH for a\n"
+	"binary the user cannot read, CAP_SETUID and CAP_SETGID for --user.\n"
+	"Scripts and modules load as Lua source text only, never as bytecode.\n"
+	"Ctrl-C while tracing runs the on_exit handlers and exits 0; before tracing has\n"
+	"started (the script's main chunk, attaching the probes) it exits 130 and the\n"
+	"command is never started.\n";
 
 enum {
 	OPT_JSON = 256,
@@ -69,6 +81,7 @@ enum {
 	OPT_DRAIN,
 	OPT_MAX_CALLS,
 	OPT_DESCRIBE,
+	OPT_USER,
 };
 
 static const struct option long_opts[] = {
@@ -86,6 +99,7 @@ static const struct option long_opts[] = {
 	{"max-calls", required_argument, NULL, OPT_MAX_CALLS},
 	{"describe", required_argument, NULL, OPT_DESCRIBE},
 	{"output", required_argument, NULL, 'o'},
+	{"user", required_argument, NULL, OPT_USER},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -271,8 +285,49 @@ static int describe_script(const char *path)
 	return 0;
 }
 
-/* Root, or CAP_BPF and CAP_PERFMON (CAP_SYS_ADMIN covers both on older kernels). */
-static int check_privileges(void)
+/* --user NAME: the uid, gid and groups to switch to once the probes are attached. */
+static int lookup_user(const char *name, struct env *env)
+{
+	struct passwd *pw;
+	int n = 0;
+
+	errno = 0;
+	pw = getpwnam(name);
+	if (!pw) {
+		/* getpwnam(3): any of these, or none, means the name is unknown */
+		bool unknown = errno == 0 || errno == ENOENT || errno == ESRCH || errno == EBADF ||
+			       errno == EPERM;
+
+		fprintf(stderr, "luprobe: --user %s: %s\n", name,
+			unknown ? "no such user" : strerror(errno));
+		return -ENOENT;
+	}
+	if (pw->pw_uid == 0) {
+		fprintf(stderr,
+			"luprobe: --user %s: that is root; give an unprivileged user for the "
+			"script to run as\n",
+			name);
+		return -EINVAL;
+	}
+	env->user = name;
+	env->as.uid = pw->pw_uid;
+	env->as.gid = pw->pw_gid;
+	getgrouplist(name, pw->pw_gid, NULL, &n);
+	env->as.groups = calloc(n + 1, sizeof(gid_t));
+	if (!env->as.groups || getgrouplist(name, pw->pw_gid, env->as.groups, &n) < 0) {
+		fprintf(stderr, "luprobe: --user %s: cannot list its groups\n", name);
+		return -ENOMEM;
+	}
+	env->as.ngroups = n;
+	return 0;
+}
+
+/*
+ * Root, or CAP_BPF and CAP_PERFMON (CAP_SYS_ADMIN covers both), and for --user
+ * CAP_SETUID and CAP_SETGID. The kernel needs both of the first two to load
+ * a uprobe program; memory is charged to the cgroup, not RLIMIT_MEMLOCK.
+ */
+static int check_privileges(const struct env *env)
 {
 	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct data[2];
@@ -284,15 +339,22 @@ static int check_privileges(void)
 	if (syscall(SYS_capget, &hdr, data) < 0)
 		return 0; /* let the kernel decide */
 	eff = (uint64_t)data[1].effective << 32 | data[0].effective;
-	if (eff & (1ULL << 21)) /* CAP_SYS_ADMIN */
-		return 0;
-	if ((eff & (1ULL << 39)) && (eff & (1ULL << 38))) /* CAP_BPF, CAP_PERFMON */
-		return 0;
-	fprintf(stderr,
-		"luprobe: tracing needs root or the CAP_BPF and CAP_PERFMON capabilities "
-		"(running as uid %d without them); run it with sudo\n",
-		(int)geteuid());
-	return -EPERM;
+	if (!(eff & (1ULL << CAP_SYS_ADMIN)) &&
+	    (!(eff & (1ULL << CAP_BPF)) || !(eff & (1ULL << CAP_PERFMON)))) {
+		fprintf(stderr,
+			"luprobe: tracing needs root or the CAP_BPF and CAP_PERFMON capabilities "
+			"(running as uid %d without them); run it with sudo\n",
+			(int)geteuid());
+		return -EPERM;
+	}
+	if (env->user && (~eff & (1ULL << CAP_SETUID | 1ULL << CAP_SETGID))) {
+		fprintf(stderr,
+			"luprobe: --user %s needs root or the CAP_SETUID and CAP_SETGID "
+			"capabilities (running as uid %d without them)\n",
+			env->user, (int)geteuid());
+		return -EPERM;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -387,6 +449,10 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DESCRIBE:
 			return describe_script(optarg);
+		case OPT_USER:
+			if (lookup_user(optarg, &env))
+				return 1;
+			break;
 		case OPT_MAX_CALLS:
 			env.topts.max_calls = strtoul(optarg, &end, 10);
 			if (*end || env.topts.max_calls < 64 || env.topts.max_calls > (1u << 22))
@@ -416,7 +482,7 @@ int main(int argc, char **argv)
 	if (optind < nopts)
 		return fail("unexpected argument; give script arguments with -a KEY=VALUE, and the "
 			    "command to run after --");
-	if (check_privileges())
+	if (check_privileges(&env))
 		return 1;
 
 	code = session__init(&s, &env);
@@ -432,17 +498,25 @@ int main(int argc, char **argv)
 		lp_seterr("%s: %s", env.output, strerror(errno));
 		code = -errno;
 	}
-	if (!code)
+	if (!code && !lp_signalled)
 		code = session__run_script(&s);
 	pr_debug("luprobe: %.2f ms: main chunk run\n", (now_ns() - s.started_ns) / 1e6);
-	if (!code && !s.stop)
+	if (!code && !s.stop && !lp_signalled)
 		code = session__attach(&s);
 	pr_debug("luprobe: %.2f ms: attached\n", (now_ns() - s.started_ns) / 1e6);
-	if (!code) {
-		for (i = 0; i < s.ntargets; i++)
-			if (s.targets[i].launched && (code = target__release(&s.targets[i])))
-				break;
+	/* --user: before the command starts, so that a failure leaves it unstarted */
+	if (!code && !lp_signalled)
+		code = session__drop_privileges(&s);
+	/* a signal before tracing starts: the command never runs (see the usage) */
+	if (lp_signalled) {
+		fprintf(stderr, "luprobe: interrupted before tracing started\n");
+		session__free(&s);
+		return 128 + lp_signalled;
 	}
+	/* nor does it when the main chunk called exit() */
+	for (i = 0; !code && !s.stop && i < s.ntargets; i++)
+		if (s.targets[i].launched)
+			code = target__release(&s.targets[i]);
 	if (code) {
 		fprintf(stderr, "luprobe: %s\n", *lp_lasterr() ? lp_lasterr() : strerror(-code));
 		session__free(&s);

@@ -69,7 +69,7 @@ static int binary__find_callsites(struct binary *b, const uint64_t *targets, siz
 	for (i = 0; i < n; i++) {
 		struct callsites key = {.target = targets[i]};
 
-		if (!bsearch(&key, b->cs, b->ncs, sizeof(*b->cs), cs_cmp))
+		if (!b->ncs || !bsearch(&key, b->cs, b->ncs, sizeof(*b->cs), cs_cmp))
 			add[k++].target = targets[i];
 	}
 	qsort(add, k, sizeof(*add), cs_cmp);
@@ -102,7 +102,7 @@ static const struct callsites *binary__callsites(struct binary *b, uint64_t targ
 {
 	struct callsites key = {.target = target};
 
-	if (binary__find_callsites(b, &target, 1))
+	if (binary__find_callsites(b, &target, 1) || !b->ncs)
 		return NULL;
 	return bsearch(&key, b->cs, b->ncs, sizeof(*b->cs), cs_cmp);
 }
@@ -448,6 +448,48 @@ bool probe__dwarf_complete(const struct gobin_func *f, const struct goparam *par
 	return ok;
 }
 
+/*
+ * Declared arguments must fit in the function's argument area, which the
+ * pclntab measures as the stack ABI lays it out: more would read what lies
+ * beyond as arguments.
+ */
+static int declared_fit(const struct gobin_func *f, const struct goparam *params, size_t np,
+			size_t nr, bool regabi_era)
+{
+	const struct gotype *pt[MAX_PARAMS], *rt[MAX_PARAMS];
+	struct goassign *pl, *rl;
+	struct goframe fr;
+	uint32_t need;
+	size_t i;
+	int err = 0;
+
+	if (f->args < 0 || np + nr > MAX_PARAMS)
+		return 0;
+	if (regabi_era)
+		nr = 0; /* Go 1.17+ counts the arguments only */
+	for (i = 0; i < np; i++)
+		pt[i] = params[i].type;
+	for (i = 0; i < nr; i++)
+		rt[i] = params[np + i].type;
+	pl = calloc(np + 1, sizeof(*pl));
+	rl = calloc(nr + 1, sizeof(*rl));
+	if (!pl || !rl) {
+		err = -ENOMEM;
+	} else if (goabi__assign(GOABI_STACK, pt, np, rt, nr, pl, rl, &fr) == 0) {
+		need = fr.args_size + fr.results_size;
+		if (need > (uint32_t)f->args) {
+			lp_seterr("%s: the %s declared take %u bytes, but its own take %d (the "
+				  "pclntab says); declare its parameters in order, and no more",
+				  f->name, nr ? "arguments and results" : "arguments", need,
+				  f->args);
+			err = -EINVAL;
+		}
+	}
+	free(pl);
+	free(rl);
+	return err;
+}
+
 /* Capture a parameter (or a field path of one) that the probe did not ask for, hidden. */
 static int capture_hidden(struct planinfo *pi, const char *path)
 {
@@ -575,6 +617,12 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 		for (i = 0; i < nd && np + nr < MAX_PARAMS; i++)
 			if (dparams[i].is_result)
 				params[np + nr++] = dparams[i];
+	}
+	if (sp->args_mode == PA_DECL) {
+		err = declared_fit(f, params, np, sp->ret_mode == PR_DECL ? nr : 0,
+				   info->go_minor >= 17);
+		if (err)
+			goto out;
 	}
 
 	for (i = 0; i < np; i++)
@@ -846,12 +894,24 @@ int probe__resolve(struct probe_set *ps, struct probe *p, const char *path, pid_
 	gobin__glob(b->gb, sp->func, funcs, n);
 	err = prepare_callsites(p, b, funcs, n);
 	for (i = 0; i < n && !err; i++) {
+		if (ps->interrupted && *ps->interrupted) {
+			lp_seterr("interrupted");
+			err = -EINTR;
+			break;
+		}
 		err = compile_func(ps, p, b, funcs[i], pid);
 		if (err == -EINVAL || err == -ENOENT) {
+			size_t len = strlen(funcs[i]->name);
+
 			/* a glob skips what cannot be probed as asked, and says so */
 			if (!skipped++)
 				snprintf(first, sizeof(first), "%s", lp_lasterr());
-			pr_info("luprobe: skipping %s: %s\n", funcs[i]->name, lp_lasterr());
+			/* the message names the function, most of the time */
+			if (strncmp(lp_lasterr(), funcs[i]->name, len) == 0 &&
+			    (lp_lasterr()[len] == ':' || lp_lasterr()[len] == ' '))
+				pr_info("luprobe: skipping %s\n", lp_lasterr());
+			else
+				pr_info("luprobe: skipping %s: %s\n", funcs[i]->name, lp_lasterr());
 			lp_clearerr();
 			err = 0;
 		}

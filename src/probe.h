@@ -7,6 +7,7 @@
 #ifndef LUPROBE_PROBE_H
 #define LUPROBE_PROBE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -134,6 +135,8 @@ enum agg_keykind {
 struct probe_set {
 	struct binary *bins;
 	struct tracer *tracer;
+	/* non-zero (a signal came): stop resolving a glob */
+	const volatile sig_atomic_t *interrupted;
 	struct planinfo *plans; /* indexed by plan index */
 	size_t plans_cap;
 	struct probe **probes;

@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <lauxlib.h>
 #include "log.h"
 #include "lua_api.h"
@@ -32,7 +37,7 @@ static void on_signal(int sig)
 		raise(sig);
 		return;
 	}
-	lp_signalled = 1;
+	lp_signalled = sig;
 	lua_api__interrupt(signal_session);
 }
 
@@ -67,6 +72,7 @@ int session__init(struct session *s, struct env *env)
 	if (err)
 		return err;
 	s->ps.tracer = s->tracer;
+	s->ps.interrupted = &lp_signalled;
 	return lua_api__open(s);
 }
 
@@ -75,7 +81,8 @@ int session__open_targets(struct session *s)
 	int err, i;
 
 	if (s->env->command) {
-		err = target__launch(s->env->command, &s->targets[0]);
+		err = target__launch(s->env->command, s->env->user ? &s->env->as : NULL,
+				     &s->targets[0]);
 		if (err)
 			return err;
 		s->ntargets = 1;
@@ -120,8 +127,8 @@ uint64_t session__bias(struct session *s, pid_t pid, const struct binary *bin)
 			return s->bias_cache[i].bias;
 	memset(&t, 0, sizeof(t));
 	t.pid = pid;
-	if (target__bias(&t, bin->first_vaddr, &bias))
-		return 0;
+	/* unknown stays 0, and is not looked up again for every event */
+	target__bias(&t, bin->first_vaddr, &bias);
 	i = s->nbias < (int)(sizeof(s->bias_cache) / sizeof(s->bias_cache[0])) ? s->nbias++ : 0;
 	s->bias_cache[i].pid = pid;
 	s->bias_cache[i].bin = bin;
@@ -160,6 +167,10 @@ int session__attach(struct session *s)
 		return err;
 	pr_debug("luprobe: %.2f ms: BPF loaded\n", (now_ns() - s->started_ns) / 1e6);
 	for (i = 0; i < s->ps.nprobes; i++) {
+		if (lp_signalled) {
+			lp_seterr("interrupted");
+			return -EINTR;
+		}
 		err = probe__attach(&s->ps, s->ps.probes[i]);
 		if (err)
 			return err;
@@ -172,13 +183,82 @@ int session__attach(struct session *s)
 	return 0;
 }
 
+int session__drop_privileges(struct session *s)
+{
+	const struct target_user *u = &s->env->as;
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct caps[2];
+	uint64_t st[LP_NSTATS];
+	const struct binary *b;
+	uid_t r, e, sv;
+	int i;
+
+	if (!s->env->user || s->dropped)
+		return 0;
+	/* another user's /proc/PID/maps is unreadable from now on: find the load biases */
+	for (i = 0; i < s->ntargets; i++)
+		for (b = s->ps.bins; b && !s->targets[i].launched; b = b->next)
+			session__bias(s, s->targets[i].pid, b);
+	if (setgroups(u->ngroups, u->groups) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
+	    setresuid(u->uid, u->uid, u->uid) < 0) {
+		lp_seterr("--user %s: cannot switch to uid %d: %s (it needs root, or CAP_SETUID "
+			  "and CAP_SETGID)",
+			  s->env->user, (int)u->uid, strerror(errno));
+		return -EPERM;
+	}
+	/* started without root but with capabilities: setresuid kept them */
+	memset(caps, 0, sizeof(caps));
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	syscall(SYS_capset, &hdr, caps);
+	/* nothing the script executes can gain privileges (setuid files, file capabilities) */
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	/* and there is no way back */
+	if (setuid(0) == 0 || getresuid(&r, &e, &sv) < 0 || r != u->uid || e != u->uid ||
+	    sv != u->uid || syscall(SYS_capget, &hdr, caps) < 0 || caps[0].permitted ||
+	    caps[1].permitted || caps[0].effective || caps[1].effective) {
+		lp_seterr("--user %s: the privileges could not be dropped for good", s->env->user);
+		return -EPERM;
+	}
+	/*
+	 * Reading the maps through descriptors luprobe holds: Linux 5.19+ allows
+	 * it whatever kernel.unprivileged_bpf_disabled says, older kernels not.
+	 */
+	if (tracer__stats(s->tracer, st) == -EPERM) {
+		lp_seterr("--user %s: this kernel refuses BPF map access to unprivileged "
+			  "processes; --user needs Linux 5.19 or later, or "
+			  "kernel.unprivileged_bpf_disabled=0",
+			  s->env->user);
+		return -EPERM;
+	}
+	s->dropped = true;
+	pr_info("luprobe: now running as %s (uid %d, gid %d)\n", s->env->user, (int)u->uid,
+		(int)u->gid);
+	return 0;
+}
+
 /* The main chunk's errors are one line; a traceback only at -v. */
 static int chunk_msgh(lua_State *L)
 {
-	if (lp_verbosity > 0) {
-		luaL_traceback(L, L, lua_tostring(L, 1), 1);
-		return 1;
+	const char *msg = lua_tostring(L, 1);
+
+	if (!msg) {
+		/* error(t): say what was thrown, and where */
+		if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
+			msg = lua_tostring(L, -1);
+		else {
+			luaL_where(L, 1); /* error() itself is level 1 when it threw */
+			if (!*lua_tostring(L, -1)) {
+				lua_pop(L, 1);
+				luaL_where(L, 2);
+			}
+			msg = lua_pushfstring(L, "%s(error object is a %s value)",
+					      lua_tostring(L, -1), luaL_typename(L, 1));
+		}
 	}
+	if (lp_verbosity > 0)
+		luaL_traceback(L, L, msg, 1);
+	else
+		lua_pushstring(L, msg);
 	return 1;
 }
 
@@ -191,12 +271,21 @@ int session__load_script(struct session *s)
 		err = luaL_loadbufferx(L, s->env->code, strlen(s->env->code), "=(command line)",
 				       "t");
 	else {
+		struct stat st;
+
 		if (access(s->env->script, R_OK) < 0) {
+			err = -errno;
 			lp_seterr("%s: %s", s->env->script,
-				  errno == ENOENT ? "no such file" : strerror(errno));
-			return -errno;
+				  err == -ENOENT   ? "no such file"
+				  : err == -EACCES ? "permission denied"
+						   : strerror(-err));
+			return err;
 		}
-		err = luaL_loadfilex(L, s->env->script, "t");
+		if (stat(s->env->script, &st) == 0 && S_ISDIR(st.st_mode)) {
+			lp_seterr("%s: is a directory", s->env->script);
+			return -EISDIR;
+		}
+		err = lua_api__loadfile(L, s->env->script);
 	}
 	if (err) {
 		lp_seterr("%s", lua_tostring(L, -1));
@@ -436,9 +525,10 @@ int session__finish(struct session *s)
 	}
 	if (st[LP_STAT_LOST])
 		fprintf(stderr,
-			"luprobe: %llu events were lost because the ring buffer was full; "
+			"luprobe: %llu event%s lost because the ring buffer was full; "
 			"raise --ringbuf or do less work per event\n",
-			(unsigned long long)st[LP_STAT_LOST]);
+			(unsigned long long)st[LP_STAT_LOST],
+			st[LP_STAT_LOST] == 1 ? " was" : "s were");
 
 	/* detach before anything else can go wrong */
 	tracer__free(s->tracer);

@@ -39,6 +39,8 @@ struct env {
 	uint64_t lua_budget;	  /* instructions a callback may run (0: unlimited) */
 	struct tracer_opts topts; /* ring buffer and map sizes */
 	uint32_t drain_ms;	  /* longest wait before draining the ring buffer */
+	const char *user;	  /* --user: run as this user once the probes are attached */
+	struct target_user as;	  /* its uid, gid and groups */
 };
 
 struct timer {
@@ -63,6 +65,7 @@ struct session {
 	bool attached;
 	bool in_lua;  /* a callback or the main chunk is running */
 	bool looping; /* the event loop has started */
+	bool dropped; /* switched to --user: no more probes */
 	/* lifecycle */
 	bool stop; /* leave the loop */
 	int exit_code;
@@ -84,7 +87,7 @@ struct session {
 	int nbias;
 };
 
-extern volatile sig_atomic_t lp_signalled; /* SIGINT/SIGTERM seen */
+extern volatile sig_atomic_t lp_signalled; /* the signal (SIGINT, SIGTERM, SIGHUP) seen, or 0 */
 
 uint64_t now_ns(void);
 
@@ -99,6 +102,11 @@ int session__open_targets(struct session *s);
 int session__run_script(struct session *s);
 /* Load the BPF side and attach every probe so far (idempotent). */
 int session__attach(struct session *s);
+/*
+ * --user: switch to that user for good (no capability left, no_new_privs),
+ * after the probes are attached and before the first callback.
+ */
+int session__drop_privileges(struct session *s);
 /* Serve events until the run ends; returns the process exit code. */
 int session__loop(struct session *s);
 /* After the loop: drain, on_exit handlers, summary, detach. */

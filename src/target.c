@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: BSD-2-Clause
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -54,9 +59,93 @@ static int resolve_command(const char *cmd, char *out, size_t len)
 	return seen_eacces ? -EACCES : -ENOENT;
 }
 
-int target__launch(char *const argv[], struct target *t)
+/* The interpreter named on a file's "#!" line, or an empty string. */
+static void shebang(const char *path, char *out, size_t len)
+{
+	char head[256], *p, *end;
+	ssize_t n = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	out[0] = '\0';
+	if (fd >= 0) {
+		n = read(fd, head, sizeof(head) - 1);
+		close(fd);
+	}
+	if (n < 3 || head[0] != '#' || head[1] != '!')
+		return;
+	head[n] = '\0';
+	for (p = head + 2; *p == ' ' || *p == '\t'; p++)
+		;
+	for (end = p; *end && *end != ' ' && *end != '\t' && *end != '\n'; end++)
+		;
+	snprintf(out, len, "%.*s", (int)(end - p), p);
+}
+
+/* The dynamic loader a 64-bit ELF file asks for (PT_INTERP), or an empty string. */
+static void elf_interp(const char *path, char *out, size_t len)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), i;
+
+	out[0] = '\0';
+	if (fd < 0)
+		return;
+	if (pread(fd, &eh, sizeof(eh), 0) == sizeof(eh) && !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
+	    eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(ph)) {
+		for (i = 0; i < eh.e_phnum && i < 64; i++) {
+			if (pread(fd, &ph, sizeof(ph), eh.e_phoff + (off_t)i * sizeof(ph)) !=
+			    sizeof(ph))
+				break;
+			if (ph.p_type != PT_INTERP || !ph.p_filesz)
+				continue;
+			if (ph.p_filesz < len &&
+			    pread(fd, out, ph.p_filesz, ph.p_offset) == (ssize_t)ph.p_filesz)
+				out[ph.p_filesz - 1] = '\0';
+			else
+				out[0] = '\0';
+			break;
+		}
+	}
+	close(fd);
+}
+
+/* Why execve(path) failed with errno e, in words. */
+static void exec_error(const char *path, int e)
+{
+	char interp[256], loader[256] = "";
+	struct stat st;
+
+	shebang(path, interp, sizeof(interp));
+	if (e == ENOENT && stat(path, &st) == 0) {
+		/* the file is there: what it needs to run is not */
+		if (!interp[0])
+			elf_interp(path, loader, sizeof(loader));
+		if (interp[0])
+			lp_seterr("%s: cannot execute: its interpreter %s (the #! line) does not "
+				  "exist",
+				  path, interp);
+		else if (loader[0])
+			lp_seterr("%s: cannot execute: its dynamic loader %s does not exist", path,
+				  loader);
+		else
+			lp_seterr("%s: cannot execute: its dynamic loader does not exist", path);
+	} else if (e == EACCES && interp[0] && access(interp, X_OK) < 0) {
+		lp_seterr("%s: cannot execute: its interpreter %s (the #! line): %s", path, interp,
+			  strerror(errno));
+	} else if (e == ENOEXEC) {
+		lp_seterr("%s: cannot execute: not an executable format (no ELF header, no #! "
+			  "line)",
+			  path);
+	} else {
+		lp_seterr("%s: cannot execute: %s", path, strerror(e));
+	}
+}
+
+int target__launch(char *const argv[], const struct target_user *as, struct target *t)
 {
 	int go[2] = {-1, -1}, errp[2] = {-1, -1};
+	char interp[256];
 	sigset_t all;
 	pid_t pid;
 	int err;
@@ -69,6 +158,13 @@ int target__launch(char *const argv[], struct target *t)
 			lp_seterr("%s: command not found", argv[0]);
 		else
 			lp_seterr("%s: cannot execute: %s", argv[0], strerror(-err));
+		return err;
+	}
+	/* a script whose interpreter is missing fails now, not once the probes are in */
+	shebang(t->path, interp, sizeof(interp));
+	if (interp[0] && access(interp, X_OK) < 0) {
+		err = -errno;
+		exec_error(t->path, -err);
 		return err;
 	}
 	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
@@ -94,6 +190,23 @@ int target__launch(char *const argv[], struct target *t)
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		signal(SIGPIPE, SIG_DFL);
+		if (as && (setgroups(as->ngroups, as->groups) < 0 ||
+			   setresgid(as->gid, as->gid, as->gid) < 0 ||
+			   setresuid(as->uid, as->uid, as->uid) < 0)) {
+			e = -errno; /* negative: switching user failed, not the exec */
+			if (write(errp[1], &e, sizeof(e)) < 0)
+				_exit(127);
+			_exit(127);
+		}
+		if (as) {
+			/* from a non-root luprobe, capabilities survive the switch: drop them */
+			struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+			struct __user_cap_data_struct none[2];
+
+			memset(none, 0, sizeof(none));
+			prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+			syscall(SYS_capset, &hdr, none);
+		}
 		execv(t->path, argv);
 		e = errno;
 		if (write(errp[1], &e, sizeof(e)) < 0)
@@ -142,10 +255,13 @@ int target__release(struct target *t)
 	close(t->err_fd);
 	t->err_fd = -1;
 	if (n == sizeof(e)) {
-		lp_seterr("%s: cannot execute: %s", t->path, strerror(e));
+		if (e < 0)
+			lp_seterr("%s: cannot start it as another user: %s", t->path, strerror(-e));
+		else
+			exec_error(t->path, e);
 		waitpid(t->pid, &t->status, 0);
 		t->exited = true;
-		return -e;
+		return e < 0 ? e : -e;
 	}
 	return 0;
 }
@@ -169,6 +285,11 @@ int target__open_pid(pid_t pid, struct target *t)
 		err = -errno;
 		if (err == -ENOENT)
 			lp_seterr("process %d: no such process (or it is a kernel thread)",
+				  (int)pid);
+		else if (err == -EACCES && geteuid() != 0)
+			lp_seterr("process %d: cannot read its executable: permission denied "
+				  "(another user's process: tracing it needs root or "
+				  "CAP_SYS_PTRACE)",
 				  (int)pid);
 		else
 			lp_seterr("process %d: cannot read its executable: %s", (int)pid,
@@ -194,6 +315,18 @@ bool target__poll_exit(struct target *t)
 		pid_t r = waitpid(t->pid, &t->status, WNOHANG);
 
 		if (r == t->pid)
+			t->exited = true;
+		return t->exited;
+	}
+	/*
+	 * Another parent's child: once it has exited it may stay a zombie, which
+	 * kill(pid, 0) still finds, until that parent reaps it. Its pidfd turns
+	 * readable at exit (and is never fooled by a reused pid).
+	 */
+	if (t->pidfd >= 0) {
+		struct pollfd pfd = {.fd = t->pidfd, .events = POLLIN};
+
+		if (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
 			t->exited = true;
 		return t->exited;
 	}
@@ -232,7 +365,12 @@ void target__terminate(struct target *t, int timeout_ms)
 			return;
 		nanosleep(&ts, NULL);
 	}
-	kill(t->pid, SIGKILL);
+	/*
+	 * --user: luprobe may have switched user before the child did (it does
+	 * so between the go byte and exec); that takes an instant, retry.
+	 */
+	for (waited = 0; kill(t->pid, SIGKILL) < 0 && errno == EPERM && waited < 1000; waited += 10)
+		nanosleep(&ts, NULL);
 	waitpid(t->pid, &t->status, 0);
 	t->exited = true;
 }

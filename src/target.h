@@ -12,6 +12,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Who a launched command runs as (--user). */
+struct target_user {
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups; /* supplementary groups, as initgroups() would set them */
+	int ngroups;
+};
+
 struct target {
 	pid_t pid;
 	int pidfd;     /* readable when the process has exited; -1 if unavailable */
@@ -27,11 +35,11 @@ struct target {
 };
 
 /*
- * Fork a child that will exec argv once target__release() is called. The
- * command is resolved through PATH first. Fails with lp_seterr() for a
- * command that does not exist or is not executable.
+ * Fork a child that will exec argv once target__release() is called, as
+ * user `as` when not NULL. The command is resolved through PATH first. Fails
+ * with lp_seterr() for a command that does not exist or is not executable.
  */
-int target__launch(char *const argv[], struct target *t);
+int target__launch(char *const argv[], const struct target_user *as, struct target *t);
 
 /* Let a launched child exec; reports a failed exec as an error. */
 int target__release(struct target *t);
