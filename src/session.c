@@ -195,6 +195,8 @@ int session__drop_privileges(struct session *s)
 
 	if (!s->env->user || s->dropped)
 		return 0;
+	/* capabilities are per thread: no other thread may keep them */
+	tracer__settle(s->tracer);
 	/* another user's /proc/PID/maps is unreadable from now on: find the load biases */
 	for (i = 0; i < s->ntargets; i++)
 		for (b = s->ps.bins; b && !s->targets[i].launched; b = b->next)

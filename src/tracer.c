@@ -52,6 +52,8 @@ struct tracer {
 	bool multi_known;
 	pthread_t preload_thread;
 	bool preloading;
+	pthread_t close_thread; /* closes the warm-up's descriptors */
+	bool closing;
 	struct luprobe_bpf *pre_skel; /* loaded while the script ran */
 	struct load_cfg pre_cfg;
 	int pre_err;
@@ -457,7 +459,6 @@ static void warm_close_now(struct tracer *t)
 
 void tracer__warm_release(struct tracer *t)
 {
-	pthread_t th;
 	int *fds;
 
 	warm_join(t);
@@ -466,12 +467,21 @@ void tracer__warm_release(struct tracer *t)
 	fds = malloc(sizeof(t->warm_fds));
 	if (fds) {
 		memcpy(fds, t->warm_fds, sizeof(t->warm_fds));
-		if (pthread_create(&th, NULL, warm_close, fds))
+		if (t->closing || pthread_create(&t->close_thread, NULL, warm_close, fds))
 			warm_close(fds);
 		else
-			pthread_detach(th);
+			t->closing = true;
 	}
 	t->warm_fds[0] = t->warm_fds[1] = t->warm_fds[2] = -1;
+}
+
+void tracer__settle(struct tracer *t)
+{
+	warm_join(t);
+	if (t->closing) {
+		pthread_join(t->close_thread, NULL);
+		t->closing = false;
+	}
 }
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -864,7 +874,7 @@ void tracer__free(struct tracer *t)
 	if (!t)
 		return;
 	tracer__detach_all(t);
-	warm_join(t);
+	tracer__settle(t);
 	warm_close_now(t);
 	luprobe_bpf__destroy(t->pre_skel);
 	free(t->links);

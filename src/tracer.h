@@ -82,6 +82,8 @@ int tracer__ringbuf_fd(const struct tracer *t);
  */
 void tracer__warm_up(struct tracer *t);
 void tracer__warm_release(struct tracer *t);
+/* Wait for every thread the tracer started (before dropping privileges). */
+void tracer__settle(struct tracer *t);
 /* Consume what the ring holds; returns the number of records, or -errno. */
 int tracer__drain(struct tracer *t);
 /* The consumer is going to sleep on an empty ring: the next record wakes it. */

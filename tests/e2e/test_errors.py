@@ -456,6 +456,15 @@ local function uid(pid) -- the uids and effective capabilities of a process
 	end
 	return u:gsub("%s+", "/") .. " caps " .. c
 end
+local function threads() -- the effective capabilities of every thread of luprobe
+	local pid, caps = io.open("/proc/self/stat"):read("n"), {}
+	for tid in io.popen("ls /proc/" .. pid .. "/task"):lines() do
+		for l in io.lines("/proc/" .. pid .. "/task/" .. tid .. "/status") do
+			caps[#caps + 1] = l:match("^CapEff:%s+(%x+)")
+		end
+	end
+	return table.concat(caps, ",")
+end
 print("main chunk uid " .. uid("self"))
 local p = probe{ func = "main.lookupUser", args = { "id" } }
 local calls = p:count()
@@ -467,6 +476,7 @@ p:on_event(function(e)
 	end
 	print("callback uid " .. uid("self") .. ", command uid " .. uid(e.pid) .. ", id " .. e.args.id)
 	print("shadow " .. (io.open("/etc/shadow") and "readable" or "unreadable"))
+	print("threads " .. threads())
 	if e.args.id == 2 then
 		print(select(2, pcall(attach, 1)))
 		probe{ func = "main.createOrder" }
@@ -497,9 +507,11 @@ def test_user_runs_callbacks_and_command_unprivileged_after_attaching():
     expect_eq([ln for ln in lp.lines[1:] if not ln.startswith("listening on ")], [
         f"callback uid {nobody}, command uid {nobody}, id 1",
         "shadow unreadable",
+        "threads 0000000000000000",  # the only thread left: no capability
         "countOrders",
         f"callback uid {nobody}, command uid {nobody}, id 2",
         "shadow unreadable",
+        "threads 0000000000000000",
         "attach(1): no process can be added after luprobe switched to user nobody (--user); "
         "give it with -p",
         f"on_exit uid {nobody}, calls 2",
@@ -531,6 +543,9 @@ def test_user_from_a_non_root_luprobe_drops_every_capability():
     calls = [ln for ln in p.lines if ln.startswith("callback ")]
     expect_eq(calls, [f"callback uid {daemon}, command uid {daemon}, id {i}" for i in (1, 2)],
               "who the callbacks and the command run as")
+    threads = [ln.split(" ", 1)[1].split(",") for ln in p.lines if ln.startswith("threads ")]
+    expect(threads and all(c == "0000000000000000" for t in threads for c in t),
+           f"no thread of luprobe keeps a capability: {threads}")
 
 
 def test_user_that_does_not_exist_or_is_root_or_cannot_be_switched_to():
