@@ -9,7 +9,14 @@
 #
 # Overridable: CC CLANG BPFTOOL ARCH CFLAGS GO V=1 SANITIZE=1
 
+# SANITIZE=1 builds luprobe with ASan and UBSan into its own directory (and
+# the tests run that build); the Go targets and the benchmark's stay in .output
+ifeq ($(SANITIZE),1)
+OUTPUT ?= .output-asan
+else
 OUTPUT ?= .output
+endif
+SHARED := .output
 CLANG ?= clang
 BPFTOOL ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
 ARCH ?= $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
@@ -55,11 +62,11 @@ BPF_SRCS := bpf/luprobe.bpf.c
 BPF_HDRS := $(wildcard bpf/*.h)
 
 .DELETE_ON_ERROR:
-BENCH_BINS := $(OUTPUT)/bench/bench $(OUTPUT)/bench/floor
+BENCH_BINS := $(SHARED)/bench/bench $(SHARED)/bench/floor
 GOENV := GOFLAGS=-mod=mod GO111MODULE=on GOPROXY=off GOTOOLCHAIN=local \
-	$(if $(HOME),,GOCACHE=$(abspath $(OUTPUT))/gocache)
+	$(if $(HOME),,GOCACHE=$(abspath $(SHARED))/gocache)
 
-.PHONY: all deps demo test unit gotargets benchbins bench fuzz install clean format
+.PHONY: all deps demo test unit gotargets benchbins bench fuzz fuzz-build install clean format
 
 all: $(OUTPUT)/luprobe luprobe
 
@@ -109,7 +116,7 @@ $(OUTPUT)/unit/%: tests/unit/%.c tests/unit/unit.h $$(call unit_deps,$$*) | $(OU
 unit: $(UNIT_BINS)
 
 gotargets:
-	$(Q)GO=$(GO) OUTPUT=$(OUTPUT) tests/go/build.sh
+	$(Q)GO=$(GO) OUTPUT=$(SHARED) tests/go/build.sh
 
 deps:
 	$(Q)scripts/install-deps.sh
@@ -119,14 +126,14 @@ demo: deps
 	$(Q)scripts/demo.sh
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all unit gotargets benchbins
-	$(Q)python3 tests/run.py $(TESTS)
+	$(Q)$(MAKE) --no-print-directory all unit gotargets benchbins fuzz-build
+	$(Q)LUPROBE_OUTPUT=$(OUTPUT) LUPROBE_SANITIZE=$(SANITIZE) python3 tests/run.py $(TESTS)
 
-$(OUTPUT)/bench/bench: $(wildcard bench/go/*.go) bench/go/go.mod
+$(SHARED)/bench/bench: $(wildcard bench/go/*.go) bench/go/go.mod
 	$(call msg,GO,$@)
 	$(Q)mkdir -p $(@D) && cd bench/go && $(GOENV) $(GO) build -o $(abspath $@) .
 
-$(OUTPUT)/bench/floor: bench/floor.c
+$(SHARED)/bench/floor: bench/floor.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) $(WARN) $< $(PKG_LIBS) -o $@
 
@@ -138,6 +145,40 @@ bench:
 	$(Q)$(MAKE) --no-print-directory all benchbins
 	$(Q)tests/gobins.sh
 	$(Q)python3 bench/run.py $(BENCH_ARGS)
+
+# Fuzzing (tests/fuzz): libFuzzer targets built by clang with ASan and UBSan
+# from their own objects, seeded from the Go targets and the cached release
+# binaries, each run for FUZZ_SECONDS (FUZZ_JOBS=2 runs two at a time).
+# fuzz-build builds the fuzzers and seeds; tests/e2e/test_fuzz.py runs each briefly.
+FUZZ_OUT := $(SHARED)/fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := gobin godwarf typespec predicate
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+fuzz_deps_gobin := gobin log
+fuzz_deps_godwarf := godwarf gotype goabi plan log
+fuzz_deps_typespec := gotype goabi plan log
+fuzz_deps_predicate := predicate plan gotype goabi log
+fuzz_objs = $(patsubst %,$(FUZZ_OUT)/obj/%.o,$(fuzz_deps_$(1)))
+FUZZ_BINS := $(patsubst %,$(FUZZ_OUT)/fuzz_%,$(FUZZ_TARGETS))
+# the objects are intermediate files of a pattern chain: keep them
+.SECONDARY: $(sort $(foreach t,$(FUZZ_TARGETS),$(call fuzz_objs,$(t))))
+
+$(FUZZ_OUT)/obj/%.o: src/%.c $(wildcard src/*.h) $(BPF_HDRS)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D) && $(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(WARN) $(DEFS) \
+		$(INCLUDES) -c $< -o $@
+
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $$(call fuzz_objs,$$*)
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(WARN) $(DEFS) $(INCLUDES) -Itests/fuzz $< \
+		$(call fuzz_objs,$*) -Wl,--as-needed $(LDLIBS) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+	$(Q)python3 tests/fuzz/seeds.py $(FUZZ_OUT)/seeds
+
+fuzz: fuzz-build
+	$(Q)tests/fuzz/run.sh $(FUZZ_OUT) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 install: all
 	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(datadir)/lua/luprobe $(DESTDIR)$(datadir)/scripts

@@ -121,6 +121,7 @@ struct gobin {
 	char *path;
 	const uint8_t *map;
 	size_t size;
+	bool mapped; /* map is our mmap of the file, not the caller's buffer */
 	struct gobin_info info;
 	uint16_t e_type;
 
@@ -1321,7 +1322,9 @@ static bool pcvalue(const struct gobin *gb, const struct gobin_func *f, uint32_t
 		if (!n || (uv == 0 && !first))
 			return false;
 		p += n;
-		val += (uv & 1) ? (int32_t) ~(uint32_t)(uv >> 1) : (int32_t)(uint32_t)(uv >> 1);
+		/* int32 arithmetic that wraps, as the runtime's does */
+		val = (int32_t)((uint32_t)val +
+				((uv & 1) ? ~(uint32_t)(uv >> 1) : (uint32_t)(uv >> 1)));
 		n = uvarint(p, end, &pcd);
 		if (!n)
 			return false;
@@ -1728,6 +1731,7 @@ static int map_file(struct gobin *gb, const char *path)
 	}
 	gb->map = m;
 	gb->size = (size_t)st.st_size;
+	gb->mapped = true;
 	err = 0;
 cleanup:
 	close(fd);
@@ -1774,7 +1778,54 @@ static void detect_cgo(struct gobin *gb)
 		gb->info.cgo = true;
 }
 
-int gobin__open(const char *path, struct gobin **out)
+/* Everything after the bytes are in place; gb->map and gb->size are set. */
+static int inspect(struct gobin *gb)
+{
+	int err;
+
+	err = parse_elf(gb);
+	if (err)
+		return err;
+	err = load_relocs(gb);
+	if (err)
+		return err;
+	err = load_symtab(gb);
+	if (err)
+		return err;
+	gb->info.has_dwarf = find_section(gb, ".debug_info") || find_section(gb, ".zdebug_info");
+
+	find_buildinfo(gb);
+	if (!gb->info.go_version[0])
+		find_version_string(gb);
+
+	err = find_pcln(gb);
+	if (err)
+		return err;
+	/* types and funcdata need it; a binary without it still traces */
+	md_find(gb);
+	err = check_text(gb);
+	if (err)
+		return err;
+	err = load_funcs(gb);
+	if (err)
+		return err;
+	set_go_facts(gb);
+	fill_func_flags(gb);
+	err = cross_check(gb);
+	if (err)
+		return err;
+	err = build_index(gb);
+	if (err)
+		return err;
+	detect_cgo(gb);
+	pr_debug("gobin: %s: %s, pclntab %d at %#lx, %zu functions, text %#lx\n", gb->path,
+		 gb->info.go_version[0] ? gb->info.go_version : "unknown Go version", gb->pc.fmt,
+		 (unsigned long)gb->pc.addr, gb->info.nfuncs, (unsigned long)gb->pc.text);
+	return 0;
+}
+
+/* Open with the bytes from the file at path (mapped) or from buf (borrowed). */
+static int open_common(const char *path, const void *buf, size_t len, struct gobin **out)
 {
 	struct gobin *gb;
 	int err;
@@ -1788,47 +1839,22 @@ int gobin__open(const char *path, struct gobin **out)
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	err = map_file(gb, path);
+	if (buf) {
+		gb->map = buf;
+		gb->size = len;
+		if (len < SELFMAG) {
+			lp_seterr("%s: not an ELF file", path);
+			err = -ENOEXEC;
+			goto cleanup;
+		}
+	} else {
+		err = map_file(gb, path);
+		if (err)
+			goto cleanup;
+	}
+	err = inspect(gb);
 	if (err)
 		goto cleanup;
-	err = parse_elf(gb);
-	if (err)
-		goto cleanup;
-	err = load_relocs(gb);
-	if (err)
-		goto cleanup;
-	err = load_symtab(gb);
-	if (err)
-		goto cleanup;
-	gb->info.has_dwarf = find_section(gb, ".debug_info") || find_section(gb, ".zdebug_info");
-
-	find_buildinfo(gb);
-	if (!gb->info.go_version[0])
-		find_version_string(gb);
-
-	err = find_pcln(gb);
-	if (err)
-		goto cleanup;
-	/* types and funcdata need it; a binary without it still traces */
-	md_find(gb);
-	err = check_text(gb);
-	if (err)
-		goto cleanup;
-	err = load_funcs(gb);
-	if (err)
-		goto cleanup;
-	set_go_facts(gb);
-	fill_func_flags(gb);
-	err = cross_check(gb);
-	if (err)
-		goto cleanup;
-	err = build_index(gb);
-	if (err)
-		goto cleanup;
-	detect_cgo(gb);
-	pr_debug("gobin: %s: %s, pclntab %d at %#lx, %zu functions, text %#lx\n", path,
-		 gb->info.go_version[0] ? gb->info.go_version : "unknown Go version", gb->pc.fmt,
-		 (unsigned long)gb->pc.addr, gb->info.nfuncs, (unsigned long)gb->pc.text);
 	*out = gb;
 	return 0;
 cleanup:
@@ -1836,6 +1862,21 @@ cleanup:
 		lp_seterr("%s: out of memory", path);
 	gobin__free(gb);
 	return err;
+}
+
+int gobin__open(const char *path, struct gobin **out)
+{
+	return open_common(path, NULL, 0, out);
+}
+
+int gobin__open_mem(const void *buf, size_t len, const char *name, struct gobin **out)
+{
+	if (!buf) {
+		*out = NULL;
+		lp_seterr("%s: not an ELF file", name);
+		return -ENOEXEC;
+	}
+	return open_common(name, buf, len, out);
 }
 
 void gobin__free(struct gobin *gb)
@@ -1856,7 +1897,7 @@ void gobin__free(struct gobin *gb)
 	free(gb->shdrs);
 	free(gb->info.mod_path);
 	free(gb->info.build_settings);
-	if (gb->map)
+	if (gb->mapped)
 		munmap((void *)gb->map, gb->size);
 	free(gb->path);
 	free(gb);

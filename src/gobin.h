@@ -70,6 +70,12 @@ struct gobin_func {
  *   "./x: built for arm64; luprobe traces amd64 binaries only"
  */
 int gobin__open(const char *path, struct gobin **out);
+/*
+ * The same for an image already in memory (e.g. for fuzzing): buf is
+ * borrowed, not copied, and must stay unchanged until gobin__free(); name
+ * stands for the path in messages.
+ */
+int gobin__open_mem(const void *buf, size_t len, const char *name, struct gobin **out);
 void gobin__free(struct gobin *gb); /* accepts NULL */
 
 const char *gobin__path(const struct gobin *gb);

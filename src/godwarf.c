@@ -1080,7 +1080,12 @@ static bool prepare_sections(Elf *elf)
 	return info;
 }
 
-int godwarf__open(const char *path, struct gotypes *ts, struct godwarf **out)
+/*
+ * Open from the file at path (buf NULL) or from the image in buf, which
+ * libelf reads in place.
+ */
+static int open_common(const char *path, void *buf, size_t len, struct gotypes *ts,
+		       struct godwarf **out)
 {
 	struct godwarf *dw;
 	int err;
@@ -1103,11 +1108,13 @@ int godwarf__open(const char *path, struct gotypes *ts, struct godwarf **out)
 		goto cleanup;
 	}
 
-	dw->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (dw->fd < 0) {
-		err = -errno;
-		lp_seterr("%s: cannot open: %s", path, strerror(errno));
-		goto cleanup;
+	if (!buf) {
+		dw->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (dw->fd < 0) {
+			err = -errno;
+			lp_seterr("%s: cannot open: %s", path, strerror(errno));
+			goto cleanup;
+		}
 	}
 	if (elf_version(EV_CURRENT) == EV_NONE) {
 		err = -EINVAL;
@@ -1115,7 +1122,7 @@ int godwarf__open(const char *path, struct gotypes *ts, struct godwarf **out)
 		goto cleanup;
 	}
 	/* Private: prepare_sections() edits section headers, never the file. */
-	dw->elf = elf_begin(dw->fd, ELF_C_READ_MMAP_PRIVATE, NULL);
+	dw->elf = buf ? elf_memory(buf, len) : elf_begin(dw->fd, ELF_C_READ_MMAP_PRIVATE, NULL);
 	if (!dw->elf || elf_kind(dw->elf) != ELF_K_ELF) {
 		err = -ENOEXEC;
 		lp_seterr("%s: not an ELF file", path);
@@ -1153,6 +1160,22 @@ int godwarf__open(const char *path, struct gotypes *ts, struct godwarf **out)
 cleanup:
 	godwarf__free(dw);
 	return err;
+}
+
+int godwarf__open(const char *path, struct gotypes *ts, struct godwarf **out)
+{
+	return open_common(path, NULL, 0, ts, out);
+}
+
+int godwarf__open_mem(void *buf, size_t len, const char *name, struct gotypes *ts,
+		      struct godwarf **out)
+{
+	if (!buf) {
+		*out = NULL;
+		lp_seterr("%s: not an ELF file", name);
+		return -ENOEXEC;
+	}
+	return open_common(name, buf, len, ts, out);
 }
 
 void godwarf__free(struct godwarf *dw)

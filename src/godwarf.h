@@ -27,6 +27,13 @@ struct goparam {
  * that is a normal case), or another -errno with lp_seterr().
  */
 int godwarf__open(const char *path, struct gotypes *ts, struct godwarf **out);
+/*
+ * The same for an ELF image in memory (e.g. for fuzzing), named name in
+ * messages. libelf reads buf in place and the reader edits its section
+ * headers: buf must be writable and stay allocated until godwarf__free().
+ */
+int godwarf__open_mem(void *buf, size_t len, const char *name, struct gotypes *ts,
+		      struct godwarf **out);
 void godwarf__free(struct godwarf *dw); /* accepts NULL */
 
 /*

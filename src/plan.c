@@ -8,6 +8,15 @@
 #define IMG_MAX	  512 /* bytes of one value's image kept in the record */
 #define MAX_LEVEL 3   /* memory indirection levels (4 temporaries each) */
 #define FIXED_MAX (LP_DATA_MAX - 256)
+/*
+ * Bounds of a value's decode tree. Real Go types nest a few structs and
+ * arrays by value and make at most a few thousand nodes (the fixed area is
+ * 4 KiB); corrupted DWARF can give a struct itself as a field, or fields
+ * that overlap so that the tree grows exponentially. Beyond these bounds a
+ * struct or array is left unfollowed, a pointer or slice unexpanded.
+ */
+#define NEST_MAX  32
+#define DNODE_MAX 8192
 
 enum side { ENTRY = 0, RET = 1 };
 
@@ -25,7 +34,9 @@ struct plan_builder {
 	unsigned next_slot;
 	size_t nvalues, cap;
 	struct plan_value *values;
-	bool overflow; /* too many ops: reported once */
+	bool overflow;	  /* too many ops: reported once */
+	unsigned nest;	  /* structs and arrays being followed by value */
+	uint32_t ndnodes; /* decode-tree nodes made */
 };
 
 /* Where a value's bytes are at the probe site. */
@@ -270,11 +281,14 @@ static enum dnode_kind kind_of(const struct gotype *t)
 	}
 }
 
-/* Does a value of this type need anything beyond its own bytes? */
-static bool is_flat(const struct gotype *t)
+/* is_flat() within bounds: at most *budget types visited (corrupted DWARF: see NEST_MAX) */
+static bool flat(const struct gotype *t, unsigned nest, uint32_t *budget)
 {
 	uint64_t i;
 
+	if (nest > NEST_MAX || !*budget)
+		return false;
+	--*budget;
 	switch (t->kind) {
 	case GK_BOOL:
 	case GK_INT:
@@ -285,15 +299,23 @@ static bool is_flat(const struct gotype *t)
 	case GK_UNSAFEPTR:
 		return true;
 	case GK_ARRAY:
-		return t->elem && is_flat(t->elem);
+		return t->elem && flat(t->elem, nest + 1, budget);
 	case GK_STRUCT:
 		for (i = 0; i < t->nfields; i++)
-			if (!is_flat(t->fields[i].type))
+			if (!flat(t->fields[i].type, nest + 1, budget))
 				return false;
 		return true;
 	default:
 		return false;
 	}
+}
+
+/* Does a value of this type need anything beyond its own bytes? */
+static bool is_flat(const struct gotype *t)
+{
+	uint32_t budget = DNODE_MAX;
+
+	return flat(t, 0, &budget);
 }
 
 static int tmp(int level, int k)
@@ -425,13 +447,26 @@ static void skip_end(struct plan_builder *pb, enum side sd, int at)
 		pb->ops[sd][at].imm = pb->nops[sd] - at - 1;
 }
 
-static struct dnode *children(struct dnode *n, uint32_t count)
+static struct dnode *children(struct plan_builder *pb, struct dnode *n, uint32_t count)
 {
 	n->child = calloc(count ? count : 1, sizeof(*n->child));
 	if (!n->child)
 		return NULL;
 	n->nchild = count;
+	pb->ndnodes += count;
 	return n->child;
+}
+
+/* Whether count more nodes fit the bounds; a struct or array that does not is unfollowed. */
+static bool within_bounds(struct plan_builder *pb, struct dnode *n, uint32_t count)
+{
+	bool by_value = n->kind == DN_STRUCT || n->kind == DN_ARRAY;
+
+	if (count <= DNODE_MAX - pb->ndnodes && (!by_value || pb->nest < NEST_MAX))
+		return true;
+	if (by_value)
+		n->avail = DA_NOTFOLLOWED;
+	return false;
 }
 
 static int follow(struct plan_builder *pb, enum side sd, struct dnode *n, int level, uint32_t depth)
@@ -485,7 +520,9 @@ static int follow(struct plan_builder *pb, enum side sd, struct dnode *n, int le
 		if (level + 1 > MAX_LEVEL)
 			return 0;
 		count = pb->opts.elems < 4 ? pb->opts.elems : 4;
-		if (!children(n, count))
+		if (!within_bounds(pb, n, count))
+			return 0;
+		if (!children(pb, n, count))
 			return -ENOMEM;
 		for (i = 0; i < count; i++) {
 			emit(pb, sd, LP_OP_CMP, c, b, n->slot, i, 0, LP_CMP_GTU);
@@ -505,8 +542,11 @@ static int follow(struct plan_builder *pb, enum side sd, struct dnode *n, int le
 			count = pb->opts.elems;
 		if (count * esize > captured)
 			count = captured / esize;
-		if (!children(n, count))
+		if (!within_bounds(pb, n, count))
+			return 0;
+		if (!children(pb, n, count))
 			return -ENOMEM;
+		pb->nest++;
 		for (i = 0; i < count; i++) {
 			n->child[i].kind = kind_of(t->elem);
 			n->child[i].type = t->elem;
@@ -514,10 +554,14 @@ static int follow(struct plan_builder *pb, enum side sd, struct dnode *n, int le
 			n->child[i].slot = n->slot;
 			follow(pb, sd, &n->child[i], level, depth);
 		}
+		pb->nest--;
 		return 0;
 	case DN_STRUCT:
-		if (!children(n, t->nfields))
+		if (!within_bounds(pb, n, t->nfields))
+			return 0;
+		if (!children(pb, n, t->nfields))
 			return -ENOMEM;
+		pb->nest++;
 		for (i = 0; i < t->nfields; i++) {
 			struct dnode *ch = &n->child[i];
 
@@ -531,11 +575,13 @@ static int follow(struct plan_builder *pb, enum side sd, struct dnode *n, int le
 			ch->img = n->img + t->fields[i].offset;
 			follow(pb, sd, ch, level, depth);
 		}
+		pb->nest--;
 		return 0;
 	case DN_PTR:
-		if (!t->elem || !t->elem->size || depth == 0 || level + 1 > MAX_LEVEL)
+		if (!t->elem || !t->elem->size || depth == 0 || level + 1 > MAX_LEVEL ||
+		    !within_bounds(pb, n, 1))
 			return 0;
-		if (!children(n, 1))
+		if (!children(pb, n, 1))
 			return -ENOMEM;
 		emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
 		sk = skip_begin(pb, sd, a);

@@ -172,6 +172,9 @@ static struct node *parse_string(struct parser *ps)
 		char c = *ps->p++;
 
 		if (c == '\\') {
+			/* a backslash at the very end: unterminated; stay in bounds */
+			if (!*ps->p)
+				break;
 			c = *ps->p++;
 			switch (c) {
 			case 'n':
@@ -488,6 +491,24 @@ static int resolve(struct gen *g, struct node *n)
 	if (resolve(g, n->a) || resolve(g, n->b))
 		return -1;
 	return 0;
+}
+
+/*
+ * Capturing a name adds a value to the plan, which may move the values
+ * resolved before it: once every name is captured, resolve them again.
+ */
+static void rebind(struct plan_builder *pb, struct node *n)
+{
+	if (!n)
+		return;
+	if (n->k == N_NAME) {
+		n->dn = plan__resolve(pb, n->name, &n->is_result);
+		if (!n->dn && !strcmp(n->name, "err"))
+			n->dn = last_error(pb, &n->is_result);
+		return;
+	}
+	rebind(pb, n->a);
+	rebind(pb, n->b);
 }
 
 /* ---- code generation ---- */
@@ -824,6 +845,7 @@ int predicate__compile(const char *expr, struct pred_ctx *ctx, char *err, size_t
 		return -EINVAL;
 	if (resolve(&g, root))
 		return -EINVAL;
+	rebind(ctx->pb, root);
 	t = gen_bool(&g, root);
 	if (t < 0 || g.failed) {
 		if (!*err)
