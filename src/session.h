@@ -56,8 +56,8 @@ struct session {
 	struct env *env;
 	lua_State *L;
 	struct lualloc *lalloc; /* the allocator of L */
-	int handlers_ref; /* registry: [probe id + 1] = { fn, ... } */
-	int event_mt_ref; /* registry: the event metatable */
+	int handlers_ref;	/* registry: [probe id + 1] = { fn, ... } */
+	int event_mt_ref;	/* registry: the event metatable */
 	struct probe_set ps;
 	struct tracer *tracer;
 	struct target targets[MAX_TARGETS];

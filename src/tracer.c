@@ -80,7 +80,8 @@ int tracer__new(const struct tracer_opts *opts, struct tracer **out)
 	t->opts = *opts;
 	t->created_ns = now_ns();
 	if (!t->opts.ringbuf_bytes)
-		t->opts.ringbuf_bytes = 8 << 20; /* ~70,000 events: 80 ms of a core tracing flat out */
+		t->opts.ringbuf_bytes =
+			8 << 20; /* ~70,000 events: 80 ms of a core tracing flat out */
 	if (!t->opts.wakeup_bytes)
 		t->opts.wakeup_bytes = t->opts.ringbuf_bytes / 8;
 	if (!t->opts.max_plans)

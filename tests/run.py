@@ -11,7 +11,9 @@ Runs the C unit tests (.output/unit/test_*) and the end-to-end tests
     python3 tests/run.py -x            stop at the first failure
 
 After each end-to-end test the runner checks that no luprobe BPF program or
-uprobe is left in the kernel; a leftover fails the test.
+uprobe is left in the kernel; a leftover fails the test. With LUPROBE_SANITIZE=1
+(make test SANITIZE=1) the sanitizers write their reports to files, and a test
+during which any report appeared fails with it.
 """
 import importlib.util
 import os
@@ -24,6 +26,36 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 
 import lib  # noqa: E402
+
+SAN_DIR = None
+
+
+def sanitizer_setup():
+    """Send ASan/UBSan reports of every process the tests start to files."""
+    global SAN_DIR
+    if os.environ.get("LUPROBE_SANITIZE") != "1":
+        return
+    SAN_DIR = os.path.join(ROOT, os.environ.get("LUPROBE_OUTPUT", ".output"), "sanitizer")
+    os.makedirs(SAN_DIR, exist_ok=True)
+    os.chmod(SAN_DIR, 0o1777)  # tests run luprobe as other users too
+    for f in os.listdir(SAN_DIR):
+        os.unlink(os.path.join(SAN_DIR, f))
+    os.environ["ASAN_OPTIONS"] = f"log_path={SAN_DIR}/asan:detect_leaks=1:abort_on_error=0"
+    os.environ["UBSAN_OPTIONS"] = f"log_path={SAN_DIR}/ubsan:print_stacktrace=1:halt_on_error=1"
+
+
+def sanitizer_reports():
+    """Reports written since the last call (first lines of each), then forgets them."""
+    if not SAN_DIR:
+        return ""
+    out = []
+    for f in sorted(os.listdir(SAN_DIR)):
+        path = os.path.join(SAN_DIR, f)
+        with open(path, errors="replace") as fh:
+            text = fh.read()
+        os.rename(path, os.path.join(os.path.dirname(SAN_DIR), "sanitizer-" + f))
+        out.append(f"{f}:\n" + "\n".join(text.splitlines()[:40]))
+    return "\n".join(out)
 
 
 def run_unit(path, counts, verbose):
@@ -76,6 +108,7 @@ def main():
     counts = {"passed": 0, "failed": 0, "skipped": 0}
     started = time.time()
     lib.setup()
+    sanitizer_setup()
 
     unit_dir = os.path.join(ROOT, os.environ.get("LUPROBE_OUTPUT", ".output"), "unit")
     if os.path.isdir(unit_dir):
@@ -83,6 +116,10 @@ def main():
             if not fn.startswith("test_") or (args and not any(a in fn for a in args)):
                 continue
             run_unit(os.path.join(unit_dir, fn), counts, verbose)
+            report = sanitizer_reports()
+            if report:
+                print(f"FAIL unit/{fn}: sanitizer report\n{report}")
+                counts["failed"] += 1
             if stop_first and counts["failed"]:
                 break
 
@@ -105,14 +142,19 @@ def main():
             detail = ": " + (str(e) if isinstance(e, AssertionError) else traceback.format_exc())
         finally:
             lib.cleanup()
+        # after the test: what it left in the kernel, what the sanitizers saw
         leftover = lib.leftover_probes()
         if leftover:
-            if status != "FAIL":
-                counts["passed" if status == "ok  " else "skipped"] -= 1
-                counts["failed"] += 1
-            status = "FAIL"
-            detail += f" (left in the kernel: {leftover})"
             lib.remove_leftovers()
+        report = sanitizer_reports()
+        for bad, why in ((leftover, f" (left in the kernel: {leftover})"),
+                         (report, f" (sanitizer report)\n{report}")):
+            if bad:
+                if status != "FAIL":
+                    counts["passed" if status == "ok  " else "skipped"] -= 1
+                    counts["failed"] += 1
+                status = "FAIL"
+                detail += why
         print(f"{status} {name} ({time.time() - t0:.2f}s){detail}", flush=True)
 
     print(f"# {time.time() - started:.0f}s")
