@@ -174,8 +174,9 @@ $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $$(call fuzz_
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(WARN) $(DEFS) $(INCLUDES) -Itests/fuzz $< \
 		$(call fuzz_objs,$*) -Wl,--as-needed $(LDLIBS) -o $@
 
-fuzz-build: $(FUZZ_BINS)
+fuzz-build: $(FUZZ_BINS) gotargets
 	$(Q)python3 tests/fuzz/seeds.py $(FUZZ_OUT)/seeds
+	$(Q)python3 tests/fuzz/crafted.py $(FUZZ_OUT)/regressions
 
 fuzz: fuzz-build
 	$(Q)tests/fuzz/run.sh $(FUZZ_OUT) $(FUZZ_SECONDS) $(FUZZ_TARGETS)

@@ -14,6 +14,7 @@ from lib import ROOT, expect, expect_eq
 
 FUZZ = os.path.join(ROOT, ".output", "fuzz")
 REGRESSIONS = os.path.join(ROOT, "tests", "fuzz", "regressions")
+CRAFTED = os.path.join(FUZZ, "regressions")  # the ELF ones, made by tests/fuzz/crafted.py
 SECONDS = 6  # of fuzzing per target; make test runs all four
 # Coverage (libFuzzer's cov: edges) the seeds alone reach. A seed corpus that
 # stops opening (a reader rejecting what real binaries look like, or seeds.py
@@ -45,10 +46,14 @@ def _stat(out, name):
     return int(m[-1]) if m else None
 
 
+def _regression_dirs(target):
+    return [d for d in (os.path.join(REGRESSIONS, target), os.path.join(CRAFTED, target))
+            if os.path.isdir(d)]
+
+
 def _replay_regressions(target):
     """Every input kept from an earlier finding runs once and exits cleanly."""
-    d = os.path.join(REGRESSIONS, target)
-    files = sorted(os.path.join(d, f) for f in os.listdir(d)) if os.path.isdir(d) else []
+    files = sorted(os.path.join(d, f) for d in _regression_dirs(target) for f in os.listdir(d))
     if not files:
         return 0
     p = subprocess.run([_fuzzer(target), *files], cwd=ROOT, capture_output=True, text=True,
@@ -66,9 +71,7 @@ def _fuzz(target):
     seeds = os.path.join(FUZZ, "seeds", target)
     nseeds = len(os.listdir(seeds)) if os.path.isdir(seeds) else 0
     expect(nseeds > 0, f"{target}: no seeds in {seeds}")
-    dirs = [seeds]
-    if os.path.isdir(os.path.join(REGRESSIONS, target)):
-        dirs.append(os.path.join(REGRESSIONS, target))
+    dirs = [seeds] + _regression_dirs(target)
     with tempfile.TemporaryDirectory() as corpus:
         args = [_fuzzer(target), f"-max_total_time={SECONDS}", "-rss_limit_mb=2048",
                 "-malloc_limit_mb=2048", "-timeout=10", f"-max_len={MAX_LEN[target]}",
@@ -119,10 +122,10 @@ def test_fuzz_predicate_where_parser():
 
 def test_fuzz_regression_inputs_are_kept():
     # each made a fuzzer fail before its fix (tests/fuzz/RESULTS.md); losing one loses a test
-    for path in ("gobin/signed-integer-overflow-pcvalue-11672a2b",
-                 "godwarf/stack-overflow-follow-d42609cf",
-                 "typespec/stack-overflow-is_flat-158ff56f",
-                 "predicate/capture-moves-resolved-values",
-                 "predicate/string-ends-in-backslash"):
-        expect(os.path.isfile(os.path.join(REGRESSIONS, path)),
-               f"tests/fuzz/regressions/{path} is missing")
+    _build()
+    for d, path in ((CRAFTED, "gobin/signed-integer-overflow-pcvalue"),
+                    (CRAFTED, "godwarf/stack-overflow-follow"),
+                    (REGRESSIONS, "typespec/stack-overflow-is_flat-158ff56f"),
+                    (REGRESSIONS, "predicate/capture-moves-resolved-values"),
+                    (REGRESSIONS, "predicate/string-ends-in-backslash")):
+        expect(os.path.isfile(os.path.join(d, path)), f"{os.path.join(d, path)} is missing")

@@ -7,12 +7,15 @@
 #   tests/fuzz/run.sh OUT SECONDS TARGET...     (make fuzz FUZZ_SECONDS=600)
 #
 # OUT is the fuzz build directory (.output/fuzz): fuzzers OUT/fuzz_TARGET,
-# seeds OUT/seeds/TARGET (tests/fuzz/seeds.py), corpus kept across runs in
+# seeds OUT/seeds/TARGET (tests/fuzz/seeds.py), the ELF regression inputs
+# OUT/regressions/TARGET (tests/fuzz/crafted.py), corpus kept across runs in
 # OUT/corpus/TARGET, logs in OUT/logs. FUZZ_JOBS=N runs N fuzzers at a time.
 #
-# A crash, leak, timeout or out-of-memory input is copied into
-# tests/fuzz/regressions/TARGET/ under a name saying what and where, e.g.
-# heap-buffer-overflow-load_funcs-1a2b3c4d, and the exit status is 1.
+# A crash, leak, timeout or out-of-memory input is copied under a name saying
+# what and where, e.g. heap-buffer-overflow-load_funcs-1a2b3c4d, and the exit
+# status is 1: the text inputs into tests/fuzz/regressions/TARGET/, to commit;
+# the ELF inputs into OUT/found/TARGET/, to describe in tests/fuzz/crafted.py
+# (no binary file is committed).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 
@@ -67,6 +70,7 @@ run_one() {
 	dirs=("$OUT/corpus/$t")
 	[ -d "$OUT/seeds/$t" ] && dirs+=("$OUT/seeds/$t")
 	[ -d "$REGR/$t" ] && dirs+=("$REGR/$t")
+	[ -d "$OUT/regressions/$t" ] && dirs+=("$OUT/regressions/$t")
 	[ -f "tests/fuzz/$t.dict" ] && flags+=("-dict=tests/fuzz/$t.dict")
 	# bounded: total time, memory, time per input; no output from the target
 	start=$(date +%s)
@@ -77,7 +81,7 @@ run_one() {
 	rc=$?
 	secs=$(($(date +%s) - start))
 
-	local execs rate last cov ft corp files crashes=0 f name
+	local execs rate last cov ft corp files crashes=0 f name keep=$REGR/$t
 	execs=$(stat_of number_of_executed_units "$log")
 	rate=$(stat_of average_exec_per_sec "$log")
 	last=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -n 1)
@@ -88,9 +92,10 @@ run_one() {
 	for f in "$art"/crash-* "$art"/leak-* "$art"/timeout-* "$art"/oom-*; do
 		[ -f "$f" ] || continue
 		name=$(crash_name "$log" "$f")
-		mkdir -p "$REGR/$t"
-		cp "$f" "$REGR/$t/$name"
-		echo "fuzz: $t: found $name: kept as $REGR/$t/$name (report in $log)" >&2
+		case $t in gobin | godwarf) keep=$OUT/found/$t ;; esac
+		mkdir -p "$keep"
+		cp "$f" "$keep/$name"
+		echo "fuzz: $t: found $name: kept as $keep/$name (report in $log)" >&2
 		crashes=$((crashes + 1))
 	done
 	if [ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ]; then
