@@ -9,36 +9,6 @@
 
 #define UNREADABLE_MT "luprobe.unreadable"
 
-/* reflect.Kind values, as stored in type descriptors */
-enum {
-	RK_BOOL = 1,
-	RK_INT,
-	RK_INT8,
-	RK_INT16,
-	RK_INT32,
-	RK_INT64,
-	RK_UINT,
-	RK_UINT8,
-	RK_UINT16,
-	RK_UINT32,
-	RK_UINT64,
-	RK_UINTPTR,
-	RK_FLOAT32,
-	RK_FLOAT64,
-	RK_COMPLEX64,
-	RK_COMPLEX128,
-	RK_ARRAY,
-	RK_CHAN,
-	RK_FUNC,
-	RK_INTERFACE,
-	RK_MAP,
-	RK_PTR,
-	RK_SLICE,
-	RK_STRING,
-	RK_STRUCT,
-	RK_UNSAFEPTR,
-};
-
 /* Pointer types whose pointee starts with the whole error message. */
 static const char *const message_errors[] = {
 	"*errors.errorString",

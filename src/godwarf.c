@@ -43,36 +43,6 @@
 #define DW_AT_go_elem		0x2902
 #define DW_AT_go_embedded_field 0x2903
 
-/* reflect.Kind */
-enum {
-	RK_BOOL = 1,
-	RK_INT,
-	RK_INT8,
-	RK_INT16,
-	RK_INT32,
-	RK_INT64,
-	RK_UINT,
-	RK_UINT8,
-	RK_UINT16,
-	RK_UINT32,
-	RK_UINT64,
-	RK_UINTPTR,
-	RK_FLOAT32,
-	RK_FLOAT64,
-	RK_COMPLEX64,
-	RK_COMPLEX128,
-	RK_ARRAY,
-	RK_CHAN,
-	RK_FUNC,
-	RK_INTERFACE,
-	RK_MAP,
-	RK_PTR,
-	RK_SLICE,
-	RK_STRING,
-	RK_STRUCT,
-	RK_UNSAFEPTR,
-};
-
 /* Type definitions nest this deep only in corrupted DWARF (real cycles pass through the memo). */
 #define CONV_MAX_DEPTH 200
 

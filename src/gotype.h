@@ -36,6 +36,39 @@ enum gokind {
 	GK_FUNC,      /* pointer to a funcval */
 };
 
+/*
+ * reflect.Kind: what a runtime type descriptor's kind byte (low 5 bits) and
+ * DWARF's DW_AT_go_kind hold.
+ */
+enum {
+	RK_BOOL = 1,
+	RK_INT,
+	RK_INT8,
+	RK_INT16,
+	RK_INT32,
+	RK_INT64,
+	RK_UINT,
+	RK_UINT8,
+	RK_UINT16,
+	RK_UINT32,
+	RK_UINT64,
+	RK_UINTPTR,
+	RK_FLOAT32,
+	RK_FLOAT64,
+	RK_COMPLEX64,
+	RK_COMPLEX128,
+	RK_ARRAY,
+	RK_CHAN,
+	RK_FUNC,
+	RK_INTERFACE,
+	RK_MAP,
+	RK_PTR,
+	RK_SLICE,
+	RK_STRING,
+	RK_STRUCT,
+	RK_UNSAFEPTR,
+};
+
 struct gotype;
 
 struct gofield {

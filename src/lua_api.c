@@ -652,39 +652,10 @@ static int probe_agg(lua_State *L, const char *kind)
 	return 1;
 }
 
-static int l_probe_count(lua_State *L)
+/* p:count(), p:sum(), ...: one closure, the aggregation's name its upvalue */
+static int l_probe_agg(lua_State *L)
 {
-	return probe_agg(L, "count");
-}
-
-static int l_probe_sum(lua_State *L)
-{
-	return probe_agg(L, "sum");
-}
-
-static int l_probe_min(lua_State *L)
-{
-	return probe_agg(L, "min");
-}
-
-static int l_probe_max(lua_State *L)
-{
-	return probe_agg(L, "max");
-}
-
-static int l_probe_avg(lua_State *L)
-{
-	return probe_agg(L, "avg");
-}
-
-static int l_probe_hist(lua_State *L)
-{
-	return probe_agg(L, "hist");
-}
-
-static int l_probe_lhist(lua_State *L)
-{
-	return probe_agg(L, "lhist");
+	return probe_agg(L, lua_tostring(L, lua_upvalueindex(1)));
 }
 
 static int l_probe_index(lua_State *L)
@@ -1590,11 +1561,13 @@ int lua_api__open(struct session *s)
 		{NULL, NULL},
 	};
 	static const luaL_Reg probe_methods[] = {
-		{"on_event", l_on_event}, {"enable", l_probe_enable}, {"disable", l_probe_disable},
-		{"funcs", l_probe_funcs}, {"count", l_probe_count},   {"sum", l_probe_sum},
-		{"min", l_probe_min},	  {"max", l_probe_max},	      {"avg", l_probe_avg},
-		{"hist", l_probe_hist},	  {"lhist", l_probe_lhist},   {NULL, NULL},
+		{"on_event", l_on_event},
+		{"enable", l_probe_enable},
+		{"disable", l_probe_disable},
+		{"funcs", l_probe_funcs},
+		{NULL, NULL},
 	};
+	static const char *const aggs[] = {"count", "sum", "min", "max", "avg", "hist", "lhist"};
 	static const luaL_Reg event_methods[] = {
 		{"json", l_event_json},
 		{NULL, NULL},
@@ -1623,6 +1596,11 @@ int lua_api__open(struct session *s)
 
 	luaL_newmetatable(L, PROBE_MT);
 	luaL_newlib(L, probe_methods);
+	for (i = 0; i < (int)(sizeof(aggs) / sizeof(aggs[0])); i++) {
+		lua_pushstring(L, aggs[i]);
+		lua_pushcclosure(L, l_probe_agg, 1);
+		lua_setfield(L, -2, aggs[i]);
+	}
 	lua_setfield(L, -2, "methods");
 	lua_pushcfunction(L, l_probe_index);
 	lua_setfield(L, -2, "__index");

@@ -469,6 +469,32 @@ static bool within_bounds(struct plan_builder *pb, struct dnode *n, uint32_t cou
 	return false;
 }
 
+/* A word of the runtime header a map, chan or func value points to. */
+struct hdr_word {
+	int off;
+	int size;
+};
+
+/*
+ * Copy words of the header n's pointer points to into n's aux (8 bytes each),
+ * through temporaries a and b; nothing is read through a nil pointer.
+ */
+static void header_words(struct plan_builder *pb, enum side sd, struct dnode *n, int a, int b,
+			 const struct hdr_word *w, int nw)
+{
+	int i, sk;
+
+	n->aux = alloc_fixed(pb, 8 * nw, 8);
+	n->aux_slot = alloc_slot(pb);
+	emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
+	sk = skip_begin(pb, sd, a);
+	for (i = 0; i < nw; i++) {
+		emit(pb, sd, LP_OP_LOAD, b, a, n->aux_slot, w[i].off, 0, w[i].size);
+		emit(pb, sd, LP_OP_STORE, 0, b, n->aux_slot, 0, n->aux + 8 * i, 8);
+	}
+	skip_end(pb, sd, sk);
+}
+
 static int follow(struct plan_builder *pb, enum side sd, struct dnode *n, int level, uint32_t depth)
 {
 	const struct gotype *t = n->type;
@@ -611,36 +637,25 @@ static int follow(struct plan_builder *pb, enum side sd, struct dnode *n, int le
 		skip_end(pb, sd, sk);
 		pb->var_caps[sd] += pb->opts.strcap;
 		return 0;
-	case DN_MAP:
-		n->aux = alloc_fixed(pb, 8, 8);
-		n->aux_slot = alloc_slot(pb);
-		emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
-		sk = skip_begin(pb, sd, a);
-		emit(pb, sd, LP_OP_LOAD, b, a, n->aux_slot, rt ? rt->map_count : 0, 0,
-		     rt ? rt->map_count_size : 8);
-		emit(pb, sd, LP_OP_STORE, 0, b, n->aux_slot, 0, n->aux, 8);
-		skip_end(pb, sd, sk);
+	case DN_MAP: {
+		const struct hdr_word w[] = {{rt ? rt->map_count : 0, rt ? rt->map_count_size : 8}};
+
+		header_words(pb, sd, n, a, b, w, 1);
 		return 0;
-	case DN_CHAN:
-		n->aux = alloc_fixed(pb, 16, 8);
-		n->aux_slot = alloc_slot(pb);
-		emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
-		sk = skip_begin(pb, sd, a);
-		emit(pb, sd, LP_OP_LOAD, b, a, n->aux_slot, rt ? rt->chan_qcount : 0, 0, 8);
-		emit(pb, sd, LP_OP_STORE, 0, b, n->aux_slot, 0, n->aux, 8);
-		emit(pb, sd, LP_OP_LOAD, b, a, n->aux_slot, rt ? rt->chan_dataqsiz : 8, 0, 8);
-		emit(pb, sd, LP_OP_STORE, 0, b, n->aux_slot, 0, n->aux + 8, 8);
-		skip_end(pb, sd, sk);
+	}
+	case DN_CHAN: {
+		const struct hdr_word w[] = {{rt ? rt->chan_qcount : 0, 8},
+					     {rt ? rt->chan_dataqsiz : 8, 8}};
+
+		header_words(pb, sd, n, a, b, w, 2);
 		return 0;
-	case DN_FUNC:
-		n->aux = alloc_fixed(pb, 8, 8);
-		n->aux_slot = alloc_slot(pb);
-		emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
-		sk = skip_begin(pb, sd, a);
-		emit(pb, sd, LP_OP_LOAD, b, a, n->aux_slot, rt ? rt->funcval_fn : 0, 0, 8);
-		emit(pb, sd, LP_OP_STORE, 0, b, n->aux_slot, 0, n->aux, 8);
-		skip_end(pb, sd, sk);
+	}
+	case DN_FUNC: {
+		const struct hdr_word w[] = {{rt ? rt->funcval_fn : 0, 8}};
+
+		header_words(pb, sd, n, a, b, w, 1);
 		return 0;
+	}
 	}
 	return 0;
 }

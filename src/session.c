@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,7 +190,7 @@ int session__drop_privileges(struct session *s)
 	uint64_t st[LP_NSTATS];
 	const struct binary *b;
 	uid_t r, e, sv;
-	int i;
+	int i, err;
 
 	if (!s->env->user || s->dropped)
 		return 0;
@@ -201,17 +200,13 @@ int session__drop_privileges(struct session *s)
 	for (i = 0; i < s->ntargets; i++)
 		for (b = s->ps.bins; b && !s->targets[i].launched; b = b->next)
 			session__bias(s, s->targets[i].pid, b);
-	if (setgroups(u->ngroups, u->groups) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
-	    setresuid(u->uid, u->uid, u->uid) < 0) {
+	err = target_user__become(u);
+	if (err) {
 		lp_seterr("--user %s: cannot switch to uid %d: %s (it needs root, or CAP_SETUID "
 			  "and CAP_SETGID)",
-			  s->env->user, (int)u->uid, strerror(errno));
+			  s->env->user, (int)u->uid, strerror(-err));
 		return -EPERM;
 	}
-	/* started without root but with capabilities: setresuid kept them */
-	memset(caps, 0, sizeof(caps));
-	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-	syscall(SYS_capset, &hdr, caps);
 	/* nothing the script executes can gain privileges (setuid files, file capabilities) */
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	/* and there is no way back */

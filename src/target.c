@@ -142,6 +142,21 @@ static void exec_error(const char *path, int e)
 	}
 }
 
+int target_user__become(const struct target_user *u)
+{
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct none[2];
+
+	if (setgroups(u->ngroups, u->groups) < 0 || setresgid(u->gid, u->gid, u->gid) < 0 ||
+	    setresuid(u->uid, u->uid, u->uid) < 0)
+		return -errno;
+	/* from a non-root start, capabilities survive the switch: drop them */
+	memset(none, 0, sizeof(none));
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	syscall(SYS_capset, &hdr, none);
+	return 0;
+}
+
 int target__launch(char *const argv[], const struct target_user *as, struct target *t)
 {
 	int go[2] = {-1, -1}, errp[2] = {-1, -1};
@@ -190,22 +205,11 @@ int target__launch(char *const argv[], const struct target_user *as, struct targ
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		signal(SIGPIPE, SIG_DFL);
-		if (as && (setgroups(as->ngroups, as->groups) < 0 ||
-			   setresgid(as->gid, as->gid, as->gid) < 0 ||
-			   setresuid(as->uid, as->uid, as->uid) < 0)) {
-			e = -errno; /* negative: switching user failed, not the exec */
+		/* negative: switching user failed, not the exec */
+		if (as && (e = target_user__become(as)) < 0) {
 			if (write(errp[1], &e, sizeof(e)) < 0)
 				_exit(127);
 			_exit(127);
-		}
-		if (as) {
-			/* from a non-root luprobe, capabilities survive the switch: drop them */
-			struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-			struct __user_cap_data_struct none[2];
-
-			memset(none, 0, sizeof(none));
-			prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-			syscall(SYS_capset, &hdr, none);
 		}
 		execv(t->path, argv);
 		e = errno;

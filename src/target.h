@@ -35,6 +35,12 @@ struct target {
 };
 
 /*
+ * Become user u for good in the calling thread: groups, gid and uid (real,
+ * effective, saved), and no capability left. Returns 0 or -errno.
+ */
+int target_user__become(const struct target_user *u);
+
+/*
  * Fork a child that will exec argv once target__release() is called, as
  * user `as` when not NULL. The command is resolved through PATH first. Fails
  * with lp_seterr() for a command that does not exist or is not executable.

@@ -313,14 +313,14 @@ function Agg:lines(title)
 	title = title or self.title or self.kind
 	local out = {}
 	local items = self:items()
+	if #items == 0 then
+		return { title .. ": no data" }
+	end
 	if self.kind == "hist" or self.kind == "lhist" then
 		for _, it in ipairs(items) do
 			out[#out + 1] = it.key == nil and (title .. ":") or string.format("%s [%s]:", title, key_text(it.key))
 			print_hist(self, it.group, out)
 			out[#out + 1] = ""
-		end
-		if #items == 0 then
-			out[1] = title .. ": no data"
 		end
 		return out
 	end
@@ -331,9 +331,6 @@ function Agg:lines(title)
 	out[1] = title .. ":"
 	for _, it in ipairs(items) do
 		out[#out + 1] = string.format("  %-30s %12s", key_text(it.key), value_text(self, it.value))
-	end
-	if #items == 0 then
-		out[1] = title .. ": no data"
 	end
 	return out
 end

@@ -7,6 +7,7 @@
 --   fmt.count(1234567)         --> "1,234,567"
 --   fmt.value({A = 1, B = "x"}) --> '{A:1, B:"x"}'
 local M = {}
+local is_sequence = require("luprobe.json").is_sequence
 
 --- A duration in nanoseconds: "850ns", "12.4µs", "3.2ms", "1.50s", "2m03s".
 function M.duration(ns)
@@ -49,22 +50,12 @@ function M.count(n)
 	return sign .. digits
 end
 
+local named = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\t"] = "\\t", ["\r"] = "\\r" }
+
 local function quote(s)
 	return '"' .. s:gsub('[%c"\\]', function(c)
-		local named = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\t"] = "\\t", ["\r"] = "\\r" }
 		return named[c] or string.format("\\x%02x", c:byte())
 	end) .. '"'
-end
-
-local function is_sequence(t)
-	local n = 0
-	for k in pairs(t) do
-		if math.type(k) ~= "integer" or k < 1 then
-			return false
-		end
-		n = n + 1
-	end
-	return n == #t
 end
 
 --- A Lua value (as luprobe decodes Go values) written the way Go would:

@@ -20,7 +20,8 @@ local function quote(s)
 	end) .. '"'
 end
 
-local function is_sequence(t)
+--- Whether t is a sequence (keys 1..n and nothing else): an array, not an object.
+function M.is_sequence(t)
 	local n = 0
 	for k in pairs(t) do
 		if math.type(k) ~= "integer" or k < 1 then
@@ -43,7 +44,7 @@ local function encode_table(t, seen)
 		seen[t] = nil
 		return "[]"
 	end
-	if is_sequence(t) then
+	if M.is_sequence(t) then
 		for i = 1, #t do
 			out[i] = encode(t[i], seen)
 		end
