@@ -365,6 +365,14 @@ int main(int argc, char **argv)
 	char *end;
 	int opt, code, i, nopts = argc;
 
+	/*
+	 * Output to a pipe or file is written at the end of each batch of events,
+	 * whole lines at a time: stdio's default buffer for a pipe (4 KiB) would
+	 * also write when full, mid-line, and a command sharing the pipe could
+	 * write its own lines into the middle of one of ours.
+	 */
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	env.lua_budget = 100000000;
 	env.drain_ms = 5;
 	/* everything after "--" is the command, never options */
