@@ -50,8 +50,11 @@ func main() {
 		w.Write([]byte(fmt.Sprintf("e = %0.4f\n", computeE(iters))))
 	})
 	http.HandleFunc("/quit", func(w http.ResponseWriter, r *http.Request) {
+		// the whole answer is on the wire before the process exits
+		w.Header().Set("Content-Length", "4")
 		w.Write([]byte("bye\n"))
-		go func() { os.Exit(0) }()
+		w.(http.Flusher).Flush()
+		os.Exit(0)
 	})
 
 	ln, err := net.Listen("tcp", *addr)
