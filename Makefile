@@ -20,7 +20,10 @@ SHARED := .output
 CLANG ?= clang
 BPFTOOL ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
 ARCH ?= $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
-GO ?= go
+# Debian's golang-go (1.19) builds the test targets, whatever Go comes first on PATH
+GO ?= $(or $(wildcard /usr/lib/go/bin/go),go)
+# the tests that run go themselves run the same one
+GODIR := $(patsubst %/go,%/:,$(filter %/go,$(GO)))
 CFLAGS ?= -g -O2
 prefix ?= /usr/local
 bindir ?= $(prefix)/bin
@@ -127,7 +130,7 @@ demo: deps
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all unit gotargets benchbins fuzz-build
-	$(Q)LUPROBE_OUTPUT=$(OUTPUT) LUPROBE_SANITIZE=$(SANITIZE) python3 tests/run.py $(TESTS)
+	$(Q)PATH=$(GODIR)$$PATH LUPROBE_OUTPUT=$(OUTPUT) LUPROBE_SANITIZE=$(SANITIZE) python3 tests/run.py $(TESTS)
 
 $(SHARED)/bench/bench: $(wildcard bench/go/*.go) bench/go/go.mod
 	$(call msg,GO,$@)

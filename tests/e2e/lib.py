@@ -81,6 +81,26 @@ def cleanup():
                 f.close()
 
 
+# Every process the tests start inherits this tag: a luprobe program held by a
+# process without it belongs to another test run on the same machine.
+RUN_TAG = f"LUPROBE_TEST_RUN={os.getpid()}"
+os.environ["LUPROBE_TEST_RUN"] = str(os.getpid())
+
+
+def _ours(prog):
+    pids = [p.get("pid") for p in prog.get("pids", [])]
+    if not pids:
+        return True  # held by no process: nobody else can be blamed
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if RUN_TAG.encode() in f.read().split(b"\0"):
+                    return True
+        except OSError:
+            pass
+    return False
+
+
 def _loaded_probes():
     try:
         out = subprocess.run([BPFTOOL, "-j", "prog", "show"], capture_output=True, text=True,
@@ -88,7 +108,8 @@ def _loaded_probes():
         progs = json.loads(out or "[]")
     except (OSError, ValueError, subprocess.TimeoutExpired):
         return []
-    return [f"prog {p['id']} {p.get('name')}" for p in progs if p.get("name") == "lp_uprobe"]
+    return [f"prog {p['id']} {p.get('name')}" for p in progs
+            if p.get("name") == "lp_uprobe" and _ours(p)]
 
 
 def leftover_probes(grace=3.0):

@@ -12,6 +12,15 @@ GO=${GO:-go}
 export GOFLAGS=-mod=mod GO111MODULE=on GOPROXY=off GOTOOLCHAIN=local
 [ -n "${HOME:-}" ] || export GOCACHE=$OUTPUT/gocache
 
+# binaries of another toolchain are rebuilt, not mixed with these
+stamp=$OUTPUT/go/.toolchain
+want=$("$GO" version)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+	rm -rf "$OUTPUT/go"
+	mkdir -p "$OUTPUT/go"
+	echo "$want" >"$stamp"
+fi
+
 # variant -> "CGO_ENABLED=N|arg;arg;..." (go build arguments, ';'-separated)
 declare -A FLAGS=(
 	[default]="CGO_ENABLED=0|"
