@@ -5,9 +5,10 @@
 # make test       install what is missing, build, run every test
 # make bench      the performance benchmark (not part of make test; BENCH_ARGS=--smoke)
 # make fuzz       run the fuzzers for a bounded time
+# make stdsig     regenerate src/stdsig.tab from the newest Go (STDSIG_GO)
 # make install    honours DESTDIR and prefix
 #
-# Overridable: CC CLANG BPFTOOL ARCH CFLAGS GO V=1 SANITIZE=1
+# Overridable: CC CLANG BPFTOOL ARCH CFLAGS GO STDSIG_GO V=1 SANITIZE=1
 
 # SANITIZE=1 builds luprobe with ASan and UBSan into its own directory (and
 # the tests run that build); the Go targets and the benchmark's stay in .output
@@ -103,6 +104,15 @@ $(SKEL_USERS): $(OUTPUT)/luprobe.skel.h
 $(OUTPUT)/%.o: src/%.c $(wildcard src/*.h) $(BPF_HDRS) | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) $(DEFS) $(INCLUDES) -c $< -o $@
+
+# make stdsig: regenerate src/stdsig.tab from the newest Go on the machine
+# (scripts/stdsig/main.go says how); the table records that release
+STDSIG_GO ?= $(or $(wildcard /usr/local/go/bin/go),go)
+.PHONY: stdsig
+stdsig:
+	$(call msg,GEN,src/stdsig.tab)
+	$(Q)cd scripts/stdsig && $(GOENV) $(STDSIG_GO) run . -goroot "$$($(STDSIG_GO) env GOROOT)" \
+		-o $(abspath src/stdsig.tab)
 
 $(OUTPUT)/luprobe: $(OBJS)
 	$(call msg,LINK,$@)

@@ -1,0 +1,3 @@
+module luprobe.stdsig
+
+go 1.22
