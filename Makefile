@@ -105,6 +105,22 @@ $(OUTPUT)/%.o: src/%.c $(wildcard src/*.h) $(BPF_HDRS) | $(OUTPUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(WARN) $(DEFS) $(INCLUDES) -c $< -o $@
 
+# The Go standard library's signatures (src/stdsig.tab, 390 KB of text) go
+# into the binary gzip-compressed (about 64 KB); src/stdsig.c inflates them on
+# first use.
+OBJS += $(OUTPUT)/stdsig_tab.o
+
+$(OUTPUT)/stdsig.tab.gz: src/stdsig.tab | $(OUTPUT)
+	$(call msg,GZIP,$@)
+	$(Q)gzip -9nc $< > $@
+
+$(OUTPUT)/stdsig_tab.o: $(OUTPUT)/stdsig.tab.gz
+	$(call msg,AS,$@)
+	$(Q)printf '%s\n' '.section .rodata.stdsig,"a"' '.globl stdsig_gz' 'stdsig_gz:' \
+		'.incbin "$(abspath $<)"' 'stdsig_gz_end:' '.balign 8' '.globl stdsig_gz_size' \
+		'stdsig_gz_size:' '.8byte stdsig_gz_end - stdsig_gz' \
+		'.section .note.GNU-stack,"",@progbits' | $(CC) -c -x assembler -o $@ -
+
 # make stdsig: regenerate src/stdsig.tab from the newest Go on the machine
 # (scripts/stdsig/main.go says how); the table records that release
 STDSIG_GO ?= $(or $(wildcard /usr/local/go/bin/go),go)
