@@ -556,8 +556,11 @@ const struct gotype *stdsig_types__lookup(void *ctx, const char *name)
 	const struct gotype *u;
 	struct gotype *t;
 	const char *line, *spec;
-	ssize_t i = type_index(name);
+	ssize_t i;
 
+	if (!st)
+		return NULL;
+	i = type_index(name);
 	if (i < 0)
 		return NULL;
 	if (st->memo[i])

@@ -14,7 +14,7 @@
 // line that changed is read from the line itself.
 //
 // The generator must run on the toolchain it reads (go/types must know the
-// language of the sources), and it fails rather than guess: an API line it
+// language of the sources; Go 1.22 or later), and it fails rather than guess: an API line it
 // cannot match with the sources, or a removal it cannot date, is an error.
 package main
 
