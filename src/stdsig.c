@@ -136,6 +136,9 @@ static int inflate_table(void)
 	trailer = stdsig_gz + stdsig_gz_size - 4;
 	isize = trailer[0] | trailer[1] << 8 | (uint32_t)trailer[2] << 16 |
 		(uint32_t)trailer[3] << 24;
+	/* deflate shrinks by 1032:1 at most: a larger size is a damaged trailer */
+	if (isize / 1032 > stdsig_gz_size)
+		return -EINVAL;
 	tab.text = malloc((size_t)isize + 1);
 	if (!tab.text)
 		return -ENOMEM;
