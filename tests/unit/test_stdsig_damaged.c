@@ -103,6 +103,12 @@ static void setup_truncated(void)
 	stdsig_gz_size -= 10;
 }
 
+static void setup_huge_size(void)
+{
+	gzip_into_table(good, strlen(good));
+	memset(stdsig_gz + stdsig_gz_size - 4, 0xff, 4);
+}
+
 static void setup_empty(void)
 {
 	stdsig_gz_size = 0;
@@ -165,6 +171,7 @@ static void test_a_damaged_table_gives_one_message(void)
 	} cases[] = {
 		{"not gzip", setup_garbage},
 		{"truncated", setup_truncated},
+		{"a size of 4 GB in the gzip trailer", setup_huge_size},
 		{"empty", setup_empty},
 		{"unsorted", setup_unsorted},
 		{"fewer lines than counted", setup_short_count},
