@@ -162,9 +162,10 @@ $(SHARED)/bench/bench: $(wildcard bench/go/*.go) bench/go/go.mod
 	$(call msg,GO,$@)
 	$(Q)mkdir -p $(@D) && cd bench/go && $(GOENV) $(GO) build -o $(abspath $@) .
 
+# shared by both builds: never with the sanitizers
 $(SHARED)/bench/floor: bench/floor.c
 	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) $(WARN) $< $(PKG_LIBS) -o $@
+	$(Q)mkdir -p $(@D) && $(CC) $(filter-out -fsanitize%,$(CFLAGS)) $(WARN) $< $(PKG_LIBS) -o $@
 
 benchbins: $(BENCH_BINS)
 
