@@ -79,19 +79,42 @@ struct {
 	__uint(value_size, sizeof(struct lp_rec)); /* resized at load to the largest entry record */
 } calls SEC(".maps");
 
-/* Goroutines inside a call of a scoping probe: count of open calls. */
+/*
+ * Open scopes (`within = q`), per goroutine: for each scoping probe whose
+ * call is live in the goroutine, the depth (g.stack.hi - SP at entry) of its
+ * outermost live call. A frame is gone when its RET runs, when a recovered
+ * panic resumes the goroutine above it (runtime.recovery), or when the
+ * goroutine ends (the goid no longer matches: g structs are reused). Entries
+ * exist only while a scope is open, so a plain hash with its misses counted
+ * (LP_STAT_SCOPE_FULL) bounds the memory without ever evicting a live scope.
+ */
 struct scope_key {
 	__u32 pid;
-	__u32 probe;
+	__u32 pad;
 	__u64 g;
 };
 
+struct scope_frame {
+	__u32 probe;
+	__u32 pad;
+	__u64 depth;
+};
+
+struct scope_state {
+	__u64 goid; /* the goroutine that owns g now (0 for g0 and gsignal) */
+	__u32 n;    /* frames in use */
+	__u32 pad;
+	struct scope_frame f[LP_SCOPE_FRAMES];
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384); /* resized at load */
 	__type(key, struct scope_key);
-	__type(value, __u64);
+	__type(value, struct scope_state);
 } scopes SEC(".maps");
+
+static struct scope_state scope_empty; /* never written; static: not in the skeleton */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
@@ -755,17 +778,152 @@ static __always_inline void emit(struct scratch *s, __u32 len)
 		stat_inc(LP_STAT_LOST);
 }
 
-static __always_inline void scope_add(__u32 pid, __u32 probe, __u64 g, __s64 d)
+/* The scopes open in goroutine g, when they are its own: a g of an ended goroutine is reused. */
+static __always_inline struct scope_state *scope_get(__u32 pid, __u64 g, __u64 goid)
 {
-	struct scope_key sk = {.pid = pid, .probe = probe, .g = g};
-	__u64 one = 1, *open = bpf_map_lookup_elem(&scopes, &sk);
+	struct scope_key k = {.pid = pid, .g = g};
+	struct scope_state *st = bpf_map_lookup_elem(&scopes, &k);
 
-	if (open) {
-		if (d > 0 || *open)
-			__sync_fetch_and_add(open, d);
-	} else if (d > 0) {
-		bpf_map_update_elem(&scopes, &sk, &one, BPF_ANY);
+	if (st && st->goid != goid) {
+		bpf_map_delete_elem(&scopes, &k);
+		return NULL;
 	}
+	return st;
+}
+
+static __always_inline void scope_put(__u32 pid, __u64 g, struct scope_state *st)
+{
+	struct scope_key k = {.pid = pid, .g = g};
+
+	if (!st->n)
+		bpf_map_delete_elem(&scopes, &k);
+}
+
+/*
+ * Forget the frames deeper than d (and at d with `at`): a goroutine that
+ * runs at depth d has left every frame below it, however it left.
+ */
+static __always_inline void scope_trim(struct scope_state *st, __u64 d, bool at)
+{
+	__u32 i, k = 0, n = st->n;
+
+	for (i = 0; i < LP_SCOPE_FRAMES && i < n; i++) {
+		if (st->f[i].depth > d || (at && st->f[i].depth == d))
+			continue;
+		st->f[k & (LP_SCOPE_FRAMES - 1)] = st->f[i];
+		k++;
+	}
+	st->n = k;
+}
+
+static __always_inline bool scope_has(const struct scope_state *st, __u32 probe)
+{
+	__u32 i;
+
+	for (i = 0; i < LP_SCOPE_FRAMES && i < st->n; i++)
+		if (st->f[i].probe == probe)
+			return true;
+	return false;
+}
+
+/* A call of scoping probe `probe` begins at depth d: open its scope unless one is open. */
+static __always_inline void scope_open(__u32 pid, __u64 g, __u64 goid, __u32 probe, __u64 d)
+{
+	struct scope_key k = {.pid = pid, .g = g};
+	struct scope_state *st = scope_get(pid, g, goid);
+	__u32 n;
+
+	if (!st) {
+		/* inserted from .bss: 144 bytes on the BPF stack would not fit */
+		if (bpf_map_update_elem(&scopes, &k, &scope_empty, BPF_NOEXIST) == 0)
+			st = bpf_map_lookup_elem(&scopes, &k);
+		if (!st) {
+			stat_inc(LP_STAT_SCOPE_FULL);
+			return;
+		}
+		st->goid = goid;
+	}
+	/* a frame of the same probe at d is a call whose RET was missed: the same scope */
+	scope_trim(st, d, false);
+	if (scope_has(st, probe))
+		return;
+	n = st->n;
+	if (n >= LP_SCOPE_FRAMES) {
+		stat_inc(LP_STAT_SCOPE_FULL);
+		return;
+	}
+	st->f[n].probe = probe;
+	st->f[n].depth = d;
+	st->n = n + 1;
+}
+
+/* The call of `probe` at depth d returns: its scope, and anything below it, closes. */
+static __always_inline void scope_close(__u32 pid, __u64 g, __u64 goid, __u32 probe, __u64 d)
+{
+	struct scope_state *st = scope_get(pid, g, goid);
+	__u32 i, k = 0;
+
+	if (!st)
+		return;
+	for (i = 0; i < LP_SCOPE_FRAMES && i < st->n; i++) {
+		if (st->f[i].depth > d || (st->f[i].depth == d && st->f[i].probe == probe))
+			continue;
+		st->f[k & (LP_SCOPE_FRAMES - 1)] = st->f[i];
+		k++;
+	}
+	st->n = k;
+	scope_put(pid, g, st);
+}
+
+/*
+ * Is the goroutine inside a call of probe `within`? g is the running g and
+ * d the depth on its stack; user_g is the goroutine an event on the system
+ * stack (g0, gsignal) runs for, whose scopes count too, at any depth.
+ */
+static __always_inline bool scope_inside(__u32 pid, __u64 g, __u64 goid, __u64 user_g,
+					 __u64 user_goid, __u32 within, __u64 d)
+{
+	struct scope_state *st = scope_get(pid, g, g == user_g ? user_goid : 0);
+	bool in = false;
+
+	if (st) {
+		/* strictly inside: a frame at this depth or below has returned or unwound */
+		scope_trim(st, d, true);
+		in = scope_has(st, within);
+		scope_put(pid, g, st);
+	}
+	if (!in && g != user_g) {
+		st = scope_get(pid, user_g, user_goid);
+		in = st && scope_has(st, within);
+	}
+	return in;
+}
+
+/*
+ * runtime.recovery is about to resume the goroutine whose gobuf is the
+ * argument of its CALL of gogo (at 0(SP): gogo is assembly, ABI0, in every
+ * release), at gobuf.sp: every frame below that is gone.
+ */
+__noinline int lp_recover(__u32 idx, __u64 at_sp, __u32 pid)
+{
+	const struct lp_plan *p = bpf_map_lookup_elem(&plans, &idx);
+	__u64 sched = read_u64(at_sp), gp, sp, hi, goid;
+	struct scope_state *st;
+
+	if (!p || !sched)
+		return 0;
+	gp = sched - p->sched_off;
+	sp = read_u64(sched);
+	hi = read_u64(gp + p->stackhi_off);
+	goid = read_u64(gp + p->goid_off);
+	if (!sp || sp > hi)
+		return 0;
+	st = scope_get(pid, gp, goid);
+	if (!st)
+		return 0;
+	scope_trim(st, hi - sp, false);
+	scope_put(pid, gp, st);
+	return 0;
 }
 
 static __always_inline void call_key(struct lp_call_key *key, const struct lp_plan *p,
@@ -775,6 +933,12 @@ static __always_inline void call_key(struct lp_call_key *key, const struct lp_pl
 	key->plan = plan;
 	key->g = g;
 	key->depth = read_u64(g + p->stackhi_off) - s->regs[LP_REG_SP];
+}
+
+/* Distance of SP from the top of g's stack: unlike SP, it survives stack copying. */
+static __always_inline __u64 frame_depth(const struct lp_plan *p, struct scratch *s, __u64 g)
+{
+	return read_u64(g + p->stackhi_off) - s->regs[LP_REG_SP];
 }
 
 /*
@@ -790,7 +954,7 @@ __noinline int lp_entry(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 ena
 
 	struct run r = {};
 	struct lp_call_key key;
-	__u64 user_g;
+	__u64 user_g, depth = 0;
 	__u64 pid_tgid;
 	bool light;
 
@@ -838,14 +1002,12 @@ __noinline int lp_entry(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 ena
 	r.g = current_g(p, s, cookie);
 	s->rec.goid = goid_of(p, r.g, &user_g, &s->rec.flags);
 
-	if (enabled && (p->flags & LP_PF_WITHIN)) {
-		struct scope_key sk = {.pid = s->rec.pid, .probe = p->within, .g = user_g};
-		__u64 *open = bpf_map_lookup_elem(&scopes, &sk);
-
-		if (!open || !*open) {
-			stat_inc(LP_STAT_OUTSIDE);
-			return 0;
-		}
+	if (p->flags & (LP_PF_WITHIN | LP_PF_SCOPE))
+		depth = frame_depth(p, s, r.g);
+	if (enabled && (p->flags & LP_PF_WITHIN) &&
+	    !scope_inside(s->rec.pid, r.g, s->rec.goid, user_g, s->rec.goid, p->within, depth)) {
+		stat_inc(LP_STAT_OUTSIDE);
+		return 0;
 	}
 
 	run_ops(&r, 0, p->nentry);
@@ -854,9 +1016,8 @@ __noinline int lp_entry(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 ena
 		return 0;
 	}
 
-	/* a scope's return must know that its entry counted: it keeps call state too */
 	if (p->flags & LP_PF_SCOPE)
-		scope_add(s->rec.pid, p->probe, user_g, 1);
+		scope_open(s->rec.pid, r.g, r.g == user_g ? s->rec.goid : 0, p->probe, depth);
 
 	if (enabled && (p->flags & LP_PF_STACK)) {
 		long id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
@@ -871,7 +1032,7 @@ __noinline int lp_entry(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 ena
 	}
 
 	s->rec.data_len = r.vpos;
-	if (p->flags & (LP_PF_PAIR | LP_PF_SCOPE)) {
+	if (p->flags & LP_PF_PAIR) {
 		call_key(&key, p, s, s->rec.pid, s->rec.plan, r.g);
 		if (bpf_map_update_elem(&calls, &key, &s->rec, BPF_ANY))
 			stat_inc(LP_STAT_CALLS_FULL);
@@ -907,6 +1068,10 @@ __noinline int lp_return(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 en
 	r.g = current_g(p, s, cookie);
 	goid = goid_of(p, r.g, &user_g, &gflags);
 	call_key(&key, p, s, pid_tgid >> 32, LP_COOKIE_PLAN(cookie), r.g);
+	if (p->flags & LP_PF_SCOPE)
+		scope_close(key.pid, r.g, r.g == user_g ? goid : 0, p->probe, key.depth);
+	if (!(p->flags & LP_PF_PAIR))
+		return 0;
 	entry = bpf_map_lookup_elem(&calls, &key);
 
 	if (!entry) {
@@ -928,10 +1093,8 @@ __noinline int lp_return(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 en
 		s->rec.stack_ret = 0;
 		r.vpos = p->data_fixed;
 	} else {
-		if (p->flags & LP_PF_SCOPE)
-			scope_add(key.pid, p->probe, user_g, -1);
-		if (!enabled || !(p->flags & LP_PF_PAIR)) {
-			/* disabled since the call began, or a scope without results */
+		if (!enabled) {
+			/* disabled since the call began */
 			bpf_map_delete_elem(&calls, &key);
 			return 0;
 		}
@@ -993,6 +1156,11 @@ int lp_uprobe(struct pt_regs *ctx)
 	p = bpf_map_lookup_elem(&plans, &idx);
 	if (!p) {
 		stat_inc(LP_STAT_NOPLAN);
+		return 0;
+	}
+	if (site == LP_SITE_RECOVER) {
+		/* belongs to no probe: every scope of the binary depends on it */
+		lp_recover(idx, ((struct lp_regs *)ctx)->sp, bpf_get_current_pid_tgid() >> 32);
 		return 0;
 	}
 	ps = bpf_map_lookup_elem(&probes, &p->probe);

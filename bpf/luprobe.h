@@ -31,6 +31,8 @@
 #define LP_STACK_DEPTH 64    /* frames kept per stack trace */
 #define LP_NSCRATCH    4     /* scratch slots per CPU: a preempted run keeps its own */
 
+#define LP_SCOPE_FRAMES 8 /* scopes (distinct `within` probes) open at once in one goroutine */
+
 /*
  * Machine registers as the plan names them. 0..8 are the Go register-ABI
  * integer argument registers in ABI order, so a goabi register index is also
@@ -211,7 +213,9 @@ struct lp_plan {
 	__u32 within;	   /* LP_PF_WITHIN: the scoping probe */
 	__u32 pad1;
 	__u8 naggs; /* aggregations fed at the emission point */
-	__u8 pad2[7];
+	__u8 pad2;
+	__u16 sched_off; /* LP_SITE_RECOVER: runtime.g.sched (its first word is sched.sp) */
+	__u32 pad3;
 	struct lp_agg_spec aggs[LP_MAX_AGGS];
 	struct lp_op ops[LP_MAX_OPS];
 	__u8 consts[LP_CONST_MAX];
@@ -241,9 +245,10 @@ struct lp_probe_state {
 
 enum lp_site {
 	LP_SITE_ENTRY = 0, /* first instruction of the function */
-	LP_SITE_JCC,  /* the stack check's conditional branch: skip when it goes to morestack */
-	LP_SITE_RET,  /* a RET instruction */
-	LP_SITE_CALL, /* a direct CALL to the function (SP is 8 higher than at entry) */
+	LP_SITE_JCC,	 /* the stack check's conditional branch: skip when it goes to morestack */
+	LP_SITE_RET,	 /* a RET instruction */
+	LP_SITE_CALL,	 /* a direct CALL to the function (SP is 8 higher than at entry) */
+	LP_SITE_RECOVER, /* runtime.recovery's CALL of runtime.gogo: a recovered panic resumes */
 };
 
 /*
@@ -324,6 +329,7 @@ enum lp_stat {
 	LP_STAT_OUTSIDE,    /* hits outside their `within` scope */
 	LP_STAT_NESTED,	    /* no free scratch slot (the program was preempted LP_NSCRATCH times) */
 	LP_STAT_AGG_FULL,   /* aggregation map full: updates dropped */
+	LP_STAT_SCOPE_FULL, /* a scope could not be opened (scope map or frame stack full) */
 	LP_NSTATS,
 };
 

@@ -443,6 +443,60 @@ int disasm__func(const struct gobin *gb, const struct gobin_func *f, struct disa
 	return err;
 }
 
+int disasm__calls_to(const struct gobin *gb, const struct gobin_func *f, const char *callee,
+		     uint64_t *sites, size_t max)
+{
+	size_t size = f->end - f->entry, n = 0, i;
+	const uint8_t *code;
+	uint64_t pc = f->entry;
+	cs_insn *insn;
+	csh cs;
+	int err = 0;
+
+	if (f->end <= f->entry || size > FUNC_MAX_BYTES ||
+	    !(code = gobin__data(gb, f->entry, size))) {
+		lp_seterr("%s: cannot read its code", f->name);
+		return -EINVAL;
+	}
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
+		lp_seterr("cannot initialise the disassembler");
+		return -ENOMEM;
+	}
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	insn = cs_malloc(cs);
+	while (insn && size) {
+		const uint8_t *at = code;
+		const struct gobin_func *t;
+
+		if (!cs_disasm_iter(cs, &code, &size, &pc, insn)) {
+			/* only INT3 padding may follow the last instruction */
+			for (i = 0; i < size && code[i] == 0xcc; i++)
+				;
+			if (i < size) {
+				lp_seterr("%s: cannot decode the instruction at 0x%lx", f->name,
+					  (unsigned long)pc);
+				err = -EINVAL;
+			}
+			break;
+		}
+		if (insn->id != X86_INS_CALL || insn->size != 5 || at[0] != 0xe8)
+			continue;
+		t = gobin__func_at(gb, insn->detail->x86.operands[0].imm);
+		if (!t || t->entry != (uint64_t)insn->detail->x86.operands[0].imm ||
+		    strcmp(t->name, callee) != 0)
+			continue;
+		if (n < max)
+			sites[n] = insn->address;
+		n++;
+	}
+	if (insn)
+		cs_free(insn, 1);
+	else
+		err = -ENOMEM;
+	cs_close(&cs);
+	return err ? err : (int)n;
+}
+
 int disasm__entry(const struct gobin *gb, const struct gobin_func *f, struct disasm_func *out)
 {
 	csh cs;

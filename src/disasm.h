@@ -49,6 +49,15 @@ void disasm__free(struct disasm_func *d); /* frees rets; accepts NULL */
 /* Only the entry site (the prologue is decoded, not the whole function). */
 int disasm__entry(const struct gobin *gb, const struct gobin_func *f, struct disasm_func *out);
 
+/*
+ * The direct CALLs (E8 rel32) in f of the function named callee, decoding f
+ * from its entry: their addresses go to sites[0..max). Returns how many
+ * there are (possibly more than max), or -EINVAL with lp_seterr() when f
+ * cannot be decoded completely.
+ */
+int disasm__calls_to(const struct gobin *gb, const struct gobin_func *f, const char *callee,
+		     uint64_t *sites, size_t max);
+
 /* Does the kernel's uprobe code emulate this instruction rather than single-step it? */
 bool disasm__is_emulated(const uint8_t *code, size_t len);
 

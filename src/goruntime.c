@@ -28,7 +28,8 @@
  * What has not moved since Go 1.13:
  *
  * g:  stack{lo, hi} at 0, stackguard0 16, stackguard1 24, _panic 32, _defer 40,
- *     m 48; sched (a gobuf) follows at 56.
+ *     m 48; sched (a gobuf) follows at 56, and its first word is sp
+ *     (runtime.recovery of every release computes &gp.sched as gp+0x38).
  * m:  g0 is the first field.
  * _type (runtime/type.go, internal/abi.Type from 1.21): size 0, ptrdata 8,
  *     hash 16, tflag 20, align 21, fieldAlign 22, kind 23, alg/equal 24,
@@ -45,10 +46,10 @@
  * funcval: fn 0.
  */
 #define STABLE_OFFSETS                                                                             \
-	.g_stack_lo = 0, .g_stack_hi = 8, .g_stackguard0 = 16, .g_m = 48, .m_g0 = 0,               \
-	.type_size = 0, .type_kind = 23, .type_str = 40, .kind_mask = 0x1f, .type_tflag = 20,      \
-	.itab_type = 8, .map_count = 0, .map_count_size = 8, .chan_qcount = 0, .chan_dataqsiz = 8, \
-	.funcval_fn = 0
+	.g_stack_lo = 0, .g_stack_hi = 8, .g_stackguard0 = 16, .g_m = 48, .g_sched = 56,           \
+	.g_sched_sp = 56, .m_g0 = 0, .type_size = 0, .type_kind = 23, .type_str = 40,              \
+	.kind_mask = 0x1f, .type_tflag = 20, .itab_type = 8, .map_count = 0, .map_count_size = 8,  \
+	.chan_qcount = 0, .chan_dataqsiz = 8, .funcval_fn = 0
 
 /*
  * What moves: g.goid and m.curg. Both sit behind a gobuf (g.sched, m.morebuf),
@@ -136,7 +137,7 @@ int goruntime__for_version(int minor, struct goruntime *rt)
 
 /* Offsets found in DWARF; -1 where not found. */
 struct dwarf_found {
-	int g_stack_lo, g_stack_hi, g_stackguard0, g_m, g_goid;
+	int g_stack_lo, g_stack_hi, g_stackguard0, g_m, g_sched, g_sched_sp, g_goid;
 	int m_g0, m_curg;
 	int type_size, type_kind, type_str, type_tflag;
 	int itab_type;
@@ -219,12 +220,19 @@ static int member_offset(Dwarf_Die *st, const char *name, Dwarf_Die *type)
 
 static void read_struct(int which, Dwarf_Die *st, struct dwarf_found *f)
 {
-	Dwarf_Die stack;
+	Dwarf_Die stack, gobuf;
 
 	switch (which) {
 	case ST_G:
 		f->g_stackguard0 = member_offset(st, "stackguard0", NULL);
 		f->g_m = member_offset(st, "m", NULL);
+		f->g_sched = member_offset(st, "sched", &gobuf);
+		f->g_sched_sp = -1;
+		if (f->g_sched >= 0) {
+			int sp = member_offset(&gobuf, "sp", NULL);
+
+			f->g_sched_sp = sp >= 0 ? f->g_sched + sp : -1;
+		}
 		f->g_goid = member_offset(st, "goid", NULL);
 		f->g_stack_lo = f->g_stack_hi = member_offset(st, "stack", &stack);
 		if (f->g_stack_lo >= 0) {
@@ -368,6 +376,8 @@ int goruntime__from_dwarf(const char *path, struct goruntime *rt)
 	set_if_found(&rt->g_stack_hi, f.g_stack_hi);
 	set_if_found(&rt->g_stackguard0, f.g_stackguard0);
 	rt->g_m = f.g_m;
+	set_if_found(&rt->g_sched, f.g_sched);
+	set_if_found(&rt->g_sched_sp, f.g_sched_sp);
 	rt->g_goid = f.g_goid;
 	rt->m_g0 = f.m_g0;
 	rt->m_curg = f.m_curg;

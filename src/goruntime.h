@@ -22,6 +22,8 @@ struct goruntime {
 	int g_stack_hi;	   /* stack.hi (8) */
 	int g_stackguard0; /* 16 */
 	int g_m;	   /* m *m */
+	int g_sched;	   /* sched gobuf (56) */
+	int g_sched_sp;	   /* sched.sp: the first word of the gobuf (56) */
 	int g_goid;	   /* goid (8 bytes; uint64 or int64) */
 
 	/* runtime.m */

@@ -423,7 +423,8 @@ static int l_probe(lua_State *L)
 		if (!q->scope) {
 			/* q now scopes p: its calls are tracked per goroutine, its RETs attached */
 			q->scope = true;
-			if (probe__update_plans(&s->ps, q) ||
+			lp_clearerr();
+			if (probe__update_plans(&s->ps, q) || probe__scope_points(&s->ps, q) ||
 			    (s->attached && probe__attach(&s->ps, q)))
 				return luaL_error(L, "%s", lp_lasterr());
 		}

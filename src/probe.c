@@ -765,7 +765,7 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 	}
 	if (p->scope)
 		bp->flags |= LP_PF_SCOPE;
-	if (want_ret || p->scope)
+	if (want_ret)
 		tracer__need_call_bytes(ps->tracer, plan__entry_bytes(pi->pb));
 	err = tracer__set_plan(ps->tracer, idx, bp);
 	if (err)
@@ -832,7 +832,91 @@ out:
 	return err;
 }
 
+static int resolve_funcs(struct probe_set *ps, struct probe *p, const char *path, pid_t pid);
+
+/* The recovery site of b and the plan its cookie names (made once per binary). */
+static int binary__recovery(struct probe_set *ps, struct binary *b)
+{
+	const struct gobin_func *f = gobin__find_func(b->gb, "runtime.recovery");
+	struct lp_plan plan;
+	uint64_t site[2];
+	int n, idx, err;
+
+	if (b->recover_known)
+		return 0;
+	if (!f) {
+		lp_seterr("%s has no runtime.recovery: within = cannot tell when a recovered "
+			  "panic ends a scope",
+			  b->path);
+		return -ENOENT;
+	}
+	n = disasm__calls_to(b->gb, f, "runtime.gogo", site, 2);
+	if (n < 0)
+		return n;
+	if (n != 1 || b->rt.g_sched_sp != b->rt.g_sched) {
+		lp_seterr("%s: runtime.recovery calls runtime.gogo %d times, not once as in Go "
+			  "1.13 to 1.27: within = cannot tell when a recovered panic ends a scope",
+			  b->path, n);
+		return -EINVAL;
+	}
+	idx = tracer__alloc_plan(ps->tracer);
+	if (idx < 0)
+		return idx;
+	memset(&plan, 0, sizeof(plan));
+	plan.sched_off = b->rt.g_sched;
+	plan.stackhi_off = b->rt.g_stack_hi;
+	plan.goid_off = b->rt.g_goid;
+	err = tracer__set_plan(ps->tracer, idx, &plan);
+	if (err)
+		return err;
+	b->recover_plan = idx;
+	b->recover_site = site[0];
+	b->recover_known = true;
+	pr_debug("%s: recovered panics resume at 0x%lx (runtime.recovery)\n", b->path,
+		 (unsigned long)site[0]);
+	return 0;
+}
+
+int probe__scope_points(struct probe_set *ps, struct probe *p)
+{
+	size_t i, j, n = p->npoints;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		struct attach_point *ap = &p->points[i];
+		struct binary *b = ap->bin;
+		pid_t pid = ap->pid;
+
+		if (ap->is_recover)
+			continue;
+		for (j = 0; j < p->npoints; j++)
+			if (p->points[j].is_recover && p->points[j].bin == b &&
+			    p->points[j].pid == pid)
+				break;
+		if (j < p->npoints)
+			continue;
+		err = binary__recovery(ps, b);
+		if (!err)
+			err = add_point(p, b, b->recover_site,
+					LP_COOKIE(b->recover_plan, LP_SITE_RECOVER, 0, 0, 0), pid,
+					"runtime.recovery", false);
+		if (err)
+			return err;
+		p->points[p->npoints - 1].is_recover = true;
+	}
+	return 0;
+}
+
 int probe__resolve(struct probe_set *ps, struct probe *p, const char *path, pid_t pid)
+{
+	int err = resolve_funcs(ps, p, path, pid);
+
+	if (!err && p->scope)
+		err = probe__scope_points(ps, p);
+	return err;
+}
+
+static int resolve_funcs(struct probe_set *ps, struct probe *p, const char *path, pid_t pid)
 {
 	const struct probe_spec *sp = &p->spec;
 	const struct gobin_func **funcs = NULL, *one;
@@ -931,6 +1015,8 @@ int probe__resolve(struct probe_set *ps, struct probe *p, const char *path, pid_
 
 static bool point_needed(const struct probe *p, const struct attach_point *ap)
 {
+	if (ap->is_recover)
+		return p->scope;
 	return !ap->is_ret || p->spec.ret_mode != PR_NONE || p->scope;
 }
 
@@ -989,10 +1075,8 @@ int probe__update_plans(struct probe_set *ps, struct probe *p)
 			bp->flags |= LP_PF_NOEVENT;
 		if (p->scope)
 			bp->flags |= LP_PF_SCOPE;
-		if (p->scope && !tracer__loaded(ps->tracer)) {
-			tracer__need_call_bytes(ps->tracer, plan__entry_bytes(pi->pb));
+		if (p->scope && !tracer__loaded(ps->tracer))
 			tracer__need_scopes(ps->tracer);
-		}
 		if (bp->flags & LP_PF_NOEVENT) {
 			struct lp_plan pruned = *bp;
 

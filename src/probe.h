@@ -67,6 +67,10 @@ struct binary {
 	int16_t tls_off;      /* offset of g from the thread pointer */
 	struct callsites *cs; /* call sites found so far, sorted by target */
 	size_t ncs;
+	/* runtime.recovery's CALL of runtime.gogo, where scopes learn of recovered panics */
+	bool recover_known;
+	uint32_t recover_plan;
+	uint64_t recover_site;
 	struct binary *next;
 };
 
@@ -87,7 +91,8 @@ struct planinfo {
 
 /* Where to put one uprobe. */
 struct attach_point {
-	bool is_ret; /* a RET site: attached for results or for a scope */
+	bool is_ret;	 /* a RET site: attached for results or for a scope */
+	bool is_recover; /* LP_SITE_RECOVER: attached while the probe is a scope */
 	bool attached;
 	struct binary *bin;
 	uint64_t offset; /* file offset */
@@ -166,6 +171,13 @@ int probe_set__binary(struct probe_set *ps, const char *path, struct binary **ou
  * binary. May be called several times for several targets.
  */
 int probe__resolve(struct probe_set *ps, struct probe *p, const char *path, pid_t pid);
+
+/*
+ * p scopes other probes: for every binary and process it is resolved for,
+ * add the site where a recovered panic resumes a goroutine (runtime.recovery
+ * calling runtime.gogo), which ends the scopes it unwinds. Idempotent.
+ */
+int probe__scope_points(struct probe_set *ps, struct probe *p);
 
 /* Attach the probe's points not attached yet (the tracer must be loaded). */
 int probe__attach(struct probe_set *ps, struct probe *p);

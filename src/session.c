@@ -510,6 +510,10 @@ int session__finish(struct session *s)
 			fprintf(stderr,
 				", %zu call%s without a return (panic, Goexit or still running)",
 				inflight, inflight == 1 ? "" : "s");
+		if (st[LP_STAT_SCOPE_FULL])
+			fprintf(stderr, ", %llu scope%s not tracked (more than %d at once)",
+				(unsigned long long)st[LP_STAT_SCOPE_FULL],
+				st[LP_STAT_SCOPE_FULL] == 1 ? "" : "s", 16384);
 		if (st[LP_STAT_STACK_ERR])
 			fprintf(stderr, ", %llu stack%s not captured",
 				(unsigned long long)st[LP_STAT_STACK_ERR],

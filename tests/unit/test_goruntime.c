@@ -69,6 +69,8 @@ static int rt_diff(const struct goruntime *a, const struct goruntime *b)
 	F(g_stack_hi);
 	F(g_stackguard0);
 	F(g_m);
+	F(g_sched);
+	F(g_sched_sp);
 	F(g_goid);
 	F(m_g0);
 	F(m_curg);
@@ -104,6 +106,8 @@ static void test_table_covers_every_release(void)
 		      "1.%d: stack %d %d %d", minor, rt.g_stack_lo, rt.g_stack_hi,
 		      rt.g_stackguard0);
 		CHECK(rt.g_m == 48, "1.%d: g.m %d", minor, rt.g_m);
+		CHECK(rt.g_sched == 56 && rt.g_sched_sp == 56, "1.%d: g.sched %d, sched.sp %d",
+		      minor, rt.g_sched, rt.g_sched_sp);
 		/* goid follows m, sched (a gobuf of 6 or 7 words) and 4 or 5 more words */
 		CHECK(rt.g_goid >= 144 && rt.g_goid <= 168 && rt.g_goid % 8 == 0, "1.%d: goid %d",
 		      minor, rt.g_goid);
@@ -224,6 +228,8 @@ static void check_dwarf_matches_table(const char *path, int want_minor)
 	SAME(g_stack_hi);
 	SAME(g_stackguard0);
 	SAME(g_m);
+	SAME(g_sched);
+	SAME(g_sched_sp);
 	SAME(g_goid);
 	SAME(m_g0);
 	SAME(m_curg);
