@@ -935,6 +935,36 @@ static __always_inline void call_key(struct lp_call_key *key, const struct lp_pl
 	key->depth = read_u64(g + p->stackhi_off) - s->regs[LP_REG_SP];
 }
 
+/*
+ * The load bias of a PIE plan's binary in this process, from where the
+ * probe fired (the kernel reports the probed instruction's address as ip):
+ * the site is at the function's entry plus the cookie's offset, or, for a
+ * call site (a CALL rel32 of the function), its target is the entry. Every
+ * event carries it, so nothing is looked up later, when the process may be
+ * gone or running another image.
+ */
+static __always_inline void rec_bias(struct lp_rec *rec, const struct lp_plan *p, __u64 cookie,
+				     __u64 ip)
+{
+	__u32 off = LP_COOKIE_SITEOFF(cookie);
+	__u64 w;
+
+	if (!(p->flags & LP_PF_PIE))
+		return;
+	if (LP_COOKIE_SITE(cookie) == LP_SITE_CALL) {
+		/* bytes ip+1..ip+4 are the rel32 (the breakpoint replaced only ip's) */
+		w = read_u64(ip - 3);
+		if (!w)
+			return;
+		rec->bias = ip + 5 + (__s64)(__s32)(w >> 32) - p->entry;
+	} else if (off != LP_SITEOFF_NONE) {
+		rec->bias = ip - p->entry - off;
+	} else {
+		return;
+	}
+	rec->flags |= LP_RF_BIAS;
+}
+
 /* Distance of SP from the top of g's stack: unlike SP, it survives stack copying. */
 static __always_inline __u64 frame_depth(const struct lp_plan *p, struct scratch *s, __u64 g)
 {
@@ -990,6 +1020,8 @@ __noinline int lp_entry(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 ena
 	s->rec.faults = 0;
 	s->rec.stack_id = -1;
 	s->rec.stack_ret = 0;
+	s->rec.bias = 0;
+	rec_bias(&s->rec, p, cookie, s->regs[LP_REG_IP]);
 	/* A probe on a call site runs before CALL pushes the return address. */
 	if (site == LP_SITE_CALL)
 		s->regs[LP_REG_SP] -= 8;
@@ -1091,6 +1123,8 @@ __noinline int lp_return(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 en
 		s->rec.faults = 0;
 		s->rec.stack_id = -1;
 		s->rec.stack_ret = 0;
+		s->rec.bias = 0;
+		rec_bias(&s->rec, p, cookie, s->regs[LP_REG_IP]);
 		r.vpos = p->data_fixed;
 	} else {
 		if (!enabled) {

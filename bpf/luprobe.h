@@ -139,6 +139,7 @@ enum lp_plan_flags {
 	LP_PF_WITHIN = 1 << 5,	     /* only inside a call of probe `within` */
 	LP_PF_SCOPE = 1 << 6,	     /* other probes are scoped to calls of this one */
 	LP_PF_ENTRY_FILTER = 1 << 7, /* a predicate may drop calls at entry (no state is kept) */
+	LP_PF_PIE = 1 << 8,	     /* position-independent binary: records carry the load bias */
 };
 
 enum lp_agg_kind {
@@ -211,7 +212,7 @@ struct lp_plan {
 	__u16 curg_off; /* runtime.m.curg */
 	__u16 stackhi_off; /* runtime.g.stack.hi */
 	__u32 within;	   /* LP_PF_WITHIN: the scoping probe */
-	__u32 pad1;
+	__u32 entry;	   /* LP_PF_PIE: the function's entry address as linked */
 	__u8 naggs; /* aggregations fed at the emission point */
 	__u8 pad2;
 	__u16 sched_off; /* LP_SITE_RECOVER: runtime.g.sched (its first word is sched.sp) */
@@ -239,6 +240,14 @@ struct lp_probe_state {
 /* A register that holds g at this site (LP_REG_* + 1), 0: the plan's g source. */
 #define LP_COOKIE_GREG(c)	     ((__u32)(((c) >> 40) & 0x1f))
 #define LP_COOKIE_WITH_GREG(c, greg) ((c) | ((__u64)(greg) << 40))
+/*
+ * Where the site is from the function's entry, as linked (LP_SITEOFF_NONE:
+ * too far to say): with the site's address at run time, the load bias.
+ */
+#define LP_COOKIE_SITEOFF(c) ((__u32)(((c) >> 45) & 0x7ffff))
+#define LP_SITEOFF_NONE	     0x7ffff
+#define LP_COOKIE_WITH_SITEOFF(c, off)                                                             \
+	((c) | ((__u64)((off) < LP_SITEOFF_NONE ? (off) : LP_SITEOFF_NONE) << 45))
 #define LP_COOKIE(plan, site, cc, neg, spadj)                                                      \
 	((__u64)(plan) | ((__u64)(site) << 20) | ((__u64)(cc) << 24) | ((__u64)(neg) << 29) |      \
 	 ((__u64)(__u8)(spadj) << 32))
@@ -286,6 +295,7 @@ enum lp_rec_flags {
 	LP_RF_NOENTRY = 1 << 1, /* a return whose entry was not seen */
 	LP_RF_TRUNC = 1 << 2,	/* the variable area ran out; some copies are short */
 	LP_RF_STACK = 1 << 3,	/* stack_id / stack_ret are valid */
+	LP_RF_BIAS = 1 << 4,	/* bias is the load bias of the plan's binary in this process */
 };
 
 /* Every ring-buffer record starts with this header. */
@@ -303,6 +313,7 @@ struct lp_rec {
 	__u64 goid;
 	__u64 faults;	 /* bit i: value slot i could not be read */
 	__u64 stack_ret; /* return address at entry SP (the caller frame the FP walk misses) */
+	__u64 bias;	 /* LP_RF_BIAS: run-time address - link-time address (PIE) */
 			 /* data_len bytes of data follow */
 };
 

@@ -710,18 +710,43 @@ static const struct planinfo *event_plan(lua_State *L, const struct levent *ev)
 	return probe_set__plan(&get_session(L)->ps, ev->rec.plan);
 }
 
+/*
+ * The load bias of pi's binary in the process of rec: 0 for a binary that
+ * is not PIE, else what the record carries (see rec_bias in the BPF
+ * program). false when it is unknown: code and type addresses then cannot
+ * be named.
+ */
+static bool rec_bias(const struct lp_rec *rec, const struct planinfo *pi, uint64_t *bias)
+{
+	*bias = 0;
+	if (!gobin__info(pi->bin->gb)->pie)
+		return true;
+	if (!(rec->flags & LP_RF_BIAS))
+		return false;
+	*bias = rec->bias;
+	return true;
+}
+
+static void rec_decode_ctx(const struct lp_rec *rec, size_t size, const struct planinfo *pi,
+			   struct decode_ctx *c)
+{
+	c->data = (const uint8_t *)(rec + 1);
+	c->len = rec->data_len;
+	if (c->len > size - sizeof(*rec))
+		c->len = size - sizeof(*rec);
+	c->faults = rec->faults;
+	c->gb = NULL;
+	c->bias = 0;
+	/* with the bias unknown, type and function names are unreadable, never guessed */
+	if (pi && rec_bias(rec, pi, &c->bias))
+		c->gb = pi->bin->gb;
+}
+
 static void decode_ctx(lua_State *L, const struct levent *ev, const struct planinfo *pi,
 		       struct decode_ctx *c)
 {
-	struct session *s = get_session(L);
-
-	c->data = (const uint8_t *)(&ev->rec + 1);
-	c->len = ev->rec.data_len;
-	if (c->len > ev->size - sizeof(struct lp_rec))
-		c->len = ev->size - sizeof(struct lp_rec);
-	c->faults = ev->rec.faults;
-	c->gb = pi ? pi->bin->gb : NULL;
-	c->bias = pi ? session__bias(s, ev->rec.pid, pi->bin) : 0;
+	(void)L;
+	rec_decode_ctx(&ev->rec, ev->size, pi, c);
 }
 
 static bool has_entry(const struct levent *ev)
@@ -905,13 +930,7 @@ void lua_api__format_event(struct session *s, const struct lp_rec *rec, size_t s
 		sb_puts(sb, "?");
 		return;
 	}
-	c.data = (const uint8_t *)(rec + 1);
-	c.len = rec->data_len;
-	if (c.len > size - sizeof(*rec))
-		c.len = size - sizeof(*rec);
-	c.faults = rec->faults;
-	c.gb = pi->bin->gb;
-	c.bias = session__bias(s, rec->pid, pi->bin);
+	rec_decode_ctx(rec, size, pi, &c);
 	vals = plan__values(pi->pb, &n);
 	if (rec->type == LP_REC_RET)
 		sb_puts(sb, "return ");
@@ -969,13 +988,7 @@ void lua_api__json_event(struct session *s, const struct lp_rec *rec, size_t siz
 
 	if (!pi)
 		return;
-	c.data = (const uint8_t *)(rec + 1);
-	c.len = rec->data_len;
-	if (c.len > size - sizeof(*rec))
-		c.len = size - sizeof(*rec);
-	c.faults = rec->faults;
-	c.gb = pi->bin->gb;
-	c.bias = session__bias(s, rec->pid, pi->bin);
+	rec_decode_ctx(rec, size, pi, &c);
 	vals = plan__values(pi->pb, &n);
 	sb_puts(sb, "{\"probe\":");
 	sb_printf(sb, "%u,\"kind\":\"%s\",\"func\":", pi->probe->id + 1,
@@ -1062,8 +1075,12 @@ static int l_stack_tostring(lua_State *L)
 
 static void push_stack_key(lua_State *L, const struct levent *ev, const struct planinfo *pi)
 {
-	lua_pushfstring(L, "%d:%d:%p:%I", (int)ev->rec.stack_id, (int)ev->rec.pid, (void *)pi->bin,
-			(lua_Integer)ev->rec.stack_ret);
+	uint64_t bias;
+	bool known = rec_bias(&ev->rec, pi, &bias);
+
+	/* symbolized with the load bias of the event's process image */
+	lua_pushfstring(L, "%d:%I:%d:%p:%I", (int)ev->rec.stack_id, (lua_Integer)bias, (int)known,
+			(void *)pi->bin, (lua_Integer)ev->rec.stack_ret);
 }
 
 static void push_stack(lua_State *L, int evidx)
@@ -1074,6 +1091,7 @@ static void push_stack(lua_State *L, int evidx)
 	uint64_t ips[LP_STACK_DEPTH + 1];
 	int n, i, k = 0;
 	uint64_t bias;
+	bool known;
 
 	if (!(ev->rec.flags & LP_RF_STACK) || !pi) {
 		lua_pushnil(L);
@@ -1109,7 +1127,7 @@ static void push_stack(lua_State *L, int evidx)
 	ips[0] = ips[1];
 	ips[1] = ev->rec.stack_ret;
 	n += 1;
-	bias = session__bias(s, ev->rec.pid, pi->bin);
+	known = rec_bias(&ev->rec, pi, &bias);
 	lua_createtable(L, n, 0);
 	for (i = 0; i < n && i <= LP_STACK_DEPTH; i++) {
 		const struct gobin_func *f;
@@ -1120,7 +1138,7 @@ static void push_stack(lua_State *L, int evidx)
 		if (i == 1 && !ips[i])
 			continue;
 		/* a return address points after the CALL: look up the CALL itself */
-		f = gobin__func_at(pi->bin->gb, i ? pc - 1 : pc);
+		f = known ? gobin__func_at(pi->bin->gb, i ? pc - 1 : pc) : NULL;
 		lua_createtable(L, 0, 4);
 		lua_pushinteger(L, ips[i]);
 		lua_setfield(L, -2, "pc");

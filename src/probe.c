@@ -151,7 +151,6 @@ int probe_set__binary(struct probe_set *ps, const char *path, struct binary **ou
 {
 	struct binary *b;
 	const struct gobin_info *info;
-	uint64_t i;
 	int err;
 
 	for (b = ps->bins; b; b = b->next) {
@@ -187,16 +186,6 @@ int probe_set__binary(struct probe_set *ps, const char *path, struct binary **ou
 	if (info->has_dwarf && (b->rt.go_minor != info->go_minor || !info->go_version[0]))
 		goruntime__from_dwarf(path, &b->rt);
 	b->tls_off = tls_offset(b->gb);
-	b->first_vaddr = UINT64_MAX;
-	for (i = 0; i < gobin__nfuncs(b->gb) && i < 1; i++)
-		b->first_vaddr = gobin__func(b->gb, i)->entry;
-	{
-		/* the lowest mapped address: any vaddr whose file offset is 0 */
-		uint64_t off;
-
-		if (gobin__vaddr_to_offset(b->gb, b->first_vaddr, &off) == 0)
-			b->first_vaddr -= off;
-	}
 	b->next = ps->bins;
 	ps->bins = b;
 	*out = b;
@@ -743,6 +732,11 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 	bp->m_off = b->rt.g_m;
 	bp->curg_off = b->rt.m_curg;
 	bp->stackhi_off = b->rt.g_stack_hi;
+	/* a PIE's events carry its load bias, found from where the probe fires */
+	if (info->pie && f->entry <= UINT32_MAX) {
+		bp->flags |= LP_PF_PIE;
+		bp->entry = f->entry;
+	}
 	if (want_ret) {
 		bp->flags |= LP_PF_RET | LP_PF_PAIR;
 		if (sp->separate)
@@ -792,7 +786,8 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 					pid, f->name, false);
 	} else {
 		/* where the stack check just loaded g into a register, read it there */
-		uint64_t cookie = LP_COOKIE(idx, d.site_kind, d.cc, d.cc_neg, 0);
+		uint64_t cookie = LP_COOKIE_WITH_SITEOFF(
+			LP_COOKIE(idx, d.site_kind, d.cc, d.cc_neg, 0), d.entry_site - f->entry);
 
 		if (cs)
 			pr_debug("%s: not probed at its call sites: %s\n", f->name, cs->why);
@@ -806,8 +801,10 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 		tracer__need_tls(ps->tracer);
 	/* RET sites are kept even without results: the probe may become a scope */
 	for (i = 0; !err && i < d.nrets; i++)
-		err = add_point(p, b, d.rets[i], LP_COOKIE(idx, LP_SITE_RET, 0, 0, 0), pid, f->name,
-				true);
+		err = add_point(p, b, d.rets[i],
+				LP_COOKIE_WITH_SITEOFF(LP_COOKIE(idx, LP_SITE_RET, 0, 0, 0),
+						       d.rets[i] - f->entry),
+				pid, f->name, true);
 	if (cs && cs->eligible)
 		pr_debug("%s: %zu call sites (emulated), %zu RET, %zu values\n", f->name,
 			 cs->nsites, d.nrets, plan__values(ps->plans[idx].pb, &i) ? i : 0);

@@ -63,7 +63,6 @@ struct binary {
 	struct godwarf *dw;
 	bool dw_tried;
 	struct goruntime rt;
-	uint64_t first_vaddr; /* lowest PT_LOAD address (for the PIE bias) */
 	int16_t tls_off;      /* offset of g from the thread pointer */
 	struct callsites *cs; /* call sites found so far, sorted by target */
 	size_t ncs;

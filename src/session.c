@@ -113,28 +113,6 @@ int session__add_pid(struct session *s, pid_t pid)
 	return 0;
 }
 
-uint64_t session__bias(struct session *s, pid_t pid, const struct binary *bin)
-{
-	struct target t;
-	uint64_t bias = 0;
-	int i;
-
-	if (!gobin__info(bin->gb)->pie)
-		return 0;
-	for (i = 0; i < s->nbias; i++)
-		if (s->bias_cache[i].pid == pid && s->bias_cache[i].bin == bin)
-			return s->bias_cache[i].bias;
-	memset(&t, 0, sizeof(t));
-	t.pid = pid;
-	/* unknown stays 0, and is not looked up again for every event */
-	target__bias(&t, bin->first_vaddr, &bias);
-	i = s->nbias < (int)(sizeof(s->bias_cache) / sizeof(s->bias_cache[0])) ? s->nbias++ : 0;
-	s->bias_cache[i].pid = pid;
-	s->bias_cache[i].bin = bin;
-	s->bias_cache[i].bias = bias;
-	return bias;
-}
-
 static int on_record(void *ctx, const struct lp_rec *rec, size_t size)
 {
 	return lua_api__event(ctx, rec, size);
@@ -188,18 +166,13 @@ int session__drop_privileges(struct session *s)
 	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct caps[2];
 	uint64_t st[LP_NSTATS];
-	const struct binary *b;
 	uid_t r, e, sv;
-	int i, err;
+	int err;
 
 	if (!s->env->user || s->dropped)
 		return 0;
 	/* capabilities are per thread: no other thread may keep them */
 	tracer__settle(s->tracer);
-	/* another user's /proc/PID/maps is unreadable from now on: find the load biases */
-	for (i = 0; i < s->ntargets; i++)
-		for (b = s->ps.bins; b && !s->targets[i].launched; b = b->next)
-			session__bias(s, s->targets[i].pid, b);
 	err = target_user__become(u);
 	if (err) {
 		lp_seterr("--user %s: cannot switch to uid %d: %s (it needs root, or CAP_SETUID "

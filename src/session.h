@@ -78,13 +78,6 @@ struct session {
 	uint64_t callback_errors;
 	uint64_t started_ns;
 	struct strbuf line; /* scratch for output */
-	/* PIE load bias per pid for system-wide probes */
-	struct {
-		pid_t pid;
-		uint64_t bias;
-		const void *bin;
-	} bias_cache[64];
-	int nbias;
 };
 
 extern volatile sig_atomic_t lp_signalled; /* the signal (SIGINT, SIGTERM, SIGHUP) seen, or 0 */
@@ -117,7 +110,5 @@ int session__add_pid(struct session *s, pid_t pid);
 /* Timers: returns the id, or -errno. */
 int session__add_timer(struct session *s, uint64_t interval_ns, bool repeat, int fn_ref);
 void session__cancel_timer(struct session *s, int id);
-/* Load bias of bin in process pid (0 when not PIE or unknown). */
-uint64_t session__bias(struct session *s, pid_t pid, const struct binary *bin);
 
 #endif

@@ -30,8 +30,6 @@ struct target {
 	char path[PATH_MAX]; /* the executable, as a path the kernel can resolve */
 	int go_fd;	     /* launched: write end of the "go" pipe */
 	int err_fd;	     /* launched: read end of the exec-error pipe */
-	bool bias_known;
-	uint64_t bias; /* load address - link address of the executable */
 };
 
 /*
@@ -64,11 +62,5 @@ void target__terminate(struct target *t, int timeout_ms);
 
 /* Close fds; accepts a zeroed or closed target. */
 void target__close(struct target *t);
-
-/*
- * Load bias of the executable file `path` in process t (0 for non-PIE),
- * from /proc/PID/maps; first_vaddr is the lowest PT_LOAD address of the file.
- */
-int target__bias(struct target *t, uint64_t first_vaddr, uint64_t *bias);
 
 #endif

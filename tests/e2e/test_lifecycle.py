@@ -8,7 +8,7 @@ import signal
 import tempfile
 import urllib.error
 
-from lib import (SCRIPTS, Server, expect, expect_eq, free_port, gobin, http_get, luprobe,
+from lib import (SCRIPTS, Proc, Server, expect, expect_eq, free_port, gobin, http_get, luprobe,
                  release_bin, run, write_script)
 
 SCOPES = "scopes"
@@ -90,3 +90,86 @@ attach() print("ready") io.stdout:flush()
     calls = [ln for ln in lp.lines if ln.startswith("main.p(")]
     expect_eq(len(calls), 3, f"in-handlers.lua: {lp.lines}")
     expect_eq(lp.lines[-1], "3 calls of main.p inside handlers", "in-handlers.lua: summary")
+
+
+# ---- PIE: the load bias comes with each event ----
+
+LIFECYCLE = "lifecycle"
+# main.work(gen, i, fn, s): fn is main.double, s a main.Square in a main.Shape, an
+# interface with methods (an itab, then the data), declared like error
+WORK_DECLARED = '{ {"gen", "int"}, {"i", "int"}, {"fn", "func(int) int"}, {"s", "error"} }'
+
+
+def _work_script(variant, target=None, stack=True, extra=""):
+    args = WORK_DECLARED if variant == "stripped-pie" else "true"
+    where = f', target = "{target}"' if target else ""
+    return f"""
+local n = 0
+probe{{ func = "main.work", args = {args}, stack = {str(stack).lower()}{where} }}:on_event(function(e)
+	local a, st = e.args, e.stack
+	n = n + 1
+	print(("%d %d %d %s %s %s %s"):format(e.pid, a.gen, a.i, tostring(a.fn),
+		tostring(a.s and a.s.type), st and tostring(st[1].func) or "-",
+		st and tostring(st[2].func) or "-"))
+	io.stdout:flush()
+end)
+{extra}
+"""
+
+
+def test_a_short_lived_pie_is_symbolized_after_it_exited():
+    for variant in ("pie", "stripped-pie"):
+        with tempfile.TemporaryDirectory() as d:
+            code, lines, err = run("-q", write_script(d, "s.lua", _work_script(variant)), "--",
+                                   gobin(LIFECYCLE, variant), "-n", "5")
+        expect_eq(code, 0, f"{variant}: exit code ({err})")
+        # the command shares luprobe's stdout
+        expect_eq([ln for ln in lines if ln.startswith("gen ")], ["gen 0 done"], "its output")
+        events = [ln.split(" ", 1) for ln in lines if not ln.startswith("gen ")]
+        expect_eq(len({pid for pid, _ in events}), 1, f"{variant}: one process: {events}")
+        expect_eq([ev for _, ev in events], [f"0 {i} main.double main.Square main.work main.main"
+                                             for i in range(5)], f"{variant}: events")
+
+
+def test_a_pie_that_re_execs_itself_is_decoded_with_each_image_base():
+    binary = gobin(LIFECYCLE, "pie")
+    script = _work_script("pie", target=binary, stack=False,
+                          extra='attach() print("ready") io.stdout:flush()')
+    with tempfile.TemporaryDirectory() as d:
+        lp = luprobe("-q", write_script(d, "s.lua", script))
+        lp.wait_line("^ready$")
+        app = Proc([binary, "-n", "3", "-exec", "3"])
+        expect_eq(app.wait(20), 0, "lifecycle exit code")
+        lp.wait_line(r"^\d+ 3 2 ")
+        lp.signal(signal.SIGINT)
+        expect_eq(lp.wait(10), 0, "exit code")
+    expect_eq(app.lines, [f"gen {g} done" for g in range(4)], "lifecycle output")
+    expect_eq(lp.lines[1:], [f"{app.pid} {g} {i} main.double main.Square - -"
+                             for g in range(4) for i in range(3)], "events of the 4 images")
+
+
+def test_seventy_processes_of_one_pie_system_wide_lose_nothing():
+    binary = gobin(LIFECYCLE, "pie")
+    nproc, calls = 72, 50
+    script = f"""
+local n, bad = 0, 0
+probe{{ func = "main.work", args = true, target = "{binary}" }}:on_event(function(e)
+	n = n + 1
+	if tostring(e.args.fn) ~= "main.double" or e.args.s.type ~= "main.Square" then
+		bad = bad + 1
+	end
+	if n == {nproc * calls} then print("all " .. n .. " bad " .. bad) io.stdout:flush() end
+end)
+attach() print("ready") io.stdout:flush()
+"""
+    with tempfile.TemporaryDirectory() as d:
+        lp = luprobe(write_script(d, "s.lua", script))
+        lp.wait_line("^ready$")
+        apps = [Proc([binary, "-n", str(calls)]) for _ in range(nproc)]
+        for a in apps:
+            expect_eq(a.wait(30), 0, "lifecycle exit code")
+        lp.wait_line(f"^all {nproc * calls} bad 0$", timeout=30)
+        lp.signal(signal.SIGINT)
+        expect_eq(lp.wait(10), 0, "exit code")
+    expect_eq(lp.stderr().splitlines()[-1:], [f"luprobe: {nproc * calls} events, 0 lost"],
+              "summary")
