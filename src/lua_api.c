@@ -1248,7 +1248,7 @@ static int l_attach(lua_State *L)
 					  "attach(%d): no process can be added after luprobe "
 					  "switched to user %s (--user); give it with -p",
 					  (int)pid, s->env->user);
-		if (session__add_pid(s, (pid_t)pid))
+		if (session__trace_pid(s, (pid_t)pid))
 			return luaL_error(L, "%s", lp_lasterr());
 	}
 	if (session__attach(s))

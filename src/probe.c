@@ -1017,6 +1017,22 @@ static bool point_needed(const struct probe *p, const struct attach_point *ap)
 	return !ap->is_ret || p->spec.ret_mode != PR_NONE || p->scope;
 }
 
+void probe__reset_pid(struct probe *p, pid_t pid, const struct binary *keep)
+{
+	size_t i, k;
+
+	for (i = 0, k = 0; i < p->npoints; i++) {
+		struct attach_point *ap = &p->points[i];
+
+		if (ap->pid == pid && ap->bin != keep)
+			continue;
+		if (ap->pid == pid)
+			ap->attached = false;
+		p->points[k++] = *ap;
+	}
+	p->npoints = k;
+}
+
 int probe__attach(struct probe_set *ps, struct probe *p)
 {
 	uint64_t *offsets, *cookies;

@@ -178,6 +178,14 @@ int probe__resolve(struct probe_set *ps, struct probe *p, const char *path, pid_
  */
 int probe__scope_points(struct probe_set *ps, struct probe *p);
 
+/*
+ * Process pid no longer runs what p's points for it were made for (it
+ * exited, or executed another image): forget those points, except those
+ * in binary `keep`, which are marked to be attached again. Their links must
+ * have been detached (tracer__detach_pid).
+ */
+void probe__reset_pid(struct probe *p, pid_t pid, const struct binary *keep);
+
 /* Attach the probe's points not attached yet (the tracer must be loaded). */
 int probe__attach(struct probe_set *ps, struct probe *p);
 

@@ -113,6 +113,61 @@ int session__add_pid(struct session *s, pid_t pid)
 	return 0;
 }
 
+/* Every probe without target = covers t too. */
+static int cover_target(struct session *s, const struct target *t)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < s->ps.nprobes; i++) {
+		struct probe *p = s->ps.probes[i];
+
+		if (p->spec.target)
+			continue;
+		err = probe__resolve(&s->ps, p, t->path, t->pid);
+		if (!err && s->attached)
+			err = probe__attach(&s->ps, p);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Forget every probe point and link of process pid. */
+static void uncover_pid(struct session *s, pid_t pid)
+{
+	size_t i;
+
+	if (s->tracer)
+		tracer__detach_pid(s->tracer, pid);
+	for (i = 0; i < s->ps.nprobes; i++)
+		probe__reset_pid(s->ps.probes[i], pid, NULL);
+}
+
+int session__trace_pid(struct session *s, pid_t pid)
+{
+	char msg[512];
+	int i, err;
+
+	for (i = 0; i < s->ntargets; i++)
+		if (s->targets[i].pid == pid)
+			return 0;
+	err = session__add_pid(s, pid);
+	if (err)
+		return err;
+	lp_clearerr();
+	err = cover_target(s, &s->targets[s->ntargets - 1]);
+	if (err) {
+		snprintf(msg, sizeof(msg), "%s", *lp_lasterr() ? lp_lasterr() : strerror(-err));
+		uncover_pid(s, pid);
+		target__close(&s->targets[--s->ntargets]);
+		lp_seterr("attach(%d): %s", (int)pid, msg);
+		return err;
+	}
+	lua_api__set_pids(s);
+	return 0;
+}
+
 static int on_record(void *ctx, const struct lp_rec *rec, size_t size)
 {
 	return lua_api__event(ctx, rec, size);
@@ -390,13 +445,7 @@ int session__loop(struct session *s)
 		ev.data.u32 = 0;
 		epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 	}
-	for (i = 0; i < s->ntargets; i++) {
-		if (s->targets[i].pidfd < 0)
-			continue;
-		ev.events = EPOLLIN;
-		ev.data.u32 = i + 1;
-		epoll_ctl(epfd, EPOLL_CTL_ADD, s->targets[i].pidfd, &ev);
-	}
+	s->nwatched = 0;
 	if (s->env->duration_s > 0)
 		deadline = s->started_ns + (uint64_t)(s->env->duration_s * 1e9);
 	/* timers the main chunk set count from now, when tracing starts */
@@ -406,6 +455,14 @@ int session__loop(struct session *s)
 	s->looping = true;
 
 	while (!s->stop && !lp_signalled) {
+		/* targets the script added with attach(pid) */
+		for (; s->nwatched < s->ntargets; s->nwatched++) {
+			if (s->targets[s->nwatched].pidfd < 0)
+				continue;
+			ev.events = EPOLLIN;
+			ev.data.u32 = s->nwatched + 1;
+			epoll_ctl(epfd, EPOLL_CTL_ADD, s->targets[s->nwatched].pidfd, &ev);
+		}
 		next_timer = run_timers(s);
 		if (s->stop)
 			break;

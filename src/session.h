@@ -62,6 +62,7 @@ struct session {
 	struct tracer *tracer;
 	struct target targets[MAX_TARGETS];
 	int ntargets;
+	int nwatched; /* targets whose pidfd the loop watches */
 	bool attached;
 	bool in_lua;  /* a callback or the main chunk is running */
 	bool looping; /* the event loop has started */
@@ -105,8 +106,14 @@ int session__loop(struct session *s);
 /* After the loop: drain, on_exit handlers, summary, detach. */
 int session__finish(struct session *s);
 
-/* Add a running process as a target (attach(pid) and -p). */
+/* Add a running process as a target (-p). */
 int session__add_pid(struct session *s, pid_t pid);
+/*
+ * attach(pid): add a running process as a target and resolve every probe
+ * without target = for it, attaching them if tracing has started. On an
+ * error (named "attach(PID): ...") nothing of it is left.
+ */
+int session__trace_pid(struct session *s, pid_t pid);
 /* Timers: returns the id, or -errno. */
 int session__add_timer(struct session *s, uint64_t interval_ns, bool repeat, int fn_ref);
 void session__cancel_timer(struct session *s, int id);

@@ -39,8 +39,11 @@ struct tracer {
 	bool want_scopes;
 	/* links: libbpf perf-event links, or raw uprobe_multi link fds */
 	struct bpf_link **links;
+	pid_t *link_pids; /* the process each link is for (-1: every process) */
 	size_t nlinks, links_cap;
 	int *mfds;
+	pid_t *mfd_pids;
+	size_t *mfd_sites;
 	size_t nmfds, mfds_cap;
 	size_t nsites;
 	bool multi; /* the kernel has uprobe_multi links (Linux 6.6+) */
@@ -713,10 +716,15 @@ static int attach_one(struct tracer *t, const char *path, uint64_t offset, pid_t
 	if (t->nlinks == t->links_cap) {
 		size_t cap = t->links_cap ? t->links_cap * 2 : 64;
 		struct bpf_link **n = realloc(t->links, cap * sizeof(*n));
+		pid_t *np;
 
 		if (!n)
 			return -ENOMEM;
 		t->links = n;
+		np = realloc(t->link_pids, cap * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		t->link_pids = np;
 		t->links_cap = cap;
 	}
 	link = bpf_program__attach_uprobe_opts(t->skel->progs.lp_uprobe, pid, path, offset, &uo);
@@ -725,6 +733,7 @@ static int attach_one(struct tracer *t, const char *path, uint64_t offset, pid_t
 		attach_error(path, offset, pid, err);
 		return err;
 	}
+	t->link_pids[t->nlinks] = pid;
 	t->links[t->nlinks++] = link;
 	return 0;
 }
@@ -751,10 +760,20 @@ int tracer__attach(struct tracer *t, const char *path, const uint64_t *offsets,
 	if (t->nmfds == t->mfds_cap) {
 		size_t cap = t->mfds_cap ? t->mfds_cap * 2 : 16;
 		int *nf = realloc(t->mfds, cap * sizeof(*nf));
+		pid_t *np;
+		size_t *ns;
 
 		if (!nf)
 			return -ENOMEM;
 		t->mfds = nf;
+		np = realloc(t->mfd_pids, cap * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		t->mfd_pids = np;
+		ns = realloc(t->mfd_sites, cap * sizeof(*ns));
+		if (!ns)
+			return -ENOMEM;
+		t->mfd_sites = ns;
 		t->mfds_cap = cap;
 	}
 	fd = uprobe_multi_link(bpf_program__fd(t->skel->progs.lp_uprobe), path, offsets, cookies, n,
@@ -764,9 +783,41 @@ int tracer__attach(struct tracer *t, const char *path, const uint64_t *offsets,
 		attach_error(path, offsets[0], pid, err);
 		return err;
 	}
+	t->mfd_pids[t->nmfds] = pid;
+	t->mfd_sites[t->nmfds] = n;
 	t->mfds[t->nmfds++] = fd;
 	t->nsites += n;
 	return 0;
+}
+
+size_t tracer__detach_pid(struct tracer *t, pid_t pid)
+{
+	size_t i, k, n = 0;
+
+	for (i = 0, k = 0; i < t->nmfds; i++) {
+		if (t->mfd_pids[i] != pid) {
+			t->mfds[k] = t->mfds[i];
+			t->mfd_pids[k] = t->mfd_pids[i];
+			t->mfd_sites[k++] = t->mfd_sites[i];
+			continue;
+		}
+		close(t->mfds[i]);
+		t->nsites -= t->mfd_sites[i];
+		n++;
+	}
+	t->nmfds = k;
+	for (i = 0, k = 0; i < t->nlinks; i++) {
+		if (t->link_pids[i] != pid) {
+			t->links[k] = t->links[i];
+			t->link_pids[k++] = t->link_pids[i];
+			continue;
+		}
+		bpf_link__destroy(t->links[i]);
+		t->nsites--;
+		n++;
+	}
+	t->nlinks = k;
+	return n;
 }
 
 size_t tracer__nlinks(const struct tracer *t)
@@ -879,7 +930,10 @@ void tracer__free(struct tracer *t)
 	warm_close_now(t);
 	luprobe_bpf__destroy(t->pre_skel);
 	free(t->links);
+	free(t->link_pids);
 	free(t->mfds);
+	free(t->mfd_pids);
+	free(t->mfd_sites);
 	ring__close(t->rb);
 	luprobe_bpf__destroy(t->skel);
 	for (i = 0; i < t->nplans; i++)

@@ -70,6 +70,8 @@ int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx);
  */
 int tracer__attach(struct tracer *t, const char *path, const uint64_t *offsets,
 		   const uint64_t *cookies, size_t n, pid_t pid);
+/* Detach every link made for process pid; returns how many. */
+size_t tracer__detach_pid(struct tracer *t, pid_t pid);
 /* Sites attached. */
 size_t tracer__nlinks(const struct tracer *t);
 void tracer__detach_all(struct tracer *t);

@@ -5,6 +5,7 @@ processes that re-exec themselves keep their probes; attach(pid) at any
 time."""
 import os
 import signal
+import subprocess
 import tempfile
 import urllib.error
 
@@ -173,3 +174,98 @@ attach() print("ready") io.stdout:flush()
         expect_eq(lp.wait(10), 0, "exit code")
     expect_eq(lp.stderr().splitlines()[-1:], [f"luprobe: {nproc * calls} events, 0 lost"],
               "summary")
+
+
+# ---- attach(pid) at any time ----
+
+COMPUTEE = "computee"
+SHOW = """
+local function show(tag)
+	return function(e) print(tag .. " " .. e.pid .. " " .. e.args.iterations) io.stdout:flush() end
+end
+"""
+
+
+def test_attach_pid_covers_probes_created_before_and_after_it():
+    a, b = Server(gobin(COMPUTEE)), Server(gobin(COMPUTEE))
+    script = SHOW + """
+probe{ func = "main.computeE", args = { "iterations" } }:on_event(show("before"))
+attach(tonumber(luprobe.args.b))
+probe{ func = "main.computeE", args = { "iterations" } }:on_event(show("after"))
+print("ready " .. table.concat(luprobe.pids, " ")) io.stdout:flush()
+"""
+    with tempfile.TemporaryDirectory() as d:
+        lp = luprobe("-q", write_script(d, "s.lua", script), "-p", str(a.pid), "-a",
+                     f"b={b.pid}")
+        lp.wait_line(f"^ready {a.pid} {b.pid}$")
+        a.get("/e?iters=11")
+        b.get("/e?iters=22")
+        a.get("/e?iters=33")
+        lp.wait_line(f"^after {a.pid} 33$")
+        lp.wait_line(f"^before {a.pid} 33$")
+        lp.signal(signal.SIGINT)
+        expect_eq(lp.wait(10), 0, "exit code")
+    expect_eq(sorted(lp.lines[1:]), sorted(
+        f"{tag} {pid} {n}" for tag in ("before", "after")
+        for pid, n in ((a.pid, 11), (b.pid, 22), (a.pid, 33))), "events")
+
+
+def test_attach_pid_from_a_timer_after_tracing_started():
+    a, b = Server(gobin(COMPUTEE)), Server(gobin(COMPUTEE))
+    script = SHOW + """
+probe{ func = "main.computeE", args = { "iterations" } }:on_event(show("call"))
+after(1, function()
+	attach(tonumber(luprobe.args.b))
+	print("attached " .. table.concat(luprobe.pids, " ")) io.stdout:flush()
+end)
+"""
+    with tempfile.TemporaryDirectory() as d:
+        lp = luprobe("-q", write_script(d, "s.lua", script), "-p", str(a.pid), "-a",
+                     f"b={b.pid}")
+        lp.wait_line(f"^attached {a.pid} {b.pid}$")
+        for n in (1, 2, 3):
+            b.get(f"/e?iters={n}")
+        a.get("/e?iters=4")
+        lp.wait_line(f"^call {a.pid} 4$")
+        lp.signal(signal.SIGINT)
+        expect_eq(lp.wait(10), 0, "exit code")
+    expect_eq(lp.lines[1:], [f"call {b.pid} 1", f"call {b.pid} 2", f"call {b.pid} 3",
+                             f"call {a.pid} 4"], "events")
+
+
+def test_attach_pid_errors_name_the_pid_and_function_and_leave_nothing():
+    a = Server(gobin(COMPUTEE))
+    other = Proc([gobin(LIFECYCLE), "-wait"], stdin=subprocess.PIPE)
+    other.wait_line("^gen 0 waiting$")
+    path = gobin(LIFECYCLE)
+    want = f"attach({other.pid}): main.computeE: no such function in {path}"
+    with tempfile.TemporaryDirectory() as d:
+        # in the main chunk: one line, exit 1
+        text = SHOW + f"""
+probe{{ func = "main.computeE", args = {{ "iterations" }} }}:on_event(show("call"))
+attach({other.pid})
+"""
+        script = write_script(d, "m.lua", text)
+        line = text.splitlines().index(f"attach({other.pid})") + 1
+        code, lines, err = run(script, "-p", str(a.pid))
+        expect_eq((code, lines, err.splitlines()), (1, [], [f"luprobe: {script}:{line}: {want}"]),
+                  "main chunk")
+        # in a callback: the error is the script's to handle; the first target is still traced
+        text = SHOW + f"""
+probe{{ func = "main.computeE", args = {{ "iterations" }} }}:on_event(show("call"))
+after(1, function()
+	local ok, e = pcall(attach, {other.pid})
+	print(e) print("pids " .. table.concat(luprobe.pids, " ")) io.stdout:flush()
+end)
+"""
+        script = write_script(d, "t.lua", text)
+        lp = luprobe("-q", script, "-p", str(a.pid))
+        lp.wait_line("^pids ")
+        a.get("/e?iters=5")
+        lp.wait_line(f"^call {a.pid} 5$")
+        lp.signal(signal.SIGINT)
+        expect_eq(lp.wait(10), 0, "exit code")
+        # (called by pcall, a C function: no line to name)
+        expect_eq(lp.lines, [want, f"pids {a.pid}", f"call {a.pid} 5"], "callback")
+    other.p.stdin.close()
+    expect_eq(other.wait(10), 0, "the other process ran on")
