@@ -1171,6 +1171,53 @@ static __always_inline struct scratch *claim_scratch(__u32 *slot)
 	return NULL;
 }
 
+/* The processes traced by pid (-p, --, attach(pid)): an exec replaces their probes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, struct lp_watch);
+} watched SEC(".maps");
+
+#define LP_SIGSTOP 19
+
+/*
+ * A uprobe link made for a pid keeps the task it was made for; when a
+ * thread other than the leader executes a new image, that thread becomes
+ * the leader and the old one is freed, so the link never fires again. Each
+ * exec of a watched process is reported, so luprobe attaches its probes
+ * again, and a process luprobe launched is stopped here, before its first
+ * instruction, until they are back. A report that does not fit in the ring
+ * is counted, and the process is not stopped: nobody would resume it.
+ */
+SEC("raw_tracepoint/sched_process_exec")
+int lp_exec(void *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	struct lp_watch *w = bpf_map_lookup_elem(&watched, &tgid);
+	struct lp_rec rec = {};
+
+	if (!w)
+		return 0;
+	if (w->skip) {
+		w->skip--;
+		return 0;
+	}
+	rec.type = LP_REC_EXEC;
+	rec.pid = tgid;
+	rec.tid = (__u32)pid_tgid;
+	rec.ts = bpf_ktime_get_ns();
+	rec.stack_id = -1;
+	if (bpf_ringbuf_output(&rb, &rec, sizeof(rec), BPF_RB_FORCE_WAKEUP)) {
+		stat_inc(LP_STAT_EXEC_LOST);
+		return 0;
+	}
+	if (w->hold)
+		bpf_send_signal(LP_SIGSTOP);
+	return 0;
+}
+
 SEC("uprobe")
 int lp_uprobe(struct pt_regs *ctx)
 {

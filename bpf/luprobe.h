@@ -288,6 +288,13 @@ enum lp_rec_type {
 	LP_REC_CALL = 1,  /* a whole call: entry data, return data, latency */
 	LP_REC_ENTRY = 2, /* entry only */
 	LP_REC_RET = 3,	  /* return only (entry state missing or separate mode) */
+	LP_REC_EXEC = 4,  /* a watched process executed a new image (header only: pid, tid, ts) */
+};
+
+/* A process whose execs luprobe follows; hash map "watched", keyed by tgid. */
+struct lp_watch {
+	__u32 hold; /* stop it (SIGSTOP) at the exec until its probes are attached again */
+	__u32 skip; /* execs to let pass unreported (a launched command's own) */
 };
 
 enum lp_rec_flags {
@@ -341,6 +348,7 @@ enum lp_stat {
 	LP_STAT_NESTED,	    /* no free scratch slot (the program was preempted LP_NSCRATCH times) */
 	LP_STAT_AGG_FULL,   /* aggregation map full: updates dropped */
 	LP_STAT_SCOPE_FULL, /* a scope could not be opened (scope map or frame stack full) */
+	LP_STAT_EXEC_LOST,  /* an exec of a watched process could not be reported (ring full) */
 	LP_NSTATS,
 };
 

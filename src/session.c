@@ -113,6 +113,38 @@ int session__add_pid(struct session *s, pid_t pid)
 	return 0;
 }
 
+/* Follow t's execs: its probes are bound to the image it runs now. */
+static void watch_target(struct session *s, struct target *t)
+{
+	/* a command not started yet: its own exec is not news, and it is held at later ones */
+	bool hold = t->launched && !t->released;
+
+	if (t->watched || t->exited || !tracer__loaded(s->tracer))
+		return;
+	if (tracer__watch(s->tracer, t->pid, hold, hold ? 1 : 0)) {
+		fprintf(stderr,
+			"luprobe: %s; if it executes a new image, calls after that are not "
+			"traced\n",
+			lp_lasterr());
+		lp_clearerr();
+		return;
+	}
+	t->watched = true;
+}
+
+static void unwatch_exited(struct session *s)
+{
+	int i;
+
+	/* before a pid could be reused: a launched child is reaped right here */
+	for (i = 0; i < s->ntargets; i++) {
+		if (s->targets[i].watched && target__poll_exit(&s->targets[i])) {
+			tracer__unwatch(s->tracer, s->targets[i].pid);
+			s->targets[i].watched = false;
+		}
+	}
+}
+
 /* Every probe without target = covers t too. */
 static int cover_target(struct session *s, const struct target *t)
 {
@@ -164,12 +196,93 @@ int session__trace_pid(struct session *s, pid_t pid)
 		lp_seterr("attach(%d): %s", (int)pid, msg);
 		return err;
 	}
+	watch_target(s, &s->targets[s->ntargets - 1]);
 	lua_api__set_pids(s);
 	return 0;
 }
 
+/*
+ * A target executed a new image: the links made for its pid are dead or
+ * stale, and what they were made for may no longer be there. Detach them,
+ * forget its call and scope state, and attach its probes again: the same
+ * points if it runs the same file, else resolved for the new one. A command
+ * luprobe launched is stopped at the exec (lp_exec) and resumed once that is
+ * done, so it misses nothing; a process given by pid runs on meanwhile, and
+ * the time it ran untraced is reported.
+ */
+static void on_exec(struct session *s, const struct lp_rec *rec)
+{
+	struct target *t = NULL;
+	const struct binary *keep = NULL;
+	dev_t dev;
+	ino_t ino;
+	bool held;
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < (size_t)s->ntargets && !t; i++)
+		if (s->targets[i].pid == (pid_t)rec->pid)
+			t = &s->targets[i];
+	if (!t)
+		return;
+	held = t->launched;
+	if (!t->watched || t->exited) {
+		if (held && !target__poll_exit(t))
+			kill(t->pid, SIGCONT); /* never leave it stopped */
+		return;
+	}
+	dev = t->dev;
+	ino = t->ino;
+	lp_clearerr();
+	if (target__exe(t) == 0 && t->dev == dev && t->ino == ino)
+		for (keep = s->ps.bins; keep && strcmp(keep->path, t->path) != 0; keep = keep->next)
+			;
+	tracer__detach_pid(s->tracer, t->pid);
+	for (i = 0; i < s->ps.nprobes; i++)
+		probe__reset_pid(s->ps.probes[i], t->pid, keep);
+	tracer__forget_pid(s->tracer, t->pid);
+	if (s->dropped) {
+		lp_seterr("no probe can be attached after luprobe switched to user %s (--user)",
+			  s->env->user);
+		err = -EPERM;
+	} else if (keep) {
+		for (i = 0; i < s->ps.nprobes && !err; i++)
+			err = probe__attach(&s->ps, s->ps.probes[i]);
+	} else {
+		err = cover_target(s, t);
+	}
+	if (err) {
+		fprintf(stderr,
+			"luprobe: process %d executed %s: %s; it is not traced from now on\n",
+			(int)t->pid, t->path, *lp_lasterr() ? lp_lasterr() : strerror(-err));
+		lp_clearerr();
+		tracer__detach_pid(s->tracer, t->pid);
+		for (i = 0; i < s->ps.nprobes; i++)
+			probe__reset_pid(s->ps.probes[i], t->pid, NULL);
+	}
+	if (held) {
+		kill(t->pid, SIGCONT);
+		pr_info("luprobe: process %d executed %s; held %.1f ms while its probes were "
+			"attached again\n",
+			(int)t->pid, t->path, (now_ns() - rec->ts) / 1e6);
+	} else if (!err) {
+		uint64_t gap = now_ns() - rec->ts;
+
+		t->untraced_ns += gap;
+		fprintf(stderr,
+			"luprobe: process %d executed %s; its probes were attached again after "
+			"%.1f "
+			"ms: calls in that time were not traced\n",
+			(int)t->pid, t->path, gap / 1e6);
+	}
+}
+
 static int on_record(void *ctx, const struct lp_rec *rec, size_t size)
 {
+	if (rec->type == LP_REC_EXEC) {
+		on_exec(ctx, rec);
+		return 0;
+	}
 	return lua_api__event(ctx, rec, size);
 }
 
@@ -208,6 +321,8 @@ int session__attach(struct session *s)
 			return err;
 	}
 	s->attached = true;
+	for (i = 0; i < (size_t)s->ntargets; i++)
+		watch_target(s, &s->targets[i]);
 	tracer__warm_release(s->tracer);
 	pr_info("luprobe: %zu probe%s, %zu uprobe%s attached\n", s->ps.nprobes,
 		s->ps.nprobes == 1 ? "" : "s", tracer__nlinks(s->tracer),
@@ -494,6 +609,8 @@ int session__loop(struct session *s)
 		for (i = 0; i < n; i++)
 			if (evs[i].data.u32)
 				exited = true;
+		if (exited)
+			unwatch_exited(s);
 		if ((exited || s->ntargets) && all_targets_exited(s)) {
 			tracer__drain(s->tracer);
 			break;
@@ -506,7 +623,7 @@ int session__loop(struct session *s)
 
 int session__finish(struct session *s)
 {
-	uint64_t st[LP_NSTATS];
+	uint64_t st[LP_NSTATS], untraced;
 	bool launched_exited = false;
 	size_t inflight;
 	int i, code = 0;
@@ -540,6 +657,19 @@ int session__finish(struct session *s)
 			fprintf(stderr,
 				", %zu call%s without a return (panic, Goexit or still running)",
 				inflight, inflight == 1 ? "" : "s");
+		for (i = 0, untraced = 0; i < s->ntargets; i++)
+			untraced += s->targets[i].untraced_ns;
+		if (untraced)
+			fprintf(stderr,
+				", %.1f ms untraced after execs (calls then are not counted)",
+				untraced / 1e6);
+		if (st[LP_STAT_EXEC_LOST])
+			fprintf(stderr,
+				", %llu exec%s not followed (ring buffer full; later calls "
+				"of %s not traced)",
+				(unsigned long long)st[LP_STAT_EXEC_LOST],
+				st[LP_STAT_EXEC_LOST] == 1 ? "" : "s",
+				st[LP_STAT_EXEC_LOST] == 1 ? "that process" : "those processes");
 		if (st[LP_STAT_SCOPE_FULL])
 			fprintf(stderr, ", %llu scope%s not tracked (more than %d at once)",
 				(unsigned long long)st[LP_STAT_SCOPE_FULL],

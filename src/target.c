@@ -160,6 +160,7 @@ int target_user__become(const struct target_user *u)
 int target__launch(char *const argv[], const struct target_user *as, struct target *t)
 {
 	int go[2] = {-1, -1}, errp[2] = {-1, -1};
+	struct stat st;
 	char interp[256];
 	sigset_t all;
 	pid_t pid;
@@ -174,6 +175,11 @@ int target__launch(char *const argv[], const struct target_user *as, struct targ
 		else
 			lp_seterr("%s: cannot execute: %s", argv[0], strerror(-err));
 		return err;
+	}
+	/* the file it will run: an exec later is told from it by its identity */
+	if (stat(t->path, &st) == 0) {
+		t->dev = st.st_dev;
+		t->ino = st.st_ino;
 	}
 	/* a script whose interpreter is missing fails now, not once the probes are in */
 	shebang(t->path, interp, sizeof(interp));
@@ -211,6 +217,12 @@ int target__launch(char *const argv[], const struct target_user *as, struct targ
 				_exit(127);
 			_exit(127);
 		}
+		/*
+		 * luprobe stops the command at its later execs until the probes are
+		 * back (lp_exec); should luprobe die meanwhile, this resumes it. Set
+		 * after the user switch, which clears it.
+		 */
+		prctl(PR_SET_PDEATHSIG, SIGCONT);
 		execv(t->path, argv);
 		e = errno;
 		if (write(errp[1], &e, sizeof(e)) < 0)
@@ -308,6 +320,31 @@ int target__open_pid(pid_t pid, struct target *t)
 	if (access(t->path, R_OK) < 0 || strstr(t->path, " (deleted)"))
 		snprintf(t->path, sizeof(t->path), "%s", link);
 	t->pidfd = pidfd_open(pid);
+	target__exe(t);
+	return 0;
+}
+
+int target__exe(struct target *t)
+{
+	char link[64], path[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)t->pid);
+	if (stat(link, &st) < 0)
+		return -errno;
+	if (st.st_dev == t->dev && st.st_ino == t->ino)
+		return 0;
+	t->dev = st.st_dev;
+	t->ino = st.st_ino;
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n < 0)
+		return -errno;
+	path[n] = '\0';
+	/* replaced or in another mount namespace: the magic link names the inode */
+	if (access(path, R_OK) < 0 || strstr(path, " (deleted)"))
+		snprintf(path, sizeof(path), "%s", link);
+	snprintf(t->path, sizeof(t->path), "%s", path);
 	return 0;
 }
 

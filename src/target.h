@@ -30,6 +30,10 @@ struct target {
 	char path[PATH_MAX]; /* the executable, as a path the kernel can resolve */
 	int go_fd;	     /* launched: write end of the "go" pipe */
 	int err_fd;	     /* launched: read end of the exec-error pipe */
+	dev_t dev;	     /* the executable's file, to tell whether an exec changed it */
+	ino_t ino;
+	bool watched;	      /* its execs are followed (tracer__watch) */
+	uint64_t untraced_ns; /* time it ran after execs before its probes were back */
 };
 
 /*
@@ -50,6 +54,12 @@ int target__release(struct target *t);
 
 /* A running process: checks it exists and finds its executable. */
 int target__open_pid(pid_t pid, struct target *t);
+
+/*
+ * The executable the process runs now (after an exec): its path and file
+ * identity. The path is kept when the file is the same one. 0 or -errno.
+ */
+int target__exe(struct target *t);
 
 /* Has it exited? Reaps a launched child and records its status. */
 bool target__poll_exit(struct target *t);

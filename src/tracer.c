@@ -55,6 +55,7 @@ struct tracer {
 	bool multi_known;
 	pthread_t preload_thread;
 	bool preloading;
+	struct bpf_link *exec_link; /* lp_exec on sched_process_exec, once a process is watched */
 	pthread_t close_thread; /* closes the warm-up's descriptors */
 	bool closing;
 	struct luprobe_bpf *pre_skel; /* loaded while the script ran */
@@ -820,6 +821,81 @@ size_t tracer__detach_pid(struct tracer *t, pid_t pid)
 	return n;
 }
 
+int tracer__watch(struct tracer *t, pid_t pid, bool hold, uint32_t skip)
+{
+	struct lp_watch w = {.hold = hold, .skip = skip};
+	uint32_t key = pid;
+	int err;
+
+	if (!t->skel)
+		return -EINVAL;
+	if (!t->exec_link) {
+		/* a raw tracepoint: no tracefs needed */
+		t->exec_link = bpf_program__attach_raw_tracepoint(t->skel->progs.lp_exec,
+								  "sched_process_exec");
+		if (!t->exec_link) {
+			err = -errno;
+			t->exec_link = NULL;
+			lp_seterr("cannot follow the execs of process %d (raw tracepoint "
+				  "sched_process_exec): %s",
+				  (int)pid, strerror(-err));
+			return err;
+		}
+	}
+	err = bpf_map__update_elem(t->skel->maps.watched, &key, sizeof(key), &w, sizeof(w),
+				   BPF_ANY);
+	if (err)
+		lp_seterr("cannot follow the execs of process %d: %s", (int)pid, strerror(-err));
+	return err;
+}
+
+void tracer__unwatch(struct tracer *t, pid_t pid)
+{
+	uint32_t key = pid;
+
+	if (t->skel)
+		bpf_map__delete_elem(t->skel->maps.watched, &key, sizeof(key), 0);
+}
+
+/* Delete the keys of map fd whose first 4 bytes are pid: collected first, then deleted. */
+static void delete_pid_keys(int fd, size_t ksize, uint32_t pid)
+{
+	char *keys = NULL, *next = malloc(ksize), *prev = NULL;
+	size_t n = 0, cap = 0, i;
+	uint32_t kpid;
+
+	while (next && bpf_map_get_next_key(fd, prev, next) == 0) {
+		if (n == cap) {
+			char *nk;
+
+			cap = cap ? cap * 2 : 64;
+			nk = realloc(keys, cap * ksize);
+			if (!nk)
+				break;
+			keys = nk;
+		}
+		memcpy(keys + n * ksize, next, ksize);
+		prev = keys + n++ * ksize;
+	}
+	for (i = 0; i < n; i++) {
+		memcpy(&kpid, keys + i * ksize, sizeof(kpid));
+		if (kpid == pid)
+			bpf_map_delete_elem(fd, keys + i * ksize);
+	}
+	free(keys);
+	free(next);
+}
+
+void tracer__forget_pid(struct tracer *t, pid_t pid)
+{
+	if (!t->skel)
+		return;
+	delete_pid_keys(bpf_map__fd(t->skel->maps.calls), bpf_map__key_size(t->skel->maps.calls),
+			pid);
+	delete_pid_keys(bpf_map__fd(t->skel->maps.scopes), bpf_map__key_size(t->skel->maps.scopes),
+			pid);
+}
+
 size_t tracer__nlinks(const struct tracer *t)
 {
 	return t->nsites;
@@ -829,6 +905,8 @@ void tracer__detach_all(struct tracer *t)
 {
 	size_t i;
 
+	bpf_link__destroy(t->exec_link);
+	t->exec_link = NULL;
 	for (i = 0; i < t->nmfds; i++)
 		close(t->mfds[i]);
 	t->nmfds = 0;

@@ -70,6 +70,15 @@ int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx);
  */
 int tracer__attach(struct tracer *t, const char *path, const uint64_t *offsets,
 		   const uint64_t *cookies, size_t n, pid_t pid);
+/*
+ * Follow the execs of process pid: each is reported as an LP_REC_EXEC
+ * record, after `skip` unreported ones; with `hold`, the process is stopped
+ * (SIGSTOP) at the exec, for the caller to resume once its probes are back.
+ */
+int tracer__watch(struct tracer *t, pid_t pid, bool hold, uint32_t skip);
+void tracer__unwatch(struct tracer *t, pid_t pid);
+/* Forget the call and scope state of process pid (its image was replaced). */
+void tracer__forget_pid(struct tracer *t, pid_t pid);
 /* Detach every link made for process pid; returns how many. */
 size_t tracer__detach_pid(struct tracer *t, pid_t pid);
 /* Sites attached. */

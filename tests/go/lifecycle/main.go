@@ -10,6 +10,7 @@
 //	                             that is not the main thread
 //	lifecycle ... -wait          before the calls of each image, wait for a
 //	                             line on stdin
+//	lifecycle ... -then PROG     after the last image, exec PROG (no arguments)
 package main
 
 import (
@@ -50,6 +51,7 @@ func main() {
 	execs := flag.Int("exec", 0, "exec itself this many times")
 	gen := flag.Int("gen", 0, "this image's number (set by the exec)")
 	wait := flag.Bool("wait", false, "wait for a line on stdin before the calls")
+	then := flag.String("then", "", "after the last image, exec this program")
 	flag.Parse()
 	if *wait {
 		fmt.Printf("gen %d waiting\n", *gen)
@@ -61,13 +63,16 @@ func main() {
 		sink += work(*gen, i, double, Square{Side: 1000 + i})
 	}
 	fmt.Printf("gen %d done\n", *gen)
-	if *gen >= *execs {
-		return
-	}
-	args := []string{os.Args[0], "-n", strconv.Itoa(*n), "-exec", strconv.Itoa(*execs),
-		"-gen", strconv.Itoa(*gen + 1)}
+	path, args := "/proc/self/exe", []string{os.Args[0], "-n", strconv.Itoa(*n), "-exec",
+		strconv.Itoa(*execs), "-gen", strconv.Itoa(*gen + 1), "-then", *then}
 	if *wait {
 		args = append(args, "-wait")
+	}
+	if *gen >= *execs {
+		if *then == "" {
+			return
+		}
+		path, args = *then, []string{*then}
 	}
 	failed := make(chan error)
 	go func() {
@@ -76,7 +81,7 @@ func main() {
 			failed <- fmt.Errorf("on the main thread")
 			return
 		}
-		failed <- syscall.Exec("/proc/self/exe", args, os.Environ())
+		failed <- syscall.Exec(path, args, os.Environ())
 	}()
 	fmt.Fprintln(os.Stderr, "exec failed:", <-failed)
 	os.Exit(1)
