@@ -14,6 +14,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -93,11 +94,14 @@ func main() {
 			}
 			fmt.Fprintf(w, "ok %d\n", i)
 		})
-		fmt.Printf("listening on %s\n", *addr)
-		if err := http.ListenAndServe(*addr, nil); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
+		ln, err := net.Listen("tcp", *addr)
+		if err == nil {
+			// said once it listens: a client may connect at once
+			fmt.Printf("listening on %s\n", *addr)
+			err = http.Serve(ln, nil)
 		}
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
 	// one goroutine, round after round
 	for i := 0; i < *n; i++ {
