@@ -123,8 +123,8 @@ static void watch_target(struct session *s, struct target *t)
 		return;
 	if (tracer__watch(s->tracer, t->pid, hold, hold ? 1 : 0)) {
 		fprintf(stderr,
-			"luprobe: %s; if it executes a new image, calls after that are not "
-			"traced\n",
+			"luprobe: %s; if it executes a new image, calls after that are "
+			"not traced\n",
 			lp_lasterr());
 		lp_clearerr();
 		return;
@@ -271,8 +271,7 @@ static void on_exec(struct session *s, const struct lp_rec *rec)
 		t->untraced_ns += gap;
 		fprintf(stderr,
 			"luprobe: process %d executed %s; its probes were attached again after "
-			"%.1f "
-			"ms: calls in that time were not traced\n",
+			"%.1f ms: calls in that time were not traced\n",
 			(int)t->pid, t->path, gap / 1e6);
 	}
 }
