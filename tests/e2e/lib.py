@@ -87,8 +87,30 @@ RUN_TAG = f"LUPROBE_TEST_RUN={os.getpid()}"
 os.environ["LUPROBE_TEST_RUN"] = str(os.getpid())
 
 
-def _ours(prog):
-    pids = [p.get("pid") for p in prog.get("pids", [])]
+def _prog_holders():
+    """prog id -> pids holding it (its fd, or a link's), from /proc/PID/fdinfo:
+    a bpftool built without the pids feature (Debian 12's) lists none."""
+    holders = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            fds = os.listdir(f"/proc/{pid}/fdinfo")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                    m = re.search(r"^prog_id:\s+(\d+)$", f.read(), re.M)
+            except OSError:
+                continue
+            if m:
+                holders.setdefault(int(m.group(1)), []).append(int(pid))
+    return holders
+
+
+def _ours(prog, holders):
+    pids = [p.get("pid") for p in prog.get("pids", [])] or holders.get(prog["id"], [])
     if not pids:
         return True  # held by no process: nobody else can be blamed
     for pid in pids:
@@ -108,8 +130,9 @@ def _loaded_probes():
         progs = json.loads(out or "[]")
     except (OSError, ValueError, subprocess.TimeoutExpired):
         return []
-    return [f"prog {p['id']} {p.get('name')}" for p in progs
-            if p.get("name") == "lp_uprobe" and _ours(p)]
+    progs = [p for p in progs if p.get("name") == "lp_uprobe"]
+    holders = _prog_holders() if any(not p.get("pids") for p in progs) else {}
+    return [f"prog {p['id']} {p.get('name')}" for p in progs if _ours(p, holders)]
 
 
 def leftover_probes(grace=3.0):
