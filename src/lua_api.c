@@ -858,6 +858,18 @@ static int l_event_index(lua_State *L)
 			lua_pushboolean(L, ev->rec.flags & LP_RF_G0);
 			return 1;
 		}
+		if (strcmp(k, "goversion") == 0) {
+			/* libraries follow what changed between releases; nil when not known */
+			const char *v;
+
+			pi = event_plan(L, ev);
+			v = pi ? gobin__info(pi->bin->gb)->go_version : "";
+			if (*v)
+				lua_pushstring(L, v);
+			else
+				lua_pushnil(L);
+			return 1;
+		}
 		break;
 	case 'k':
 		if (strcmp(k, "kind") == 0) {

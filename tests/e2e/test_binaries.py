@@ -79,6 +79,31 @@ def test_every_go_release_traces_main_main_on_goroutine_1():
         raise Skip("no real Go binaries of other releases available")
 
 
+def test_events_name_the_go_release_of_their_binary():
+    script = ('probe{ func = "main.main", args = false }:on_event(function(e) '
+              'print("goversion " .. tostring(e.goversion)) end)')
+    # the Go that built the targets, as tests/go/build.sh recorded it
+    with open(os.path.join(os.path.dirname(gobin("types")), "..", ".toolchain")) as f:
+        go = f.read().split()[2]
+    cases = [(gobin("types"), [], go), (gobin("types", "stripped"), [], go)]
+    with tempfile.TemporaryDirectory() as d:
+        js = write_script(d, "in.js", "let x = 1\n")
+        # from buildinfo (Go 1.13, 1.19, 1.27) and from the version string alone (1.25)
+        for label, want in (("go1.13", "go1.13.8"), ("go1.19", None), ("go1.25", "go1.25.4"),
+                            ("go1.27", None)):
+            try:
+                binary = release_bin(label)
+            except Skip:
+                continue
+            argv = {"esbuild": [js], "buf": ["--version"]}[os.path.basename(binary)]
+            cases.append((binary, argv, want or label))
+        for binary, argv, want in cases:
+            code, lines, err = run("-q", "-e", script, "--", binary, *argv, timeout=60)
+            got = [ln.split()[1] for ln in lines if ln.startswith("goversion ")]
+            expect(len(got) == 1 and (got[0] == want or got[0].startswith(want + ".")),
+                   f"{binary}: e.goversion {got}, want {want} ({err})")
+
+
 def test_glob_attaches_to_every_match():
     binary = gobin("torture")
     with tempfile.TemporaryDirectory() as d:
