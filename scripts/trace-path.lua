@@ -16,7 +16,8 @@ local path = luprobe.args.path or error("give the path: -a path=/users/13")
 local requests = http.requests{
 	where = string.format("req.URL.Path == %q", path),
 	on_request = function(r)
-		printf("%s %s -> %d in %s\n", r.method, r.path, r.status, fmt.duration(r.latency))
+		printf("%s %s -> %s in %s\n", r.method, r.path, r.status or r.note,
+			r.latency and fmt.duration(r.latency) or "-")
 		io.stdout:flush()
 	end,
 }

@@ -1,33 +1,143 @@
 -- SPDX-License-Identifier: BSD-2-Clause
--- luprobe.http: one record per HTTP request a net/http server handles, with
--- method, path, status and latency.
+-- luprobe.http: one record per HTTP request a net/http server handles, over
+-- HTTP/1 or HTTP/2, with method, path, protocol, status and latency.
 --
 --   local http = require "luprobe.http"
 --   http.requests(function(r)
---     printf("%s %s %d %s\n", r.method, r.path, r.status, fmt.duration(r.latency))
+--     printf("%s %s %s %s\n", r.method, r.path, r.status or "-", fmt.duration(r.latency or 0))
 --   end)
 --
--- http.requests{ on_request = fn, target = "./app", where = "..." } also works;
--- `where` filters in the kernel on req.Method and req.URL.Path, e.g.
--- 'prefix(req.URL.Path, "/api/")'. It returns { serve = probe, status = probe }.
+-- http.requests{ on_request = fn, target = "./app", where = "...", within = p }
+-- also works; `where` filters in the kernel on req.Method and req.URL.Path,
+-- e.g. 'prefix(req.URL.Path, "/api/")'. It returns the probes it uses:
+-- { serve = probe, status = probe, ... } (`within = requests.serve` scopes
+-- other probes to the requests).
 --
--- It probes net/http.serverHandler.ServeHTTP (one call per request, its
--- latency is the handler's) and (*response).WriteHeader (the status; a
--- handler that writes nothing answers 200). Their arguments are declared, not
--- read from DWARF: Request.Method and Request.URL have been the first fields
--- of http.Request, and Scheme, Opaque, User, Host, Path the first of url.URL,
--- in every Go release, so stripped binaries work too.
+-- A record is { method, path, proto, status, latency, note, pid, goid, event }.
+-- status is the one net/http answered with; it is nil when it is not known,
+-- and then note says why: the handler panicked (net/http cuts the response
+-- off), it hijacked the connection, or the response writer is not one whose
+-- status this module sees. latency is nil for a handler that did not return.
+--
+-- How: net/http.serverHandler.ServeHTTP runs once per request, on the
+-- goroutine that serves it, for both protocols (HTTP/2 reaches it through
+-- initALPNRequest). Its entry gives the request, its return the latency. The
+-- status is the first one set on the request's response writer: HTTP/1's
+-- (*response).WriteHeader, and for HTTP/2 (*http2responseWriterState).writeHeader
+-- (net/http/internal/http2 from Go 1.27), through which every HTTP/2 status
+-- passes: an explicit WriteHeader, the implicit 200 of a first Write or Flush,
+-- and the one written when the handler returns. Statuses are matched to
+-- requests by writer, not goroutine, so a handler that lets another goroutine
+-- write still gets its own status. A handler that returns without a status
+-- gets 200 from net/http, as both protocols do. The end of a request whose
+-- handler never returned is seen where net/http recovers: the HTTP/1
+-- connection closes ((*conn).close), the HTTP/2 handler goroutine ends
+-- (runHandler returns).
+--
+-- Arguments are declared, not read from DWARF, so stripped binaries work:
+-- Request.Method, URL and Proto have been the first fields of http.Request,
+-- and Scheme, Opaque, User, Host, Path the first of url.URL, in every Go
+-- release; the response writers' receivers are only used as keys.
 local M = {}
 
 local REQUEST = "*struct{ Method string; URL *struct{ Scheme string; Opaque string; User uintptr; "
-	.. "Host string; Path string } }"
+	.. "Host string; Path string }; Proto string }"
+
+-- The HTTP/2 server inside net/http: the bundle of golang.org/x/net/http2
+-- (Go 1.6 to 1.26), then net/http/internal/http2.
+local H2 = {
+	{ status = "net/http.(*http2responseWriterState).writeHeader",
+	  handler = "net/http.(*http2serverConn).runHandler" },
+	{ status = "net/http/internal/http2.(*responseWriterState).writeHeader",
+	  handler = "net/http/internal/http2.(*serverConn).runHandler" },
+}
+
+local NOTE_PANIC = "the handler panicked or called runtime.Goexit: net/http cut the response off"
+local NOTE_HIJACK = "the handler hijacked the connection"
+
+-- A probe on a function the binary may lack (HTTP/2 left out of the build,
+-- a method the linker dropped): nil then; any other failure is an error.
+local function optional(spec)
+	local ok, p = pcall(probe, spec)
+	if ok then
+		return p
+	end
+	if type(p) == "string" and (p:find(": no such function in ", 1, true) or
+			p:find(": no function matches in ", 1, true)) then
+		return nil
+	end
+	error(p, 0)
+end
+
+local function minor(goversion)
+	return tonumber(goversion and goversion:match("^go1%.(%d+)"))
+end
+
+-- Does WriteHeader(code) leave the status to a later call? Informational 1xx
+-- statuses do since Go 1.19 (before, they were the final status); HTTP/1 has
+-- made 101 Switching Protocols final again since Go 1.21. nil: not known.
+local function interim(code, h2, goversion)
+	if code < 100 or code > 199 then
+		return false
+	end
+	local v = minor(goversion)
+	if not v then
+		return nil
+	end
+	if v < 19 then
+		return false
+	end
+	return h2 or code ~= 101 or v < 21
+end
 
 function M.requests(opts)
 	if type(opts) == "function" then
 		opts = { on_request = opts }
 	end
 	local on_request = opts.on_request or error("luprobe.http.requests: on_request is required", 2)
-	local status = {} -- [pid:goid] = first status written by the request being served
+	-- requests in flight, by the goroutine serving them ("pid:goid") and by
+	-- their response writer ("pid:address": HTTP/1's *response, HTTP/2's
+	-- responseWriterState)
+	local serving, writing = {}, {}
+	-- HTTP/2 handler goroutines and their response writer state, from the
+	-- entry of runHandler, which then calls ServeHTTP on the same goroutine
+	local h2state = {}
+
+	local function done(k, r, status, note, latency, e)
+		serving[k] = nil
+		if r.wkey then
+			writing[r.wkey] = nil
+		end
+		on_request{
+			method = r.method,
+			path = r.path,
+			proto = r.proto,
+			status = status,
+			latency = latency,
+			note = note,
+			pid = r.pid,
+			goid = r.goid,
+			event = e,
+		}
+	end
+
+	-- the first status set on a writer counts: net/http ignores later ones
+	-- ("superfluous WriteHeader") and panics on codes outside 100-999
+	local function set_status(e, w, code, h2)
+		local r = writing[e.pid .. ":" .. w]
+		if not r or r.status or r.unsure or r.hijacked or r.h2 ~= h2 then
+			return
+		end
+		if code < 100 or code > 999 then
+			return
+		end
+		local i = interim(code, h2, e.goversion)
+		if i == nil then
+			r.unsure = code
+		elseif not i then
+			r.status = code
+		end
+	end
 
 	local write = probe{
 		func = "net/http.(*response).WriteHeader",
@@ -35,16 +145,77 @@ function M.requests(opts)
 		args = { { "w", "uintptr" }, { "code", "int" } },
 	}
 	write:on_event(function(e)
+		set_status(e, e.args.w, e.args.code, false)
+	end)
+
+	-- Hijack flushes a status already set; after it the handler writes its own
+	local hijack = optional{
+		func = "net/http.(*response).Hijack",
+		target = opts.target,
+		args = { { "w", "uintptr" } },
+		ret = { { "rwc", "error" }, { "buf", "uintptr" }, { "err", "error" } },
+	}
+	if hijack then
+		hijack:on_event(function(e)
+			local r = writing[e.pid .. ":" .. e.args.w]
+			if r and e.ret.err == nil then
+				r.hijacked = true
+			end
+		end)
+	end
+
+	local h2status, h2handler
+	for _, names in ipairs(H2) do
+		h2status = optional{
+			func = names.status,
+			target = opts.target,
+			args = { { "rws", "uintptr" }, { "code", "int" } },
+		}
+		if h2status then
+			h2handler = probe{
+				func = names.handler,
+				target = opts.target,
+				mode = "separate",
+				ret = {},
+				args = { { "sc", "uintptr" }, { "rw", "*struct{ rws uintptr }" },
+					{ "req", "uintptr" }, { "handler", "uintptr" } },
+			}
+			break
+		end
+	end
+	if h2status then
+		h2status:on_event(function(e)
+			set_status(e, e.args.rws, e.args.code, true)
+		end)
+		h2handler:on_event(function(e)
+			local k = e.pid .. ":" .. e.goid
+			if e.kind == "entry" then
+				h2state[k] = e.args.rw and e.args.rw.rws
+				return
+			end
+			h2state[k] = nil
+			local r = serving[k]
+			if r then
+				done(k, r, nil, NOTE_PANIC, nil, r.event)
+			end
+		end)
+	end
+
+	-- an HTTP/1 connection ends on its goroutine: after a panic, with the
+	-- request still unanswered
+	local close = probe{ func = "net/http.(*conn).close", target = opts.target, args = false }
+	close:on_event(function(e)
 		local k = e.pid .. ":" .. e.goid
-		-- the first WriteHeader counts; later ones are "superfluous" to net/http too
-		if not status[k] then
-			status[k] = e.args.code
+		local r = serving[k]
+		if r then
+			done(k, r, nil, NOTE_PANIC, nil, r.event)
 		end
 	end)
 
 	local serve = probe{
 		func = "net/http.serverHandler.ServeHTTP",
 		target = opts.target,
+		mode = "separate",
 		args = { { "sh", "uintptr" }, { "rw", "error" }, { "req", REQUEST } },
 		ret = {},
 		deref = 2,
@@ -54,20 +225,53 @@ function M.requests(opts)
 	}
 	serve:on_event(function(e)
 		local k = e.pid .. ":" .. e.goid
-		local req = e.args.req
-		local url = req and req.URL
-		on_request{
-			method = req and req.Method or "?",
-			path = url and url.Path or "?",
-			status = status[k] or 200,
-			latency = e.latency,
-			pid = e.pid,
-			goid = e.goid,
-			event = e,
-		}
-		status[k] = nil
+		if e.kind == "entry" then
+			local req, rw = e.args.req, e.args.rw
+			local url = req and req.URL
+			local r = {
+				method = req and req.Method or "?",
+				path = url and url.Path or "?",
+				proto = req and req.Proto or "?",
+				pid = e.pid,
+				goid = e.goid,
+				event = e,
+				h2 = false,
+			}
+			local w
+			if rw and rw.type == "*http.response" then
+				w = rw.value
+			elseif h2state[k] then
+				r.h2, w = true, h2state[k]
+			else
+				r.foreign = rw and rw.type or "?"
+			end
+			if w then
+				r.wkey = e.pid .. ":" .. w
+				writing[r.wkey] = r
+			end
+			serving[k] = r
+			return
+		end
+		local r = serving[k]
+		if not r then
+			return -- it began before tracing did
+		end
+		local status, note = r.status, nil
+		if r.foreign then
+			note = "status not seen: the response writer is " .. r.foreign
+				.. ", not net/http's HTTP/1 or HTTP/2 one"
+		elseif r.hijacked then
+			note = NOTE_HIJACK -- a status set before is the one net/http sent
+		elseif r.unsure then
+			note = string.format("status not known: informational status %d set and the Go "
+				.. "release of the binary is not known", r.unsure)
+		elseif not status then
+			status = 200 -- what net/http answers for a handler that set none
+		end
+		done(k, r, status, note, e.latency, e)
 	end)
-	return { serve = serve, status = write }
+	return { serve = serve, status = write, h2status = h2status, h2handler = h2handler,
+		hijack = hijack, close = close }
 end
 
 return M

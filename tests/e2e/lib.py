@@ -216,6 +216,20 @@ class Proc:
                         f"{pattern!r}; stdout: {self.lines[-10:]!r}; "
                         f"stderr: {self.stderr()[-800:]!r}")
 
+    def wait_stderr(self, text, timeout=10):
+        """Wait until stderr contains text (for programs that say they are ready there)."""
+        deadline = time.time() + timeout
+        while text not in self.stderr():
+            left = deadline - time.time()
+            if left <= 0:
+                raise AssertionError(f"no {text!r} on stderr within {timeout}s from "
+                                     f"{self.argv[0]}; stderr: {self.stderr()[-800:]!r}")
+            if not self._fill(min(left, 0.2)) and self.p.poll() is not None:
+                self._fill(0)
+                if text not in self.stderr():
+                    raise AssertionError(f"{self.argv[0]} exited ({self.p.returncode}) before "
+                                         f"{text!r} on stderr; stderr: {self.stderr()[-800:]!r}")
+
     def wait(self, timeout=20):
         """Wait for exit (reading output meanwhile); return the exit code."""
         deadline = time.time() + timeout

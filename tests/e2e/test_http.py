@@ -1,0 +1,185 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""luprobe.http (issue 12, item 4): the status of every request a net/http
+server answers, over HTTP/1.1 and HTTP/2, driven by real curl against
+tests/go/https (TLS on loopback, ALPN), DWARF and stripped builds."""
+import os
+import signal
+import subprocess
+import tempfile
+
+from lib import (LUPROBE, SCRIPTS, Proc, Skip, expect, expect_eq, free_port, gobin, luprobe,
+                 release_bin, write_script)
+
+PANIC = "the handler panicked or called runtime.Goexit: net/http cut the response off"
+HIJACK = "the handler hijacked the connection"
+
+# (method, path, status over HTTP/1.1, over HTTP/2, note over HTTP/1.1, over HTTP/2);
+# the statuses are what curl receives, None where no response comes
+CASES = [
+    ("GET", "/ok", 200, 200, None, None),
+    ("POST", "/created", 201, 201, None, None),
+    ("GET", "/missing", 404, 404, None, None),
+    ("DELETE", "/fail", 500, 500, None, None),
+    ("GET", "/implicit", 200, 200, None, None),
+    ("PUT", "/empty", 200, 200, None, None),
+    ("GET", "/late", 200, 200, None, None),
+    ("GET", "/hints", 202, 202, None, None),
+    ("PATCH", "/other", 202, 202, None, None),
+    ("GET", "/panic", None, None, PANIC, PANIC),
+    ("POST", "/invalid", None, None, PANIC, PANIC),
+    # over HTTP/1.1 the handler writes "200 OK" itself; HTTP/2 cannot hijack
+    ("GET", "/hijack", None, 501, HIJACK, None),
+]
+
+RECORDS = """
+local http = require "luprobe.http"
+http.requests{ where = %s, on_request = function(r)
+	local lat = r.latency == nil and "none" or (math.type(r.latency) == "integer" and r.latency > 0
+		and "ns" or "bad:" .. tostring(r.latency))
+	printf("REQ %%s %%s %%s %%s %%s %%s\\n", r.method, r.path, r.proto, r.status or "-", lat,
+		r.note or "-")
+	io.stdout:flush()
+end }
+"""
+
+
+def _curl(port, proto, urls, method="GET"):
+    """curl the paths on one connection: [(http_code, http_version)], curl's exit code."""
+    argv = ["curl", "-sk", "--max-time", "10", "--http1.1" if proto == "1.1" else "--http2",
+            "-X", method, "-w", "%{http_code} %{http_version}\\n"]
+    for u in urls:
+        argv += ["-o", "/dev/null", f"https://127.0.0.1:{port}{u}"]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    return [tuple(ln.split()) for ln in p.stdout.splitlines()], p.returncode
+
+
+def _server(variant, where="nil"):
+    binary = gobin("https", variant)
+    d = tempfile.mkdtemp()
+    script = write_script(d, "records.lua", RECORDS % where)
+    port = free_port()
+    lp = luprobe("-q", script, "--", binary, "-addr", f"127.0.0.1:{port}")
+    lp.wait_line("^listening on ", timeout=20)
+    return lp, port
+
+
+def _quit(lp, port):
+    got, rc = _curl(port, "2", ["/quit"])
+    expect_eq((got, rc), ([("200", "2")], 0), "/quit")
+    expect_eq(lp.wait(20), 0, f"exit code ({lp.stderr()[-800:]})")
+
+
+def test_http_module_reports_the_status_of_every_http1_and_http2_request():
+    if not os.path.exists("/usr/bin/curl"):
+        raise Skip("curl is not installed (scripts/install-deps.sh installs it)")
+    for variant in ("default", "stripped"):
+        lp, port = _server(variant)
+        want = []
+        for proto in ("1.1", "2"):
+            for method, path, s1, s2, n1, n2 in CASES:
+                status, note = (s1, n1) if proto == "1.1" else (s2, n2)
+                got, rc = _curl(port, proto, [path], method)
+                # what the client received, so the records are checked against the wire
+                if status is None and path != "/hijack":
+                    expect_eq(rc, 52 if proto == "1.1" else 92, f"{variant} {proto} {path}: curl")
+                    expect_eq(got, [("000", "0")], f"{variant} {proto} {path}: curl")
+                else:
+                    wire = 200 if status is None else status
+                    expect_eq((got, rc), ([(str(wire), proto)], 0),
+                              f"{variant} {proto} {path}: curl")
+                line = lp.wait_line(r"^REQ ", timeout=10, start=len(lp.lines)).string
+                want_line = (f"REQ {method} {path} HTTP/{'1.1' if proto == '1.1' else '2.0'} "
+                             f"{status or '-'} {'none' if note == PANIC else 'ns'} {note or '-'}")
+                expect_eq(line, want_line, f"{variant}: record of {method} {path} over {proto}")
+                want.append(want_line)
+        _quit(lp, port)
+        got = [ln for ln in lp.lines if ln.startswith("REQ ")]
+        expect_eq(got[:-1], want, f"{variant}: every record, once")
+        expect_eq(len(got), 2 * len(CASES) + 1, f"{variant}: number of records")
+
+
+def test_http_statuses_of_filtered_requests_on_kept_alive_connections():
+    """A request the kernel filtered out must not lend its status to the next
+    request on the same connection (HTTP/1.1 keep-alive serves both on one
+    goroutine), and over HTTP/2 every stream gets its own."""
+    if not os.path.exists("/usr/bin/curl"):
+        raise Skip("curl is not installed (scripts/install-deps.sh installs it)")
+    lp, port = _server("stripped", where="'req.URL.Path == \"/missing\"'")
+    paths = ["/ok", "/missing", "/created", "/missing", "/late"]
+    for proto in ("1.1", "2"):
+        got, rc = _curl(port, proto, paths)
+        v = "1.1" if proto == "1.1" else "2"
+        expect_eq((got, rc), ([("200", v), ("404", v), ("201", v), ("404", v), ("200", v)], 0),
+                  f"{proto}: curl")
+    _quit(lp, port)
+    got = [ln for ln in lp.lines if ln.startswith("REQ ")]
+    expect_eq(got, [f"REQ GET /missing HTTP/{p} 404 ns -" for p in ("1.1", "1.1", "2.0", "2.0")],
+              "only the filtered path, with its own status")
+
+
+def test_http_latency_script_counts_http2_requests_by_status():
+    if not os.path.exists("/usr/bin/curl"):
+        raise Skip("curl is not installed (scripts/install-deps.sh installs it)")
+    port = free_port()
+    lp = luprobe("-q", os.path.join(SCRIPTS, "http-latency.lua"), "--", gobin("https", "stripped"),
+                 "-addr", f"127.0.0.1:{port}")
+    lp.wait_line("^listening on ", timeout=20)
+    for proto in ("2", "1.1"):
+        _curl(port, proto, ["/ok", "/created", "/missing", "/fail", "/implicit"])
+        # alone: curl sends a request again when a kept-alive connection dies
+        _curl(port, proto, ["/panic"])
+    _quit(lp, port)
+    i = lp.lines.index("requests by status:")
+    status = sorted(ln.split(None, 1) for ln in lp.lines[i + 1:] if ln.strip())
+    expect_eq(status, sorted([["200", "5"], ["201", "2"], ["404", "2"], ["500", "2"],
+                              ["none", "2"]]), "requests by status")
+    expect("latency by path [GET /created]:" in lp.lines, lp.lines)
+
+
+def test_http_module_on_real_binaries_of_go_1_16_to_1_26():
+    """esbuild's dev server (net/http) of each release: HTTP/1.1 on Go 1.16 to
+    1.19 (stack ABI on 1.16), HTTPS with HTTP/2 from 1.20, where esbuild can
+    serve it; the statuses are esbuild's own, as curl receives them."""
+    if not os.path.exists("/usr/bin/curl") or not os.path.exists("/usr/bin/openssl"):
+        raise Skip("curl and openssl are needed (scripts/install-deps.sh installs curl)")
+    tried = 0
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, "index.html"), "w") as f:
+            f.write("<p>hi</p>\n")
+        key, cert = os.path.join(d, "key.pem"), os.path.join(d, "cert.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "1", "-subj", "/CN=localhost"], check=True, capture_output=True,
+                       timeout=30)
+        script = write_script(d, "records.lua", RECORDS % "nil")
+        for minor in (16, 17, 18, 19, 20, 22, 23, 25, 26):
+            try:
+                binary = release_bin(f"go1.{minor}")
+            except Skip:
+                continue
+            tried += 1
+            tls = minor >= 20
+            port = free_port()
+            # newer esbuild serves until its stdin closes; Ctrl-C to luprobe ends both
+            lp = Proc([LUPROBE, "-q", script, "--", binary, f"--serve=127.0.0.1:{port}",
+                       f"--servedir={d}", *([f"--keyfile={key}", f"--certfile={cert}"] if tls
+                                            else [])], stdin=subprocess.PIPE)
+            lp.wait_stderr("Local:", timeout=20)
+            want = []
+            for proto in ("1.1", "2") if tls else ("1.1",):
+                for method, path, status in (("GET", "/index.html", 200), ("GET", "/nope", 404),
+                                             ("POST", "/index.html", 404)):
+                    argv = ["curl", "-sk", "--max-time", "10", "-X", method,
+                            "--http1.1" if proto == "1.1" else "--http2", "-o", "/dev/null",
+                            "-w", "%{http_code} %{http_version}",
+                            f"{'https' if tls else 'http'}://127.0.0.1:{port}{path}"]
+                    got = subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout
+                    expect_eq(got, f"{status} {proto}", f"go1.{minor} {method} {path}: curl")
+                    lp.wait_line(r"^REQ ", timeout=10, start=len(lp.lines))
+                    want.append(f"REQ {method} {path} HTTP/{'1.1' if proto == '1.1' else '2.0'} "
+                                f"{status} ns -")
+            lp.signal(signal.SIGINT)
+            expect_eq(lp.wait(20), 0, f"go1.{minor}: exit code ({lp.stderr()[-600:]})")
+            expect_eq([ln for ln in lp.lines if ln.startswith("REQ ")], want, f"go1.{minor}")
+    if not tried:
+        raise Skip("no real Go binaries of other releases available")
