@@ -733,21 +733,38 @@ static int index_types(struct godwarf *dw)
 /*
  * A function instantiated for shapes ("pkg.Map[go.shape.int_0]", methods
  * "pkg.(*List[go.shape.int]).Push") takes the dictionary of its type
- * arguments before everything else, even the receiver. DWARF leaves it
- * out, yet it occupies the first integer register or stack word. Closures
- * inside them ("pkg.Map[go.shape.int].func1") reach it through their
- * context instead.
+ * arguments as a first parameter that DWARF leaves out, yet it occupies an
+ * integer register or stack word. Closures inside them
+ * ("pkg.Map[go.shape.int].func1") reach it through their context instead.
+ * Returns 0 (no dictionary), 1 (a function) or 2 (a method).
  */
-static bool takes_dict(const char *name)
+static int takes_dict(const char *name)
 {
 	const char *close = strrchr(name, ']');
 
 	if (!strstr(name, "go.shape.") || !close)
-		return false;
+		return 0;
 	close++;
 	if (*close == '\0')
-		return true;
-	return strncmp(close, ").", 2) == 0 && !strpbrk(close + 2, ".-");
+		return 1;
+	return strncmp(close, ").", 2) == 0 && !strpbrk(close + 2, ".-") ? 2 : 0;
+}
+
+/*
+ * The Go release that compiled die's unit ("Go cmd/compile go1.26.8;
+ * regabi"): its minor number, 0 when the producer does not say.
+ */
+static int producer_minor(Dwarf_Die *die)
+{
+	Dwarf_Die cu;
+	Dwarf_Attribute a;
+	const char *s, *v;
+
+	if (!dwarf_diecu(die, &cu, NULL, NULL) || !dwarf_attr(&cu, DW_AT_producer, &a))
+		return 0;
+	s = dwarf_formstring(&a);
+	v = s ? strstr(s, " go1.") : NULL;
+	return v ? atoi(v + 5) : 0;
 }
 
 #define MAX_SEEN 32
@@ -767,27 +784,40 @@ static int load_params(struct godwarf *dw, struct fn *f, const char *lookup_name
 	const char *seen[MAX_SEEN];
 	size_t nseen = 0;
 	struct goparam *params = NULL, *p;
-	size_t n = 0, cap = 0, nres = 0;
+	size_t n = 0, cap = 0, nres = 0, dict_at = 0;
 	Dwarf_Die die, child;
 	char buf[32];
-	bool shaped;
+	int shaped, minor;
 
 	if (!dwarf_offdie(dw->dbg, f->die, &die))
 		return -ENOENT;
 	shaped = takes_dict(strstr(lookup_name, "go.shape.") ? lookup_name : f->name);
+	if (shaped == 2) {
+		/*
+		 * A method's dictionary comes before its receiver in Go 1.18 and
+		 * 1.19, after it from 1.20 (the unified IR front end). Not knowing
+		 * the release, leave it out: the parameters then do not add up to
+		 * the argument size and nothing is guessed.
+		 */
+		minor = producer_minor(&die);
+		if (!minor)
+			shaped = 0;
+		else if (minor >= 20)
+			dict_at = 1;
+	}
 	if (dwarf_child(&die, &child) == 0) {
 		do {
 			if (dwarf_tag(&child) == DW_TAG_formal_parameter)
 				cap++;
 		} while (dwarf_siblingof(&child, &child) == 0);
 	}
-	cap += shaped;
+	cap += shaped != 0;
 	if (cap) {
 		params = gotypes__alloc(dw->mem, cap * sizeof(*params));
 		if (!params)
 			return -ENOMEM;
 	}
-	if (shaped)
+	if (shaped && !dict_at)
 		params[n++] = (struct goparam){.name = ".dict",
 					       .type = gotypes__builtin(dw->ts, "unsafe.Pointer")};
 	if (dwarf_child(&die, &child) == 0) {
@@ -796,6 +826,12 @@ static int load_params(struct godwarf *dw, struct fn *f, const char *lookup_name
 
 			if (dwarf_tag(&child) != DW_TAG_formal_parameter || n == cap)
 				continue;
+			if (shaped && dict_at && n == dict_at) {
+				params[n++] = (struct goparam){
+					.name = ".dict",
+					.type = gotypes__builtin(dw->ts, "unsafe.Pointer")};
+				dict_at = 0;
+			}
 			p = &params[n++];
 			p->is_result = attr_flag(&child, DW_AT_variable_parameter);
 			name = attr_string(&child, DW_AT_name);
@@ -822,7 +858,7 @@ static int load_params(struct godwarf *dw, struct fn *f, const char *lookup_name
 				snprintf(buf, sizeof(buf), "~r%zu", nres);
 				name = buf;
 			} else if (!name) {
-				snprintf(buf, sizeof(buf), "~p%zu", n - 1 - shaped);
+				snprintf(buf, sizeof(buf), "~p%zu", n - 1 - (shaped != 0));
 				name = buf;
 			}
 			p->name = gotypes__strdup(dw->mem, name);
@@ -831,6 +867,9 @@ static int load_params(struct godwarf *dw, struct fn *f, const char *lookup_name
 			nres += p->is_result;
 		} while (dwarf_siblingof(&child, &child) == 0);
 	}
+	if (shaped && dict_at && n == dict_at && n < cap) /* a receiver and nothing else */
+		params[n++] = (struct goparam){.name = ".dict",
+					       .type = gotypes__builtin(dw->ts, "unsafe.Pointer")};
 	f->params = params;
 	f->nparams = n;
 	return 0;

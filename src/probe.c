@@ -904,6 +904,15 @@ int probe__scope_points(struct probe_set *ps, struct probe *p)
 	return 0;
 }
 
+/* Is funcs[i] the first of its name (a later one is an ABI wrapper of it)? */
+static bool first_of_name(const struct gobin_func **funcs, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (strcmp(funcs[j]->name, funcs[i]->name) == 0)
+			return false;
+	return true;
+}
+
 int probe__resolve(struct probe_set *ps, struct probe *p, const char *path, pid_t pid)
 {
 	int err = resolve_funcs(ps, p, path, pid);
@@ -921,6 +930,7 @@ static int resolve_funcs(struct probe_set *ps, struct probe *p, const char *path
 	struct binary *b;
 	size_t n, i, skipped = 0;
 	char first[512] = "";
+	bool normal;
 	int err;
 
 	err = probe_set__binary(ps, path, &b);
@@ -931,16 +941,33 @@ static int resolve_funcs(struct probe_set *ps, struct probe *p, const char *path
 		/* other functions of the same name are ABI wrappers of this one */
 		return compile_func(ps, p, b, one, pid);
 	}
-	if (one) {
-		/* every instantiation of a generic function shares its name */
+	if (one || (strstr(sp->func, "[...]") && !has_glob(sp->func) &&
+		    gobin__glob(b->gb, sp->func, NULL, 0))) {
+		/*
+		 * every instantiation of a generic function: Go 1.18-1.20 name
+		 * them all "F[...]", later releases "F[go.shape.int]", which
+		 * "[...]" matches
+		 */
 		n = gobin__glob(b->gb, sp->func, NULL, 0);
 		funcs = calloc(n ? n : 1, sizeof(*funcs));
 		if (!funcs)
 			return -ENOMEM;
 		n = gobin__glob(b->gb, sp->func, funcs, n);
-		for (i = 0, err = 0; i < n && !err; i++)
-			if (strcmp(funcs[i]->name, sp->func) == 0)
-				err = compile_func(ps, p, b, funcs[i], pid);
+		for (i = 0, normal = false; i < n; i++)
+			normal |= !funcs[i]->funcid;
+		for (i = 0, err = 0; i < n && !err; i++) {
+			if (one ? strcmp(funcs[i]->name, sp->func) != 0 : !first_of_name(funcs, i))
+				continue;
+			/*
+			 * an instantiation called through an interface or a method
+			 * value goes through a generated wrapper (funcID wrapper)
+			 * that calls the shape function: probing both would see
+			 * such a call twice
+			 */
+			if (normal && funcs[i]->funcid)
+				continue;
+			err = compile_func(ps, p, b, funcs[i], pid);
+		}
 		free(funcs);
 		return err;
 	}

@@ -105,7 +105,8 @@ type Pair[K comparable, V any] struct {
 	Val V
 }
 
-// Stack has a method instantiated for shapes: it receives a dictionary before the receiver.
+// Stack has a method instantiated for shapes: it receives a dictionary, before
+// the receiver (Go 1.18 and 1.19) or after it (from Go 1.20).
 type Stack[T any] struct {
 	items []T
 }
@@ -116,6 +117,21 @@ func (s *Stack[T]) Push(v T) int {
 	s.items = append(s.items, v)
 	return len(s.items)
 }
+
+// Queue's Put is also called through an interface, that is through a
+// generated wrapper for Queue[string] that calls the shape instance.
+type Queue[T any] struct {
+	items []T
+}
+
+//go:noinline
+func (q *Queue[T]) Put(v T) int {
+	touch()
+	q.items = append(q.items, v)
+	return len(q.items)
+}
+
+type putter interface{ Put(string) int }
 
 var sinkInt int
 
@@ -371,6 +387,10 @@ func run() {
 	fmt.Printf("Sum[float64]([0.25 0.5]) = %g\n", Sum([]float64{0.25, 0.5}))
 	st := &Stack[string]{items: []string{"a"}}
 	fmt.Printf("(*Stack[string]).Push(%q) = %d\n", "pushed", st.Push("pushed"))
+	q := &Queue[string]{}
+	var pq putter = q
+	fmt.Printf("putter.Put(%q) = %d\n", "queued", pq.Put("queued"))
+	fmt.Printf("(*Queue[string]).Put(%q) = %d\n", "direct", q.Put("direct"))
 	fmt.Printf("leafInt(-123456789) = %d\n", leafInt(-123456789))
 	fmt.Printf("leafStr(%q) = %d\n", "héllo", leafStr("héllo"))
 }
