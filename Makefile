@@ -8,7 +8,7 @@
 # make stdsig     regenerate src/stdsig.tab from the newest Go (STDSIG_GO)
 # make install    honours DESTDIR and prefix
 #
-# Overridable: CC CLANG BPFTOOL ARCH CFLAGS GO STDSIG_GO V=1 SANITIZE=1
+# Overridable: CC CLANG BPFTOOL ARCH CFLAGS GO GO_NEW STDSIG_GO V=1 SANITIZE=1
 
 # SANITIZE=1 builds luprobe with ASan and UBSan into its own directory (and
 # the tests run that build); the Go targets and the benchmark's stay in .output
@@ -21,7 +21,8 @@ SHARED := .output
 CLANG ?= clang
 BPFTOOL ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
 ARCH ?= $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
-# Debian's golang-go (1.19) builds the test targets, whatever Go comes first on PATH
+# Debian's golang-go (1.19) builds the test targets, whatever Go comes first on PATH;
+# the newest other Go (GO_NEW, else found by tests/go/build.sh) builds them again
 GO ?= $(or $(wildcard /usr/lib/go/bin/go),go)
 # the tests that run go themselves run the same one
 GODIR := $(patsubst %/go,%/:,$(filter %/go,$(GO)))
@@ -145,7 +146,7 @@ $(OUTPUT)/unit/%: tests/unit/%.c tests/unit/unit.h $$(call unit_deps,$$*) | $(OU
 unit: $(UNIT_BINS)
 
 gotargets:
-	$(Q)GO=$(GO) OUTPUT=$(SHARED) tests/go/build.sh
+	$(Q)GO=$(GO) $(if $(GO_NEW),GO_NEW=$(GO_NEW)) OUTPUT=$(SHARED) tests/go/build.sh
 
 deps:
 	$(Q)scripts/install-deps.sh

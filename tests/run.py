@@ -10,6 +10,11 @@ Runs the C unit tests (.output/unit/test_*) and the end-to-end tests
     python3 tests/run.py computee      only tests whose name contains "computee"
     python3 tests/run.py -x            stop at the first failure
 
+The Go test programs are built by two toolchains (tests/go/build.sh): the
+unit tests that read them (they call gotarget()) and the end-to-end tests
+marked @each_toolchain run once per set, the second named by its Go version,
+e.g. "test_arguments.test_x [go1.26.8]".
+
 After each end-to-end test the runner checks that no luprobe BPF program or
 uprobe is left in the kernel; a leftover fails the test. With LUPROBE_SANITIZE=1
 (make test SANITIZE=1) the sanitizers write their reports to files, and a test
@@ -58,10 +63,35 @@ def sanitizer_reports():
     return "\n".join(out)
 
 
-def run_unit(path, counts, verbose):
-    name = os.path.basename(path)
+def toolchain_env(tc):
+    """The environment of a test run for toolchain tc's targets: its go first on PATH,
+    and LUPROBE_GO_TARGETS naming its targets for the unit tests."""
+    env = dict(os.environ)
+    if tc is None:
+        return env
+    go, _ = lib.toolchain_go(tc)
+    env["PATH"] = os.path.dirname(go) + os.pathsep + env.get("PATH", "")
+    env["LUPROBE_GO_TARGETS"] = os.path.join(".output", lib.TOOLCHAIN_DIRS[tc])
+    return env
+
+
+def runs_per_toolchain():
+    """[(toolchain, label suffix)]: the base one unnamed, then the newer Go's by version."""
+    out = []
+    for tc in lib.toolchains():
+        try:
+            version = lib.toolchain_go(tc)[1]
+        except lib.Skip:
+            continue
+        out.append((tc, "" if tc == "base" else f" [{version}]"))
+    return out or [(None, "")]
+
+
+def run_unit(path, counts, verbose, tc=None, suffix=""):
+    name = os.path.basename(path) + suffix
     try:
-        p = subprocess.run([path], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        p = subprocess.run([path], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                           env=toolchain_env(tc))
     except subprocess.TimeoutExpired:
         print(f"FAIL unit/{name}: timed out")
         counts["failed"] += 1
@@ -110,56 +140,75 @@ def main():
     lib.setup()
     sanitizer_setup()
 
+    toolchains = runs_per_toolchain()
     unit_dir = os.path.join(ROOT, os.environ.get("LUPROBE_OUTPUT", ".output"), "unit")
     if os.path.isdir(unit_dir):
         for fn in sorted(os.listdir(unit_dir)):
             if not fn.startswith("test_") or (args and not any(a in fn for a in args)):
                 continue
-            run_unit(os.path.join(unit_dir, fn), counts, verbose)
-            report = sanitizer_reports()
-            if report:
-                print(f"FAIL unit/{fn}: sanitizer report\n{report}")
-                counts["failed"] += 1
+            # a unit test that reads the Go targets runs on each toolchain's set
+            try:
+                with open(os.path.join(ROOT, "tests", "unit", fn + ".c")) as f:
+                    per_tc = "gotarget(" in f.read()
+            except OSError:
+                per_tc = False
+            for tc, suffix in toolchains if per_tc else [(None, "")]:
+                run_unit(os.path.join(unit_dir, fn), counts, verbose, tc, suffix)
+                report = sanitizer_reports()
+                if report:
+                    print(f"FAIL unit/{fn}{suffix}: sanitizer report\n{report}")
+                    counts["failed"] += 1
             if stop_first and counts["failed"]:
                 break
 
-    for name, fn in e2e_tests():
+    for base_name, fn in e2e_tests():
         if stop_first and counts["failed"]:
             break
-        if args and not any(a in name for a in args):
+        if args and not any(a in base_name for a in args):
             continue
-        t0 = time.time()
-        status, detail = "ok  ", ""
-        try:
-            fn()
-            counts["passed"] += 1
-        except lib.Skip as e:
-            status, detail = "skip", f": {e}"
-            counts["skipped"] += 1
-        except Exception as e:  # noqa: BLE001 - a test's failure of any kind
-            status = "FAIL"
-            counts["failed"] += 1
-            detail = ": " + (str(e) if isinstance(e, AssertionError) else traceback.format_exc())
-        finally:
-            lib.cleanup()
-        # after the test: what it left in the kernel, what the sanitizers saw
-        leftover = lib.leftover_probes()
-        if leftover:
-            lib.remove_leftovers()
-        report = sanitizer_reports()
-        for bad, why in ((leftover, f" (left in the kernel: {leftover})"),
-                         (report, f" (sanitizer report)\n{report}")):
-            if bad:
-                if status != "FAIL":
-                    counts["passed" if status == "ok  " else "skipped"] -= 1
-                    counts["failed"] += 1
-                status = "FAIL"
-                detail += why
-        print(f"{status} {name} ({time.time() - t0:.2f}s){detail}", flush=True)
+        for tc, suffix in toolchains if getattr(fn, "each_toolchain", False) else [(None, "")]:
+            run_e2e(base_name + suffix, fn, tc, counts)
 
     print(f"# {time.time() - started:.0f}s")
     print(f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped")
     return 1 if counts["failed"] else 0
+
+
+def run_e2e(name, fn, tc, counts):
+    t0 = time.time()
+    status, detail = "ok  ", ""
+    saved = dict(os.environ)
+    os.environ.update(toolchain_env(tc))
+    lib.TOOLCHAIN = tc or "base"
+    try:
+        fn()
+        counts["passed"] += 1
+    except lib.Skip as e:
+        status, detail = "skip", f": {e}"
+        counts["skipped"] += 1
+    except Exception as e:  # noqa: BLE001 - a test's failure of any kind
+        status = "FAIL"
+        counts["failed"] += 1
+        detail = ": " + (str(e) if isinstance(e, AssertionError) else traceback.format_exc())
+    finally:
+        lib.cleanup()
+        lib.TOOLCHAIN = "base"
+        os.environ.clear()
+        os.environ.update(saved)
+    # after the test: what it left in the kernel, what the sanitizers saw
+    leftover = lib.leftover_probes()
+    if leftover:
+        lib.remove_leftovers()
+    report = sanitizer_reports()
+    for bad, why in ((leftover, f" (left in the kernel: {leftover})"),
+                     (report, f" (sanitizer report)\n{report}")):
+        if bad:
+            if status != "FAIL":
+                counts["passed" if status == "ok  " else "skipped"] -= 1
+                counts["failed"] += 1
+            status = "FAIL"
+            detail += why
+    print(f"{status} {name} ({time.time() - t0:.2f}s){detail}", flush=True)
 
 
 if __name__ == "__main__":

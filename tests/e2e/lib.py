@@ -38,11 +38,57 @@ def setup():
     subprocess.run([os.path.join(ROOT, "tests", "gobins.sh")], timeout=900)
 
 
-def gobin(target, variant="default"):
-    """Path of a Go test target built by tests/go/build.sh."""
-    p = os.path.join(ROOT, ".output", "go", target, variant)
+# tests/go/build.sh builds the targets once per toolchain: "base" is Debian's
+# Go 1.19, "new" the newest other Go on the machine (absent without one)
+TOOLCHAIN_DIRS = {"base": "go", "new": "go-new"}
+
+
+def toolchains():
+    """The toolchains whose targets are built: "base", and "new" when there is one."""
+    return [tc for tc, d in TOOLCHAIN_DIRS.items()
+            if os.path.exists(os.path.join(ROOT, ".output", d, ".toolchain"))] or ["base"]
+
+
+def toolchain_go(toolchain=None):
+    """(go command, "go1.26.8") of the toolchain that built that set of targets
+    (by default the one the running test is for)."""
+    d = os.path.join(ROOT, ".output", TOOLCHAIN_DIRS[toolchain or TOOLCHAIN])
+    try:
+        with open(os.path.join(d, ".go")) as f:
+            go = f.read().strip()
+        with open(os.path.join(d, ".toolchain")) as f:
+            version = f.read().split()[2]
+    except (OSError, IndexError):
+        raise Skip(f"{d}: no targets built by that toolchain (tests/go/build.sh)")
+    return go, version
+
+
+# The toolchain whose targets gobin() gives by default: tests/run.py runs the
+# tests marked @each_toolchain once per toolchain, setting it.
+TOOLCHAIN = "base"
+
+
+def each_toolchain(test):
+    """Mark a test that checks values against the Go sources: tests/run.py runs
+    it once per toolchain that built the targets, "go" on PATH being that one."""
+    test.each_toolchain = True
+    return test
+
+
+def go_minor(toolchain=None):
+    """Minor release of the Go that built the targets (19 for go1.19.8), for
+    expectations that differ between releases."""
+    return int(toolchain_go(toolchain or TOOLCHAIN)[1].split(".")[1])
+
+
+def gobin(target, variant="default", toolchain=None):
+    """Path of a Go test target built by tests/go/build.sh with that toolchain
+    (by default the one the running test is for)."""
+    toolchain = toolchain or TOOLCHAIN
+    p = os.path.join(ROOT, ".output", TOOLCHAIN_DIRS[toolchain], target, variant)
     if not os.path.exists(p):
-        raise Skip(f"{p} not built")
+        raise Skip(f"{p} not built" + (" (no Go newer than the base one?)"
+                                       if toolchain != "base" else ""))
     return p
 
 

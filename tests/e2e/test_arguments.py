@@ -9,7 +9,8 @@ import re
 import subprocess
 import tempfile
 
-from lib import Skip, expect, expect_eq, gobin, release_bin, run, write_script
+from lib import (Skip, each_toolchain, expect, expect_eq, go_minor, gobin, release_bin, run,
+                 write_script)
 
 # What tests/go/types passes and returns, call by call (JSON form: floats in
 # XMM registers are null, unfollowed pointers are numbers, complex are text).
@@ -102,6 +103,26 @@ def _split(lines):
     return events, [ln for ln in lines if not ln.startswith("{")]
 
 
+# fBlank(_ int, s string), called after fCelsius and before fPair, when the
+# DWARF describes its blank parameter
+BLANK = ("main.fBlank", {"~p0": 1, "s": "blank"}, {"~r0": 5})
+
+
+def _blank_in_dwarf():
+    """Go 1.19's DWARF leaves fBlank's "_" out (so luprobe will not guess its
+    arguments), Go 1.26's names it ~p0; releases in between are not built here:
+    for them the signature luprobe lists decides."""
+    minor = go_minor()
+    if minor <= 19 or minor >= 26:
+        return minor >= 26
+    return "~p0 int" in "\n".join(run("-l", gobin("types"), "main.fBlank")[1])
+
+
+def _with_blank(expected):
+    i = [e[0] for e in expected].index("main.fPair")
+    return expected[:i] + [BLANK] + expected[i:]
+
+
 def _check_events(events, expected, label):
     got = [(e["func"], e["args"], e["ret"]) for e in events]
     expect_eq([g[0] for g in got], [w[0] for w in expected], f"{label}: calls in order")
@@ -110,6 +131,7 @@ def _check_events(events, expected, label):
         _match(ret, wret, f"{label}: {func} ret")
 
 
+@each_toolchain
 def test_register_abi_with_dwarf_every_type_as_json():
     binary = gobin("types")
     want_code, want_out = _untraced([binary])
@@ -119,11 +141,16 @@ def test_register_abi_with_dwarf_every_type_as_json():
     expect_eq(code, want_code, "exit code")
     events, out = _split(lines)
     expect_eq(out, want_out, "program output identical to an untraced run")
+    if _blank_in_dwarf():
+        expect("skipped" not in err, err)
+        _check_events(events, _with_blank(EXPECTED), "dwarf")
+        return
     # fBlank's DWARF leaves out its blank parameter: it is skipped, and said so
     expect("main.f*: 1 of 32 functions skipped: main.fBlank:" in err, err)
     _check_events(events, EXPECTED, "dwarf")
 
 
+@each_toolchain
 def test_lua_values_match_the_go_values():
     binary = gobin("types")
     script = """
@@ -154,9 +181,10 @@ end
             expected.append((func, [], ret))  # a nil error is nil in Lua: an empty table
             continue
         expected.append((func, args, ret))
-    _check_events(events, expected, "lua")
+    _check_events(events, _with_blank(expected) if _blank_in_dwarf() else expected, "lua")
 
 
+@each_toolchain
 def test_text_lines_read_like_go():
     binary = gobin("types")
     script = 'for _, f in ipairs{ %s } do probe{ func = f, ret = true } end' % ", ".join(
@@ -207,6 +235,7 @@ DECLARED = {
 }
 
 
+@each_toolchain
 def test_register_abi_without_dwarf_declared_in_the_script():
     binary = gobin("types", "stripped")
     want_code, want_out = _untraced([binary])
@@ -233,6 +262,7 @@ def test_register_abi_without_dwarf_declared_in_the_script():
     _check_events(events, expected, "declared")
 
 
+@each_toolchain
 def test_raw_words_without_dwarf_or_declarations():
     binary = gobin("types", "stripped")
     code, lines, _ = run("-q", "-e", 'probe{ func = "main.f*" } probe{ func = "main.leafInt" }',
@@ -257,6 +287,7 @@ def test_raw_words_without_dwarf_or_declarations():
         expect(want in text, f"missing line {want!r} in {text}")
 
 
+@each_toolchain
 def test_stack_abi_assembly_functions():
     binary = gobin("abi")
     script = """
@@ -307,6 +338,7 @@ def test_real_binaries_of_every_release_stack_and_register_abi():
         raise Skip("no real Go binaries of other releases available")
 
 
+@each_toolchain
 def test_field_paths_and_deref_levels():
     binary = gobin("types")
     code, lines, _ = run("-q", "-e", 'probe{ func = "main.fRequest", args = { "r.Method", '
@@ -321,6 +353,7 @@ def test_field_paths_and_deref_levels():
                         r"\)\)", ln) for ln in lines), lines)
 
 
+@each_toolchain
 def test_string_cap_makes_truncation_visible():
     binary = gobin("types")
     script = ('probe{ func = "main.fString", strcap = 4 }:on_event(function(e) '
@@ -329,6 +362,7 @@ def test_string_cap_makes_truncation_visible():
     expect('main.fString(s="hél"...+10\t4' in lines, lines)
 
 
+@each_toolchain
 def test_bad_argument_specs_are_named():
     binary = gobin("types")
     cases = [
@@ -348,6 +382,12 @@ def test_bad_argument_specs_are_named():
         ('probe{ func = "main.fString", args = true, ret = true }',
          None),
     ]
+    if _blank_in_dwarf():
+        # the DWARF names it: nothing to refuse, and the values are right
+        code, lines, err = run("-q", "-e", cases[4][0], "--", binary)
+        expect_eq(code, 0, f"exit code of {cases[4][0]} ({err})")
+        expect(any(ln.startswith('main.fBlank(~p0=1, s="blank")  ') for ln in lines), lines)
+        del cases[4]
     for script, want in cases:
         code, _, err = run("-q", "-e", script, "--", binary)
         if want is None:

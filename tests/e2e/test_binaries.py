@@ -9,8 +9,8 @@ import struct
 import subprocess
 import tempfile
 
-from lib import (Skip, expect, expect_eq, free_port, gobin, http_get, luprobe, release_bin, run,
-                 write_script)
+from lib import (Skip, each_toolchain, expect, expect_eq, free_port, gobin, http_get, luprobe,
+                 release_bin, run, toolchain_go, write_script)
 
 TORTURE_ARGS = ["-goroutines", "20", "-rounds", "5"]
 COUNT_SCRIPT = """
@@ -39,6 +39,7 @@ def _count(binary, func, extra, tmp):
     return code, lines[:-1], int(m.group(1)), int(m.group(2)), int(m.group(3))
 
 
+@each_toolchain
 def test_recursion_growing_the_stack_gives_one_event_per_call():
     for variant, depth in (("default", 10000), ("stripped", 30000)):
         binary = gobin("torture", variant)
@@ -80,12 +81,11 @@ def test_every_go_release_traces_main_main_on_goroutine_1():
         raise Skip("no real Go binaries of other releases available")
 
 
+@each_toolchain
 def test_events_name_the_go_release_of_their_binary():
     script = ('probe{ func = "main.main", args = false }:on_event(function(e) '
               'print("goversion " .. tostring(e.goversion)) end)')
-    # the Go that built the targets, as tests/go/build.sh recorded it
-    with open(os.path.join(os.path.dirname(gobin("types")), "..", ".toolchain")) as f:
-        go = f.read().split()[2]
+    go = toolchain_go()[1]  # the Go that built the targets, as tests/go/build.sh recorded it
     cases = [(gobin("types"), [], go), (gobin("types", "stripped"), [], go)]
     with tempfile.TemporaryDirectory() as d:
         js = write_script(d, "in.js", "let x = 1\n")
@@ -105,6 +105,7 @@ def test_events_name_the_go_release_of_their_binary():
                    f"{binary}: e.goversion {got}, want {want} ({err})")
 
 
+@each_toolchain
 def test_glob_attaches_to_every_match():
     binary = gobin("torture")
     with tempfile.TemporaryDirectory() as d:
@@ -139,6 +140,7 @@ def test_exact_name_with_parentheses_star_and_slashes():
     expect_eq(lp.wait(20), 0, "exit code")
 
 
+@each_toolchain
 def test_generic_function_name_covers_every_instantiation():
     # "[...]" stands for the type arguments, which Go 1.18-1.20 name "[...]" in the
     # function table too, later releases by shape ("main.Sum[go.shape.int]")
@@ -184,6 +186,7 @@ def test_glob_matching_nothing():
               "stderr")
 
 
+@each_toolchain
 def test_list_functions_with_addresses_and_parameters():
     binary = gobin("computee")
     code, lines, _ = run("-l", binary, "main.*")
@@ -195,9 +198,11 @@ def test_list_functions_with_addresses_and_parameters():
     expect_eq(lines, [f"0x{addr:<10x} main.computeE"], "stripped: names and addresses only")
 
 
+@each_toolchain
 def test_info_describes_each_build():
     want = {
-        "default": {"go": "go1.19", "pie": "no", "linking": "static", "cgo": "no",
+        "default": {"go": toolchain_go()[1] + " (from buildinfo)", "pie": "no",
+                    "linking": "static", "cgo": "no",
                     "symtab": "yes", "dwarf": "yes", "buildinfo": "yes"},
         "stripped-pie": {"pie": "yes", "symtab": "no", "dwarf": "no", "buildinfo": "yes"},
         "cgo": {"linking": "dynamic", "cgo": "yes", "symtab": "yes"},

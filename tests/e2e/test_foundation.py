@@ -8,8 +8,8 @@ import signal
 import subprocess
 import tempfile
 
-from lib import (SCRIPTS, Server, expect, expect_eq, free_port, gobin, http_get, luprobe, run,
-                 write_script)
+from lib import (SCRIPTS, Server, each_toolchain, expect, expect_eq, free_port, gobin, http_get,
+                 luprobe, run, write_script)
 
 COMPUTEE = "computee"
 ITERS = [10, 150, 7]
@@ -20,6 +20,7 @@ def _calls(lines):
                                       for ln in lines) if m]
 
 
+@each_toolchain
 def test_demo_script_with_command_reports_exact_iterations():
     port = free_port()
     lp = luprobe(os.path.join(SCRIPTS, "computee.lua"), "--",
@@ -83,6 +84,7 @@ def test_command_exit_status_is_propagated():
     expect("flag provided but not defined: -no-such-flag" in err, err)
 
 
+@each_toolchain
 def test_stripped_pie_with_declared_arguments():
     port = free_port()
     lp = luprobe("-e", 'probe{ func = "main.computeE", args = { {"iterations", "int64"} } }',
@@ -191,6 +193,7 @@ def test_unprivileged_user_is_told_what_is_needed():
                "(running as uid 65534 without them); run it with sudo"], "stderr")
 
 
+@each_toolchain
 def test_stripped_example_script():
     port = free_port()
     lp = luprobe(os.path.join(SCRIPTS, "stripped.lua"), "--", gobin(COMPUTEE, "stripped"),

@@ -7,8 +7,8 @@ import signal
 import subprocess
 import tempfile
 
-from lib import (LUPROBE, SCRIPTS, Proc, Skip, expect, expect_eq, free_port, gobin, luprobe,
-                 release_bin, write_script)
+from lib import (LUPROBE, Proc, SCRIPTS, Skip, each_toolchain, expect, expect_eq, free_port, gobin,
+                 luprobe, release_bin, write_script)
 
 PANIC = "the handler panicked or called runtime.Goexit: net/http cut the response off"
 HIJACK = "the handler hijacked the connection"
@@ -69,6 +69,7 @@ def _quit(lp, port):
     expect_eq(lp.wait(20), 0, f"exit code ({lp.stderr()[-800:]})")
 
 
+@each_toolchain
 def test_http_module_reports_the_status_of_every_http1_and_http2_request():
     if not os.path.exists("/usr/bin/curl"):
         raise Skip("curl is not installed (scripts/install-deps.sh installs it)")
@@ -98,6 +99,7 @@ def test_http_module_reports_the_status_of_every_http1_and_http2_request():
         expect_eq(len(got), 2 * len(CASES) + 1, f"{variant}: number of records")
 
 
+@each_toolchain
 def test_http_statuses_of_filtered_requests_on_kept_alive_connections():
     """A request the kernel filtered out must not lend its status to the next
     request on the same connection (HTTP/1.1 keep-alive serves both on one
@@ -117,6 +119,7 @@ def test_http_statuses_of_filtered_requests_on_kept_alive_connections():
               "only the filtered path, with its own status")
 
 
+@each_toolchain
 def test_http_latency_script_counts_http2_requests_by_status():
     if not os.path.exists("/usr/bin/curl"):
         raise Skip("curl is not installed (scripts/install-deps.sh installs it)")

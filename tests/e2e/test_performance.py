@@ -11,7 +11,7 @@ import re
 import subprocess
 import tempfile
 
-from lib import ROOT, expect, expect_eq, gobin, run, write_script
+from lib import ROOT, each_toolchain, expect, expect_eq, gobin, run, write_script
 
 N = 20000  # calls of each kind: 80,000 events, about as many bytes as the 8 MiB ring holds
 
@@ -49,6 +49,7 @@ def _check_leaves(variant):
     return events
 
 
+@each_toolchain
 def test_frameless_function_probed_at_its_call_sites_sees_every_call():
     events = _check_leaves("default")
     # the arguments read at a call site are those the function receives
@@ -61,11 +62,13 @@ def test_frameless_function_probed_at_its_call_sites_sees_every_call():
         expect_eq(vals, set(range(N)), f"a from {who}")
 
 
+@each_toolchain
 def test_call_sites_in_a_pie_and_a_stripped_pie():
     _check_leaves("pie")
     _check_leaves("stripped-pie")
 
 
+@each_toolchain
 def test_call_site_entries_pair_with_returns():
     binary = gobin("leaves")
     code, events, _, err = _events('probe{ func = "main.direct", ret = true }', binary)
@@ -78,6 +81,7 @@ def test_call_site_entries_pair_with_returns():
         expect(isinstance(e["latency_ns"], int) and e["latency_ns"] >= 0, e)
 
 
+@each_toolchain
 def test_stacks_keep_the_entry_probe():
     # the stack at a call site lacks the function itself: stacks need the entry
     binary = gobin("leaves")

@@ -10,7 +10,8 @@ import re
 import subprocess
 import tempfile
 
-from lib import ROOT, Skip, expect, expect_eq, gobin, release_bin, run, write_script
+from lib import (ROOT, Skip, each_toolchain, expect, expect_eq, gobin, release_bin, run,
+                 write_script)
 
 ENV = {**os.environ, "GOMAXPROCS": "2"}
 TORTURE_SRC = os.path.join(ROOT, "tests", "go", "torture", "main.go")
@@ -40,6 +41,7 @@ def _line_of(text):
     raise AssertionError(f"{text!r} not in {TORTURE_SRC}")
 
 
+@each_toolchain
 def test_torture_traced_with_results_is_unharmed_and_pairs_every_call():
     binary = gobin("torture")
     argv = [binary, "-goroutines", "1000", "-rounds", "20", "-sleep", "20"]
@@ -67,6 +69,7 @@ def test_torture_traced_with_results_is_unharmed_and_pairs_every_call():
     expect(len(tids) >= 2, f"steps ran on {len(tids)} thread(s): no migration exercised")
 
 
+@each_toolchain
 def test_entry_and_return_counts_match_exactly():
     binary = gobin("torture")
     argv = [binary, "-goroutines", "200", "-rounds", "10"]
@@ -85,6 +88,7 @@ def test_entry_and_return_counts_match_exactly():
     expect_eq(count[("main.recurse", "entry")], 10001, "recurse entries")
 
 
+@each_toolchain
 def test_recursion_pairs_each_frame_through_stack_copies():
     binary = gobin("torture")
     argv = [binary, "-depth", "20000", "-goroutines", "1"]
@@ -100,6 +104,7 @@ def test_recursion_pairs_each_frame_through_stack_copies():
     expect(not bad, f"latency not increasing with depth at n={bad[:5]}")
 
 
+@each_toolchain
 def test_latency_of_a_sleep():
     binary = gobin("torture")
     code, events, _, _ = _json_run('probe{ func = "main.sleepy", args = { "ms" }, ret = true }',
@@ -112,6 +117,7 @@ def test_latency_of_a_sleep():
     expect_eq(events[0]["ret"], {"~r0": 50}, "result")
 
 
+@each_toolchain
 def test_results_of_every_kind():
     binary = gobin("torture")
     code, events, _, _ = _json_run('probe{ func = "main.ret*", args = false, ret = true }',
@@ -131,6 +137,7 @@ def test_results_of_every_kind():
     ], "results in call order")
 
 
+@each_toolchain
 def test_system_stack_events_name_the_user_goroutine():
     # runtime.newstack runs on g0 when main's recursion grows the stack
     binary = gobin("torture")
@@ -143,6 +150,7 @@ def test_system_stack_events_name_the_user_goroutine():
     expect_eq(set(seen), {"newstack\ttrue\t1"}, "g0 events report goroutine 1")
 
 
+@each_toolchain
 def test_stacks_name_the_callers_with_lines():
     binary = gobin("torture")
     script = """
@@ -170,6 +178,7 @@ end)
                          f"\t{TORTURE_SRC}:{_line_of('return id*7 + i')}"], "traceback text")
 
 
+@each_toolchain
 def test_function_without_ret_is_refused_with_ret():
     binary = gobin("torture")
     code, _, err = run("-e", 'probe{ func = "main.alwaysPanics", ret = true }', "--", binary)
@@ -204,6 +213,7 @@ def test_stack_abi_results_latency_and_pairing_on_a_real_go_1_14_binary():
     expect_eq(events[2]["args"]["b"], "let x = 1;\n", "os.(*File).Write b")
 
 
+@each_toolchain
 def test_slow_calls_example_script():
     binary = gobin("torture")
     code, lines, _ = run("-q", os.path.join(ROOT, "scripts", "slow.lua"), "-a", "func=main.sleepy",

@@ -10,8 +10,8 @@ import signal
 import tempfile
 import time
 
-from lib import (ROOT, SCRIPTS, Server, Skip, expect, expect_eq, free_port, gobin, http_get,
-                 luprobe, run, write_script)
+from lib import (ROOT, SCRIPTS, Server, Skip, each_toolchain, expect, expect_eq, free_port, gobin,
+                 http_get, luprobe, run, write_script)
 
 WEBAPP = "webapp"
 ROUNDS = 5
@@ -28,6 +28,7 @@ def _workload(script, *extra, rounds=ROUNDS, variant="default"):
 
 # ---- predicates ----
 
+@each_toolchain
 def test_kernel_predicates_keep_exactly_the_matching_calls():
     cases = [
         # (function, where, ret, calls kept per round of the workload)
@@ -56,6 +57,7 @@ def test_kernel_predicates_keep_exactly_the_matching_calls():
                   f"{func} where {where}")
 
 
+@each_toolchain
 def test_predicates_on_every_kind_of_value():
     binary = gobin("types")
     script = """

@@ -1,9 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
 #
-# Build every Go test target once, in every variant the tests need, into
-# $OUTPUT/go/<target>/<variant>. Go's build cache makes a rebuild cheap;
-# a binary newer than its sources is left alone.
+# Build every Go test target once per toolchain, in every variant the tests
+# need: by $GO (Debian's Go 1.19, what the Makefile passes) into
+# $OUTPUT/go/<target>/<variant>, and by the newest other Go on the machine
+# into $OUTPUT/go-new/<target>/<variant>, so old and new Go are covered. The
+# newer Go is $GO_NEW if set, else the newest of /usr/local/go/bin/go and the
+# go on PATH that is newer than $GO; without one, that set is skipped with a
+# message. Each set records its toolchain in .toolchain (`go version`) and the
+# go command that built it in .go. Go's build cache makes a rebuild cheap; a
+# binary newer than its sources is left alone.
 set -euo pipefail
 cd "$(dirname "$0")"
 OUTPUT=${OUTPUT:-.output}
@@ -11,15 +17,6 @@ case $OUTPUT in /*) ;; *) OUTPUT=$(cd ../.. && pwd)/$OUTPUT ;; esac
 GO=${GO:-go}
 export GOFLAGS=-mod=mod GO111MODULE=on GOPROXY=off GOTOOLCHAIN=local
 [ -n "${HOME:-}" ] || export GOCACHE=$OUTPUT/gocache
-
-# binaries of another toolchain are rebuilt, not mixed with these
-stamp=$OUTPUT/go/.toolchain
-want=$("$GO" version)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-	rm -rf "$OUTPUT/go"
-	mkdir -p "$OUTPUT/go"
-	echo "$want" >"$stamp"
-fi
 
 # variant -> "CGO_ENABLED=N|arg;arg;..." (go build arguments, ';'-separated)
 declare -A FLAGS=(
@@ -41,17 +38,62 @@ for extra in */; do
 	[ -f "$t/variants" ] && TARGETS[$t]=$(cat "$t/variants")
 done
 
-for t in "${!TARGETS[@]}"; do
-	srcs=$(find "$t" -name '*.go' -o -name '*.s' -o -name '*.c' | sort)
-	for v in ${TARGETS[$t]}; do
-		out=$OUTPUT/go/$t/$v
-		if [ -x "$out" ] && [ -z "$(find $srcs go.mod -newer "$out" 2>/dev/null)" ]; then
-			continue
-		fi
-		mkdir -p "$(dirname "$out")"
-		IFS='|' read -r env flags <<<"${FLAGS[$v]}"
-		args=()
-		[ -n "$flags" ] && IFS=';' read -r -a args <<<"$flags"
-		env "$env" "$GO" build "${args[@]}" -o "$out" "./$t"
+# "go version go1.26.8 linux/amd64" -> 26 (0 if not a Go 1 release)
+minor() {
+	local v
+	v=$("$1" version 2>/dev/null | awk '{print $3}') || true
+	case $v in go1.*) v=${v#go1.}; echo "${v%%[!0-9]*}" ;; *) echo 0 ;; esac
+}
+
+# build_set GO DIR: every target and variant by GO into DIR
+build_set() {
+	local go=$1 dir=$2 want t v out srcs env flags
+	# binaries of another toolchain are rebuilt, not mixed with these
+	want=$("$go" version)
+	if [ "$(cat "$dir/.toolchain" 2>/dev/null)" != "$want" ]; then
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		echo "$want" >"$dir/.toolchain"
+	fi
+	command -v "$go" >"$dir/.go"
+	for t in "${!TARGETS[@]}"; do
+		srcs=$(find "$t" -name '*.go' -o -name '*.s' -o -name '*.c' | sort)
+		for v in ${TARGETS[$t]}; do
+			out=$dir/$t/$v
+			if [ -x "$out" ] && [ -z "$(find $srcs go.mod -newer "$out" 2>/dev/null)" ]; then
+				continue
+			fi
+			mkdir -p "$(dirname "$out")"
+			IFS='|' read -r env flags <<<"${FLAGS[$v]}"
+			args=()
+			[ -n "$flags" ] && IFS=';' read -r -a args <<<"$flags"
+			env "$env" "$go" build "${args[@]}" -o "$out" "./$t"
+		done
 	done
-done
+}
+
+build_set "$GO" "$OUTPUT/go"
+
+base=$(minor "$GO")
+new=${GO_NEW:-}
+if [ -z "$new" ]; then
+	best=$base
+	for g in /usr/local/go/bin/go "$(command -v go || true)"; do
+		[ -n "$g" ] && [ -x "$g" ] || continue
+		m=$(minor "$g")
+		if [ "$m" -gt "$best" ]; then
+			best=$m
+			new=$g
+		fi
+	done
+fi
+if [ -n "$new" ]; then
+	rm -f "$OUTPUT/go/.no-newer-go"
+	build_set "$new" "$OUTPUT/go-new"
+elif [ -d "$OUTPUT/go-new" ] || [ ! -e "$OUTPUT/go/.no-newer-go" ]; then
+	# said once; the tests on that set skip, saying why
+	rm -rf "$OUTPUT/go-new"
+	touch "$OUTPUT/go/.no-newer-go"
+	echo "tests/go/build.sh: no Go newer than $("$GO" version | awk '{print $3}') found" \
+		"(GO_NEW=path/to/go, or /usr/local/go/bin/go): targets are built by one Go only" >&2
+fi

@@ -18,7 +18,10 @@
  *    2 and 3 come from a small symbolic execution of cF's straight-line
  *    code: each byte of a register, of the stack and of a global is known to
  *    be a constant, a byte of a register at the start, or a byte of the stack
- *    at the start. The ABI0 functions asm1, asm2 and asm3 are checked by 2 and 3.
+ *    at the start; registers that hold a stack or global address are
+ *    followed, as are the frame pointer's PUSH and POP (Go 1.26 copies
+ *    values through such registers and saves BP that way). The ABI0
+ *    functions asm1, asm2 and asm3 are checked by 2 and 3.
  */
 #include <capstone/capstone.h>
 #include <errno.h>
@@ -33,7 +36,7 @@
 #include "log.h"
 #include "unit.h"
 
-#define ABI_BIN ".output/go/abi/default"
+#define ABI_BIN gotarget("abi/default")
 
 /* Types, as DWARF or a script would describe them. */
 
@@ -335,6 +338,9 @@ struct sim {
 	struct sbyte reg[NREGS][16];
 	struct sbyte stk[2 * STK_SPAN];
 	int64_t rsp; /* from the starting SP */
+	/* a register that holds a stack address (Go 1.26 copies through them): from the start SP */
+	bool sp_valid[NGPR];
+	int64_t sp_off[NGPR];
 	size_t nglob;
 	struct {
 		uint64_t addr;
@@ -392,6 +398,9 @@ enum memkind { MEM_STACK, MEM_GLOBAL, MEM_OTHER };
 static enum memkind mem_addr(const struct sim *s, const cs_insn *in, const cs_x86_op *op,
 			     int64_t *addr)
 {
+	struct regref r;
+	uint64_t v = 0;
+
 	if (op->mem.segment != X86_REG_INVALID || op->mem.index != X86_REG_INVALID)
 		return MEM_OTHER;
 	if (op->mem.base == X86_REG_RSP) {
@@ -402,7 +411,21 @@ static enum memkind mem_addr(const struct sim *s, const cs_insn *in, const cs_x8
 		*addr = (int64_t)(in->address + in->size) + op->mem.disp;
 		return MEM_GLOBAL;
 	}
-	return MEM_OTHER;
+	/* through a register that holds a stack address, or a known global one */
+	r = reg_ref(op->mem.base);
+	if (r.no < 0 || r.no >= NGPR || r.width != 8)
+		return MEM_OTHER;
+	if (s->sp_valid[r.no]) {
+		*addr = s->sp_off[r.no] + op->mem.disp;
+		return MEM_STACK;
+	}
+	for (int i = 7; i >= 0; i--) {
+		if (s->reg[r.no][i].kind != SB_CONST)
+			return MEM_OTHER;
+		v = v << 8 | s->reg[r.no][i].val;
+	}
+	*addr = (int64_t)(v + (uint64_t)op->mem.disp);
+	return MEM_GLOBAL;
 }
 
 static struct sbyte *stk_byte(struct sim *s, int64_t addr)
@@ -499,6 +522,8 @@ static void sim_write(struct sim *s, const cs_insn *in, const cs_x86_op *op, int
 		}
 		if (r.no < 0)
 			return;
+		if (r.no < NGPR)
+			s->sp_valid[r.no] = false;
 		for (int i = 0; i < n && r.byte + i < 16; i++)
 			s->reg[r.no][r.byte + i] = v[i];
 		if (r.no < NGPR && n == 4 && zero_upto < 8)
@@ -548,6 +573,8 @@ static void sim_clobber(struct sim *s, csh cs, const cs_insn *in)
 				sim_fail(s, in, "unmodelled write to RSP");
 			else if (r.no >= 0)
 				memcpy(s->reg[r.no], v, sizeof(s->reg[r.no]));
+			if (r.no >= 0 && r.no < NGPR && r.no != REG_RSP)
+				s->sp_valid[r.no] = false;
 		}
 	}
 	if (x->op_count && x->operands[0].type == X86_OP_MEM &&
@@ -564,6 +591,17 @@ static void sim_step(struct sim *s, csh cs, const cs_insn *in)
 
 	switch (in->id) {
 	case X86_INS_MOV:
+		/* MOVQ SP, CX: the register now points into the stack */
+		if (src->type == X86_OP_REG && src->reg == X86_REG_RSP && d->type == X86_OP_REG &&
+		    reg_ref(d->reg).no >= 0 && reg_ref(d->reg).no < NGPR && d->size == 8) {
+			for (int i = 0; i < 8; i++)
+				v[i] = unk;
+			sim_write(s, in, d, 8, v, 0);
+			s->sp_valid[reg_ref(d->reg).no] = true;
+			s->sp_off[reg_ref(d->reg).no] = s->rsp;
+			return;
+		}
+		/* fall through */
 	case X86_INS_MOVABS:
 		n = d->size;
 		sim_read(s, in, src, n, v);
@@ -619,16 +657,54 @@ static void sim_step(struct sim *s, csh cs, const cs_insn *in)
 			return;
 		}
 		break;
-	case X86_INS_LEA:
-		if (src->mem.base == X86_REG_RIP && src->mem.index == X86_REG_INVALID) {
-			uint64_t a = in->address + in->size + (uint64_t)src->mem.disp;
+	case X86_INS_LEA: {
+		int64_t a;
 
+		if (src->mem.base == X86_REG_RIP && src->mem.index == X86_REG_INVALID) {
+			a = (int64_t)(in->address + in->size) + src->mem.disp;
 			for (int i = 0; i < 8; i++)
-				v[i] = sb_const((uint8_t)(a >> (8 * i)));
+				v[i] = sb_const((uint8_t)((uint64_t)a >> (8 * i)));
 			sim_write(s, in, d, d->size, v, 0);
 			return;
 		}
+		/* LEAQ 0x58(SP), R12: a stack address, as Go 1.26 copies through them */
+		if (mem_addr(s, in, src, &a) == MEM_STACK && d->size == 8 &&
+		    reg_ref(d->reg).no >= 0 && reg_ref(d->reg).no < NGPR) {
+			for (int i = 0; i < 8; i++)
+				v[i] = unk;
+			sim_write(s, in, d, 8, v, 0);
+			s->sp_valid[reg_ref(d->reg).no] = true;
+			s->sp_off[reg_ref(d->reg).no] = a;
+			return;
+		}
 		break;
+	}
+	case X86_INS_PUSH:
+	case X86_INS_POP:
+		/* Go 1.26 saves the frame pointer with PUSHQ BP ... POPQ BP */
+		if (x->op_count != 1 || d->type != X86_OP_REG || d->size != 8)
+			break;
+		if (in->id == X86_INS_PUSH) {
+			sim_read(s, in, d, 8, v);
+			s->rsp -= 8;
+		}
+		for (int i = 0; i < 8; i++) {
+			struct sbyte *b = stk_byte(s, s->rsp + i);
+
+			if (!b) {
+				sim_fail(s, in, "stack access out of the tracked window");
+				return;
+			}
+			if (in->id == X86_INS_PUSH)
+				*b = v[i];
+			else
+				v[i] = *b;
+		}
+		if (in->id == X86_INS_POP) {
+			sim_write(s, in, d, 8, v, 0);
+			s->rsp += 8;
+		}
+		return;
 	case X86_INS_SUB:
 	case X86_INS_ADD:
 		if (d->type == X86_OP_REG && d->reg == X86_REG_RSP && src->type == X86_OP_IMM) {
@@ -642,6 +718,8 @@ static void sim_step(struct sim *s, csh cs, const cs_insn *in)
 			if (r != REG_RSP && r != REG_R14 && r != REG_X(15))
 				for (int i = 0; i < 16; i++)
 					s->reg[r][i] = unk;
+		for (int r = 0; r < NGPR; r++)
+			s->sp_valid[r] = false;
 		return;
 	default:
 		break;
@@ -1035,6 +1113,17 @@ static const struct fcase cases[] = {
 };
 // clang-format on
 
+/* "go.itab.*main.myErr,error" as newer releases (Go 1.26 here) name it: "go:itab...". */
+static const char *go_colon(const char *sym)
+{
+	static char buf[128];
+
+	snprintf(buf, sizeof(buf), "%s", sym);
+	if (strncmp(buf, "go.", 3) == 0)
+		buf[2] = ':';
+	return buf;
+}
+
 /* Whether the bytes b hold value v for a leaf of the given size. */
 static bool val_matches(const struct elfbin *bin, const struct val *v, int size,
 			const struct sbyte *b, char *why, size_t whylen)
@@ -1067,7 +1156,8 @@ static bool val_matches(const struct elfbin *bin, const struct val *v, int size,
 		}
 		break;
 	case 's':
-		if (!elfbin_sym(bin, v->sym, &addr, &symsize)) {
+		if (!elfbin_sym(bin, v->sym, &addr, &symsize) &&
+		    !elfbin_sym(bin, go_colon(v->sym), &addr, &symsize)) {
 			snprintf(why, whylen, "no symbol %s", v->sym);
 			return false;
 		}

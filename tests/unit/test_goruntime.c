@@ -254,7 +254,7 @@ static void check_dwarf_matches_table(const char *path, int want_minor)
  */
 static void test_dwarf_fills_every_field(void)
 {
-	const char *path = ".output/go/computee/default";
+	const char *path = gotarget("computee/default");
 	struct goruntime table, rt;
 	int minor;
 
@@ -276,17 +276,17 @@ static void test_dwarf_fills_every_field(void)
 
 static void test_dwarf_go119_static(void)
 {
-	check_dwarf_matches_table(".output/go/computee/default", 0);
+	check_dwarf_matches_table(gotarget("computee/default"), 0);
 }
 
 static void test_dwarf_go119_pie(void)
 {
-	check_dwarf_matches_table(".output/go/computee/pie", 0);
+	check_dwarf_matches_table(gotarget("computee/pie"), 0);
 }
 
 static void test_dwarf_go119_cgo_external_link(void)
 {
-	check_dwarf_matches_table(".output/go/computee/cgo", 0);
+	check_dwarf_matches_table(gotarget("computee/cgo"), 0);
 }
 
 /* Go 1.13 and 1.14 compress DWARF in .zdebug_* sections (GNU style). */
@@ -302,7 +302,7 @@ static void test_dwarf_go114_zdebug(void)
 
 static void test_no_dwarf_leaves_table(void)
 {
-	const char *paths[] = {".output/go/computee/stripped", ".cache/gobins/go1.27/buf"};
+	const char *paths[] = {gotarget("computee/stripped"), ".cache/gobins/go1.27/buf"};
 	struct goruntime rt, before;
 	size_t i;
 	int tested = 0;

@@ -12,6 +12,7 @@
 #define LUPROBE_UNIT_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int unit_passed, unit_failed, unit_skipped;
@@ -64,6 +65,28 @@ static const char *unit_cur_name;
 		}                                                                                  \
 		fflush(stdout);                                                                    \
 	} while (0)
+
+/*
+ * Path of a Go test target, e.g. gotarget("computee/default"): what
+ * tests/go/build.sh built into .output/go, or into the directory that
+ * $LUPROBE_GO_TARGETS names (tests/run.py runs a test that uses targets once
+ * per toolchain that built a set). Paths live until exit.
+ */
+static inline const char *gotarget(const char *rel)
+{
+	static char *seen[64];
+	const char *dir = getenv("LUPROBE_GO_TARGETS");
+	char path[1024];
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : ".output/go", rel);
+	for (i = 0; i < sizeof(seen) / sizeof(seen[0]) && seen[i]; i++)
+		if (strcmp(seen[i], path) == 0)
+			return seen[i];
+	if (i == sizeof(seen) / sizeof(seen[0]) || !(seen[i] = strdup(path)))
+		return "(no memory for more target paths)";
+	return seen[i];
+}
 
 static inline int unit_summary(void)
 {
