@@ -139,10 +139,12 @@ def test_http_latency_script_counts_http2_requests_by_status():
     expect("latency by path [GET /created]:" in lp.lines, lp.lines)
 
 
-def test_http_module_on_real_binaries_of_go_1_16_to_1_26():
-    """esbuild's dev server (net/http) of each release: HTTP/1.1 on Go 1.16 to
-    1.19 (stack ABI on 1.16), HTTPS with HTTP/2 from 1.20, where esbuild can
-    serve it; the statuses are esbuild's own, as curl receives them."""
+def test_http_module_on_real_binaries_of_go_1_16_to_1_27():
+    """Servers of real Go releases, the statuses their own handlers answer, as
+    curl receives them: esbuild's dev server (HTTP/1.1 on Go 1.16 to 1.19,
+    stack ABI on 1.16; HTTPS with HTTP/2 from 1.20, where esbuild can serve
+    it) and buf's studio agent on Go 1.27, whose HTTP/2 server moved to
+    net/http/internal/http2 (POST answers 415)."""
     if not os.path.exists("/usr/bin/curl") or not os.path.exists("/usr/bin/openssl"):
         raise Skip("curl and openssl are needed (scripts/install-deps.sh installs curl)")
     tried = 0
@@ -155,23 +157,29 @@ def test_http_module_on_real_binaries_of_go_1_16_to_1_26():
                         "-days", "1", "-subj", "/CN=localhost"], check=True, capture_output=True,
                        timeout=30)
         script = write_script(d, "records.lua", RECORDS % "nil")
-        for minor in (16, 17, 18, 19, 20, 22, 23, 25, 26):
+        esbuild = [("GET", "/index.html", 200), ("GET", "/nope", 404), ("POST", "/index.html", 404)]
+        for minor in (16, 17, 18, 19, 20, 22, 23, 25, 26, 27):
             try:
                 binary = release_bin(f"go1.{minor}")
             except Skip:
                 continue
             tried += 1
-            tls = minor >= 20
             port = free_port()
+            tls = minor >= 20
+            if minor == 27:
+                argv, ready, cases = (["beta", "studio-agent", "--port", str(port),
+                                       "--server-cert", cert, "--server-key", key], "starting",
+                                      [("GET", "/x", 200), ("POST", "/y", 415)])
+            else:
+                argv = [f"--serve=127.0.0.1:{port}", f"--servedir={d}"]
+                argv += [f"--keyfile={key}", f"--certfile={cert}"] if tls else []
+                ready, cases = "Local:", esbuild
             # newer esbuild serves until its stdin closes; Ctrl-C to luprobe ends both
-            lp = Proc([LUPROBE, "-q", script, "--", binary, f"--serve=127.0.0.1:{port}",
-                       f"--servedir={d}", *([f"--keyfile={key}", f"--certfile={cert}"] if tls
-                                            else [])], stdin=subprocess.PIPE)
-            lp.wait_stderr("Local:", timeout=20)
+            lp = Proc([LUPROBE, "-q", script, "--", binary, *argv], stdin=subprocess.PIPE)
+            lp.wait_stderr(ready, timeout=30)
             want = []
             for proto in ("1.1", "2") if tls else ("1.1",):
-                for method, path, status in (("GET", "/index.html", 200), ("GET", "/nope", 404),
-                                             ("POST", "/index.html", 404)):
+                for method, path, status in cases:
                     argv = ["curl", "-sk", "--max-time", "10", "-X", method,
                             "--http1.1" if proto == "1.1" else "--http2", "-o", "/dev/null",
                             "-w", "%{http_code} %{http_version}",
