@@ -612,7 +612,7 @@ static void test_real_binaries(void)
 	if (p)
 		pclose(p);
 	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
-		snprintf(path, sizeof(path), ".output/go/%s/default", targets[i]);
+		snprintf(path, sizeof(path), "%s/default", gotarget(targets[i]));
 		if (access(path, R_OK) == 0) {
 			check_binary(targets[i], path, &total);
 			n++;
