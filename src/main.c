@@ -16,6 +16,7 @@
 #include "gobin.h"
 #include "godwarf.h"
 #include "log.h"
+#include "output.h"
 #include "probe.h"
 #include "session.h"
 #include "strbuf.h"
@@ -490,6 +491,9 @@ int main(int argc, char **argv)
 	if (optind < nopts)
 		return fail("unexpected argument; give script arguments with -a KEY=VALUE, and the "
 			    "command to run after --");
+	/* the command writes to the same stdout; before the Lua state takes it as io.stdout */
+	if (env.command && !env.output)
+		output__share();
 	if (check_privileges(&env))
 		return 1;
 

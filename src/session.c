@@ -15,6 +15,7 @@
 #include "log.h"
 #include "lua_api.h"
 #include "dis.h"
+#include "output.h"
 #include "session.h"
 
 volatile sig_atomic_t lp_signalled;
@@ -604,7 +605,7 @@ int session__loop(struct session *s)
 			tracer__drain(s->tracer);
 		}
 		/* one write per batch, not per event, and never later than a batch */
-		fflush(stdout);
+		output__flush();
 		for (i = 0; i < n; i++)
 			if (evs[i].data.u32)
 				exited = true;
@@ -630,7 +631,7 @@ int session__finish(struct session *s)
 	tracer__drain(s->tracer);
 	if (s->L && !(lp_signalled && s->in_lua))
 		lua_api__run_exit(s);
-	fflush(stdout);
+	output__flush();
 	tracer__stats(s->tracer, st);
 	inflight = tracer__inflight(s->tracer);
 

@@ -219,3 +219,30 @@ def test_output_file_keeps_events_apart_from_the_command():
             events = [json.loads(ln) for ln in f]
     expect_eq([e["args"] for e in events], [{"iterations": 64}], "events in the file")
     expect(not any(ln.startswith("{") for ln in lp.lines), "no event on stdout")
+
+
+def test_json_lines_stay_whole_on_a_pipe_the_command_shares():
+    """luprobe's events and the command's own lines share one pipe: each side's
+    lines arrive whole (a write of a batch used to be cut by the command's
+    writes, in the middle of a JSON line, several times a run of this size)."""
+    binary = gobin("types")
+    script = ('for _, f in ipairs{ "main.f*", "main.Counter.Get", "main.(*Counter).Add", '
+              '"main.leaf*" } do probe{ func = f, args = true, ret = true } end')
+    one = [ln for ln in run("-q", "--json", "-e", script, "--", binary)[1] if ln.startswith("{")]
+    untraced = subprocess.run([binary, "-n", "30"], capture_output=True, text=True,
+                              timeout=60).stdout.splitlines()
+    for attempt in range(3):
+        code, lines, err = run("-q", "--json", "-e", script, "--", binary, "-n", "30",
+                               timeout=120)
+        expect_eq(code, 0, f"exit code ({err[-300:]})")
+        events = [ln for ln in lines if ln.startswith("{")]
+        broken = []
+        for ln in events:
+            try:
+                json.loads(ln)
+            except ValueError:
+                broken.append(ln)
+        expect_eq(broken[:2], [], f"run {attempt}: JSON lines cut ({len(broken)})")
+        expect_eq(len(events), 30 * len(one), f"run {attempt}: events")
+        expect_eq([ln for ln in lines if not ln.startswith("{")], untraced,
+                  f"run {attempt}: the command's lines")
