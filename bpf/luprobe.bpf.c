@@ -593,13 +593,13 @@ static __always_inline __s64 data_int(struct scratch *s, __u16 off, __u8 size, b
 	return *(__s64 *)&s->data[o];
 }
 
-/* bucket 0: negative, 1: zero, 2+k: [2^k, 2^(k+1)) */
-static __always_inline __u32 log2_bucket(__s64 v)
+/* bucket 0: negative, 1: zero, 2+k: [2^k, 2^(k+1)); an unsigned value is never negative */
+static __always_inline __u32 log2_bucket(__s64 v, bool sgn)
 {
 	__u64 x = v;
 	__u32 b = 0;
 
-	if (v < 0)
+	if (sgn && v < 0)
 		return 0;
 	if (v == 0)
 		return 1;
@@ -647,6 +647,8 @@ __noinline int lp_agg(__u32 i, struct agg_run *ar)
 	struct scratch *s;
 	__u32 slot, plan;
 	__s64 val = 1;
+	__u64 lo, d;
+	bool sgn;
 
 	if (!ar || i >= LP_MAX_AGGS)
 		return 1;
@@ -676,19 +678,25 @@ __noinline int lp_agg(__u32 i, struct agg_run *ar)
 	} else if (sp->key_src == LP_AS_PLAN) {
 		*(__u32 *)a->key.key = s->rec.plan;
 	}
+	/* the value's Go signedness decides every comparison; latency is unsigned */
+	sgn = sp->val_src == LP_AS_INT && (sp->sign & 1);
 	if (sp->val_src == LP_AS_INT)
-		val = data_int(s, sp->val_off, sp->val_size, sp->sign & 1);
+		val = data_int(s, sp->val_off, sp->val_size, sgn);
 	else if (sp->val_src == LP_AS_LATENCY)
 		val = ar->latency;
 	if (sp->kind == LP_AGG_HIST) {
-		a->key.bucket = log2_bucket(val);
+		a->key.bucket = log2_bucket(val, sgn);
 	} else if (sp->kind == LP_AGG_LHIST) {
-		if (val < sp->lmin || sp->lstep <= 0)
+		/* a uint64 from 2^63 up is above any int64 bound; max - min needs 64 bits */
+		bool above = !sgn && val < 0;
+
+		d = (__u64)val - (__u64)sp->lmin;
+		if (sp->lstep <= 0 || (!above && val < sp->lmin))
 			a->key.bucket = 0;
-		else if ((__u64)(val - sp->lmin) / (__u64)sp->lstep >= sp->lcount)
+		else if (above || d / (__u64)sp->lstep >= sp->lcount)
 			a->key.bucket = sp->lcount + 1;
 		else
-			a->key.bucket = 1 + (__u64)(val - sp->lmin) / (__u64)sp->lstep;
+			a->key.bucket = 1 + d / (__u64)sp->lstep;
 	}
 	if (sp->key_src != LP_AS_STR) {
 		a->key16.id = a->key.id;
@@ -696,16 +704,12 @@ __noinline int lp_agg(__u32 i, struct agg_run *ar)
 		a->key16.key = *(__u64 *)a->key.key;
 		v = bpf_map_lookup_elem(&aggs16, &a->key16);
 		if (!v) {
-			init.min = val;
-			init.max = val;
 			bpf_map_update_elem(&aggs16, &a->key16, &init, BPF_NOEXIST);
 			v = bpf_map_lookup_elem(&aggs16, &a->key16);
 		}
 	} else {
 		v = bpf_map_lookup_elem(&aggs, &a->key);
 		if (!v) {
-			init.min = val;
-			init.max = val;
 			bpf_map_update_elem(&aggs, &a->key, &init, BPF_NOEXIST);
 			v = bpf_map_lookup_elem(&aggs, &a->key);
 		}
@@ -714,12 +718,19 @@ __noinline int lp_agg(__u32 i, struct agg_run *ar)
 		stat_inc(LP_STAT_AGG_FULL);
 		return 0;
 	}
-	v->count += 1;
-	v->sum += val;
-	if (val < v->min)
+	/*
+	 * A new key has zeroed slots on every CPU, also those of CPUs that
+	 * did not create it: the first value a slot sees is its min and max.
+	 */
+	if (!v->count || (sgn ? val < v->min : (__u64)val < (__u64)v->min))
 		v->min = val;
-	if (val > v->max)
+	if (!v->count || (sgn ? val > v->max : (__u64)val > (__u64)v->max))
 		v->max = val;
+	v->count += 1;
+	/* 128-bit sum: add the value sign- or zero-extended, with the carry */
+	lo = v->sum + (__u64)val;
+	v->sum_hi += (lo < v->sum) - (sgn && val < 0);
+	v->sum = lo;
 	return 0;
 }
 

@@ -146,7 +146,7 @@ enum lp_agg_kind {
 	LP_AGG_NONE = 0,
 	LP_AGG_COUNT,
 	LP_AGG_STATS, /* count, sum, min and max of a value (sum, min, max and avg read it) */
-	LP_AGG_HIST,  /* log2 histogram: bucket 0 negative, 1 zero, 2+k [2^k, 2^(k+1)) */
+	LP_AGG_HIST,  /* log2 histogram: bucket 0 negative, 1 zero, 2+k [2^k, 2^(k+1)), k <= 63 */
 	LP_AGG_LHIST, /* linear histogram: bucket 0 below min, 1+i [min+i*step, ...), last above */
 };
 
@@ -189,9 +189,16 @@ struct lp_agg_key16 {
 	__u64 key;
 };
 
+/*
+ * Per CPU. The sum has 128 bits (sum_hi:sum, two's complement), so it never
+ * wraps; min and max compare with the value's signedness (sign bit 0 of the
+ * spec). A slot whose count is 0 holds no value yet: another CPU created the
+ * key, and this CPU's copy started zeroed.
+ */
 struct lp_agg_val {
 	__u64 count;
-	__s64 sum;
+	__u64 sum;    /* low 64 bits */
+	__s64 sum_hi; /* high 64 bits */
 	__s64 min;
 	__s64 max;
 };

@@ -151,25 +151,41 @@ static double float_at(const struct decode_ctx *c, uint32_t off, unsigned size)
 	}
 }
 
+/*
+ * Bytes of the UTF-8 character at s, 0 if it is not one: a stray or missing
+ * continuation byte, an overlong form, a surrogate or a code point past
+ * U+10FFFF is not UTF-8 (JSON parsers refuse them) and each byte of it is
+ * escaped instead.
+ */
 static int utf8_len(const unsigned char *s, size_t n)
 {
+	static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000}; /* shorter is overlong */
+	uint32_t cp;
 	int len, i;
 
 	if (s[0] < 0x80)
 		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
+	if ((s[0] & 0xe0) == 0xc0) {
 		len = 2;
-	else if ((s[0] & 0xf0) == 0xe0)
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
 		len = 3;
-	else if ((s[0] & 0xf8) == 0xf0)
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
 		len = 4;
-	else
+		cp = s[0] & 0x07;
+	} else {
 		return 0;
+	}
 	if ((size_t)len > n)
 		return 0;
-	for (i = 1; i < len; i++)
+	for (i = 1; i < len; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
 	return len;
 }
 
@@ -804,6 +820,23 @@ void decode__push_unreadable(lua_State *L)
 	}
 }
 
+void decode__push_u64(lua_State *L, uint64_t v)
+{
+	if (v <= (uint64_t)INT64_MAX)
+		lua_pushinteger(L, (lua_Integer)v);
+	else
+		lua_pushnumber(L, (lua_Number)v);
+}
+
+void decode__push_i128(lua_State *L, int64_t hi, uint64_t lo)
+{
+	if ((hi == 0 && lo <= (uint64_t)INT64_MAX) || (hi == -1 && lo > (uint64_t)INT64_MAX))
+		lua_pushinteger(L, (lua_Integer)lo);
+	else
+		lua_pushnumber(L,
+			       (lua_Number)(__int128)((unsigned __int128)(uint64_t)hi << 64 | lo));
+}
+
 static void push_scalar(lua_State *L, const struct decode_ctx *c, const struct dnode *n)
 {
 	const struct gotype *t = n->type;
@@ -819,7 +852,7 @@ static void push_scalar(lua_State *L, const struct decode_ctx *c, const struct d
 	case GK_UINT:
 	case GK_UINTPTR:
 	case GK_UNSAFEPTR:
-		lua_pushinteger(L, (lua_Integer)rd(c, n->img, size));
+		decode__push_u64(L, rd(c, n->img, size));
 		return;
 	case GK_FLOAT:
 		lua_pushnumber(L, float_at(c, n->img, size));
@@ -933,7 +966,7 @@ void decode__push(lua_State *L, const struct decode_ctx *c, const struct dnode *
 		else if (n->nchild)
 			decode__push(L, c, &n->child[0]);
 		else
-			lua_pushinteger(L, (lua_Integer)ptr);
+			decode__push_u64(L, ptr);
 		return;
 	case DN_IFACE: {
 		struct dynval d;
@@ -965,15 +998,17 @@ void decode__push(lua_State *L, const struct decode_ctx *c, const struct dnode *
 			lua_pushnumber(L, d.kind == RK_FLOAT64 ? f : f32);
 		} else if (d.kind == RK_BOOL) {
 			lua_pushboolean(L, d.w0 & 0xff);
-		} else if (d.kind >= RK_INT && d.kind <= RK_UINTPTR) {
-			struct strbuf tmp;
+		} else if (d.kind >= RK_INT && d.kind <= RK_INT64) {
+			static const unsigned bytes[] = {8, 1, 2, 4, 8};
 
-			sb_init(&tmp);
-			fmt_dyn_value(&tmp, &d);
-			lua_pushinteger(L, strtoll(sb_str(&tmp), NULL, 0));
-			sb_free(&tmp);
+			lua_pushinteger(L, sext(d.w0, bytes[d.kind - RK_INT]));
+		} else if (d.kind >= RK_UINT && d.kind <= RK_UINTPTR) {
+			static const unsigned bits[] = {64, 8, 16, 32, 64, 64};
+			unsigned b = bits[d.kind - RK_UINT];
+
+			decode__push_u64(L, b == 64 ? d.w0 : d.w0 & ((1ULL << b) - 1));
 		} else {
-			lua_pushinteger(L, (lua_Integer)d.data);
+			decode__push_u64(L, d.data);
 		}
 		lua_setfield(L, -2, "value");
 		return;

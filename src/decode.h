@@ -42,6 +42,15 @@ void decode__quote(struct strbuf *sb, const char *s, size_t n);
 /* Append s as a JSON string. */
 void decode__json_string(struct strbuf *sb, const char *s, size_t n);
 
+/*
+ * How integers reach Lua: an integer when it fits in a Lua integer (int64),
+ * else a float (the nearest double): a uint64 from 2^63 up, a sum beyond 64
+ * bits. Order and arithmetic stay right; text and JSON output of events
+ * stay exact.
+ */
+void decode__push_u64(lua_State *L, uint64_t v);
+void decode__push_i128(lua_State *L, int64_t hi, uint64_t lo);
+
 /* Push the unreadable marker (a unique userdata that prints as "?"). */
 void decode__push_unreadable(lua_State *L);
 /* Register the unreadable marker's metatable (once per state). */

@@ -519,6 +519,7 @@ static int l_probe_funcs(lua_State *L)
 struct kagg {
 	uint32_t id;
 	enum agg_keykind keykind;
+	bool sgn; /* the value is a signed integer */
 	lua_State *L;
 	struct session *s;
 };
@@ -537,7 +538,10 @@ static int push_agg_entry(void *ctx, const struct lp_agg_key *key, const struct 
 	case AK_INT:
 	case AK_UINT:
 		memcpy(&iv, key->key, sizeof(iv));
-		lua_pushinteger(L, iv);
+		if (k->keykind == AK_INT)
+			lua_pushinteger(L, iv);
+		else
+			decode__push_u64(L, iv);
 		lua_setfield(L, -2, "key");
 		break;
 	case AK_BOOL:
@@ -558,13 +562,25 @@ static int push_agg_entry(void *ctx, const struct lp_agg_key *key, const struct 
 	}
 	lua_pushinteger(L, key->bucket);
 	lua_setfield(L, -2, "bucket");
-	lua_pushinteger(L, val->count);
+	decode__push_u64(L, val->count);
 	lua_setfield(L, -2, "count");
-	lua_pushinteger(L, val->sum);
+	decode__push_i128(L, val->sum_hi, val->sum);
 	lua_setfield(L, -2, "sum");
-	lua_pushinteger(L, val->min);
+	/* the exact words too: luprobe.agg adds the buckets of a group in 128 bits */
+	lua_pushinteger(L, val->sum_hi);
+	lua_setfield(L, -2, "sum_hi");
+	lua_pushinteger(L, (lua_Integer)val->sum);
+	lua_setfield(L, -2, "sum_lo");
+	/* an unsigned min or max from 2^63 up is a float, like such a value in an event */
+	if (k->sgn)
+		lua_pushinteger(L, val->min);
+	else
+		decode__push_u64(L, val->min);
 	lua_setfield(L, -2, "min");
-	lua_pushinteger(L, val->max);
+	if (k->sgn)
+		lua_pushinteger(L, val->max);
+	else
+		decode__push_u64(L, val->max);
 	lua_setfield(L, -2, "max");
 	lua_rawseti(L, -2, luaL_len(L, -2) + 1);
 	return 0;
@@ -575,6 +591,7 @@ static int l_kagg_reader(lua_State *L)
 {
 	struct kagg k = {.id = (uint32_t)lua_tointeger(L, lua_upvalueindex(1)),
 			 .keykind = (enum agg_keykind)lua_tointeger(L, lua_upvalueindex(2)),
+			 .sgn = lua_toboolean(L, lua_upvalueindex(3)),
 			 .L = L,
 			 .s = get_session(L)};
 
@@ -583,7 +600,7 @@ static int l_kagg_reader(lua_State *L)
 		return 0;
 	}
 	lua_newtable(L);
-	tracer__agg_read(k.s->tracer, k.id, push_agg_entry, &k);
+	tracer__agg_read(k.s->tracer, k.id, k.sgn, push_agg_entry, &k);
 	return 1;
 }
 
@@ -609,13 +626,15 @@ static int probe_agg(lua_State *L, const char *kind)
 		lua_Integer min = luaL_checkinteger(L, 3), max = luaL_checkinteger(L, 4);
 		lua_Integer step = luaL_checkinteger(L, 5);
 
-		if (step <= 0 || max <= min || (max - min) / step > 1000)
+		/* max - min can need all 64 bits (math.mininteger to math.maxinteger) */
+		if (step <= 0 || max <= min ||
+		    ((uint64_t)max - (uint64_t)min) / (uint64_t)step > 1000)
 			return luaL_error(L,
 					  "lhist(value, min, max, step): min < max, step > 0, at "
 					  "most 1000 buckets");
 		req.lmin = min;
 		req.lstep = step;
-		req.lcount = (max - min) / step;
+		req.lcount = ((uint64_t)max - (uint64_t)min) / (uint64_t)step;
 		keyarg = 6;
 	}
 	req.key = luaL_optstring(L, keyarg, NULL);
@@ -632,7 +651,8 @@ static int probe_agg(lua_State *L, const char *kind)
 	lua_createtable(L, 0, 6);
 	lua_pushinteger(L, req.id);
 	lua_pushinteger(L, keykind);
-	lua_pushcclosure(L, l_kagg_reader, 2);
+	lua_pushboolean(L, req.val_signed);
+	lua_pushcclosure(L, l_kagg_reader, 3);
 	lua_setfield(L, -2, "reader");
 	lua_pushfstring(L, "%s %s%s%s%s%s", lp->p->spec.func, kind, req.value ? " " : "",
 			req.value ? req.value : "", req.key ? " by " : "", req.key ? req.key : "");
@@ -644,7 +664,9 @@ static int probe_agg(lua_State *L, const char *kind)
 	if (req.kind == LP_AGG_LHIST) {
 		lua_pushinteger(L, req.lmin);
 		lua_setfield(L, -2, "min");
-		lua_pushinteger(L, req.lmin + (lua_Integer)req.lcount * req.lstep);
+		/* at most max: it fits, though the product alone may not */
+		lua_pushinteger(L, (lua_Integer)((uint64_t)req.lmin +
+						 (uint64_t)req.lcount * (uint64_t)req.lstep));
 		lua_setfield(L, -2, "max");
 		lua_pushinteger(L, req.lstep);
 		lua_setfield(L, -2, "step");
@@ -1354,7 +1376,7 @@ static int l_stats(lua_State *L)
 	uint64_t st[LP_NSTATS];
 
 	tracer__stats(s->tracer, st);
-	lua_createtable(L, 0, 6);
+	lua_createtable(L, 0, 10);
 	lua_pushinteger(L, s->delivered);
 	lua_setfield(L, -2, "events");
 	lua_pushinteger(L, st[LP_STAT_LOST]);
@@ -1371,7 +1393,37 @@ static int l_stats(lua_State *L)
 	lua_setfield(L, -2, "inflight");
 	lua_pushinteger(L, s->callback_errors);
 	lua_setfield(L, -2, "errors");
+	lua_pushinteger(L, st[LP_STAT_AGG_FULL]);
+	lua_setfield(L, -2, "agg_dropped");
 	return 1;
+}
+
+/* luprobe.options{ agg_keys = N }: sizes of the kernel's maps, before attach */
+static int l_options(lua_State *L)
+{
+	struct session *s = get_session(L);
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_pushnil(L);
+	while (lua_next(L, 1)) {
+		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+		lua_Integer n;
+		int isnum;
+
+		if (!k || strcmp(k, "agg_keys") != 0)
+			return luaL_error(
+				L, "luprobe.options: unknown option %s%s%s (known: agg_keys)",
+				k ? "'" : "", k ? k : luaL_typename(L, -2), k ? "'" : "");
+		n = lua_tointegerx(L, -1, &isnum);
+		if (!isnum || n < 1 || n > (1 << 30))
+			return luaL_error(L,
+					  "luprobe.options: agg_keys must be an integer from 1 to "
+					  "1073741824");
+		if (tracer__set_agg_keys(s->tracer, (uint32_t)n))
+			return luaL_error(L, "%s", lp_lasterr());
+		lua_pop(L, 1);
+	}
+	return 0;
 }
 
 void lua_api__run_exit(struct session *s)
@@ -1668,6 +1720,8 @@ int lua_api__open(struct session *s)
 	lua_setfield(L, -2, "unreadable");
 	lua_pushcfunction(L, l_stats);
 	lua_setfield(L, -2, "stats");
+	lua_pushcfunction(L, l_options);
+	lua_setfield(L, -2, "options");
 	lua_pushcfunction(L, l_now);
 	lua_setfield(L, -2, "now");
 	lua_pushboolean(L, s->env->json);

@@ -49,6 +49,9 @@ static const char usage[] =
 	"      --budget N       instructions one callback may run (default 100000000)\n"
 	"      --ringbuf BYTES  ring buffer size (default 8388608)\n"
 	"      --max-calls N    calls in flight kept for pairing with their return\n"
+	"      --agg-keys N     keys each in-kernel aggregation map holds (default 16384)\n"
+	"      --map-limit BYTES  kernel memory one BPF map may take (default 1073741824);\n"
+	"                       a setting that needs more is refused\n"
 	"      --user NAME      once every probe is attached, drop to user NAME for good:\n"
 	"                       callbacks, timers, on_exit and the command run as NAME;\n"
 	"                       no probe can be added after\n"
@@ -83,6 +86,8 @@ enum {
 	OPT_MAX_CALLS,
 	OPT_DESCRIBE,
 	OPT_USER,
+	OPT_AGG_KEYS,
+	OPT_MAP_LIMIT,
 };
 
 static const struct option long_opts[] = {
@@ -98,6 +103,8 @@ static const struct option long_opts[] = {
 	{"ringbuf", required_argument, NULL, OPT_RINGBUF},
 	{"drain-ms", required_argument, NULL, OPT_DRAIN},
 	{"max-calls", required_argument, NULL, OPT_MAX_CALLS},
+	{"agg-keys", required_argument, NULL, OPT_AGG_KEYS},
+	{"map-limit", required_argument, NULL, OPT_MAP_LIMIT},
 	{"describe", required_argument, NULL, OPT_DESCRIBE},
 	{"output", required_argument, NULL, 'o'},
 	{"user", required_argument, NULL, OPT_USER},
@@ -466,6 +473,19 @@ int main(int argc, char **argv)
 			env.topts.max_calls = strtoul(optarg, &end, 10);
 			if (*end || env.topts.max_calls < 64 || env.topts.max_calls > (1u << 22))
 				return fail("--max-calls needs 64 to 4194304");
+			break;
+		case OPT_AGG_KEYS:
+			env.topts.agg_keys = strtoul(optarg, &end, 10);
+			if (*end || !env.topts.agg_keys || env.topts.agg_keys > (1u << 30))
+				return fail("--agg-keys needs 1 to 1073741824");
+			break;
+		case OPT_MAP_LIMIT:
+			env.topts.map_limit = strtoull(optarg, &end, 0);
+			if (*end || env.topts.map_limit < (1u << 20) ||
+			    env.topts.map_limit > (1ULL << 40))
+				return fail(
+					"--map-limit needs a size from 1048576 to 1099511627776 "
+					"bytes");
 			break;
 		case OPT_DRAIN:
 			env.drain_ms = strtoul(optarg, &end, 10);

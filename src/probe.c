@@ -509,6 +509,15 @@ static int pred_capture(void *arg, const char *path)
 	return capture_hidden(arg, path);
 }
 
+/* The call map keeps pi's entry record per call in flight: size it, and say why. */
+static void need_call_bytes(struct probe_set *ps, const struct probe *p, const struct planinfo *pi)
+{
+	char why[128];
+
+	snprintf(why, sizeof(why), "%s with strcap %d", pi->func->name, p->spec.popts.strcap);
+	tracer__need_call_bytes(ps->tracer, plan__entry_bytes(pi->pb), why);
+}
+
 static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 			const struct gobin_func *f, pid_t pid)
 {
@@ -760,7 +769,7 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 	if (p->scope)
 		bp->flags |= LP_PF_SCOPE;
 	if (want_ret)
-		tracer__need_call_bytes(ps->tracer, plan__entry_bytes(pi->pb));
+		need_call_bytes(ps, p, pi);
 	err = tracer__set_plan(ps->tracer, idx, bp);
 	if (err)
 		goto out_pi;
@@ -1206,6 +1215,7 @@ int probe__add_agg(struct probe_set *ps, struct probe *p, struct agg_req *req,
 		return -EINVAL;
 	}
 	*keykind = AK_NONE;
+	req->val_signed = false;
 	for (i = 0; i < p->nplans; i++) {
 		struct planinfo *pi = &ps->plans[p->plans[i]];
 		struct lp_plan *bp = plan__bpf(pi->pb);
@@ -1244,7 +1254,15 @@ int probe__add_agg(struct probe_set *ps, struct probe *p, struct agg_req *req,
 				  pi->func->name, req->key, p->spec.func);
 			return -EINVAL;
 		}
+		/* one signedness for the whole aggregation: min, max and sums depend on it */
+		if (i && req->val_signed != ((sp.sign & 1) != 0)) {
+			lp_seterr("%s: the value %s is signed in some functions of %s and unsigned "
+				  "in others; aggregate them in separate probes",
+				  pi->func->name, req->value, p->spec.func);
+			return -EINVAL;
+		}
 		*keykind = kk;
+		req->val_signed = sp.sign & 1;
 		sp.lmin = req->lmin;
 		sp.lstep = req->lstep;
 		sp.lcount = req->lcount;
@@ -1258,7 +1276,7 @@ int probe__add_agg(struct probe_set *ps, struct probe *p, struct agg_req *req,
 		}
 		bp->aggs[bp->naggs++] = sp;
 		if (pi->want_ret)
-			tracer__need_call_bytes(ps->tracer, plan__entry_bytes(pi->pb));
+			need_call_bytes(ps, p, pi);
 		err = tracer__set_plan(ps->tracer, p->plans[i], bp);
 		if (err)
 			return err;

@@ -123,6 +123,7 @@ struct agg_req {
 	const char *value; /* NULL (count); "latency"; else an integer value name or path */
 	int64_t lmin, lstep;
 	uint32_t lcount;
+	bool val_signed; /* out: the value is a Go signed integer (min, max and sums compare so) */
 };
 
 /* What a key of an aggregation is, to decode it. */

@@ -682,6 +682,10 @@ int session__finish(struct session *s)
 			fprintf(stderr, ", %llu return%s without an entry",
 				(unsigned long long)st[LP_STAT_UNMATCHED],
 				st[LP_STAT_UNMATCHED] == 1 ? "" : "s");
+		if (st[LP_STAT_AGG_FULL])
+			fprintf(stderr, ", %llu aggregation update%s dropped",
+				(unsigned long long)st[LP_STAT_AGG_FULL],
+				st[LP_STAT_AGG_FULL] == 1 ? "" : "s");
 		fputc('\n', stderr);
 	}
 	if (st[LP_STAT_LOST])
@@ -690,6 +694,14 @@ int session__finish(struct session *s)
 			"raise --ringbuf or do less work per event\n",
 			(unsigned long long)st[LP_STAT_LOST],
 			st[LP_STAT_LOST] == 1 ? " was" : "s were");
+	/* the aggregations printed above lack these calls: say so, and how to make room */
+	if (st[LP_STAT_AGG_FULL])
+		fprintf(stderr,
+			"luprobe: %llu aggregation update%s dropped because an in-kernel "
+			"aggregation map was full (%u keys); raise --agg-keys or "
+			"luprobe.options{ agg_keys = N }\n",
+			(unsigned long long)st[LP_STAT_AGG_FULL],
+			st[LP_STAT_AGG_FULL] == 1 ? " was" : "s were", tracer__agg_keys(s->tracer));
 
 	/* detach before anything else can go wrong */
 	tracer__free(s->tracer);

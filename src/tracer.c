@@ -20,7 +20,7 @@
 /* What a loaded BPF object is sized for: everything fixed at load time. */
 struct load_cfg {
 	uint64_t rb_bytes, wakeup_bytes;
-	uint32_t plans, probes, stacks, call_value, calls, scopes, fsbase_off;
+	uint32_t plans, probes, stacks, call_value, calls, scopes, fsbase_off, agg_keys;
 	bool multi;
 };
 
@@ -33,6 +33,9 @@ struct tracer {
 	uint32_t nplans;
 	uint8_t *probe_enabled;
 	uint32_t call_bytes;
+	char call_why[128];	  /* what needs call_bytes */
+	uint32_t script_agg_keys; /* luprobe.options{ agg_keys }: 0 if not given (not in opts,
+				   * which the preload thread reads) */
 	bool want_stacks;
 	bool want_tls;
 	bool want_calls; /* a plan pairs calls or tracks scopes */
@@ -92,6 +95,10 @@ int tracer__new(const struct tracer_opts *opts, struct tracer **out)
 		t->opts.max_plans = 4096;
 	if (!t->opts.max_probes)
 		t->opts.max_probes = 1024;
+	if (!t->opts.agg_keys)
+		t->opts.agg_keys = LP_AGG_KEYS;
+	if (!t->opts.map_limit)
+		t->opts.map_limit = LP_MAP_LIMIT;
 
 	t->plans = calloc(t->opts.max_plans, sizeof(*t->plans));
 	t->probe_enabled = calloc(t->opts.max_probes, 1);
@@ -178,28 +185,38 @@ static uint32_t fsbase_offset(void)
 	return 0;
 }
 
-/* Sum one key's per-CPU values; false if nothing was counted. */
-static bool sum_cpus(const struct lp_agg_val *vals, int ncpu, struct lp_agg_val *sum)
+/*
+ * Sum one key's per-CPU values; false if nothing was counted. A CPU whose
+ * count is 0 never saw the key (its slot is zeroed, min and max too). The
+ * 128-bit sums add up without wrapping; min and max compare as the value's
+ * Go type says (sgn).
+ */
+static bool sum_cpus(const struct lp_agg_val *vals, int ncpu, bool sgn, struct lp_agg_val *sum)
 {
+	unsigned __int128 total = 0;
+	bool first = true;
 	int c;
 
 	memset(sum, 0, sizeof(*sum));
-	sum->min = INT64_MAX;
-	sum->max = INT64_MIN;
 	for (c = 0; c < ncpu; c++) {
-		if (!vals[c].count)
+		const struct lp_agg_val *v = &vals[c];
+
+		if (!v->count)
 			continue;
-		sum->count += vals[c].count;
-		sum->sum += vals[c].sum;
-		if (vals[c].min < sum->min)
-			sum->min = vals[c].min;
-		if (vals[c].max > sum->max)
-			sum->max = vals[c].max;
+		sum->count += v->count;
+		total += (unsigned __int128)(uint64_t)v->sum_hi << 64 | v->sum;
+		if (first || (sgn ? v->min < sum->min : (uint64_t)v->min < (uint64_t)sum->min))
+			sum->min = v->min;
+		if (first || (sgn ? v->max > sum->max : (uint64_t)v->max > (uint64_t)sum->max))
+			sum->max = v->max;
+		first = false;
 	}
+	sum->sum = (uint64_t)total;
+	sum->sum_hi = (int64_t)(uint64_t)(total >> 64);
 	return sum->count != 0;
 }
 
-int tracer__agg_read(const struct tracer *t, uint32_t id, tracer_agg_fn fn, void *ctx)
+int tracer__agg_read(const struct tracer *t, uint32_t id, bool sgn, tracer_agg_fn fn, void *ctx)
 {
 	int ncpu = libbpf_num_possible_cpus(), fd, err = 0;
 	struct lp_agg_key key, next, *prev = NULL;
@@ -217,7 +234,7 @@ int tracer__agg_read(const struct tracer *t, uint32_t id, tracer_agg_fn fn, void
 		prev = &key;
 		if (key.id != id || bpf_map_lookup_elem(fd, &key, vals))
 			continue;
-		if (sum_cpus(vals, ncpu, &sum))
+		if (sum_cpus(vals, ncpu, sgn, &sum))
 			err = fn(ctx, &key, &sum);
 	}
 	/* keys that are not strings live in the 16-byte-key map */
@@ -231,7 +248,7 @@ int tracer__agg_read(const struct tracer *t, uint32_t id, tracer_agg_fn fn, void
 		key.id = k16.id;
 		key.bucket = k16.bucket;
 		memcpy(key.key, &k16.key, sizeof(k16.key));
-		if (sum_cpus(vals, ncpu, &sum))
+		if (sum_cpus(vals, ncpu, sgn, &sum))
 			err = fn(ctx, &key, &sum);
 	}
 	free(vals);
@@ -291,11 +308,13 @@ void tracer__need_scopes(struct tracer *t)
 	t->want_scopes = true;
 }
 
-void tracer__need_call_bytes(struct tracer *t, uint32_t bytes)
+void tracer__need_call_bytes(struct tracer *t, uint32_t bytes, const char *why)
 {
 	t->want_calls = true;
-	if (bytes > t->call_bytes)
-		t->call_bytes = bytes;
+	if (bytes > t->call_bytes || !t->call_why[0]) {
+		t->call_bytes = bytes > t->call_bytes ? bytes : t->call_bytes;
+		snprintf(t->call_why, sizeof(t->call_why), "%s", why ? why : "");
+	}
 }
 
 int tracer__set_probe_enabled(struct tracer *t, uint32_t probe, bool enabled)
@@ -527,6 +546,7 @@ static void exact_cfg(struct tracer *t, struct load_cfg *c)
 	if (c->call_value > sizeof(struct lp_rec) + LP_DATA_MAX)
 		c->call_value = sizeof(struct lp_rec) + LP_DATA_MAX;
 	c->scopes = t->want_scopes ? 16384 : 1024;
+	c->agg_keys = t->script_agg_keys ? t->script_agg_keys : t->opts.agg_keys;
 	/*
 	 * In-flight calls: as many as 64 MiB of kernel memory holds, from 4096
 	 * to 65536 (deep recursion keeps one entry per frame); when nothing pairs
@@ -566,6 +586,174 @@ static bool cfg_covers(const struct load_cfg *have, const struct load_cfg *need)
 	return !memcmp(&h, need, sizeof(h));
 }
 
+/*
+ * Kernel memory of the maps, computed as the kernel itself accounts it
+ * (map_mem_usage of Linux 6.x: elements, per-element headers, per-CPU
+ * copies, hash buckets), before any map is created: a map that would take
+ * more than the limit is refused with the option that sizes it, instead of
+ * taking the host's memory. Hash maps are counted full, also those that
+ * allocate as keys appear.
+ */
+#define HTAB_ELEM   48 /* sizeof(struct htab_elem) */
+#define HTAB_BUCKET 16 /* sizeof(struct bucket) */
+
+static uint64_t round8(uint64_t n)
+{
+	return (n + 7) & ~7ULL;
+}
+
+static uint64_t pow2_of(uint64_t n)
+{
+	uint64_t p = 1;
+
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+/* A hash map with n entries: preallocated (LRU) or allocated per key, per-CPU values or not. */
+static uint64_t htab_bytes(uint32_t key, uint32_t value, uint64_t n, bool percpu, bool prealloc,
+			   int ncpu)
+{
+	uint64_t b = 832 + pow2_of(n) * HTAB_BUCKET + 4ULL * ncpu * 8, elem;
+
+	elem = HTAB_ELEM + round8(key) + (percpu ? 8 : round8(value));
+	if (prealloc)
+		return b + n * (elem + (percpu ? round8(value) * ncpu : 0));
+	/* an llist node per element, and per-CPU values behind a pointer */
+	return b + n * (elem + 8 + (percpu ? 16 + round8(value) * ncpu : 0));
+}
+
+static uint64_t array_bytes(uint32_t value, uint64_t n, bool percpu, int ncpu)
+{
+	return 312 + (percpu ? n * (8 + round8(value) * ncpu) : n * round8(value));
+}
+
+static void fmt_bytes(char *buf, size_t n, uint64_t b)
+{
+	if (b >= 1ULL << 30)
+		snprintf(buf, n, "%.1f GiB", b / (double)(1ULL << 30));
+	else if (b >= 1ULL << 20)
+		snprintf(buf, n, "%.1f MiB", b / (double)(1ULL << 20));
+	else
+		snprintf(buf, n, "%.1f KiB", b / 1024.0);
+}
+
+enum {
+	MEM_RB,
+	MEM_CALLS,
+	MEM_AGGS,
+	MEM_AGGS16,
+	MEM_PLANS,
+	MEM_SCOPES,
+	MEM_STACKS,
+	MEM_OTHER,
+	MEM_N
+};
+
+static void cfg_memory(const struct load_cfg *c, int ncpu, uint64_t mem[MEM_N])
+{
+	mem[MEM_RB] = c->rb_bytes; /* what --ringbuf says; the kernel's bookkeeping is < 0.5% */
+	mem[MEM_CALLS] =
+		htab_bytes(sizeof(struct lp_call_key), c->call_value, c->calls, false, true, ncpu);
+	mem[MEM_AGGS] = htab_bytes(sizeof(struct lp_agg_key), sizeof(struct lp_agg_val),
+				   c->agg_keys, true, false, ncpu);
+	mem[MEM_AGGS16] = htab_bytes(sizeof(struct lp_agg_key16), sizeof(struct lp_agg_val),
+				     c->agg_keys, true, false, ncpu);
+	mem[MEM_PLANS] = array_bytes(sizeof(struct lp_plan), c->plans, false, ncpu);
+	mem[MEM_SCOPES] = htab_bytes(16, 8, c->scopes, false, true, ncpu); /* struct scope_key */
+	mem[MEM_STACKS] = 320 + pow2_of(c->stacks) * 8 + c->stacks * (16 + LP_STACK_DEPTH * 8);
+	mem[MEM_OTHER] = array_bytes(sizeof(struct lp_probe_state), c->probes, false, ncpu) +
+			 array_bytes(8 + 8 * LP_NREGS + sizeof(struct lp_rec) + 2 * LP_DATA_MAX,
+				     LP_NSCRATCH, true, ncpu) +
+			 array_bytes(8, LP_NSTATS, true, ncpu) + array_bytes(8, 1, true, ncpu);
+}
+
+/*
+ * Refuse c when one of its maps would take more than the limit; with say,
+ * the message names the option (not from the preload thread: lp_seterr's
+ * buffer belongs to the main thread).
+ */
+static int cfg_check(const struct tracer *t, const struct load_cfg *c, bool say)
+{
+	static const char *const names[MEM_N] = {"the ring buffer",
+						 "in-flight calls",
+						 "in-kernel aggregations",
+						 "in-kernel aggregations",
+						 "probe plans",
+						 "scopes",
+						 "stacks",
+						 "luprobe's other maps"};
+	int ncpu = libbpf_num_possible_cpus(), i;
+	char size[32], limit[32];
+	uint64_t mem[MEM_N];
+
+	if (ncpu <= 0)
+		ncpu = 1;
+	cfg_memory(c, ncpu, mem);
+	fmt_bytes(limit, sizeof(limit), t->opts.map_limit);
+	for (i = 0; i < MEM_N; i++) {
+		if (mem[i] <= t->opts.map_limit)
+			continue;
+		if (!say)
+			return -E2BIG;
+		fmt_bytes(size, sizeof(size), mem[i]);
+		if (i == MEM_RB)
+			lp_seterr("--ringbuf %llu would take %s of kernel memory for the ring "
+				  "buffer; "
+				  "the limit is %s: lower --ringbuf (or raise --map-limit)",
+				  (unsigned long long)c->rb_bytes, size, limit);
+		else if (i == MEM_CALLS)
+			lp_seterr(
+				"--max-calls %u would take %s of kernel memory for in-flight calls "
+				"(%llu bytes each, for %s); the limit is %s: lower --max-calls or "
+				"strcap (or raise --map-limit)",
+				c->calls, size, (unsigned long long)(mem[i] / c->calls),
+				t->call_why[0] ? t->call_why : "the entry records", limit);
+		else if (i == MEM_AGGS || i == MEM_AGGS16)
+			lp_seterr(
+				"%s%u%s would take %s of kernel memory for in-kernel aggregations "
+				"when full (%llu bytes a key on %d CPUs); the limit is %s: lower "
+				"%s "
+				"(or raise --map-limit)",
+				t->script_agg_keys ? "luprobe.options{ agg_keys = " : "--agg-keys ",
+				c->agg_keys, t->script_agg_keys ? " }" : "", size,
+				(unsigned long long)(mem[i] / c->agg_keys), ncpu, limit,
+				t->script_agg_keys ? "agg_keys" : "--agg-keys");
+		else
+			lp_seterr("%s would take %s of kernel memory; the limit is %s: raise "
+				  "--map-limit",
+				  names[i], size, limit);
+		return -E2BIG;
+	}
+	return 0;
+}
+
+int tracer__set_agg_keys(struct tracer *t, uint32_t n)
+{
+	struct load_cfg c;
+	uint32_t was = t->script_agg_keys;
+	int err;
+
+	if (t->skel) {
+		lp_seterr("agg_keys must be set before the probes are attached (in the main chunk, "
+			  "before attach())");
+		return -EBUSY;
+	}
+	memset(&c, 0, sizeof(c));
+	c.agg_keys = n;
+	t->script_agg_keys = n;
+	err = cfg_check(t, &c, true);
+	if (err)
+		t->script_agg_keys = was;
+	return err;
+}
+
+uint32_t tracer__agg_keys(const struct tracer *t)
+{
+	return t->script_agg_keys ? t->script_agg_keys : t->opts.agg_keys;
+}
+
 /* Open and load the object for c; errors are left to the caller to report. */
 static int load_object(const struct load_cfg *c, struct luprobe_bpf **out)
 {
@@ -585,6 +773,8 @@ static int load_object(const struct load_cfg *c, struct luprobe_bpf **out)
 	bpf_map__set_value_size(skel->maps.calls, c->call_value);
 	bpf_map__set_max_entries(skel->maps.calls, c->calls);
 	bpf_map__set_max_entries(skel->maps.scopes, c->scopes);
+	bpf_map__set_max_entries(skel->maps.aggs, c->agg_keys);
+	bpf_map__set_max_entries(skel->maps.aggs16, c->agg_keys);
 	if (c->multi)
 		bpf_program__set_expected_attach_type(skel->progs.lp_uprobe, LP_TRACE_UPROBE_MULTI);
 	err = luprobe_bpf__load(skel);
@@ -607,7 +797,10 @@ static void *preload_main(void *arg)
 	likely_cfg(t, &c);
 	t->pre_cfg = c;
 	t->pre_start_ns = now_ns();
-	t->pre_err = load_object(&c, &t->pre_skel);
+	/* nothing past the memory limit, not even speculatively (tracer__load says why) */
+	t->pre_err = cfg_check(t, &c, false);
+	if (!t->pre_err)
+		t->pre_err = load_object(&c, &t->pre_skel);
 	t->pre_end_ns = now_ns();
 	return NULL;
 }
@@ -626,6 +819,12 @@ int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx)
 	}
 	pr_debug("luprobe: uprobe_multi links %s\n", t->multi ? "available" : "not available");
 	exact_cfg(t, &need);
+	err = cfg_check(t, &need, true);
+	if (err) {
+		luprobe_bpf__destroy(t->pre_skel);
+		t->pre_skel = NULL;
+		return err;
+	}
 	if (t->want_tls && !need.fsbase_off)
 		pr_info("luprobe: cannot find task_struct.thread.fsbase in the kernel's BTF: "
 			"goroutine ids of stack-ABI returns will be 0\n");
@@ -658,6 +857,20 @@ int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx)
 		}
 	}
 	t->pre_skel = NULL;
+	if (lp_verbosity >= 2) {
+		uint64_t mem[MEM_N];
+		int ncpu = libbpf_num_possible_cpus();
+
+		cfg_memory(&need, ncpu > 0 ? ncpu : 1, mem);
+		pr_debug("luprobe: kernel memory of the maps, at most: ring %llu, calls %llu (%u x "
+			 "%u), aggregations %llu + %llu (%u keys each), plans %llu, scopes %llu, "
+			 "stacks %llu, other %llu bytes\n",
+			 (unsigned long long)mem[MEM_RB], (unsigned long long)mem[MEM_CALLS],
+			 need.calls, need.call_value, (unsigned long long)mem[MEM_AGGS],
+			 (unsigned long long)mem[MEM_AGGS16], need.agg_keys,
+			 (unsigned long long)mem[MEM_PLANS], (unsigned long long)mem[MEM_SCOPES],
+			 (unsigned long long)mem[MEM_STACKS], (unsigned long long)mem[MEM_OTHER]);
+	}
 	t->opts.max_plans = need.plans;
 	t->opts.max_calls = need.calls;
 	t->skel = skel;

@@ -23,7 +23,11 @@ struct tracer_opts {
 	uint32_t max_probes;  /* default 1024 */
 	uint32_t max_calls;   /* in-flight calls kept for pairing; default 8192 */
 	uint32_t max_stacks;  /* distinct stacks; default 4096 (0: no stack map) */
+	uint32_t agg_keys;    /* keys each aggregation map holds; default 16384 */
+	uint64_t map_limit;   /* kernel memory one map may take; default 1 GiB */
 };
+
+#define LP_MAP_LIMIT (1ULL << 30)
 
 struct tracer;
 
@@ -37,20 +41,33 @@ void tracer__free(struct tracer *t); /* detaches everything; accepts NULL */
 int tracer__alloc_plan(struct tracer *t);
 /* Store a plan; before load it is kept and written at load. */
 int tracer__set_plan(struct tracer *t, uint32_t idx, const struct lp_plan *plan);
-/* Entry record bytes a paired plan needs kept per call (sizes the call map). */
-void tracer__need_call_bytes(struct tracer *t, uint32_t bytes);
+/*
+ * Entry record bytes a paired plan needs kept per call (sizes the call map);
+ * why names it in a refusal ("main.F, strcap 64").
+ */
+void tracer__need_call_bytes(struct tracer *t, uint32_t bytes, const char *why);
 /* A probe scopes others (within =): size the scope map (before load). */
 void tracer__need_scopes(struct tracer *t);
 
 /* A site reads g from thread-local storage: find the task's fsbase (before load). */
 void tracer__need_tls(struct tracer *t);
 
-/* A probe feeds in-kernel aggregations: size their map (before load). */
+/*
+ * Keys each aggregation map holds (luprobe.options{ agg_keys = n }, before
+ * load). -EBUSY once loaded, -E2BIG past the memory limit (lp_seterr).
+ */
+int tracer__set_agg_keys(struct tracer *t, uint32_t n);
+/* Keys each aggregation map holds (as loaded, or as it will be). */
+uint32_t tracer__agg_keys(const struct tracer *t);
 
 /* One group (and bucket) of an aggregation, summed over CPUs. */
 typedef int (*tracer_agg_fn)(void *ctx, const struct lp_agg_key *key, const struct lp_agg_val *val);
-/* Call fn for every group of aggregation id. */
-int tracer__agg_read(const struct tracer *t, uint32_t id, tracer_agg_fn fn, void *ctx);
+/*
+ * Call fn for every group of aggregation id, summed over CPUs: the sum has
+ * 128 bits (sum_hi:sum), min and max compare as signed when sgn is true (the
+ * value is a Go signed integer), else as unsigned.
+ */
+int tracer__agg_read(const struct tracer *t, uint32_t id, bool sgn, tracer_agg_fn fn, void *ctx);
 /* Forget the data of aggregation id. */
 int tracer__agg_clear(const struct tracer *t, uint32_t id);
 

@@ -12,8 +12,8 @@
 -- event per call: p:count(), p:hist("latency"), ... (see docs/lua-api.md);
 -- they return objects with the same methods, except add.
 --
--- Aggregations that the script did not print are printed when the run ends
--- (as JSON with --json).
+-- Aggregations that counted something no print showed are printed when the
+-- run ends (as JSON with --json).
 local fmt = require "luprobe.fmt"
 
 local M = {}
@@ -58,10 +58,33 @@ function M.avg(opts) return new("avg", opts) end
 --- Power-of-two histogram of values, by key ({ unit = "ns" } labels buckets as durations).
 function M.hist(opts) return new("hist", opts) end
 
+-- a // b for integers read as unsigned (b > 0), as Programming in Lua does it
+local function udiv(a, b)
+	if a >= 0 then
+		return a // b
+	end
+	local q = ((a >> 1) // b) << 1
+	if not math.ult(a - q * b, b) then
+		q = q + 1
+	end
+	return q
+end
+
+-- Buckets between min and max: max - min may not fit in an integer (mininteger
+-- to maxinteger), but it always fits in 64 bits read as unsigned.
+local function span_buckets(min, max, step)
+	if math.type(min) == "integer" and math.type(max) == "integer" and math.type(step) == "integer" then
+		return udiv(max - min, step)
+	end
+	return (max - min) // step
+end
+
 --- Linear histogram of values from min to max in steps, by key.
 function M.lhist(min, max, step, opts)
-	if type(min) ~= "number" or type(max) ~= "number" or type(step) ~= "number" or step <= 0 or max <= min then
-		error("lhist(min, max, step): numbers with min < max and step > 0", 2)
+	-- (an unsigned count of 2^63 or more reads as negative)
+	if type(min) ~= "number" or type(max) ~= "number" or type(step) ~= "number" or step <= 0 or max <= min
+		or span_buckets(min, max, step) > 1000 or span_buckets(min, max, step) < 0 then
+		error("lhist(min, max, step): numbers with min < max and step > 0, at most 1000 buckets", 2)
 	end
 	if type(opts) == "string" then
 		opts = { title = opts }
@@ -76,13 +99,21 @@ function M.kernel(kind, opts)
 	return new(kind, opts)
 end
 
--- bucket 0: negative, 1: zero, 2+k: [2^k, 2^(k+1)), as the kernel counts them
+-- bucket 0: negative, 1: zero, 2+k: [2^k, 2^(k+1)), as the kernel counts them;
+-- a uint64 from 2^63 up is a float here (bucket 65)
 local function log2_bucket(v)
 	v = math.floor(v)
 	if v < 0 then
 		return 0
 	elseif v == 0 then
 		return 1
+	elseif math.type(v) == "float" then
+		-- from 2^63 up: 2^k <= v < 2^(k+1) (bounded, for an infinity)
+		local k, p = 63, 2.0 ^ 64
+		while v >= p and k < 1023 do
+			k, p = k + 1, p * 2
+		end
+		return 2 + k
 	end
 	local b = 0
 	while v > 1 do
@@ -93,18 +124,83 @@ local function log2_bucket(v)
 end
 
 local function lhist_count(a)
-	return (a.max - a.min) // a.step
+	return span_buckets(a.min, a.max, a.step)
 end
 
 local function lhist_bucket(a, v)
 	if v < a.min then
 		return 0
 	end
-	local i = (v - a.min) // a.step
+	local i
+	if math.type(v) == "integer" and math.type(a.min) == "integer" and math.type(a.step) == "integer" then
+		i = udiv(v - a.min, a.step)
+	else
+		i = (v - a.min) // a.step
+	end
 	if i >= lhist_count(a) then
 		return lhist_count(a) + 1
 	end
 	return 1 + i
+end
+
+-- Sums never wrap. Integers add up in 128 bits (two's complement words hi and
+-- lo, as the kernel keeps them), floats apart; a sum reads as an integer when
+-- it fits, else as the float nearest to the exact sum.
+local exact = setmetatable({}, { __mode = "k" }) -- group -> { hi, lo, f }
+
+-- x read as unsigned, to the nearest float (the low bit kept as a sticky bit)
+local function u64_float(x)
+	if x >= 0 then
+		return x + 0.0
+	end
+	return ((x >> 1) | (x & 1)) * 2.0
+end
+
+local function i128_number(hi, lo)
+	if (hi == 0 and lo >= 0) or (hi == -1 and lo < 0) then
+		return lo
+	end
+	local neg = hi < 0
+	if neg then
+		lo = -lo
+		hi = ~hi + (lo == 0 and 1 or 0)
+	end
+	local s, h = 0, hi
+	while h ~= 0 do
+		h, s = h >> 1, s + 1
+	end
+	-- the top 64 bits, with the bits shifted out of lo as a sticky bit
+	local top = (hi << (64 - s)) | (lo >> s) | ((lo << (64 - s)) ~= 0 and 1 or 0)
+	local f = u64_float(top) * 2.0 ^ s
+	return neg and -f or f
+end
+
+-- Add to group g's sum: an integer, a float, or a kernel entry's 128-bit words.
+local function sum_add(g, v, hi, lo)
+	local x = exact[g]
+	if not x then
+		x = { hi = 0, lo = 0, f = 0.0 }
+		exact[g] = x
+	end
+	if math.type(v) == "integer" or hi then
+		hi, lo = hi or (v < 0 and -1 or 0), lo or v
+		local l = x.lo + lo
+		x.hi = x.hi + hi + (math.ult(l, x.lo) and 1 or 0)
+		x.lo = l
+	else
+		x.f = x.f + v
+	end
+	local n = i128_number(x.hi, x.lo)
+	g.sum = x.f ~= 0 and x.f + n or n
+end
+
+-- the total count, to know whether a print showed everything
+local function total(groups)
+	local n = 0
+	for _, g in pairs(groups) do
+		n = n + g.count
+	end
+	return n
 end
 
 --- Add an event: count:add([key]), others:add(value [, key]).
@@ -133,7 +229,7 @@ function Agg:add(a, b)
 		self.groups[key] = g
 	end
 	g.count = g.count + 1
-	g.sum = g.sum + value
+	sum_add(g, value)
 	if value < g.min then g.min = value end
 	if value > g.max then g.max = value end
 	if self.kind == "hist" or self.kind == "lhist" then
@@ -160,7 +256,7 @@ local function refresh(self)
 			groups[key] = g
 		end
 		g.count = g.count + e.count
-		g.sum = g.sum + e.sum
+		sum_add(g, e.sum, e.sum_hi, e.sum_lo)
 		if e.min < g.min then g.min = e.min end
 		if e.max > g.max then g.max = e.max end
 		if self.kind == "hist" or self.kind == "lhist" then
@@ -221,9 +317,26 @@ function Agg:clear()
 		self.reader("clear")
 	end
 	self.groups = {}
+	self.printed = nil
 end
 
 local suffixes = { "", "K", "M", "G", "T", "P", "E" }
+
+-- Text of a number: integers exactly; a float beyond 2^53 (a uint64 from 2^63
+-- up, a sum beyond 64 bits) as the shortest text that reads back as it, which
+-- shows no more digits than it holds.
+local function num_text(v)
+	if math.type(v) == "integer" then
+		return string.format("%d", v)
+	end
+	for prec = 14, 17 do
+		local t = string.format("%." .. prec .. "g", v)
+		if tonumber(t) == v then
+			return t
+		end
+	end
+	return string.format("%.17g", v)
+end
 
 local function num_label(v)
 	local i = 1
@@ -231,7 +344,10 @@ local function num_label(v)
 		v = v // 1024
 		i = i + 1
 	end
-	return string.format("%d%s", v, suffixes[i])
+	if math.type(v) == "float" and v == math.floor(v) and math.abs(v) < 2 ^ 53 then
+		v = math.tointeger(v)
+	end
+	return num_text(v) .. suffixes[i]
 end
 
 local function label(self, v)
@@ -239,6 +355,11 @@ local function label(self, v)
 		return fmt.duration(v)
 	end
 	return num_label(v)
+end
+
+-- 2^k: an integer up to 2^62, a float from 2^63 (the top bucket of a uint64)
+local function pow2(k)
+	return k < 63 and 1 << k or 2.0 ^ k
 end
 
 -- [lo, hi) of a bucket; nil for an open end
@@ -249,7 +370,7 @@ local function bounds(self, b)
 		elseif b == 1 then
 			return 0, 1
 		end
-		return 1 << (b - 2), 1 << (b - 1)
+		return pow2(b - 2), pow2(b - 1)
 	end
 	local n = lhist_count(self)
 	if b == 0 then
@@ -301,10 +422,10 @@ local function value_text(self, v)
 	if self.unit == "ns" and self.kind ~= "count" then
 		return fmt.duration(v)
 	end
-	if math.type(v) == "float" then
+	if math.type(v) == "float" and math.abs(v) < 2 ^ 53 then
 		return string.format("%.1f", v)
 	end
-	return string.format("%d", v)
+	return num_text(v)
 end
 
 --- The aggregation as text lines (what print writes).
@@ -367,22 +488,28 @@ end
 
 --- Print the aggregation (text, or one JSON line with --json).
 function Agg:print(title)
-	self.printed = true
+	local text
 	if luprobe.json_output then
-		io.write(self:json(title), "\n")
-		return
+		text = self:json(title)
+	else
+		text = table.concat(self:lines(title), "\n")
 	end
-	io.write(table.concat(self:lines(title), "\n"), "\n")
+	-- what this print showed (the groups just read): at exit, anything more is printed
+	self.printed = total(self.groups)
+	io.write(text, "\n")
 end
 
 Agg.__tostring = function(self)
 	return table.concat(self:lines(), "\n")
 end
 
--- Called by luprobe after the on_exit handlers: print what nobody printed.
+-- Called by luprobe after the on_exit handlers: print every aggregation that
+-- counted something no print showed (never printed, or counted more since its
+-- last print or clear, like the last part of an interval printed by a timer).
 function M._at_exit()
 	for _, a in ipairs(all) do
-		if not a.printed and next(a:data()) ~= nil then
+		local n = total(a:data())
+		if n > 0 and n ~= a.printed then
 			a:print()
 		end
 	end

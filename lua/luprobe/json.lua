@@ -6,7 +6,8 @@
 --
 -- Tables that are sequences become arrays, other tables objects with their
 -- keys sorted (so output is deterministic); luprobe.unreadable and nil become
--- null; numbers that are not finite become null.
+-- null; numbers that are not finite become null; bytes that are not UTF-8
+-- become U+FFFD, so the output is valid JSON whatever the strings hold.
 local M = {}
 
 local escapes = {
@@ -14,10 +15,36 @@ local escapes = {
 	['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t',
 }
 
+-- JSON text must be UTF-8: a byte that does not start a valid UTF-8 character
+-- (a string cut inside one by strcap, or bytes that are not text) becomes
+-- U+FFFD, one per byte, as luprobe's event JSON writes it.
 local function quote(s)
-	return '"' .. s:gsub('[%c"\\]', function(c)
-		return escapes[c] or string.format("\\u%04x", c:byte())
-	end) .. '"'
+	if not s:find('[%c"\\\128-\255]') then
+		return '"' .. s .. '"'
+	end
+	local out, i, n = {}, 1, #s
+	while i <= n do
+		local j = s:find('[%c"\\\128-\255]', i)
+		if not j then
+			out[#out + 1] = s:sub(i)
+			break
+		end
+		out[#out + 1] = s:sub(i, j - 1)
+		local c = s:byte(j)
+		if c < 0x80 then
+			out[#out + 1] = escapes[string.char(c)] or string.format("\\u%04x", c)
+			i = j + 1
+		elseif utf8.len(s, j, j) then
+			-- a whole, valid character (strict: no overlong form, surrogate or past U+10FFFF)
+			local len = c >= 0xf0 and 4 or c >= 0xe0 and 3 or 2
+			out[#out + 1] = s:sub(j, j + len - 1)
+			i = j + len
+		else
+			out[#out + 1] = "\\ufffd"
+			i = j + 1
+		end
+	end
+	return '"' .. table.concat(out) .. '"'
 end
 
 --- Whether t is a sequence (keys 1..n and nothing else): an array, not an object.

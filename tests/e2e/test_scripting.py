@@ -133,7 +133,12 @@ on_exit(function()
 		for _, it in ipairs(lua[name]:items()) do a[#a + 1] = { it.value, it.group.buckets } end
 		for _, it in ipairs(kern[name]:items()) do b[#b + 1] = { it.value, it.group.buckets } end
 		print(name .. " " .. json.encode(a) .. " " .. json.encode(b))
-		lua[name].printed, kern[name].printed = true, true
+	end
+	-- compared, not to be printed at exit (cleared after all are read: sum, min, max and
+	-- avg of one value share their kernel data)
+	for _, name in ipairs{ "count", "sum", "min", "max", "avg", "hist", "lhist" } do
+		lua[name]:clear()
+		kern[name]:clear()
 	end
 	print("events " .. luprobe.stats().events)
 end)
