@@ -21,7 +21,7 @@
 
 #define LP_MAX_OPS     96    /* ops per plan (entry and return together) */
 #define LP_MAX_AGGS    8     /* in-kernel aggregations fed by one plan */
-#define LP_AGG_KEYS    16384 /* distinct keys of the in-kernel aggregations, per map */
+#define LP_AGG_KEYS    16384 /* keys per aggregation map by default (--agg-keys) */
 #define LP_AGG_KEYLEN  56    /* bytes of an aggregation key (a string key is cut there) */
 #define LP_NTMP	       16    /* temporaries */
 #define LP_DATA_MAX    4096  /* bytes of record data (power of two) */
