@@ -131,16 +131,14 @@ local function lhist_bucket(a, v)
 	if v < a.min then
 		return 0
 	end
-	local i
+	local n = lhist_count(a)
 	if math.type(v) == "integer" and math.type(a.min) == "integer" and math.type(a.step) == "integer" then
-		i = udiv(v - a.min, a.step)
-	else
-		i = (v - a.min) // a.step
+		-- v - min and the quotient are unsigned: they may not fit in an integer
+		local i = udiv(v - a.min, a.step)
+		return math.ult(i, n) and 1 + i or n + 1
 	end
-	if i >= lhist_count(a) then
-		return lhist_count(a) + 1
-	end
-	return 1 + i
+	local i = (v - a.min) // a.step
+	return i < n and 1 + i or n + 1
 end
 
 -- Sums never wrap. Integers add up in 128 bits (two's complement words hi and
@@ -414,6 +412,8 @@ end
 local function key_text(k)
 	if type(k) == "string" then
 		return k
+	elseif type(k) == "number" then
+		return num_text(k) -- a uint64 key from 2^63 up: all the digits its float holds
 	end
 	return fmt.value(k)
 end

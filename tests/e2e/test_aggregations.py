@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import tempfile
+import time
 
 from lib import (LUPROBE, SCRIPTS, Skip, expect, expect_eq, gobin, leftover_probes, run,
                  write_script)
@@ -177,16 +178,19 @@ local k = probe{ func = "main.big", args = false }
 local q = 1 << 62
 local kern = k:lhist("s", math.mininteger, math.maxinteger, q)
 local lua = agg.lhist(math.mininteger, math.maxinteger, q)
-probe{ func = "main.big", args = { "s" } }:on_event(function(e) lua:add(e.args.s) end)
+-- 1000 buckets from math.mininteger: values up to 2^64 - 1 above min, all above max
+local low = math.mininteger + 1000
+local kern2, lua2 = k:lhist("s", math.mininteger, low, 1), agg.lhist(math.mininteger, low, 1)
+probe{ func = "main.big", args = { "s" } }:on_event(function(e) lua:add(e.args.s) lua2:add(e.args.s) end)
 for _, f in ipairs{ function() k:lhist("s", math.mininteger, math.maxinteger, 1) end,
 		function() agg.lhist(math.mininteger, math.maxinteger, 1) end } do
 	print(select(2, pcall(f)))
 end
 on_exit(function()
-	print(kern:json())
-	print(lua:json())
-	kern:clear()
-	lua:clear()
+	for _, a in ipairs{ kern, lua, kern2, lua2 } do
+		print(a:json())
+		a:clear()
+	end
 end)
 """
 
@@ -200,9 +204,12 @@ def test_lhist_over_the_whole_int64_range_has_right_buckets_or_is_refused():
     ], "2^64 - 1 buckets are refused, in the kernel and in Lua")
     q = 2**62
     want = {(-2**63, -q): 1, (-q, 0): 1, (0, q): 3, (q, None): 1}
-    kern, lua = _json_lines(lines)
+    kern, lua, kern2, lua2 = _json_lines(lines)
     expect_eq(_buckets(kern["groups"][0]), want, "kernel: buckets of s")
     expect_eq(_buckets(lua["groups"][0]), want, "Lua: buckets of s")
+    want = {(-2**63, -2**63 + 1): 1, (-2**63 + 1000, None): 5}
+    expect_eq(_buckets(kern2["groups"][0]), want, "kernel: buckets of s from math.mininteger")
+    expect_eq(_buckets(lua2["groups"][0]), want, "Lua: buckets of s from math.mininteger")
 
 
 # ---- item 5: the last part of an interval printed by a timer ----
@@ -329,14 +336,26 @@ def test_json_of_strings_cut_inside_a_character_or_not_utf8_is_valid():
 CALLS_SCRIPT = 'probe{ func = "main.label", args = { "s" }, ret = true, strcap = 4095 }'
 
 
+def _new_probes(before, grace=10.0):
+    """luprobe programs loaded since before that are still there after grace seconds (the
+    kernel frees a program some time after its links: seconds on a busy machine)."""
+    deadline = time.time() + grace
+    while True:
+        new = [p for p in leftover_probes(grace=0) if p not in before]
+        if not new or time.time() >= deadline:
+            return new
+        time.sleep(0.1)
+
+
 def test_maps_past_the_memory_limit_are_refused_before_anything_is_created():
+    before = leftover_probes(grace=0)
     code, lines, err = run("--max-calls", "1048576", "-e", CALLS_SCRIPT, "--", gobin(AGGS),
                            "-mode", "strings")
     expect_eq((code, lines), (1, []), "refused; the command never ran")
     expect_eq(err, "luprobe: --max-calls 1048576 would take 4.1 GiB of kernel memory for "
               "in-flight calls (4248 bytes each, for main.label with strcap 4095); the limit "
               "is 1.0 GiB: lower --max-calls or strcap (or raise --map-limit)\n", "message")
-    expect_eq(leftover_probes(), [], "nothing left in the kernel")
+    expect_eq(_new_probes(before), [], "nothing left in the kernel")
     # a lower limit: 60000 calls of 4248 bytes (243 MiB) fit in 256 MiB, 65536 do not
     limit = str(256 << 20)
     code, lines, err = run("--map-limit", limit, "--max-calls", "65536", "-e", CALLS_SCRIPT,
