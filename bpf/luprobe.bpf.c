@@ -637,7 +637,8 @@ struct agg_run {
 /* A global function, verified once, like lp_op. */
 __noinline int lp_agg(__u32 i, struct agg_run *ar)
 {
-	struct {
+	/* key16 is a prefix of key (id, bucket, 8 bytes): one buffer, the stack is tight */
+	union {
 		struct lp_agg_key key;
 		struct lp_agg_key16 key16;
 	} k, *a = &k;
@@ -699,9 +700,6 @@ __noinline int lp_agg(__u32 i, struct agg_run *ar)
 			a->key.bucket = 1 + d / (__u64)sp->lstep;
 	}
 	if (sp->key_src != LP_AS_STR) {
-		a->key16.id = a->key.id;
-		a->key16.bucket = a->key.bucket;
-		a->key16.key = *(__u64 *)a->key.key;
 		v = bpf_map_lookup_elem(&aggs16, &a->key16);
 		if (!v) {
 			bpf_map_update_elem(&aggs16, &a->key16, &init, BPF_NOEXIST);

@@ -611,13 +611,19 @@ static uint64_t pow2_of(uint64_t n)
 	return p;
 }
 
-/* A hash map with n entries: preallocated (LRU) or allocated per key, per-CPU values or not. */
+/*
+ * A hash map with n entries: preallocated or allocated per key, per-CPU
+ * values or not; a plain preallocated hash (not LRU) has an extra element
+ * per CPU, and a pointer to it.
+ */
 static uint64_t htab_bytes(uint32_t key, uint32_t value, uint64_t n, bool percpu, bool prealloc,
-			   int ncpu)
+			   bool extra, int ncpu)
 {
 	uint64_t b = 832 + pow2_of(n) * HTAB_BUCKET + 4ULL * ncpu * 8, elem;
 
 	elem = HTAB_ELEM + round8(key) + (percpu ? 8 : round8(value));
+	if (extra)
+		b += 8ULL * ncpu + elem * ncpu;
 	if (prealloc)
 		return b + n * (elem + (percpu ? round8(value) * ncpu : 0));
 	/* an llist node per element, and per-CPU values behind a pointer */
@@ -654,19 +660,22 @@ enum {
 static void cfg_memory(const struct load_cfg *c, int ncpu, uint64_t mem[MEM_N])
 {
 	mem[MEM_RB] = c->rb_bytes; /* what --ringbuf says; the kernel's bookkeeping is < 0.5% */
-	mem[MEM_CALLS] =
-		htab_bytes(sizeof(struct lp_call_key), c->call_value, c->calls, false, true, ncpu);
+	mem[MEM_CALLS] = htab_bytes(sizeof(struct lp_call_key), c->call_value, c->calls, false,
+				    true, false, ncpu);
 	mem[MEM_AGGS] = htab_bytes(sizeof(struct lp_agg_key), sizeof(struct lp_agg_val),
-				   c->agg_keys, true, false, ncpu);
+				   c->agg_keys, true, false, false, ncpu);
 	mem[MEM_AGGS16] = htab_bytes(sizeof(struct lp_agg_key16), sizeof(struct lp_agg_val),
-				     c->agg_keys, true, false, ncpu);
+				     c->agg_keys, true, false, false, ncpu);
 	mem[MEM_PLANS] = array_bytes(sizeof(struct lp_plan), c->plans, false, ncpu);
-	mem[MEM_SCOPES] = htab_bytes(16, 8, c->scopes, false, true, ncpu); /* struct scope_key */
+	/* struct scope_key, struct scope_state */
+	mem[MEM_SCOPES] =
+		htab_bytes(16, 16 + 16 * LP_SCOPE_FRAMES, c->scopes, false, true, true, ncpu);
 	mem[MEM_STACKS] = 320 + pow2_of(c->stacks) * 8 + c->stacks * (16 + LP_STACK_DEPTH * 8);
 	mem[MEM_OTHER] = array_bytes(sizeof(struct lp_probe_state), c->probes, false, ncpu) +
 			 array_bytes(8 + 8 * LP_NREGS + sizeof(struct lp_rec) + 2 * LP_DATA_MAX,
 				     LP_NSCRATCH, true, ncpu) +
-			 array_bytes(8, LP_NSTATS, true, ncpu) + array_bytes(8, 1, true, ncpu);
+			 array_bytes(8, LP_NSTATS, true, ncpu) + array_bytes(8, 1, true, ncpu) +
+			 htab_bytes(4, sizeof(struct lp_watch), 256, false, true, true, ncpu);
 }
 
 /*

@@ -352,17 +352,17 @@ def test_maps_past_the_memory_limit_are_refused_before_anything_is_created():
     code, lines, err = run("--max-calls", "1048576", "-e", CALLS_SCRIPT, "--", gobin(AGGS),
                            "-mode", "strings")
     expect_eq((code, lines), (1, []), "refused; the command never ran")
-    expect_eq(err, "luprobe: --max-calls 1048576 would take 4.1 GiB of kernel memory for "
-              "in-flight calls (4248 bytes each, for main.label with strcap 4095); the limit "
+    expect_eq(err, "luprobe: --max-calls 1048576 would take 4.2 GiB of kernel memory for "
+              "in-flight calls (4256 bytes each, for main.label with strcap 4095); the limit "
               "is 1.0 GiB: lower --max-calls or strcap (or raise --map-limit)\n", "message")
     expect_eq(_new_probes(before), [], "nothing left in the kernel")
-    # a lower limit: 60000 calls of 4248 bytes (243 MiB) fit in 256 MiB, 65536 do not
+    # a lower limit: 60000 calls of 4256 bytes (245 MiB) fit in 256 MiB, 65536 do not
     limit = str(256 << 20)
     code, lines, err = run("--map-limit", limit, "--max-calls", "65536", "-e", CALLS_SCRIPT,
                            "--", gobin(AGGS), "-mode", "strings")
     expect_eq((code, lines, err), (1, [], (
-        "luprobe: --max-calls 65536 would take 265.5 MiB of kernel memory for in-flight calls "
-        "(4248 bytes each, for main.label with strcap 4095); the limit is 256.0 MiB: lower "
+        "luprobe: --max-calls 65536 would take 266.0 MiB of kernel memory for in-flight calls "
+        "(4256 bytes each, for main.label with strcap 4095); the limit is 256.0 MiB: lower "
         "--max-calls or strcap (or raise --map-limit)\n")), "65536 calls in 256 MiB")
     code, lines, err = run("-q", "--map-limit", limit, "--max-calls", "60000", "-e",
                            CALLS_SCRIPT, "--", gobin(AGGS), "-mode", "strings")
