@@ -508,7 +508,11 @@ static const struct gotype *conv(struct godwarf *dw, Dwarf_Die *die, int depth)
 	name = dwarf_diename(die);
 	attr_udata(die, DW_AT_byte_size, &size);
 
-	if (!attr_udata(die, DW_AT_go_kind, &rk)) {
+	/*
+	 * Kind 0 is no kind: Go 1.19 writes it for some pointer types (*uintptr),
+	 * which are pointers, 8 bytes, whatever that attribute says.
+	 */
+	if (!attr_udata(die, DW_AT_go_kind, &rk) || !rk) {
 		if (tag == DW_TAG_typedef) {
 			/* The name in front of a definition, or a type parameter's ".paramN". */
 			const struct gotype *u = conv_ref(dw, die, DW_AT_type, depth);
