@@ -110,6 +110,13 @@ int session__add_pid(struct session *s, pid_t pid)
 	err = target__open_pid(pid, &s->targets[s->ntargets]);
 	if (err)
 		return err;
+	/* a thread id names its process, which may be traced already */
+	for (i = 0; i < s->ntargets; i++) {
+		if (s->targets[i].pid == s->targets[s->ntargets].pid) {
+			target__close(&s->targets[s->ntargets]);
+			return 0;
+		}
+	}
 	s->ntargets++;
 	return 0;
 }
@@ -180,7 +187,7 @@ static void uncover_pid(struct session *s, pid_t pid)
 int session__trace_pid(struct session *s, pid_t pid)
 {
 	char msg[512];
-	int i, err;
+	int i, n = s->ntargets, err;
 
 	for (i = 0; i < s->ntargets; i++)
 		if (s->targets[i].pid == pid)
@@ -188,6 +195,8 @@ int session__trace_pid(struct session *s, pid_t pid)
 	err = session__add_pid(s, pid);
 	if (err)
 		return err;
+	if (s->ntargets == n)
+		return 0; /* a thread of a process traced already */
 	lp_clearerr();
 	err = cover_target(s, &s->targets[s->ntargets - 1]);
 	if (err) {

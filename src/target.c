@@ -282,10 +282,29 @@ int target__release(struct target *t)
 	return 0;
 }
 
+/* The process (thread group) of a thread id, or -1 if it cannot be read. */
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], line[128];
+	pid_t tgid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
 int target__open_pid(pid_t pid, struct target *t)
 {
 	char link[64];
 	ssize_t n;
+	pid_t tgid;
 	int err;
 
 	memset(t, 0, sizeof(*t));
@@ -294,6 +313,13 @@ int target__open_pid(pid_t pid, struct target *t)
 	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH)) {
 		lp_seterr("process %d: no such process", (int)pid);
 		return -ESRCH;
+	}
+	/* uprobes filter by process: a thread id stands for its process */
+	tgid = tgid_of(pid);
+	if (tgid > 0 && tgid != pid) {
+		fprintf(stderr, "luprobe: %d is a thread of process %d; tracing the process\n",
+			(int)pid, (int)tgid);
+		t->pid = pid = tgid;
 	}
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
 	n = readlink(link, t->path, sizeof(t->path) - 1);

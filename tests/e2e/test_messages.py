@@ -6,9 +6,10 @@ said the process was gone; Go 1.19's DWARF kind 0 for `*uintptr` made the
 pointer "impossible for its kind"."""
 import json
 import os
+import signal
 import tempfile
 
-from lib import ROOT, expect, expect_eq, gobin, run, write_script
+from lib import ROOT, Server, expect, expect_eq, gobin, luprobe, run, write_script
 
 SITES = "sites"
 SITES_SRC = os.path.join(ROOT, "tests", "go", "sites", "main.go")
@@ -48,3 +49,30 @@ def test_pointer_whose_dwarf_kind_is_zero_is_a_pointer():
     expect_eq(code, 0, f"exit code ({err})")
     expect_eq([ln.split("  ")[0] for ln in lines if ln.startswith("main.loadp")],
               ["main.loadp(p=&0x29, n=1) = 0x2a"], "the event as text")
+
+
+def test_pid_of_a_thread_traces_its_process():
+    """-p with the id of a thread that is not the group leader: the old code said "process
+    TID is gone" and exited 1 (uprobes filter by process)."""
+    srv = Server(gobin("computee"))
+    tids = sorted(int(t) for t in os.listdir(f"/proc/{srv.pid}/task") if int(t) != srv.pid)
+    expect(tids, f"the Go server {srv.pid} runs more than one thread")
+    tid = tids[0]
+    with tempfile.TemporaryDirectory() as d:
+        script = write_script(d, "t.lua", """
+local p = probe{ func = "main.computeE", args = { "iterations" } }
+p:on_event(function(e) printf("call %d %d\\n", e.args.iterations, e.pid) io.stdout:flush() end)
+attach()
+printf("ready %s\\n", table.concat(luprobe.pids, " ")) io.stdout:flush()
+""")
+        # the thread, and the process itself: one target, traced once
+        lp = luprobe("-q", script, "-p", str(tid), "-p", str(srv.pid))
+        lp.wait_line(rf"^ready {srv.pid}$")
+        srv.get("/e?iters=77")
+        lp.wait_line(rf"^call 77 {srv.pid}$")
+        lp.signal(signal.SIGINT)
+        expect_eq(lp.wait(10), 0, "exit code after SIGINT")
+    expect_eq(lp.lines, ["ready %d" % srv.pid, "call 77 %d" % srv.pid], "output: one event")
+    expect_eq(lp.stderr().splitlines(),
+              [f"luprobe: {tid} is a thread of process {srv.pid}; tracing the process"],
+              "stderr")
