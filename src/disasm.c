@@ -399,6 +399,16 @@ static int find_rets(csh cs, const struct gobin *gb, const struct gobin_func *f,
 			break;
 		}
 		out->ninsns++;
+		if ((insn->id == X86_INS_JMP || jcc_cc(insn->id) >= 0) &&
+		    insn->detail->x86.op_count == 1 &&
+		    insn->detail->x86.operands[0].type == X86_OP_IMM) {
+			uint64_t to = insn->detail->x86.operands[0].imm;
+
+			if (to < f->entry || to >= f->end) {
+				if (!out->ntails++)
+					out->tail_target = to;
+			}
+		}
 		if (insn->id == X86_INS_RET) {
 			if (out->nrets == cap) {
 				uint64_t *n;

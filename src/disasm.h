@@ -33,6 +33,12 @@ struct disasm_func {
 	bool emulated;	     /* the kernel emulates the entry instruction (no single-step) */
 	size_t nrets;
 	uint64_t *rets; /* addresses of RET instructions (malloc'd) */
+	/*
+	 * Jumps out of the function (tail calls): the calls that leave through
+	 * them return to the caller without passing a RET of this function.
+	 */
+	size_t ntails;
+	uint64_t tail_target; /* where the first of them goes */
 	size_t ninsns;	/* instructions decoded */
 	size_t nspills;
 	struct disasm_spill spills[DISASM_MAX_SPILLS];

@@ -543,6 +543,27 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 	if (err)
 		return err;
 	want_ret = sp->ret_mode != PR_NONE;
+	if (want_ret && d.ntails) {
+		/* a call that leaves by a tail jump returns from the callee's RET, not ours */
+		const struct gobin_func *t = gobin__func_at(b->gb, d.tail_target);
+		char to[512];
+
+		if (t && t->entry == d.tail_target)
+			snprintf(to, sizeof(to), "%s", t->name);
+		else
+			snprintf(to, sizeof(to), "0x%lx", (unsigned long)d.tail_target);
+		if (!d.nrets)
+			lp_seterr("%s: ends by jumping to %s (a tail call) and has no RET of its own; "
+				  "trace %s with ret = true",
+				  f->name, to, to);
+		else
+			lp_seterr("%s: returns on some paths by jumping to %s (a tail call), where "
+				  "its results and latency cannot be seen; trace it without ret, or %s "
+				  "with ret = true",
+				  f->name, to, to);
+		err = -EINVAL;
+		goto out;
+	}
 	if (want_ret && !d.nrets) {
 		lp_seterr("%s has no RET instruction in %s (it never returns normally); trace "
 			  "it without ret",

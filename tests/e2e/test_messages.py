@@ -76,3 +76,35 @@ printf("ready %s\\n", table.concat(luprobe.pids, " ")) io.stdout:flush()
     expect_eq(lp.stderr().splitlines(),
               [f"luprobe: {tid} is a thread of process {srv.pid}; tracing the process"],
               "stderr")
+
+
+def test_function_ending_in_a_tail_call_says_so():
+    """(*Outer).Bump is the compiler's wrapper for the method promoted from the embedded
+    *Inner: it loads the pointer and jumps to (*Inner).Bump. The old code said it "has no RET
+    instruction (it never returns normally)"."""
+    for variant in ("default", "stripped"):
+        binary = gobin(SITES, variant)
+        code, lines, err = run("-e", 'probe{ func = "main.(*Outer).Bump", ret = true }', "--",
+                               binary)
+        expect_eq((code, lines), (1, []), f"exit code and output on {variant}")
+        expect_eq(err.splitlines(), [
+            "luprobe: (command line):1: main.(*Outer).Bump: ends by jumping to "
+            "main.(*Inner).Bump (a tail call) and has no RET of its own; trace "
+            "main.(*Inner).Bump with ret = true"], f"stderr on {variant}")
+        # what the message suggests works, and the wrapper is traced without ret
+        code, lines, err = run("-q", "-e", """
+probe{ func = "main.(*Inner).Bump", args = { {"i", "uintptr"}, {"d", "int"} },
+       ret = { "int" } }:on_event(function(e) printf("inner %d %d\\n", e.args.d, e.ret[1]) end)
+probe{ func = "main.(*Outer).Bump", args = false }:on_event(function(e) print("outer") end)
+""", "--", binary, "-rounds", "3")
+        expect_eq(code, 0, f"exit code on {variant} ({err})")
+        expect_eq([ln for ln in lines if not ln.startswith("round")],
+                  ["outer", "inner 1 1", "outer", "inner 2 3", "outer", "inner 3 6"],
+                  f"events on {variant}")
+    # a function that never returns keeps its own message (test_results has the text)
+    code, _, err = run("-e", 'probe{ func = "runtime.memequal", ret = true }', "--",
+                       gobin(SITES))
+    expect_eq(err.splitlines(), [
+        "luprobe: (command line):1: runtime.memequal: returns on some paths by jumping to "
+        "memeqbody (a tail call), where its results and latency cannot be seen; trace it "
+        "without ret, or memeqbody with ret = true"], "a function with RETs and a tail call")
