@@ -981,6 +981,25 @@ static __always_inline __u64 frame_depth(const struct lp_plan *p, struct scratch
 }
 
 /*
+ * A paired call that `where` or `within` turns away at entry still leaves a
+ * mark in `calls`, so that its return is known for what it is: not a return
+ * whose entry went missing (begun before the probe, or evicted), which is
+ * counted as unmatched.
+ */
+static __always_inline void mark_rejected(const struct lp_plan *p, struct scratch *s, __u64 g)
+{
+	struct lp_call_key key;
+
+	if (!(p->flags & LP_PF_PAIR))
+		return;
+	s->rec.flags |= LP_RF_REJECTED;
+	s->rec.data_len = 0;
+	call_key(&key, p, s, s->rec.pid, s->rec.plan, g);
+	if (bpf_map_update_elem(&calls, &key, &s->rec, BPF_ANY))
+		stat_inc(LP_STAT_CALLS_FULL);
+}
+
+/*
  * Entry and return are global functions too, verified once each instead of
  * inline in every path of lp_uprobe: that halves the time the kernel spends
  * loading the program, which every start of luprobe waits for.
@@ -1048,12 +1067,14 @@ __noinline int lp_entry(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 ena
 	if (enabled && (p->flags & LP_PF_WITHIN) &&
 	    !scope_inside(s->rec.pid, r.g, s->rec.goid, user_g, s->rec.goid, p->within, depth)) {
 		stat_inc(LP_STAT_OUTSIDE);
+		mark_rejected(p, s, r.g);
 		return 0;
 	}
 
 	run_ops(&r, 0, p->nentry);
 	if (r.drop) {
 		stat_inc(LP_STAT_FILTERED);
+		mark_rejected(p, s, r.g);
 		return 0;
 	}
 
@@ -1115,9 +1136,14 @@ __noinline int lp_return(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 en
 		return 0;
 	entry = bpf_map_lookup_elem(&calls, &key);
 
+	if (entry && (entry->flags & LP_RF_REJECTED)) {
+		/* turned away at entry: nothing to pair, nothing lost */
+		bpf_map_delete_elem(&calls, &key);
+		return 0;
+	}
 	if (!entry) {
-		/* filtered at entry, begun before the probe, or evicted */
-		if ((p->flags & LP_PF_PAIR) && !(p->flags & LP_PF_ENTRY_FILTER))
+		/* begun before the probe was attached or enabled, or evicted */
+		if ((p->flags & LP_PF_PAIR) && enabled)
 			stat_inc(LP_STAT_UNMATCHED);
 		if (!enabled || !(p->flags & LP_PF_ENTRY_EVENT))
 			return 0;

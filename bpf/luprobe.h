@@ -138,7 +138,7 @@ enum lp_plan_flags {
 	LP_PF_NOEVENT = 1 << 4,	     /* in-kernel aggregation only: no ring-buffer record */
 	LP_PF_WITHIN = 1 << 5,	     /* only inside a call of probe `within` */
 	LP_PF_SCOPE = 1 << 6,	     /* other probes are scoped to calls of this one */
-	LP_PF_ENTRY_FILTER = 1 << 7, /* a predicate may drop calls at entry (no state is kept) */
+	LP_PF_ENTRY_FILTER = 1 << 7, /* a predicate may drop calls at entry */
 	LP_PF_PIE = 1 << 8,	     /* position-independent binary: records carry the load bias */
 };
 
@@ -310,6 +310,8 @@ enum lp_rec_flags {
 	LP_RF_TRUNC = 1 << 2,	/* the variable area ran out; some copies are short */
 	LP_RF_STACK = 1 << 3,	/* stack_id / stack_ret are valid */
 	LP_RF_BIAS = 1 << 4,	/* bias is the load bias of the plan's binary in this process */
+	/* call state only: `where` or `within` turned the call away at entry */
+	LP_RF_REJECTED = 1 << 5,
 };
 
 /* Every ring-buffer record starts with this header. */

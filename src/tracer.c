@@ -1188,17 +1188,25 @@ int tracer__stats(const struct tracer *t, uint64_t out[LP_NSTATS])
 size_t tracer__inflight(const struct tracer *t)
 {
 	struct lp_call_key key, next;
+	struct lp_rec *rec;
 	size_t n = 0;
 	int fd;
 
 	if (!t->skel)
 		return 0;
 	fd = bpf_map__fd(t->skel->maps.calls);
-	if (bpf_map_get_next_key(fd, NULL, &key))
+	/* the value is the entry record and its data: only the header is looked at */
+	rec = calloc(1, bpf_map__value_size(t->skel->maps.calls) + sizeof(*rec));
+	if (!rec || bpf_map_get_next_key(fd, NULL, &key)) {
+		free(rec);
 		return 0;
+	}
 	do {
-		n++;
+		/* calls `where` or `within` turned away are marked, not in flight */
+		if (bpf_map_lookup_elem(fd, &key, rec) == 0 && !(rec->flags & LP_RF_REJECTED))
+			n++;
 	} while (!bpf_map_get_next_key(fd, &key, &next) && (key = next, 1));
+	free(rec);
 	return n;
 }
 

@@ -7,9 +7,10 @@ pointer "impossible for its kind"."""
 import json
 import os
 import signal
+import subprocess
 import tempfile
 
-from lib import ROOT, Server, expect, expect_eq, gobin, luprobe, run, write_script
+from lib import ROOT, Proc, Server, expect, expect_eq, gobin, luprobe, run, write_script
 
 SITES = "sites"
 SITES_SRC = os.path.join(ROOT, "tests", "go", "sites", "main.go")
@@ -108,3 +109,55 @@ probe{ func = "main.(*Outer).Bump", args = false }:on_event(function(e) print("o
         "luprobe: (command line):1: runtime.memequal: returns on some paths by jumping to "
         "memeqbody (a tail call), where its results and latency cannot be seen; trace it "
         "without ret, or memeqbody with ret = true"], "a function with RETs and a tail call")
+
+
+UNMATCHED_SCRIPT = """
+local q = probe{ func = "main.outer", args = false, ret = true }
+q:on_event(function(e) print("outer") end)
+probe{ func = "main.inner", ret = true, within = q }:on_event(function(e)
+	printf("inner %d\\n", e.args.n)
+end)
+probe{ func = "main.compute", ret = true, where = "n == 2" }:on_event(function(e)
+	printf("compute %d\\n", e.args.n)
+end)
+probe{ func = "main.blocked", ret = true, where = "in ~= nil" }:on_event(function(e) print("blocked returned") end)
+on_exit(function()
+	local s = luprobe.stats()
+	printf("unmatched %d, inflight %d, filtered %d\\n", s.unmatched, s.inflight, s.filtered)
+end)
+attach()
+print("ready") io.stdout:flush()
+"""
+
+
+def test_returns_of_calls_turned_away_at_entry_are_not_unmatched():
+    """The old code counted the returns of calls that `within` turned away (inner outside
+    outer: 3 a round) as returns without an entry (9 here), and no return of a probe with a
+    `where` at entry at all, not even one whose entry was truly missed: here main.blocked,
+    which was running before luprobe attached."""
+    target = Proc([gobin(SITES), "-block", "-rounds", "3"], stdin=subprocess.PIPE)
+    target.wait_line("^blocked$")
+    with tempfile.TemporaryDirectory() as d:
+        lp = luprobe(write_script(d, "t.lua", UNMATCHED_SCRIPT), "-p", str(target.pid))
+        lp.wait_line("^ready$")
+        target.p.stdin.write(b"go\n")
+        target.p.stdin.flush()
+        expect_eq(target.wait(20), 0, "the program's exit code")
+        expect_eq(lp.wait(20), 1, "luprobe's exit code once the traced process is gone")
+    expect_eq(target.lines, ["blocked", "blocked read 3 bytes"] + _rounds(3), "the program's output")
+    expect_eq(lp.lines, ["ready",
+                         "inner 1", "inner 2", "outer", "compute 2", "inner 2", "inner 3",
+                         "outer", "inner 3", "inner 4", "outer",
+                         "unmatched 1, inflight 0, filtered 2"], "luprobe's output")
+    expect_eq(lp.stderr().splitlines(),
+              [f"luprobe: process {target.pid} ({gobin(SITES)}) exited",
+               "luprobe: 10 events, 0 lost, 1 return without an entry"], "summary")
+    # mode = "separate": a call turned away at entry has no return event either (the old
+    # code sent one, without arguments, for each)
+    code, lines, err = run("-q", "-e", 'probe{ func = "main.compute", ret = true, '
+                           'mode = "separate", where = "n == 2" }:on_event(function(e) '
+                           'print(e.kind, e.args and e.args.n, e.ret and e.ret[1]) end)',
+                           "--", gobin(SITES), "-rounds", "3")
+    expect_eq(code, 0, f"exit code ({err})")
+    expect_eq([ln for ln in lines if not ln.startswith("round")],
+              ["entry\t2\tnil", "return\t2\t11"], "events of a probe in separate mode")
