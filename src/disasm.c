@@ -370,73 +370,47 @@ static int find_entry_site(csh cs, const struct gobin *gb, const struct gobin_fu
 	return 0;
 }
 
-static int find_rets(csh cs, const struct gobin *gb, const struct gobin_func *f,
-		     struct disasm_func *out)
+/*
+ * Target of a direct JMP or Jcc (rel8 or rel32), read from its bytes so that
+ * the whole function can be decoded without capstone's (slower) details;
+ * false for an indirect jump.
+ */
+static bool jump_target(const cs_insn *insn, uint64_t *to)
 {
-	size_t size = f->end - f->entry, cap = 0;
-	const uint8_t *code = gobin__data(gb, f->entry, size);
-	uint64_t pc = f->entry;
-	cs_insn *insn;
-	int err = 0;
+	const uint8_t *b = insn->bytes;
+	size_t i = 0, n = insn->size;
 
-	if (!code)
-		return -EINVAL;
-	insn = cs_malloc(cs);
-	if (!insn)
-		return -ENOMEM;
-	while (size) {
-		if (!cs_disasm_iter(cs, &code, &size, &pc, insn)) {
-			/* Padding after the last instruction is INT3s; anything else is unknown. */
-			size_t i;
-
-			for (i = 0; i < size && code[i] == 0xcc; i++)
-				;
-			if (i == size)
-				break;
-			lp_seterr("%s: cannot decode the instruction at 0x%lx; no probe placed",
-				  f->name, (unsigned long)pc);
-			err = -EINVAL;
-			break;
-		}
-		out->ninsns++;
-		if ((insn->id == X86_INS_JMP || jcc_cc(insn->id) >= 0) &&
-		    insn->detail->x86.op_count == 1 &&
-		    insn->detail->x86.operands[0].type == X86_OP_IMM) {
-			uint64_t to = insn->detail->x86.operands[0].imm;
-
-			if (to < f->entry || to >= f->end) {
-				if (!out->ntails++)
-					out->tail_target = to;
-			}
-		}
-		if (insn->id == X86_INS_RET) {
-			if (out->nrets == cap) {
-				uint64_t *n;
-
-				cap = cap ? cap * 2 : 8;
-				n = realloc(out->rets, cap * sizeof(*n));
-				if (!n) {
-					err = -ENOMEM;
-					break;
-				}
-				out->rets = n;
-			}
-			out->rets[out->nrets++] = insn->address;
-		}
+	while (i < n && (b[i] == 0x2e || b[i] == 0x3e || b[i] == 0x66 || b[i] == 0xf2 ||
+			 b[i] == 0xf3 || (b[i] >= 0x40 && b[i] <= 0x4f)))
+		i++;
+	if (n == i + 2 && (b[i] == 0xeb || (b[i] >= 0x70 && b[i] <= 0x7f))) {
+		*to = insn->address + n + (int8_t)b[i + 1];
+		return true;
 	}
-	cs_free(insn, 1);
-	return err;
+	if (n == i + 5 && b[i] == 0xe9) {
+		*to = insn->address + n +
+		      (int32_t)(b[i + 1] | b[i + 2] << 8 | b[i + 3] << 16 |
+				(uint32_t)b[i + 4] << 24);
+		return true;
+	}
+	if (n == i + 6 && b[i] == 0x0f && b[i + 1] >= 0x80 && b[i + 1] <= 0x8f) {
+		*to = insn->address + n +
+		      (int32_t)(b[i + 2] | b[i + 3] << 8 | b[i + 4] << 16 |
+				(uint32_t)b[i + 5] << 24);
+		return true;
+	}
+	return false;
 }
 
-int disasm__func(const struct gobin *gb, const struct gobin_func *f, struct disasm_func *out)
+int disasm__func(const struct gobin *gb, const struct gobin_func *f, const struct disasm_check *c,
+		 struct disasm_func *out)
 {
 	csh cs;
 	int err;
 
 	memset(out, 0, sizeof(*out));
-	if (f->end <= f->entry || f->end - f->entry > FUNC_MAX_BYTES) {
-		lp_seterr("%s: implausible function size %lu", f->name,
-			  (unsigned long)(f->end - f->entry));
+	if (c->f != f || c->err) {
+		lp_seterr("%s: not checked before it was decoded", f->name);
 		return -EINVAL;
 	}
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
@@ -445,9 +419,19 @@ int disasm__func(const struct gobin *gb, const struct gobin_func *f, struct disa
 	}
 	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
 	err = find_entry_site(cs, gb, f, out);
-	if (!err)
-		err = find_rets(cs, gb, f, out);
 	cs_close(&cs);
+	/* the RETs and tail calls the check's linear decode found */
+	if (!err && c->nrets) {
+		out->rets = malloc(c->nrets * sizeof(*out->rets));
+		if (!out->rets)
+			err = -ENOMEM;
+		else
+			memcpy(out->rets, c->rets, c->nrets * sizeof(*out->rets));
+		out->nrets = c->nrets;
+	}
+	out->ntails = c->ntails;
+	out->tail_target = c->tail_target;
+	out->ninsns = c->ninsns;
 	if (err)
 		disasm__free(out);
 	return err;
@@ -521,6 +505,255 @@ int disasm__entry(const struct gobin *gb, const struct gobin_func *f, struct dis
 	err = find_entry_site(cs, gb, f, out);
 	cs_close(&cs);
 	return err;
+}
+
+/* ---- is this a function's entry? ---- */
+
+static bool all_padding(const uint8_t *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (b[i] != 0xcc && b[i] != 0x00)
+			return false;
+	return true;
+}
+
+/* Padding between functions: INT3s, or zero bytes (which decode as ADD [RAX], AL). */
+static bool is_pad_insn(const cs_insn *insn)
+{
+	return insn->id == X86_INS_INT3 || all_padding(insn->bytes, insn->size);
+}
+
+/* Can a function's code end with this instruction? */
+static bool ends_function(unsigned id)
+{
+	switch (id) {
+	case X86_INS_RET:
+	case X86_INS_JMP:
+	case X86_INS_LJMP:
+	case X86_INS_UD2:
+	case X86_INS_INT:
+	case X86_INS_HLT:
+		return true;
+	}
+	return false;
+}
+
+static int add_ret(struct disasm_check *c, uint64_t at)
+{
+	if (c->nrets == c->rets_cap) {
+		size_t cap = c->rets_cap ? c->rets_cap * 2 : 8;
+		uint64_t *n = realloc(c->rets, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		c->rets = n;
+		c->rets_cap = cap;
+	}
+	c->rets[c->nrets++] = at;
+	return 0;
+}
+
+/*
+ * Decode [from, to) linearly, marking instruction starts in starts (over
+ * [from, to), may be NULL). Trailing padding is allowed. With c (a function's
+ * own code), also collect its RETs and jumps out of it (tail calls). Returns
+ * 0 when decoding ends exactly at `to`.
+ */
+static int walk(csh cs, cs_insn *insn, const struct gobin *gb, uint64_t from, uint64_t to,
+		uint8_t *starts, struct disasm_walk *w, struct disasm_check *c)
+{
+	size_t size = to - from;
+	const uint8_t *code = gobin__data(gb, from, size);
+	uint64_t pc = from, dest;
+
+	memset(w, 0, sizeof(*w));
+	w->stop = from;
+	if (!code)
+		return -EINVAL;
+	while (size) {
+		uint64_t at = pc;
+
+		if (!cs_disasm_iter(cs, &code, &size, &pc, insn)) {
+			if (!all_padding(code, size))
+				return -EINVAL;
+			break;
+		}
+		if (starts)
+			starts[(at - from) >> 3] |= 1u << ((at - from) & 7);
+		if (at == from)
+			w->pad_first = is_pad_insn(insn);
+		if (!is_pad_insn(insn)) {
+			w->last = at;
+			w->prev_id = w->last_id;
+			w->last_id = insn->id;
+		}
+		w->stop = pc;
+		if (!c)
+			continue;
+		c->ninsns++;
+		if (insn->id == X86_INS_RET && add_ret(c, at))
+			return -ENOMEM;
+		if ((insn->id == X86_INS_JMP || jcc_cc(insn->id) >= 0) &&
+		    jump_target(insn, &dest) && (dest < from || dest >= to) && !c->ntails++)
+			c->tail_target = dest;
+	}
+	w->stop = to;
+	return 0;
+}
+
+static bool is_asm(const struct gobin_func *f)
+{
+	return f->asm_abi0 || (f->flag & 0x4); /* funcFlag_ASM, Go 1.18+ */
+}
+
+/* Why f's entry does not follow the code of the function before it, or "" when it does. */
+static void check_prev(csh cs, cs_insn *insn, const struct gobin *gb, const struct gobin_func *f,
+		       const struct disasm_check *c, char *why, size_t len)
+{
+	const struct gobin_func *p = NULL;
+	struct disasm_walk w;
+	size_t i = f->index;
+	int err;
+
+	why[0] = '\0';
+	while (i > 0 && (p = gobin__func(gb, --i)) && p->entry == f->entry)
+		p = NULL;
+	if (!p || p->entry > f->entry || f->entry - p->entry > FUNC_MAX_BYTES)
+		return;
+	/* a glob checks functions in table order: p was often just walked, to the same end */
+	if (c->walked == p && p->end == f->entry) {
+		w = c->walk;
+		err = c->walk_err;
+	} else {
+		err = walk(cs, insn, gb, p->entry, f->entry, NULL, &w, NULL);
+	}
+	if (!err) {
+		/* Go puts a NOP after a last CALL, so that its return PC is in the function */
+		bool nop_after_call = w.last_id == X86_INS_NOP && w.prev_id == X86_INS_CALL;
+
+		if (w.last && !ends_function(w.last_id) && !nop_after_call && !is_asm(p))
+			snprintf(why, len, "%s does not end there", p->name);
+		return;
+	}
+	/* undecodable, or an instruction that runs past the entry */
+	{
+		const uint8_t *code = gobin__data(gb, w.stop, 16);
+		size_t size = 16;
+		uint64_t pc = w.stop;
+
+		if (code && cs_disasm_iter(cs, &code, &size, &pc, insn) && pc > f->entry)
+			snprintf(why, len, "it is inside %s's instruction at 0x%lx", p->name,
+				 (unsigned long)w.stop);
+		else if (!is_asm(p))
+			snprintf(why, len, "%s cannot be decoded up to it", p->name);
+		/*
+		 * else assembly with data, or instructions capstone does not know
+		 * (chacha20poly1305's AVX2): where its instructions end is unknown,
+		 * and the alignment and .symtab have to do.
+		 */
+	}
+}
+
+int disasm__check(const struct gobin *gb, const struct gobin_func *f, struct disasm_check *c)
+{
+	uint32_t align = gobin__func_align(gb, f);
+	char prev[160];
+	uint64_t sym;
+	size_t n = 0;
+	struct disasm_walk w;
+	cs_insn *insn;
+	csh cs;
+
+	if (c->f == f)
+		return c->err;
+	disasm__check_free(c);
+	c->f = f;
+	c->err = 0;
+	c->why[0] = '\0';
+	c->undecodable = 0;
+	c->empty = false;
+	c->nrets = c->ntails = c->ninsns = 0;
+	if (f->end <= f->entry || f->end - f->entry > FUNC_MAX_BYTES) {
+		snprintf(c->why, sizeof(c->why), "its size %lu is implausible",
+			 (unsigned long)(f->end - f->entry));
+		return c->err = -EINVAL;
+	}
+	c->starts = calloc((f->end - f->entry + 7) / 8, 1);
+	if (!c->starts) {
+		c->f = NULL;
+		return -ENOMEM;
+	}
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
+		c->f = NULL;
+		return -ENOMEM;
+	}
+	insn = cs_malloc(cs);
+	if (!insn) {
+		cs_close(&cs);
+		c->f = NULL;
+		return -ENOMEM;
+	}
+	if (f->entry % align)
+		n += snprintf(c->why + n, sizeof(c->why) - n, "not %u-byte aligned", align);
+	if (gobin__func_symbol(gb, f, &sym) == 0 && sym != f->entry && n < sizeof(c->why))
+		n += snprintf(c->why + n, sizeof(c->why) - n, "%s.symtab says 0x%lx", n ? "; " : "",
+			      (unsigned long)sym);
+	check_prev(cs, insn, gb, f, c, prev, sizeof(prev));
+	if (prev[0] && n < sizeof(c->why))
+		n += snprintf(c->why + n, sizeof(c->why) - n, "%s%s", n ? "; " : "", prev);
+	if (!n) {
+		c->walk_err = walk(cs, insn, gb, f->entry, f->end, c->starts, &w, c);
+		if (c->walk_err == -ENOMEM) {
+			cs_free(insn, 1);
+			cs_close(&cs);
+			c->f = NULL;
+			return -ENOMEM;
+		}
+		c->walk = w;
+		c->walked = f;
+	}
+	if (!n && c->walk_err) {
+		c->undecodable = w.stop;
+		n = 1;
+	} else if (!n && !w.last) {
+		c->empty = true;
+		n = 1;
+	} else if (!n && w.pad_first) {
+		n = snprintf(c->why, sizeof(c->why), "it is padding, INT3 or zero bytes");
+	}
+	cs_free(insn, 1);
+	cs_close(&cs);
+	if (n)
+		c->err = -EINVAL;
+	return c->err;
+}
+
+bool disasm__is_start(const struct disasm_check *c, uint64_t addr)
+{
+	uint64_t i;
+
+	if (!c->f || c->err || !c->starts || addr < c->f->entry || addr >= c->f->end)
+		return false;
+	i = addr - c->f->entry;
+	return c->starts[i >> 3] & (1u << (i & 7));
+}
+
+void disasm__check_free(struct disasm_check *c)
+{
+	free(c->starts);
+	c->starts = NULL;
+	c->f = NULL;
+}
+
+void disasm__check_release(struct disasm_check *c)
+{
+	disasm__check_free(c);
+	free(c->rets);
+	c->rets = NULL;
+	c->rets_cap = c->nrets = 0;
+	c->walked = NULL;
 }
 
 void disasm__free(struct disasm_func *d)

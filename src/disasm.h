@@ -46,11 +46,15 @@ struct disasm_func {
 	int g_reg;	  /* LP_REG_* holding g at the entry site (the stack check's base), or -1 */
 };
 
+struct disasm_check;
+
 /*
- * Decode f and fill out. Returns 0, or -EINVAL with lp_seterr() when the
- * code cannot be decoded completely (no probe is then placed on f).
+ * Find f's probe sites: the entry site from its prologue, and the RETs and
+ * tail calls that disasm__check() found in c (which must hold f, checked).
+ * Returns 0, -EINVAL with lp_seterr(), or -ENOMEM.
  */
-int disasm__func(const struct gobin *gb, const struct gobin_func *f, struct disasm_func *out);
+int disasm__func(const struct gobin *gb, const struct gobin_func *f, const struct disasm_check *c,
+		 struct disasm_func *out);
 void disasm__free(struct disasm_func *d); /* frees rets; accepts NULL */
 /* Only the entry site (the prologue is decoded, not the whole function). */
 int disasm__entry(const struct gobin *gb, const struct gobin_func *f, struct disasm_func *out);
@@ -63,6 +67,53 @@ int disasm__entry(const struct gobin *gb, const struct gobin_func *f, struct dis
  */
 int disasm__calls_to(const struct gobin *gb, const struct gobin_func *f, const char *callee,
 		     uint64_t *sites, size_t max);
+
+/* What a linear decode of a range found (disasm.c). */
+struct disasm_walk {
+	uint64_t stop;	  /* where decoding stopped: the end, or what could not be decoded */
+	uint64_t last;	  /* address of the last instruction that is not padding (0: none) */
+	unsigned last_id; /* and its capstone id */
+	unsigned prev_id; /* the id of the instruction before that one */
+	bool pad_first;	  /* the first instruction is padding */
+};
+
+/*
+ * Whether a function can hold probe sites: its entry is plausible and where
+ * each of its instructions starts, decoding from that entry. A wrong entry
+ * (a corrupted function table) would put a breakpoint inside an instruction.
+ */
+struct disasm_check {
+	const struct gobin_func *f; /* the function checked, NULL before the first check */
+	int err;		    /* 0, or -EINVAL: why[] says what is wrong with the entry */
+	char why[256];
+	uint64_t undecodable; /* or: the entry is fine, the code there cannot be decoded */
+	bool empty; /* or: there is no code, only padding (a marker like go:textfipsend) */
+	/* the last function decoded in full, kept: it is the previous one of the next */
+	const struct gobin_func *walked;
+	struct disasm_walk walk;
+	int walk_err;
+	/* what that decode found: RETs, jumps out of the function (tail calls) */
+	uint64_t *rets;
+	size_t nrets, rets_cap, ntails, ninsns;
+	uint64_t tail_target;
+	uint8_t *starts; /* bitmap over [f->entry, f->end): where instructions start */
+};
+
+/*
+ * Check f, unless c holds its verdict already. Its entry must be aligned as
+ * Go's linker aligns functions, agree with .symtab when there is one, and be
+ * where the code of the function before it ends (after its INT3 or zero
+ * padding, with an instruction that ends a function: RET, JMP, UD2, INT, or
+ * the NOP after a last CALL; assembly may end with data); and f must decode
+ * completely from it. Returns c->err; -ENOMEM.
+ */
+int disasm__check(const struct gobin *gb, const struct gobin_func *f, struct disasm_check *c);
+/* Does an instruction of the function c checked (successfully) start at addr? */
+bool disasm__is_start(const struct disasm_check *c, uint64_t addr);
+/* Forget the verdict (keeps buffers for the next check); accepts a zeroed one. */
+void disasm__check_free(struct disasm_check *c);
+/* Free everything. */
+void disasm__check_release(struct disasm_check *c);
 
 /* Does the kernel's uprobe code emulate this instruction rather than single-step it? */
 bool disasm__is_emulated(const uint8_t *code, size_t len);

@@ -1631,6 +1631,43 @@ const struct gobin_func *gobin__find_func(const struct gobin *gb, const char *na
 }
 
 /*
+ * Where .symtab puts f: 1 when one of its FUNC symbols of f's name is at
+ * f->entry, 0 when they are all elsewhere (*addr is the first of them), -1
+ * when it has none of that name.
+ */
+static int symtab_entry(const struct gobin *gb, const struct gobin_func *f, uint64_t *addr)
+{
+	bool any = false;
+
+	/*
+	 * The pclntab gives an ABI0 function and its ABIInternal wrapper one
+	 * name; .symtab (Go 1.17+) suffixes the ABI0 one with ".abi0".
+	 */
+	for (int abi0 = 0; abi0 < 2; abi0++) {
+		char alt[512];
+		const char *name = f->name;
+		const struct sym *s;
+
+		if (abi0) {
+			if ((size_t)snprintf(alt, sizeof(alt), "%s.abi0", f->name) >= sizeof(alt))
+				break;
+			name = alt;
+		}
+		for (s = sym_lookup(gb, name);
+		     s && s < gb->syms + gb->nsyms && strcmp(s->name, name) == 0; s++) {
+			if (s->type != STT_FUNC)
+				continue;
+			if (s->addr == f->entry)
+				return 1;
+			if (!any)
+				*addr = s->addr;
+			any = true;
+		}
+	}
+	return any ? 0 : -1;
+}
+
+/*
  * .symtab and the pclntab are written from the same symbols by the linker:
  * a function both name must sit at the same address. Many disagreements
  * mean the table was misread, and probes would land in the wrong place.
@@ -1641,35 +1678,13 @@ static int cross_check(struct gobin *gb)
 
 	for (size_t i = 0; i < gb->info.nfuncs && gb->nsyms; i++) {
 		const struct gobin_func *f = &gb->funcs[i];
-		bool any = false, same = false;
+		uint64_t at;
+		int r = symtab_entry(gb, f, &at);
 
-		/*
-		 * The pclntab gives an ABI0 function and its ABIInternal wrapper
-		 * one name; .symtab (Go 1.17+) suffixes the ABI0 one with ".abi0".
-		 */
-		for (int abi0 = 0; abi0 < 2 && !same; abi0++) {
-			char alt[512];
-			const char *name = f->name;
-			const struct sym *s;
-
-			if (abi0) {
-				if ((size_t)snprintf(alt, sizeof(alt), "%s.abi0", f->name) >=
-				    sizeof(alt))
-					break;
-				name = alt;
-			}
-			for (s = sym_lookup(gb, name);
-			     s && s < gb->syms + gb->nsyms && strcmp(s->name, name) == 0; s++) {
-				if (s->type != STT_FUNC)
-					continue;
-				any = true;
-				same |= s->addr == f->entry;
-			}
-		}
-		if (!any)
+		if (r < 0)
 			continue;
 		compared++;
-		if (!same && ++bad <= 10)
+		if (!r && ++bad <= 10)
 			pr_debug("gobin: %s: %s at %#lx in the pclntab, elsewhere in .symtab\n",
 				 gb->path, f->name, (unsigned long)f->entry);
 	}
@@ -1921,6 +1936,31 @@ size_t gobin__nfuncs(const struct gobin *gb)
 const struct gobin_func *gobin__func(const struct gobin *gb, size_t i)
 {
 	return gb && i < gb->info.nfuncs ? &gb->funcs[i] : NULL;
+}
+
+int gobin__func_symbol(const struct gobin *gb, const struct gobin_func *f, uint64_t *addr)
+{
+	uint64_t at = 0;
+	int r = gb && f && gb->nsyms ? symtab_entry(gb, f, &at) : -1;
+
+	if (r < 0)
+		return -ENOENT;
+	*addr = r ? f->entry : at;
+	return 0;
+}
+
+uint32_t gobin__func_align(const struct gobin *gb, const struct gobin_func *f)
+{
+	/*
+	 * cmd/link aligns every function to funcAlign, 32 bytes on amd64 since
+	 * Go 1.15 (16 before), unless the symbol carries its own alignment:
+	 * assembly with PCALIGN, which Go 1.22-1.24 let lower it to 16
+	 * (memeqbody, aeshashbody, crypto/internal/fips140/subtle.xorBytes).
+	 * Every function of the binaries in .cache/gobins (Go 1.13-1.27) agrees.
+	 */
+	if (!gb->info.go_minor || gb->info.go_minor < 15)
+		return 16;
+	return (f->flag & FUNCFLAG_ASM) || f->asm_abi0 ? 16 : 32;
 }
 
 const struct gobin_func *gobin__func_at(const struct gobin *gb, uint64_t pc)

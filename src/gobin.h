@@ -106,6 +106,16 @@ size_t gobin__glob(const struct gobin *gb, const char *pattern, const struct gob
 /* Up to max existing names closest to name (edit distance, same package first). */
 size_t gobin__suggest(const struct gobin *gb, const char *name, const char **out, size_t max);
 
+/*
+ * Where .symtab puts f: 0 with *addr = f->entry when one of its symbols of
+ * f's name is there, else the address of the first; -ENOENT when there is
+ * no .symtab or no function of that name in it.
+ */
+int gobin__func_symbol(const struct gobin *gb, const struct gobin_func *f, uint64_t *addr);
+
+/* The alignment Go's linker gives f's entry for this binary's Go release. */
+uint32_t gobin__func_align(const struct gobin *gb, const struct gobin_func *f);
+
 /* The function containing pc (link-time address), or NULL. */
 const struct gobin_func *gobin__func_at(const struct gobin *gb, uint64_t pc);
 

@@ -243,13 +243,85 @@ static struct planinfo *new_planinfo(struct probe_set *ps, uint32_t idx)
 	return &ps->plans[idx];
 }
 
+/*
+ * A probe site must start an instruction, decoding from the entry of the
+ * function that holds it, and that entry must be plausible (disasm__check):
+ * a breakpoint inside an instruction would corrupt the traced program.
+ */
+static int check_site(struct binary *b, uint64_t vaddr, const struct gobin_func *f)
+{
+	const struct gobin_func *h = gobin__func_at(b->gb, vaddr);
+	char in[600] = "";
+	int err;
+
+	if (!h) {
+		lp_seterr("%s: probe site 0x%lx is in no function of %s; no probe placed", f->name,
+			  (unsigned long)vaddr, b->path);
+		return -EINVAL;
+	}
+	if (h != f) /* a call site */
+		snprintf(in, sizeof(in), "%s: its call site 0x%lx is in ", f->name,
+			 (unsigned long)vaddr);
+	err = disasm__check(b->gb, h, &b->check);
+	if (err == -EINVAL && b->check.empty) {
+		lp_seterr("%s%s: no code in %s, only padding (a marker, not a function); no probe "
+			  "placed",
+			  in, h->name, b->path);
+	} else if (err == -EINVAL && b->check.undecodable) {
+		lp_seterr("%s%s: cannot decode the instruction at 0x%lx in %s; no probe placed", in,
+			  h->name, (unsigned long)b->check.undecodable, b->path);
+	} else if (err == -EINVAL) {
+		lp_seterr("%s%s: entry 0x%lx in %s is not where a function can start (%s); the "
+			  "binary's function table looks corrupt",
+			  in, h->name, (unsigned long)h->entry, b->path, b->check.why);
+	} else if (!err && !disasm__is_start(&b->check, vaddr)) {
+		lp_seterr("%s: probe site 0x%lx in %s does not start an instruction of %s decoded "
+			  "from its entry; no probe placed",
+			  f->name, (unsigned long)vaddr, b->path, h->name);
+		err = -EINVAL;
+	}
+	return err;
+}
+
+/*
+ * Every site of f passes here before anything is built on it: the entry
+ * site and every RET, then the call sites when f is to be probed there
+ * (*use_cs). A call site that fails (in a function whose entry is
+ * implausible) makes f probed at its entry instead, as the call sites could
+ * then not be known to be all its calls.
+ */
+static int check_sites(struct binary *b, const struct gobin_func *f, const struct disasm_func *d,
+		       const struct callsites *cs, bool *use_cs)
+{
+	size_t i;
+	int err = check_site(b, d->entry_site, f);
+
+	for (i = 0; !err && i < d->nrets; i++)
+		err = check_site(b, d->rets[i], f);
+	*use_cs = !err && cs && cs->eligible;
+	for (i = 0; *use_cs && i < cs->nsites; i++) {
+		err = check_site(b, cs->sites[i], f);
+		if (err == -EINVAL) {
+			pr_info("luprobe: %s: probed at its entry, not at its call sites: %s\n",
+				f->name, lp_lasterr());
+			lp_clearerr();
+			err = 0;
+			*use_cs = false;
+		}
+		if (err)
+			return err;
+	}
+	return err;
+}
+
+/* Record a site that check_sites() passed. */
 static int add_point(struct probe *p, struct binary *b, uint64_t vaddr, uint64_t cookie, pid_t pid,
-		     const char *fname, bool is_ret)
+		     const struct gobin_func *f, bool is_ret)
 {
 	uint64_t off;
 
 	if (gobin__vaddr_to_offset(b->gb, vaddr, &off)) {
-		lp_seterr("%s: address 0x%lx is not backed by %s", fname, (unsigned long)vaddr,
+		lp_seterr("%s: address 0x%lx is not backed by %s", f->name, (unsigned long)vaddr,
 			  b->path);
 		return -EINVAL;
 	}
@@ -533,13 +605,17 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 	struct planinfo *pi;
 	struct lp_plan *bp;
 	size_t nd = 0, np = 0, nr = 0, i, j;
-	bool regabi = info->regabi && !f->asm_abi0, want_ret, raw = false;
+	bool regabi = info->regabi && !f->asm_abi0, want_ret, raw = false, use_cs = false;
 	struct plan_opts popts = sp->popts;
 	struct godwarf *dw = NULL;
 	const struct callsites *cs = NULL;
 	int idx, err;
 
-	err = disasm__func(b->gb, f, &d);
+	/* a corrupt function table must not be decoded into probe sites */
+	err = check_site(b, f->entry, f);
+	if (err)
+		return err;
+	err = disasm__func(b->gb, f, &b->check, &d);
 	if (err)
 		return err;
 	want_ret = sp->ret_mode != PR_NONE;
@@ -553,13 +629,13 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 		else
 			snprintf(to, sizeof(to), "0x%lx", (unsigned long)d.tail_target);
 		if (!d.nrets)
-			lp_seterr("%s: ends by jumping to %s (a tail call) and has no RET of its own; "
-				  "trace %s with ret = true",
+			lp_seterr("%s: ends by jumping to %s (a tail call) and has no RET of its "
+				  "own; trace %s with ret = true",
 				  f->name, to, to);
 		else
 			lp_seterr("%s: returns on some paths by jumping to %s (a tail call), where "
-				  "its results and latency cannot be seen; trace it without ret, or %s "
-				  "with ret = true",
+				  "its results and latency cannot be seen; trace it without ret, "
+				  "or %s with ret = true",
 				  f->name, to, to);
 		err = -EINVAL;
 		goto out;
@@ -571,6 +647,10 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 		err = -EINVAL;
 		goto out;
 	}
+	cs = wants_callsites(p, f, &d) ? binary__callsites(b, f->entry) : NULL;
+	err = check_sites(b, f, &d, cs, &use_cs);
+	if (err)
+		goto out;
 
 	/* Parameters: from the declaration, else from DWARF. */
 	/* even with args = false: predicates and aggregations may capture more */
@@ -806,26 +886,25 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 	}
 	pi->probe = p;
 
-	cs = wants_callsites(p, f, &d) ? binary__callsites(b, f->entry) : NULL;
-	if (cs && cs->eligible) {
+	if (use_cs) {
 		/* every call of f is one of these emulated CALLs: no single-step */
 		if (!regabi)
 			tracer__need_tls(ps->tracer);
 		for (i = 0; !err && i < cs->nsites; i++)
 			err = add_point(p, b, cs->sites[i], LP_COOKIE(idx, LP_SITE_CALL, 0, 0, 0),
-					pid, f->name, false);
+					pid, f, false);
 	} else {
 		/* where the stack check just loaded g into a register, read it there */
 		uint64_t cookie = LP_COOKIE_WITH_SITEOFF(
 			LP_COOKIE(idx, d.site_kind, d.cc, d.cc_neg, 0), d.entry_site - f->entry);
 
-		if (cs)
+		if (cs && !cs->eligible)
 			pr_debug("%s: not probed at its call sites: %s\n", f->name, cs->why);
 		if (d.site_kind == LP_SITE_JCC && d.g_reg >= 0 && !regabi)
 			cookie = LP_COOKIE_WITH_GREG(cookie, d.g_reg + 1);
 		else if (!regabi)
 			tracer__need_tls(ps->tracer);
-		err = add_point(p, b, d.entry_site, cookie, pid, f->name, false);
+		err = add_point(p, b, d.entry_site, cookie, pid, f, false);
 	}
 	if (!regabi && d.nrets && (want_ret || p->scope))
 		tracer__need_tls(ps->tracer);
@@ -834,8 +913,8 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 		err = add_point(p, b, d.rets[i],
 				LP_COOKIE_WITH_SITEOFF(LP_COOKIE(idx, LP_SITE_RET, 0, 0, 0),
 						       d.rets[i] - f->entry),
-				pid, f->name, true);
-	if (cs && cs->eligible)
+				pid, f, true);
+	if (use_cs)
 		pr_debug("%s: %zu call sites (emulated), %zu RET, %zu values\n", f->name,
 			 cs->nsites, d.nrets, plan__values(ps->plans[idx].pb, &i) ? i : 0);
 	else
@@ -886,6 +965,10 @@ static int binary__recovery(struct probe_set *ps, struct binary *b)
 			  b->path, n);
 		return -EINVAL;
 	}
+	/* a probe site like any other: checked before anything is built on it */
+	err = check_site(b, site[0], f);
+	if (err)
+		return err;
 	idx = tracer__alloc_plan(ps->tracer);
 	if (idx < 0)
 		return idx;
@@ -926,7 +1009,7 @@ int probe__scope_points(struct probe_set *ps, struct probe *p)
 		if (!err)
 			err = add_point(p, b, b->recover_site,
 					LP_COOKIE(b->recover_plan, LP_SITE_RECOVER, 0, 0, 0), pid,
-					"runtime.recovery", false);
+					gobin__find_func(b->gb, "runtime.recovery"), false);
 		if (err)
 			return err;
 		p->points[p->npoints - 1].is_recover = true;
@@ -1348,6 +1431,7 @@ void probe_set__free(struct probe_set *ps)
 	for (b = ps->bins; b; b = next) {
 		next = b->next;
 		godwarf__free(b->dw);
+		disasm__check_release(&b->check);
 		callsites__free(b->cs, b->ncs);
 		free(b->cs);
 		gobin__free(b->gb);

@@ -15,6 +15,7 @@
 #include "gobin.h"
 #include "godwarf.h"
 #include "goruntime.h"
+#include "disasm.h"
 #include "gotype.h"
 #include "plan.h"
 #include "tracer.h"
@@ -70,6 +71,7 @@ struct binary {
 	bool recover_known;
 	uint32_t recover_plan;
 	uint64_t recover_site;
+	struct disasm_check check; /* the function that held the last probe site checked */
 	struct binary *next;
 };
 
