@@ -8,6 +8,7 @@
 #include "decode.h"
 
 #define UNREADABLE_MT "luprobe.unreadable"
+#define NOTCAPTURED_MT "luprobe.notcaptured"
 
 /* Pointer types whose pointee starts with the whole error message. */
 static const char *const message_errors[] = {
@@ -46,6 +47,32 @@ static uint64_t rd(const struct decode_ctx *c, uint32_t off, unsigned size)
 		return 0;
 	memcpy(&v, c->data + off, size); /* little endian */
 	return v;
+}
+
+/*
+ * Was the value, or what it points to, left out of the capture (bounds, or
+ * a default capture that did not fit)? Then it reads "...": only a nil or
+ * empty one is known from its image alone.
+ */
+static bool left_out(const struct decode_ctx *c, const struct dnode *n)
+{
+	if (n->avail == DA_NOTFOLLOWED)
+		return true;
+	if (!n->shallow || !decode__readable(c, n))
+		return false;
+	switch (n->kind) {
+	case DN_STRING:
+		return rd(c, n->img + 8, 8) != 0;
+	case DN_SLICE:
+		return rd(c, n->img, 8) || rd(c, n->img + 8, 8);
+	case DN_IFACE:
+	case DN_MAP:
+	case DN_CHAN:
+	case DN_FUNC:
+		return rd(c, n->img, 8) != 0;
+	default:
+		return false; /* a pointer not followed shows its address */
+	}
 }
 
 static int64_t sext(uint64_t v, unsigned size)
@@ -432,6 +459,10 @@ void decode__format(struct strbuf *sb, const struct decode_ctx *c, const struct 
 	const char *bytes;
 	uint32_t nbytes;
 
+	if (left_out(c, n)) {
+		sb_puts(sb, "...");
+		return;
+	}
 	if (!decode__readable(c, n)) {
 		sb_putc(sb, '?');
 		return;
@@ -610,7 +641,7 @@ void decode__json(struct strbuf *sb, const struct decode_ctx *c, const struct dn
 	const char *bytes;
 	uint32_t nbytes;
 
-	if (!decode__readable(c, n)) {
+	if (left_out(c, n) || !decode__readable(c, n)) {
 		sb_puts(sb, "null");
 		return;
 	}
@@ -800,6 +831,12 @@ static int unreadable_tostring(lua_State *L)
 	return 1;
 }
 
+static int notcaptured_tostring(lua_State *L)
+{
+	lua_pushliteral(L, "...");
+	return 1;
+}
+
 void decode__init_lua(lua_State *L)
 {
 	if (luaL_newmetatable(L, UNREADABLE_MT)) {
@@ -807,6 +844,22 @@ void decode__init_lua(lua_State *L)
 		lua_setfield(L, -2, "__tostring");
 	}
 	lua_pop(L, 1);
+	if (luaL_newmetatable(L, NOTCAPTURED_MT)) {
+		lua_pushcfunction(L, notcaptured_tostring);
+		lua_setfield(L, -2, "__tostring");
+	}
+	lua_pop(L, 1);
+}
+
+void decode__push_notcaptured(lua_State *L)
+{
+	if (lua_getfield(L, LUA_REGISTRYINDEX, "luprobe.notcaptured.value") == LUA_TNIL) {
+		lua_pop(L, 1);
+		lua_newuserdatauv(L, 0, 0);
+		luaL_setmetatable(L, NOTCAPTURED_MT);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, LUA_REGISTRYINDEX, "luprobe.notcaptured.value");
+	}
 }
 
 void decode__push_unreadable(lua_State *L)
@@ -877,6 +930,10 @@ void decode__push(lua_State *L, const struct decode_ctx *c, const struct dnode *
 	uint32_t nbytes;
 
 	luaL_checkstack(L, 8, "decoding a value");
+	if (left_out(c, n)) {
+		decode__push_notcaptured(L);
+		return;
+	}
 	if (!decode__readable(c, n)) {
 		decode__push_unreadable(L);
 		return;

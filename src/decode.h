@@ -3,7 +3,9 @@
  * Decoding captured values from a record: as Go-like text (tostring of an
  * event, the default output), as JSON, and as Lua values. A value that could
  * not be read is "?" in text, null in JSON and luprobe.unreadable in Lua;
- * never a number.
+ * never a number. A value not captured (beyond the capture bounds, or left
+ * out of a default capture that did not fit) is "...", null and
+ * luprobe.notcaptured.
  */
 #ifndef LUPROBE_DECODE_H
 #define LUPROBE_DECODE_H
@@ -53,6 +55,8 @@ void decode__push_i128(lua_State *L, int64_t hi, uint64_t lo);
 
 /* Push the unreadable marker (a unique userdata that prints as "?"). */
 void decode__push_unreadable(lua_State *L);
+/* Push the marker of a value not captured (a unique userdata that prints as "..."). */
+void decode__push_notcaptured(lua_State *L);
 /* Register the unreadable marker's metatable (once per state). */
 void decode__init_lua(lua_State *L);
 

@@ -1718,6 +1718,8 @@ int lua_api__open(struct session *s)
 	lua_setfield(L, -2, "version");
 	decode__push_unreadable(L);
 	lua_setfield(L, -2, "unreadable");
+	decode__push_notcaptured(L);
+	lua_setfield(L, -2, "notcaptured");
 	lua_pushcfunction(L, l_stats);
 	lua_setfield(L, -2, "stats");
 	lua_pushcfunction(L, l_options);

@@ -20,6 +20,20 @@
 
 enum side { ENTRY = 0, RET = 1 };
 
+/* A best-effort value waiting for plan__fit(). */
+struct pending {
+	struct plan_param param;
+	size_t value; /* index in values[] */
+};
+
+/*
+ * plan__fit() ranks what a best-effort value needs: its image (rank 0),
+ * then each indirection by its level and kind (follow_rank).
+ */
+#define FIT_PRIOS    4
+#define FIT_MAX_RANK (1 + MAX_LEVEL * FIT_PRIOS + FIT_PRIOS - 1)
+#define FIT_ALL	     UINT32_MAX
+
 struct plan_builder {
 	struct plan_opts opts;
 	struct lp_plan bpf;
@@ -37,6 +51,16 @@ struct plan_builder {
 	bool overflow;	  /* too many ops: reported once */
 	unsigned nest;	  /* structs and arrays being followed by value */
 	uint32_t ndnodes; /* decode-tree nodes made */
+	uint32_t max_ops, max_fixed; /* limits, lowered while plan__fit() makes room */
+	struct pending *pending;     /* best-effort values not captured yet */
+	size_t npending, pending_cap;
+	/* while plan__fit() lays out: follow what ranks below fit_rank, and fit_count of it */
+	bool fitting;
+	uint32_t fit_rank, fit_count, fit_seen;
+	bool fitted; /* plan__fit() left something out */
+	/* a string's follow decided in capture(), before its image (REGSTR does both) */
+	const struct dnode *decided;
+	bool decision;
 };
 
 /* Where a value's bytes are at the probe site. */
@@ -55,6 +79,12 @@ struct plan_builder *plan__new(const struct plan_opts *opts)
 	if (!pb)
 		return NULL;
 	pb->opts = *opts;
+	pb->max_ops = LP_MAX_OPS;
+	pb->max_fixed = FIXED_MAX;
+	if (!pb->opts.reserve_ops)
+		pb->opts.reserve_ops = PLAN_FIT_RESERVE_OPS;
+	if (!pb->opts.reserve_bytes)
+		pb->opts.reserve_bytes = PLAN_FIT_RESERVE_BYTES;
 	if (!pb->opts.strcap)
 		pb->opts.strcap = 64;
 	if (pb->opts.strcap > LP_COPY_MAX - 1)
@@ -84,6 +114,7 @@ void plan__free(struct plan_builder *pb)
 		free((char *)pb->values[i].name);
 	}
 	free(pb->values);
+	free(pb->pending);
 	free(pb);
 }
 
@@ -126,37 +157,29 @@ void plan__hide(struct plan_builder *pb, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < pb->nvalues; i++)
-		if (strcmp(pb->values[i].name, name) == 0)
+	/* the one captured last: a value shown may have the name too (plan__resolve) */
+	for (i = pb->nvalues; i-- > 0;) {
+		if (strcmp(pb->values[i].name, name) == 0) {
 			pb->values[i].hidden = true;
-}
-
-const struct dnode *plan__resolve(const struct plan_builder *pb, const char *path, bool *is_result)
-{
-	const struct plan_value *v = NULL;
-	const struct dnode *n;
-	size_t i, best = 0, len;
-	const char *rest;
-
-	/* the longest captured name that is a prefix of the path, at a dot */
-	for (i = 0; i < pb->nvalues; i++) {
-		len = strlen(pb->values[i].name);
-		if (len > best && strncmp(path, pb->values[i].name, len) == 0 &&
-		    (path[len] == '\0' || path[len] == '.')) {
-			v = &pb->values[i];
-			best = len;
+			return;
 		}
 	}
-	if (!v)
-		return NULL;
-	*is_result = v->is_result;
-	n = &v->root;
-	rest = path + best;
+}
+
+/* The node at path inside v (whose name is path's first len bytes), or NULL. */
+static const struct dnode *resolve_in(const struct plan_value *v, const char *path, size_t len)
+{
+	const struct dnode *n = &v->root;
+	const char *rest = path + len;
+	size_t i;
+
 	while (*rest == '.') {
 		const char *name = rest + 1, *end = strchr(name, '.');
 		size_t nl = end ? (size_t)(end - name) : strlen(name);
 		bool found = false;
 
+		if (n->avail == DA_NOTFOLLOWED)
+			return NULL;
 		if (n->kind == DN_PTR) {
 			if (!n->nchild)
 				return NULL;
@@ -177,7 +200,35 @@ const struct dnode *plan__resolve(const struct plan_builder *pb, const char *pat
 			return NULL;
 		rest = name + nl;
 	}
+	/* what plan__fit() left out is not there to read */
+	if (n->avail == DA_NOTFOLLOWED || n->shallow)
+		return NULL;
 	return n;
+}
+
+const struct dnode *plan__resolve(const struct plan_builder *pb, const char *path, bool *is_result)
+{
+	const struct dnode *n, *best = NULL;
+	size_t i, best_len = 0, len;
+
+	/*
+	 * The longest captured name that is a prefix of the path, at a dot,
+	 * that has the node: a value captured again for a predicate or an
+	 * aggregation shares the name of the one left out of it.
+	 */
+	for (i = 0; i < pb->nvalues; i++) {
+		len = strlen(pb->values[i].name);
+		if (len < best_len || strncmp(path, pb->values[i].name, len) != 0 ||
+		    (path[len] != '\0' && path[len] != '.'))
+			continue;
+		n = resolve_in(&pb->values[i], path, len);
+		if (n && (len > best_len || !best)) {
+			best = n;
+			best_len = len;
+			*is_result = pb->values[i].is_result;
+		}
+	}
+	return best;
 }
 
 uint32_t plan__entry_bytes(const struct plan_builder *pb)
@@ -209,7 +260,7 @@ static int emit(struct plan_builder *pb, enum side sd, uint8_t code, int dst, in
 	struct lp_op *op;
 
 	/* entry and return ops share the plan's op array */
-	if (pb->nops[ENTRY] + pb->nops[RET] >= LP_MAX_OPS) {
+	if (pb->nops[ENTRY] + pb->nops[RET] >= pb->max_ops) {
 		pb->overflow = true;
 		return -E2BIG;
 	}
@@ -239,7 +290,7 @@ static uint32_t alloc_fixed(struct plan_builder *pb, uint32_t size, uint32_t ali
 	if (!align)
 		align = 1;
 	at = (pb->fixed + align - 1) & ~(align - 1);
-	if (at + size > FIXED_MAX) {
+	if (at + size > pb->max_fixed) {
 		pb->overflow = true;
 		return 0;
 	}
@@ -346,6 +397,77 @@ static bool string_regs(const struct src *s, int *preg, int *lreg)
 	return *preg >= 0 && *lreg >= 0;
 }
 
+/* While plan__fit() lays out: may something of this rank be captured? */
+static bool fit_allows(struct plan_builder *pb, uint32_t rank)
+{
+	if (!pb->fitting || rank < pb->fit_rank)
+		return true;
+	if (rank == pb->fit_rank)
+		return pb->fit_seen++ < pb->fit_count;
+	return false;
+}
+
+/*
+ * The rank of following n at this level of indirection: shallower first,
+ * and within a level strings, then interfaces, then small pointees, then the
+ * rest (slices, maps, channels, funcs, big pointees).
+ */
+static uint32_t follow_rank(const struct dnode *n, int level)
+{
+	uint32_t prio;
+
+	switch (n->kind) {
+	case DN_STRING:
+		prio = 0;
+		break;
+	case DN_IFACE:
+		prio = 1;
+		break;
+	case DN_PTR:
+		prio = n->type->elem && n->type->elem->size <= 128 ? 2 : 3;
+		break;
+	default:
+		prio = 3;
+	}
+	return 1 + (uint32_t)level * FIT_PRIOS + prio;
+}
+
+/* Would following n copy anything (and so cost room)? */
+static bool follow_costs(const struct dnode *n, int level, uint32_t depth)
+{
+	const struct gotype *t = n->type;
+
+	switch (n->kind) {
+	case DN_STRING:
+	case DN_IFACE:
+	case DN_MAP:
+	case DN_CHAN:
+	case DN_FUNC:
+		return true;
+	case DN_SLICE:
+		return t->elem && t->elem->size;
+	case DN_PTR:
+		return t->elem && t->elem->size && depth && level + 1 <= MAX_LEVEL;
+	default:
+		return false;
+	}
+}
+
+/* Follow n? Always, except what plan__fit() leaves out (n is then shallow). */
+static bool follow_ok(struct plan_builder *pb, struct dnode *n, int level, uint32_t depth)
+{
+	bool ok;
+
+	if (pb->decided == n) {
+		pb->decided = NULL;
+		ok = pb->decision;
+	} else {
+		ok = !follow_costs(n, level, depth) || fit_allows(pb, follow_rank(n, level));
+	}
+	n->shallow = !ok;
+	return ok;
+}
+
 static int capture(struct plan_builder *pb, enum side sd, const struct gotype *t,
 		   const struct src *s, struct dnode *n, int level, uint32_t depth, unsigned slot)
 {
@@ -358,7 +480,12 @@ static int capture(struct plan_builder *pb, enum side sd, const struct gotype *t
 	n->type = t;
 	n->slot = slot;
 	n->img = alloc_fixed(pb, size ? size : 1, t->align);
-	if (s->regs && n->kind == DN_STRING && string_regs(s, &preg, &lreg)) {
+	if (n->kind == DN_STRING) {
+		pb->decision = follow_ok(pb, n, level, depth);
+		pb->decided = n;
+	}
+	if (s->regs && n->kind == DN_STRING && pb->decision && string_regs(s, &preg, &lreg)) {
+		pb->decided = NULL;
 		/* one op: both words to the image, the bytes to the variable area */
 		n->var = alloc_fixed(pb, sizeof(struct lp_var), 2);
 		n->var_slot = alloc_slot(pb);
@@ -504,6 +631,10 @@ static int follow(struct plan_builder *pb, enum side sd, struct dnode *n, int le
 	struct src s;
 	int sk;
 
+	if (!follow_ok(pb, n, level, depth)) {
+		pb->preloaded = NULL;
+		return 0;
+	}
 	switch (n->kind) {
 	case DN_SCALAR:
 		return 0;
@@ -761,15 +892,47 @@ static int walk_path(struct plan_builder *pb, enum side sd, const struct plan_pa
 	return err;
 }
 
+/* A best-effort value as it reads before plan__fit(), or when left out whole. */
+static void not_captured(struct plan_value *v, const struct gotype *t)
+{
+	memset(&v->root, 0, sizeof(v->root));
+	v->root.kind = kind_of(t);
+	v->root.type = t;
+	v->root.avail = DA_NOTFOLLOWED;
+}
+
 int plan__add(struct plan_builder *pb, const struct plan_param *param, const char *path,
 	      const char *display_name)
 {
 	enum side sd = param->is_result ? RET : ENTRY;
 	const struct gotype *t = param->type;
 	struct plan_value *v;
-	unsigned slot = alloc_slot(pb);
+	unsigned slot;
 	int level = 0, err;
 	struct src s;
+
+	if (param->best_effort && !(path && *path)) {
+		struct pending *pd;
+
+		if (pb->npending == pb->pending_cap) {
+			size_t cap = pb->pending_cap ? pb->pending_cap * 2 : 8;
+
+			pd = realloc(pb->pending, cap * sizeof(*pd));
+			if (!pd)
+				return -ENOMEM;
+			pb->pending = pd;
+			pb->pending_cap = cap;
+		}
+		v = new_value(pb, display_name ? display_name : param->name, param->is_result);
+		if (!v)
+			return -ENOMEM;
+		not_captured(v, t);
+		pd = &pb->pending[pb->npending++];
+		pd->param = *param;
+		pd->value = pb->nvalues - 1;
+		return 0;
+	}
+	slot = alloc_slot(pb);
 
 	param_src(pb, sd, param, &s, slot);
 	if (path && *path) {
@@ -792,6 +955,114 @@ int plan__add(struct plan_builder *pb, const struct plan_param *param, const cha
 		return -E2BIG;
 	}
 	return 0;
+}
+
+/*
+ * One try of plan__fit(): from the state in snap, capture the pending values
+ * following what ranks below `rank` and `count` of that rank, within the
+ * limits. Returns 0, -E2BIG when it does not fit, or -ENOMEM.
+ */
+static int fit_try(struct plan_builder *pb, const struct plan_builder *snap, uint32_t max_ops,
+		   uint32_t max_fixed, uint32_t rank, uint32_t count)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < pb->npending; i++) {
+		struct plan_value *v = &pb->values[pb->pending[i].value];
+
+		free_node(&v->root);
+		not_captured(v, pb->pending[i].param.type);
+	}
+	*pb = *snap;
+	pb->max_ops = max_ops;
+	pb->max_fixed = max_fixed;
+	pb->fitting = rank != FIT_ALL;
+	pb->fit_rank = rank;
+	pb->fit_count = count;
+	pb->fit_seen = 0;
+	for (i = 0; i < pb->npending && !err && !pb->overflow; i++) {
+		const struct plan_param *p = &pb->pending[i].param;
+		struct plan_value *v = &pb->values[pb->pending[i].value];
+		enum side sd = p->is_result ? RET : ENTRY;
+		unsigned slot;
+		struct src s;
+
+		if (!fit_allows(pb, 0))
+			continue; /* not even its image: "..." */
+		slot = alloc_slot(pb);
+		param_src(pb, sd, p, &s, slot);
+		memset(&v->root, 0, sizeof(v->root));
+		err = capture(pb, sd, p->type, &s, &v->root, 0, pb->opts.depth, slot);
+		if (!err && s.regs)
+			mark_floats(&v->root, &s, s.base);
+	}
+	pb->fitting = false;
+	pb->max_ops = LP_MAX_OPS;
+	pb->max_fixed = FIXED_MAX;
+	if (!err && pb->overflow)
+		err = -E2BIG;
+	return err;
+}
+
+int plan__fit(struct plan_builder *pb)
+{
+	struct plan_builder *snap;
+	uint32_t ops, fixed, rank, lo, hi;
+	int err;
+
+	if (!pb->npending)
+		return 0;
+	snap = malloc(sizeof(*snap));
+	if (!snap)
+		return -ENOMEM;
+	*snap = *pb;
+	/* everything, when it fits (all the room, as if none of it were best effort) */
+	err = fit_try(pb, snap, LP_MAX_OPS, FIXED_MAX, FIT_ALL, 0);
+	if (err != -E2BIG)
+		goto out;
+	/* else leave room for a predicate and aggregations, if what must be captured allows */
+	ops = LP_MAX_OPS - pb->opts.reserve_ops;
+	fixed = FIXED_MAX - pb->opts.reserve_bytes;
+	if (snap->nops[ENTRY] + snap->nops[RET] > ops || snap->fixed > fixed) {
+		ops = LP_MAX_OPS;
+		fixed = FIXED_MAX;
+	}
+	/* the highest rank up to which everything fits... */
+	for (rank = FIT_MAX_RANK + 1; rank > 0; rank--) {
+		err = fit_try(pb, snap, ops, fixed, rank - 1, 0);
+		if (err != -E2BIG)
+			break;
+	}
+	if (err)
+		goto out; /* not even the required values: cannot happen, they fitted before */
+	rank--;
+	/* ...and how many of the next fit, in the order they come */
+	lo = 0;
+	hi = pb->fit_seen;
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		err = fit_try(pb, snap, ops, fixed, rank, mid);
+		if (err == -ENOMEM)
+			goto out;
+		if (err)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	err = fit_try(pb, snap, ops, fixed, rank, lo);
+	pb->fitted = true;
+out:
+	free(snap);
+	if (!err)
+		pb->npending = 0;
+	return err;
+}
+
+bool plan__fitted(const struct plan_builder *pb)
+{
+	return pb->fitted;
 }
 
 int plan__add_raw(struct plan_builder *pb, const char *name, enum raw_loc loc, int reg, int32_t off,

@@ -39,9 +39,13 @@ enum dnode_kind {
 
 enum dnode_avail {
 	DA_OK = 0,
-	DA_FLOATREG,	/* passed in an XMM register, which a uprobe cannot read */
-	DA_NOTFOLLOWED, /* beyond the capture depth */
-	DA_UNKNOWN,	/* where the value lives is not known (raw words of a dead register) */
+	DA_FLOATREG, /* passed in an XMM register, which a uprobe cannot read */
+	/*
+	 * not captured: beyond the capture bounds, or left out of a default
+	 * capture that did not fit the plan (plan__fit); shown as "..."
+	 */
+	DA_NOTFOLLOWED,
+	DA_UNKNOWN, /* where the value lives is not known (raw words of a dead register) */
 };
 
 struct dnode {
@@ -53,6 +57,7 @@ struct dnode {
 	uint8_t var_slot; /* fault bit covering the var bytes */
 	uint8_t avail;	  /* enum dnode_avail */
 	bool flat;	  /* DN_SLICE: elements decoded from the var bytes */
+	bool shallow;	  /* the image only: plan__fit left out what it points to */
 	uint16_t var;	  /* DN_STRING, flat DN_SLICE, DN_IFACE: offset of a struct lp_var */
 	uint16_t aux;	  /* DN_IFACE, DN_MAP, DN_CHAN, DN_FUNC */
 	uint32_t nchild;
@@ -73,6 +78,11 @@ struct plan_param {
 	const struct gotype *type;
 	bool is_result;
 	const struct goassign *loc;
+	/*
+	 * A default capture (a whole parameter or result): captured as far as
+	 * the plan has room, by plan__fit(), rather than all or an error.
+	 */
+	bool best_effort;
 };
 
 struct plan_opts {
@@ -80,6 +90,8 @@ struct plan_opts {
 	uint32_t elems;		    /* slice/array elements captured (default 8) */
 	uint32_t depth;		    /* pointer levels followed (default 1) */
 	const struct goruntime *rt; /* offsets for maps, chans, itabs */
+	/* plan__fit(), when it cannot capture everything: room left for what follows */
+	uint32_t reserve_ops, reserve_bytes;
 };
 
 struct plan_builder;
@@ -95,10 +107,29 @@ struct lp_plan *plan__bpf(struct plan_builder *pb);
  * Capture a parameter (is_result selects the return site), or one field path
  * inside it ("URL.Path" of parameter r; NULL for the whole value). Returns 0,
  * or -EINVAL / -E2BIG with lp_seterr() naming the problem (unknown field,
- * plan too big).
+ * plan too big). A best-effort parameter (without a path) is only recorded
+ * here; plan__fit() captures it.
  */
 int plan__add(struct plan_builder *pb, const struct plan_param *param, const char *path,
 	      const char *display_name);
+
+/*
+ * Capture the best-effort values added since the last call: all of them as
+ * deep as the options say if the plan has room, else what fits, leaving
+ * room for a predicate and aggregations, in this order: every value's own
+ * bytes, then string bytes, interfaces' dynamic types and data, pointees,
+ * and slices, maps, channels, funcs and big pointees, one level of
+ * indirection after another. What is left out reads as not captured (a
+ * pointer as its address). Returns 0, or -ENOMEM.
+ */
+int plan__fit(struct plan_builder *pb);
+
+/* Did plan__fit() leave something out? */
+bool plan__fitted(const struct plan_builder *pb);
+
+/* Room plan__fit() leaves for what comes after it, when it cannot capture everything. */
+#define PLAN_FIT_RESERVE_OPS   16
+#define PLAN_FIT_RESERVE_BYTES 512
 
 /* Where a raw argument word is. */
 enum raw_loc {
@@ -135,7 +166,7 @@ const struct plan_value *plan__find(const struct plan_builder *pb, const char *n
  * captured r). NULL if not captured.
  */
 const struct dnode *plan__resolve(const struct plan_builder *pb, const char *path, bool *is_result);
-/* Mark the value of this name hidden (captured, not shown). */
+/* Mark the value of this name captured last hidden (captured, not shown). */
 void plan__hide(struct plan_builder *pb, const char *name);
 /* Give the plan's flags (entry filter) to the BPF plan. */
 void plan__set_flags(struct plan_builder *pb, uint16_t flags);

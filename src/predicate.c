@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "log.h"
 #include "predicate.h"
 
 #define MAX_NODES 128
@@ -429,6 +430,7 @@ struct gen {
 	bool ret;
 	int ntmp;
 	bool failed;
+	bool room; /* failed for lack of room in the plan */
 };
 
 static int gerr(struct gen *g, const struct node *n, const char *fmt, ...)
@@ -446,20 +448,29 @@ static int gerr(struct gen *g, const struct node *n, const char *fmt, ...)
 	return -1;
 }
 
-/* `err` names Go's conventional last result when it is an error. */
-static const struct dnode *last_error(struct plan_builder *pb, bool *is_result)
+/*
+ * `err` names Go's conventional last result when it is an error; with
+ * `capture`, captured again (hidden) if the probe's own capture of it left
+ * something out.
+ */
+static const struct dnode *last_error(struct pred_ctx *c, bool capture, bool *is_result)
 {
 	const struct plan_value *vals, *last = NULL;
+	const struct dnode *d;
+	char name[128];
 	size_t n, i;
 
-	vals = plan__values(pb, &n);
+	vals = plan__values(c->pb, &n);
 	for (i = 0; i < n; i++)
-		if (vals[i].is_result)
+		if (vals[i].is_result && !vals[i].hidden)
 			last = &vals[i];
 	if (!last || !gotype__is_error(last->root.type))
 		return NULL;
-	*is_result = true;
-	return &last->root;
+	snprintf(name, sizeof(name), "%s", last->name); /* capturing moves the values */
+	d = plan__resolve(c->pb, name, is_result);
+	if (!d && capture && c->capture && c->capture(c->arg, name) == 0)
+		d = plan__resolve(c->pb, name, is_result);
+	return d;
 }
 
 static int resolve(struct gen *g, struct node *n)
@@ -467,11 +478,20 @@ static int resolve(struct gen *g, struct node *n)
 	if (!n)
 		return 0;
 	if (n->k == N_NAME) {
+		int err = 0;
+
 		n->dn = plan__resolve(g->c->pb, n->name, &n->is_result);
-		if (!n->dn && g->c->capture && g->c->capture(g->c->arg, n->name) == 0)
-			n->dn = plan__resolve(g->c->pb, n->name, &n->is_result);
+		if (!n->dn && g->c->capture) {
+			err = g->c->capture(g->c->arg, n->name);
+			if (!err)
+				n->dn = plan__resolve(g->c->pb, n->name, &n->is_result);
+		}
+		if (err == -E2BIG) {
+			g->room = true;
+			return gerr(g, n, "%s", lp_lasterr());
+		}
 		if (!n->dn && !strcmp(n->name, "err"))
-			n->dn = last_error(g->c->pb, &n->is_result);
+			n->dn = last_error(g->c, true, &n->is_result);
 		if (!n->dn)
 			return gerr(g, n, "unknown name '%s'", n->name);
 		if (n->dn->avail == DA_FLOATREG)
@@ -497,18 +517,18 @@ static int resolve(struct gen *g, struct node *n)
  * Capturing a name adds a value to the plan, which may move the values
  * resolved before it: once every name is captured, resolve them again.
  */
-static void rebind(struct plan_builder *pb, struct node *n)
+static void rebind(struct pred_ctx *c, struct node *n)
 {
 	if (!n)
 		return;
 	if (n->k == N_NAME) {
-		n->dn = plan__resolve(pb, n->name, &n->is_result);
+		n->dn = plan__resolve(c->pb, n->name, &n->is_result);
 		if (!n->dn && !strcmp(n->name, "err"))
-			n->dn = last_error(pb, &n->is_result);
+			n->dn = last_error(c, false, &n->is_result);
 		return;
 	}
-	rebind(pb, n->a);
-	rebind(pb, n->b);
+	rebind(c, n->a);
+	rebind(c, n->b);
 }
 
 /* ---- code generation ---- */
@@ -844,18 +864,20 @@ int predicate__compile(const char *expr, struct pred_ctx *ctx, char *err, size_t
 	if (!root)
 		return -EINVAL;
 	if (resolve(&g, root))
-		return -EINVAL;
-	rebind(ctx->pb, root);
+		return g.room ? -E2BIG : -EINVAL;
+	rebind(ctx, root);
 	t = gen_bool(&g, root);
 	if (t < 0 || g.failed) {
-		if (!*err)
+		if (!*err) {
 			snprintf(err, errlen, "where: too much to compute in one probe");
+			return -E2BIG;
+		}
 		return -EINVAL;
 	}
 	op(&g, LP_OP_FILTER, 0, t, 0, 0, 0, 0);
 	if (g.failed) {
 		snprintf(err, errlen, "where: too much to compute in one probe");
-		return -EINVAL;
+		return -E2BIG;
 	}
 	if (!g.ret)
 		plan__set_flags(ctx->pb, LP_PF_ENTRY_FILTER);

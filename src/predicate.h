@@ -22,7 +22,8 @@ struct pred_ctx {
 	bool has_ret; /* results and `latency` can be used */
 	/*
 	 * Capture a parameter or field path that the probe does not capture yet
-	 * (hidden); returns 0, or -ENOENT when the function has no such name.
+	 * (hidden); returns 0, -ENOENT when the function has no such name, or
+	 * -E2BIG (with lp_seterr()) when the plan has no room for it.
 	 */
 	int (*capture)(void *arg, const char *path);
 	void *arg;
@@ -33,6 +34,7 @@ struct pred_ctx {
  * names only arguments, at return when it names results or latency.
  * Returns 0, or -EINVAL with a message in err naming the column:
  *   "where: unknown name 'nn' at column 1"
+ * or -E2BIG when the plan has no room for what it needs.
  */
 int predicate__compile(const char *expr, struct pred_ctx *ctx, char *err, size_t errlen);
 

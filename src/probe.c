@@ -561,6 +561,7 @@ static int capture_hidden(struct planinfo *pi, const char *path)
 	for (i = 0; i < pi->np + pi->nr; i++) {
 		struct plan_param pp;
 		bool res = i >= pi->np;
+		int err;
 
 		if (strcmp(pi->params[i].name, first) != 0)
 			continue;
@@ -568,8 +569,9 @@ static int capture_hidden(struct planinfo *pi, const char *path)
 			return -ENOENT;
 		pp = (struct plan_param){pi->params[i].name, pi->params[i].type, res,
 					 res ? &pi->rloc[i - pi->np] : &pi->ploc[i]};
-		if (plan__add(pi->pb, &pp, rest, path))
-			return -EINVAL;
+		err = plan__add(pi->pb, &pp, rest, path);
+		if (err)
+			return err == -E2BIG ? err : -EINVAL;
 		plan__hide(pi->pb, path);
 		return 0;
 	}
@@ -590,6 +592,68 @@ static void need_call_bytes(struct probe_set *ps, const struct probe *p, const s
 	tracer__need_call_bytes(ps->tracer, plan__entry_bytes(pi->pb), why);
 }
 
+/*
+ * The values a probe shows: raw argument words, the parameters it names, or
+ * all of them, and the results. Whole parameters and results are best
+ * effort (plan__fit); a field path is captured in full or is an error.
+ */
+static int add_values(struct plan_builder *pb, const struct probe_spec *sp,
+		      const struct gobin_func *f, const struct disasm_func *d,
+		      const struct gobin *gb, bool regabi, bool raw, const struct goparam *params,
+		      size_t np, size_t nr, bool want_ret, const struct goassign *ploc,
+		      const struct goassign *rloc)
+{
+	size_t i, j;
+	int err = 0;
+
+	if (raw) {
+		err = add_raw(pb, d, gb, f, regabi);
+	} else if (sp->args_mode == PA_NAMES) {
+		for (i = 0; i < sp->nargs && !err; i++) {
+			char first[128];
+			const char *path = split_path(sp->args[i].name, first, sizeof(first));
+			struct plan_param pp;
+
+			for (j = 0; j < np; j++)
+				if (strcmp(params[j].name, first) == 0)
+					break;
+			if (j == np) {
+				struct strbuf sb;
+
+				sb_init(&sb);
+				list_params(&sb, params, np);
+				lp_seterr("%s has no parameter '%s' (parameters: %s)", f->name,
+					  first, sb_str(&sb));
+				sb_free(&sb);
+				return -EINVAL;
+			}
+			pp = (struct plan_param){params[j].name, params[j].type, false, &ploc[j],
+						 !path};
+			err = plan__add(pb, &pp, path, sp->args[i].name);
+		}
+	} else if (sp->args_mode != PA_NONE) {
+		for (i = 0; i < np && !err; i++) {
+			struct plan_param pp = {params[i].name, params[i].type, false, &ploc[i],
+						true};
+
+			err = plan__add(pb, &pp, NULL, NULL);
+		}
+	}
+	for (i = 0; i < nr && !err && want_ret; i++) {
+		struct plan_param pp = {params[np + i].name, params[np + i].type, true, &rloc[i],
+					true};
+
+		err = plan__add(pb, &pp, NULL, NULL);
+	}
+	if (err == -E2BIG) {
+		char msg[300];
+
+		snprintf(msg, sizeof(msg), "%s", lp_lasterr());
+		lp_seterr("%s: %s", f->name, msg);
+	}
+	return err;
+}
+
 static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 			const struct gobin_func *f, pid_t pid)
 {
@@ -604,7 +668,7 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 	struct plan_builder *pb = NULL;
 	struct planinfo *pi;
 	struct lp_plan *bp;
-	size_t nd = 0, np = 0, nr = 0, i, j;
+	size_t nd = 0, np = 0, nr = 0, i;
 	bool regabi = info->regabi && !f->asm_abi0, want_ret, raw = false, use_cs = false;
 	struct plan_opts popts = sp->popts;
 	struct godwarf *dw = NULL;
@@ -748,47 +812,53 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 	}
 
 	popts.rt = &b->rt;
-	pb = plan__new(&popts);
-	if (!pb) {
-		err = -ENOMEM;
-		goto out;
-	}
-	if (raw) {
-		err = add_raw(pb, &d, b->gb, f, regabi);
-	} else if (sp->args_mode == PA_NAMES) {
-		for (i = 0; i < sp->nargs && !err; i++) {
-			char first[128];
-			const char *path = split_path(sp->args[i].name, first, sizeof(first));
-			struct plan_param pp;
-
-			for (j = 0; j < np; j++)
-				if (strcmp(params[j].name, first) == 0)
-					break;
-			if (j == np) {
-				struct strbuf sb;
-
-				sb_init(&sb);
-				list_params(&sb, params, np);
-				lp_seterr("%s has no parameter '%s' (parameters: %s)", f->name,
-					  first, sb_str(&sb));
-				sb_free(&sb);
-				err = -EINVAL;
-				break;
-			}
-			pp = (struct plan_param){params[j].name, params[j].type, false, &ploc[j]};
-			err = plan__add(pb, &pp, path, sp->args[i].name);
+	for (;;) {
+		pb = plan__new(&popts);
+		if (!pb) {
+			err = -ENOMEM;
+			goto out;
 		}
-	} else if (sp->args_mode != PA_NONE) {
-		for (i = 0; i < np && !err; i++) {
-			struct plan_param pp = {params[i].name, params[i].type, false, &ploc[i]};
+		err = add_values(pb, sp, f, &d, b->gb, regabi, raw, params, np, nr, want_ret, ploc,
+				 rloc);
+		if (!err)
+			err = plan__fit(pb);
+		if (!err && sp->where) {
+			struct planinfo tmp = {.func = f,
+					       .pb = pb,
+					       .params = params,
+					       .np = np,
+					       .nr = nr,
+					       .ploc = ploc,
+					       .rloc = rloc,
+					       .want_ret = want_ret};
+			struct pred_ctx pc = {.pb = pb,
+					      .has_ret = want_ret,
+					      .capture = pred_capture,
+					      .arg = &tmp};
+			char msg[256] = "";
 
-			err = plan__add(pb, &pp, NULL, NULL);
+			err = predicate__compile(sp->where, &pc, msg, sizeof(msg));
+			if (err == -EINVAL && strstr(msg, "unknown name") && !info->has_dwarf &&
+			    sp->args_mode != PA_DECL && sp->ret_mode != PR_DECL)
+				lp_seterr("%s: %s (%s has no DWARF to name parameters and results: "
+					  "declare them, e.g. args = { {\"n\", \"int\"} }, ret = { "
+					  "\"string\", \"error\" })",
+					  f->name, msg, b->path);
+			else if (err)
+				lp_seterr("%s: %s", f->name, msg);
 		}
-	}
-	for (i = 0; i < nr && !err && want_ret; i++) {
-		struct plan_param pp = {params[np + i].name, params[np + i].type, true, &rloc[i]};
-
-		err = plan__add(pb, &pp, NULL, NULL);
+		/* the predicate needs more room than the default capture left: leave it more */
+		if (err == -E2BIG && plan__fitted(pb) && popts.reserve_ops * 2 <= LP_MAX_OPS) {
+			popts.reserve_ops =
+				2 * (popts.reserve_ops ? popts.reserve_ops : PLAN_FIT_RESERVE_OPS);
+			popts.reserve_bytes = 2 * (popts.reserve_bytes ? popts.reserve_bytes
+								       : PLAN_FIT_RESERVE_BYTES);
+			plan__free(pb);
+			pb = NULL;
+			lp_clearerr();
+			continue;
+		}
+		break;
 	}
 	if (err)
 		goto out;
@@ -821,18 +891,6 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 	memcpy(pi->params, params, (np + nr) * sizeof(*params));
 	ploc = rloc = NULL;
 	pb = NULL;
-
-	if (sp->where) {
-		struct pred_ctx pc = {
-			.pb = pi->pb, .has_ret = want_ret, .capture = pred_capture, .arg = pi};
-		char msg[256] = "";
-
-		err = predicate__compile(sp->where, &pc, msg, sizeof(msg));
-		if (err) {
-			lp_seterr("%s: %s", f->name, msg);
-			goto out_pi;
-		}
-	}
 
 	bp = plan__bpf(pi->pb);
 	bp->probe = p->id;
@@ -1121,7 +1179,7 @@ static int resolve_funcs(struct probe_set *ps, struct probe *p, const char *path
 			break;
 		}
 		err = compile_func(ps, p, b, funcs[i], pid);
-		if (err == -EINVAL || err == -ENOENT) {
+		if (err == -EINVAL || err == -ENOENT || err == -E2BIG) {
 			size_t len = strlen(funcs[i]->name);
 
 			/* a glob skips what cannot be probed as asked, and says so */
@@ -1267,8 +1325,19 @@ static int agg_source(struct planinfo *pi, const char *name, bool is_key, uint8_
 		return 0;
 	}
 	d = plan__resolve(pi->pb, name, &res);
-	if (!d && capture_hidden(pi, name) == 0)
-		d = plan__resolve(pi->pb, name, &res);
+	if (!d) {
+		int err = capture_hidden(pi, name);
+
+		if (err == -E2BIG) {
+			char msg[300];
+
+			snprintf(msg, sizeof(msg), "%s", lp_lasterr());
+			lp_seterr("%s: %s", pi->func->name, msg);
+			return err;
+		}
+		if (!err)
+			d = plan__resolve(pi->pb, name, &res);
+	}
 	if (!d) {
 		lp_seterr("%s: no parameter or result '%s' to aggregate", pi->func->name, name);
 		return -EINVAL;

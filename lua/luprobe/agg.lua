@@ -211,7 +211,7 @@ function Agg:add(a, b)
 		key, value = a, 1
 	else
 		value, key = a, b
-		if value == nil or value == luprobe.unreadable then
+		if value == nil or value == luprobe.unreadable or value == luprobe.notcaptured then
 			return
 		end
 		if type(value) ~= "number" then

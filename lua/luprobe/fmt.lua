@@ -67,6 +67,8 @@ function M.value(v, depth)
 		return "nil"
 	elseif v == luprobe.unreadable then
 		return "?"
+	elseif v == luprobe.notcaptured then
+		return "..."
 	elseif ty == "string" then
 		return quote(v)
 	elseif ty == "number" then

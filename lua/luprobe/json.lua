@@ -5,9 +5,10 @@
 --   print(json.encode(e.args))         --> {"iterations":150}
 --
 -- Tables that are sequences become arrays, other tables objects with their
--- keys sorted (so output is deterministic); luprobe.unreadable and nil become
--- null; numbers that are not finite become null; bytes that are not UTF-8
--- become U+FFFD, so the output is valid JSON whatever the strings hold.
+-- keys sorted (so output is deterministic); luprobe.unreadable,
+-- luprobe.notcaptured and nil become null; numbers that are not finite become
+-- null; bytes that are not UTF-8 become U+FFFD, so the output is valid JSON
+-- whatever the strings hold.
 local M = {}
 
 local escapes = {
@@ -96,7 +97,7 @@ end
 
 function encode(v, seen)
 	local ty = type(v)
-	if v == nil or v == luprobe.unreadable then
+	if v == nil or v == luprobe.unreadable or v == luprobe.notcaptured then
 		return "null"
 	elseif ty == "boolean" then
 		return tostring(v)

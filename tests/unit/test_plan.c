@@ -3,12 +3,14 @@
 /*
  * Pruning of aggregation-only plans (plan__prune): ops whose results no
  * aggregation or predicate reads are dropped, everything they depend on is
- * kept, and skip counts follow. And the names callsites.c accepts as plain
- * functions.
+ * kept, and skip counts follow. Default captures that do not fit the plan
+ * (plan__fit). And the names callsites.c accepts as plain functions.
  */
+#include <stdio.h>
 #include <string.h>
 #include "unit.h"
 #include "callsites.h"
+#include "gotype.h"
 #include "plan.h"
 
 static struct lp_op op(uint8_t code, uint8_t dst, uint8_t src, uint8_t slot, int32_t imm,
@@ -142,6 +144,116 @@ static void test_paired_plan_keeps_what_the_return_reads(void)
 	CHECK(p.nret == 0, "no return op is read: %u", p.nret);
 }
 
+/* n parameters of one type, each on the stack (at entry SP + 8 + 24 i). */
+static struct plan_builder *stack_params(struct gotypes *ts, const char *spec, size_t n,
+					 struct goassign *loc, bool best_effort)
+{
+	struct plan_opts opts = {.depth = 1}; /* as probe{} sets it */
+	struct plan_builder *pb = plan__new(&opts);
+	const struct gotype *t = NULL;
+	char err[128];
+	size_t i;
+
+	if (gotypes__parse(ts, spec, NULL, NULL, &t, err, sizeof(err)))
+		return pb;
+	for (i = 0; i < n; i++) {
+		char name[16];
+		struct plan_param pp = {name, t, false, &loc[i], best_effort};
+
+		snprintf(name, sizeof(name), "p%zu", i);
+		loc[i] = (struct goassign){.in_regs = false, .stack_off = 8 + 24 * (int32_t)i};
+		CHECK(plan__add(pb, &pp, NULL, NULL) == 0, "add %s", name);
+	}
+	return pb;
+}
+
+static void test_fit_captures_every_image_first_then_what_fits(void)
+{
+	struct gotypes *ts = gotypes__new();
+	struct goassign loc[24];
+	struct plan_builder *pb = stack_params(ts, "string", 24, loc, true);
+	const struct plan_value *v;
+	size_t n, i, followed = 0;
+	struct lp_plan *bp;
+
+	CHECK(plan__fit(pb) == 0 && plan__fitted(pb), "fitted");
+	v = plan__values(pb, &n);
+	CHECK(n == 24, "%zu values", n);
+	for (i = 0; i < n; i++) {
+		CHECK(v[i].root.avail == DA_OK, "p%zu's image captured", i);
+		/* in the order they come: the first ones whole, then images only */
+		CHECK(v[i].root.shallow == (i >= followed) || (!v[i].root.shallow && i == followed),
+		      "p%zu out of order", i);
+		followed += !v[i].root.shallow;
+	}
+	bp = plan__bpf(pb);
+	/* per string: SP, its image, then ptr, len and the copy */
+	CHECK(followed == (LP_MAX_OPS - PLAN_FIT_RESERVE_OPS - 2 * 24) / 3, "%zu followed",
+	      followed);
+	CHECK(bp->nentry + bp->nret <= LP_MAX_OPS - PLAN_FIT_RESERVE_OPS, "%u ops leave no room",
+	      bp->nentry + bp->nret);
+	/* what was left for a predicate: a string captured in full, hidden */
+	{
+		struct plan_param pp = {"p23", v[23].root.type, false, &loc[23], false};
+		bool res;
+
+		CHECK(plan__resolve(pb, "p23", &res) == NULL, "a shallow string is not resolved");
+		CHECK(plan__add(pb, &pp, NULL, NULL) == 0, "room for a predicate's operand");
+		plan__hide(pb, "p23");
+		v = plan__values(pb, &n);
+		CHECK(plan__resolve(pb, "p23", &res) == &v[24].root && v[24].hidden &&
+			      !v[23].hidden,
+		      "the hidden one resolves, the shown one stays shown");
+	}
+	plan__free(pb);
+	gotypes__free(ts);
+}
+
+static void test_fit_follows_shallower_and_strings_before_pointees(void)
+{
+	struct gotypes *ts = gotypes__new();
+	struct goassign loc[12];
+	struct plan_builder *pb = stack_params(
+		ts, "*struct{ A string; B string; C string; D string }", 12, loc, true);
+	const struct plan_value *v;
+	size_t n, i, pointees = 0, strings = 0;
+
+	CHECK(plan__fit(pb) == 0 && plan__fitted(pb), "fitted");
+	v = plan__values(pb, &n);
+	for (i = 0; i < n; i++) {
+		const struct dnode *r = &v[i].root;
+		size_t k;
+
+		CHECK(r->avail == DA_OK, "p%zu's image", i);
+		pointees += r->nchild == 1;
+		for (k = 0; r->nchild && k < r->child[0].nchild; k++)
+			strings += !r->child[0].child[k].shallow;
+	}
+	/* every pointee (level 0) before any string in them (level 1), and some of those */
+	CHECK(pointees == 12 && strings > 0 && strings < 48, "%zu pointees, %zu strings", pointees,
+	      strings);
+	plan__free(pb);
+	gotypes__free(ts);
+}
+
+static void test_fit_changes_nothing_that_fits(void)
+{
+	struct gotypes *ts = gotypes__new();
+	struct goassign loc[4];
+	struct plan_builder *pb = stack_params(ts, "string", 4, loc, true), *full;
+	struct lp_plan a, b;
+
+	CHECK(plan__fit(pb) == 0 && !plan__fitted(pb), "nothing left out");
+	full = stack_params(ts, "string", 4, loc, false);
+	a = *plan__bpf(pb);
+	b = *plan__bpf(full);
+	CHECK(a.nentry == b.nentry && !memcmp(a.ops, b.ops, sizeof(a.ops)),
+	      "the same ops as a capture that is not best effort (%u, %u)", a.nentry, b.nentry);
+	plan__free(pb);
+	plan__free(full);
+	gotypes__free(ts);
+}
+
 static void test_plain_function_names(void)
 {
 	CHECK(callsites__plain_func("main.leaf"), "main.leaf");
@@ -163,6 +275,9 @@ int main(void)
 	RUN(test_predicate_and_its_inputs_are_kept);
 	RUN(test_dereference_chain_and_skips);
 	RUN(test_paired_plan_keeps_what_the_return_reads);
+	RUN(test_fit_captures_every_image_first_then_what_fits);
+	RUN(test_fit_follows_shallower_and_strings_before_pointees);
+	RUN(test_fit_changes_nothing_that_fits);
 	RUN(test_plain_function_names);
 	return unit_summary();
 }
