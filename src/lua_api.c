@@ -1076,7 +1076,11 @@ static int l_event_json(lua_State *L)
 	return 1;
 }
 
-/* A stack list prints like a Go traceback: "func()\n\tfile:line" per frame. */
+/*
+ * A stack list prints like a Go traceback: "func(...)\n\tfile:line" per frame.
+ * luaL_Buffer keeps its box at the top of the stack: each frame's text is
+ * made below it from the frame's fields, which are popped before it is added.
+ */
 static int l_stack_tostring(lua_State *L)
 {
 	luaL_Buffer b;
@@ -1084,24 +1088,30 @@ static int l_stack_tostring(lua_State *L)
 
 	luaL_checktype(L, 1, LUA_TTABLE);
 	n = luaL_len(L, 1);
+	lua_settop(L, 1);
 	luaL_buffinit(L, &b);
 	for (i = 1; i <= n; i++) {
 		lua_rawgeti(L, 1, i);
 		lua_getfield(L, -1, "func");
 		lua_getfield(L, -2, "file");
 		lua_getfield(L, -3, "line");
-		lua_getfield(L, -4, "pc");
-		if (lua_isstring(L, -4))
+		lua_getfield(L, -4, "pc"); /* frame, func, file, line, pc */
+		if (lua_isstring(L, -4)) {
 			lua_pushfstring(L, "%s(...)\n", lua_tostring(L, -4));
-		else
-			lua_pushfstring(L, "?(...) pc=0x%I\n", lua_tointeger(L, -1));
-		luaL_addvalue(&b);
-		if (lua_isstring(L, -3)) {
-			lua_pushfstring(L, "\t%s:%d\n", lua_tostring(L, -3),
-					(int)lua_tointeger(L, -2));
-			luaL_addvalue(&b);
+		} else {
+			char pc[32]; /* lua_pushfstring has no hexadecimal integers */
+
+			snprintf(pc, sizeof(pc), "0x%llx", (unsigned long long)lua_tointeger(L, -1));
+			lua_pushfstring(L, "?(...) pc=%s\n", pc);
 		}
-		lua_pop(L, 5);
+		if (lua_isstring(L, -4))
+			lua_pushfstring(L, "\t%s:%d\n", lua_tostring(L, -4), (int)lua_tointeger(L, -3));
+		else
+			lua_pushliteral(L, "");
+		lua_concat(L, 2);
+		lua_replace(L, -6); /* the frame's text, where the frame was */
+		lua_pop(L, 4);
+		luaL_addvalue(&b);
 	}
 	luaL_pushresult(&b);
 	return 1;
@@ -1148,7 +1158,6 @@ static void push_stack(lua_State *L, int evidx)
 	lua_pop(L, 2);
 	n = tracer__stack(s->tracer, ev->rec.stack_id, ips + 1, LP_STACK_DEPTH);
 	if (n <= 0) {
-		lua_pop(L, 1);
 		lua_pushnil(L);
 		return;
 	}

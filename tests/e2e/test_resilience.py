@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""Issue 12 (package C): whatever the script does, luprobe neither crashes nor
+hangs. The Lua bindings keep their stack discipline; finalizers run while
+what they reach still exists; timers take any number; pcall and coroutines
+cannot escape the budget or Ctrl-C; the script's memory is bounded; the
+event loop keeps timers, signals and --duration on time under overload;
+write errors and a closed stdout end the run; files that are not regular
+are refused."""
+import os
+import re
+import tempfile
+
+from lib import (ROOT, expect, expect_eq, gobin, run, write_script)
+
+TORTURE_SRC = os.path.join(ROOT, "tests", "go", "torture", "main.go")
+
+
+def _line_of(text):
+    with open(TORTURE_SRC) as f:
+        for i, ln in enumerate(f, 1):
+            if text in ln:
+                return i
+    raise AssertionError(f"{text!r} not in {TORTURE_SRC}")
+
+
+# ---- the Lua bindings' stack discipline ----
+
+def test_stack_text_longer_than_a_lua_buffer_block():
+    # 65 frames of ~60 bytes: the text outgrows luaL_Buffer's first block (1 KiB)
+    script = """
+local first
+probe{ func = "main.recurse", args = { "n" }, stack = true, where = "n < 30" }:on_event(function(e)
+	local text = tostring(e.stack)
+	assert(text == tostring(e.stack) and text == getmetatable(e.stack).__tostring(e.stack))
+	print("stack " .. e.args.n .. " " .. #e.stack .. " " .. #text)
+	if e.args.n == 0 then io.write(text) end
+end)
+"""
+    with tempfile.TemporaryDirectory() as d:
+        code, lines, err = run("-q", write_script(d, "s.lua", script), "--", gobin("torture"),
+                               "-depth", "100", "-goroutines", "1", "-panics", "0")
+    expect_eq(code, 0, f"exit code ({err})")
+    entry = f"\t{TORTURE_SRC}:{_line_of('func recurse(n int) int {')}"
+    call = f"\t{TORTURE_SRC}:{_line_of('return recurse(n-1)')}"
+    want = ["main.recurse(...)", entry] + ["main.recurse(...)", call] * 64
+    size = sum(len(ln) + 1 for ln in want)
+    expect_eq([ln for ln in lines if ln.startswith("stack ")],
+              [f"stack {n} 65 {size}" for n in range(29, -1, -1)], "every event's stack text")
+    i = lines.index("main.recurse(...)")
+    expect_eq(lines[i:i + len(want)], want, "the text of the innermost call's stack")
