@@ -191,10 +191,12 @@ static bool opt_bool(lua_State *L, int idx, const char *field, bool def)
 
 /*
  * args/ret lists: { "n", "r.URL.Path" } (names) or { {"s","string"}, ... }
- * (declared) or, for ret, { "float64", "error" } (types).
+ * (declared) or, for ret, { "float64", "error" } (types). The list and its
+ * strings belong to the spec (*out, *nout) from the moment they exist: any
+ * error below unwinds past this function, and the spec's __gc frees them.
  */
-static size_t parse_list(lua_State *L, int idx, const char *field, bool types_only,
-			 struct probe_arg **out, bool *declared)
+static void parse_list(lua_State *L, int idx, const char *field, bool types_only,
+		       struct probe_arg **out, size_t *nout, bool *declared)
 {
 	size_t n = luaL_len(L, idx), i;
 	struct probe_arg *a;
@@ -212,6 +214,8 @@ static size_t parse_list(lua_State *L, int idx, const char *field, bool types_on
 	a = calloc(n ? n : 1, sizeof(*a));
 	if (!a)
 		luaL_error(L, "out of memory");
+	*out = a;
+	*nout = n;
 	*declared = false;
 	for (i = 0; i < n; i++) {
 		int t = lua_rawgeti(L, idx, i + 1);
@@ -221,6 +225,8 @@ static size_t parse_list(lua_State *L, int idx, const char *field, bool types_on
 				a[i].type = strdup(lua_tostring(L, -1));
 			else
 				a[i].name = strdup(lua_tostring(L, -1));
+			if (!a[i].type && !a[i].name)
+				luaL_error(L, "out of memory");
 			if (types_only)
 				*declared = true;
 		} else if (t == LUA_TTABLE && luaL_len(L, -1) == 2) {
@@ -231,6 +237,8 @@ static size_t parse_list(lua_State *L, int idx, const char *field, bool types_on
 					   (int)i + 1);
 			a[i].name = strdup(lua_tostring(L, -2));
 			a[i].type = strdup(lua_tostring(L, -1));
+			if (!a[i].name || !a[i].type)
+				luaL_error(L, "out of memory");
 			*declared = true;
 			lua_pop(L, 2);
 		} else {
@@ -245,8 +253,6 @@ static size_t parse_list(lua_State *L, int idx, const char *field, bool types_on
 				   "probe: %s mixes names and declarations; declare every "
 				   "entry as {\"name\", \"type\"}",
 				   field);
-	*out = a;
-	return n;
 }
 
 static const char *const spec_fields[] = {
@@ -292,7 +298,7 @@ static void parse_spec(lua_State *L, int idx, struct probe_spec *sp)
 	else if (lua_isboolean(L, -1))
 		sp->args_mode = lua_toboolean(L, -1) ? PA_ALL : PA_NONE;
 	else if (lua_istable(L, -1)) {
-		sp->nargs = parse_list(L, lua_gettop(L), "args", false, &sp->args, &declared);
+		parse_list(L, lua_gettop(L), "args", false, &sp->args, &sp->nargs, &declared);
 		sp->args_mode = declared ? PA_DECL : PA_NAMES;
 	} else
 		luaL_error(L, "probe: 'args' must be true, false or a list");
@@ -304,7 +310,7 @@ static void parse_spec(lua_State *L, int idx, struct probe_spec *sp)
 	else if (lua_isboolean(L, -1))
 		sp->ret_mode = PR_ALL;
 	else if (lua_istable(L, -1)) {
-		sp->nrets = parse_list(L, lua_gettop(L), "ret", true, &sp->rets, &declared);
+		parse_list(L, lua_gettop(L), "ret", true, &sp->rets, &sp->nrets, &declared);
 		sp->ret_mode = PR_DECL;
 	} else
 		luaL_error(L, "probe: 'ret' must be true, false or a list of types");
@@ -407,8 +413,8 @@ static int l_probe(lua_State *L)
 	lua_setmetatable(L, -2);
 	parse_spec(L, 1, spec);
 	lua_getfield(L, 1, "within");
-	if (!lua_isnil(L, -1))
-		check_probe(L, -1);
+	if (!lua_isnil(L, -1) && !luaL_testudata(L, -1, PROBE_MT))
+		return luaL_error(L, "probe: 'within' must be a probe (returned by probe{...})");
 	lp = lua_newuserdatauv(L, sizeof(*lp), 0);
 	lp->p = NULL;
 	luaL_setmetatable(L, PROBE_MT);
@@ -1351,11 +1357,15 @@ static int l_exit(lua_State *L)
 {
 	struct session *s = get_session(L);
 
-	s->stop = true;
 	if (!lua_isnoneornil(L, 1)) {
-		s->exit_code = (int)luaL_checkinteger(L, 1);
+		lua_Integer code = luaL_checkinteger(L, 1);
+
+		/* a process exit status is 8 bits: exit(256) would exit 0 */
+		luaL_argcheck(L, code >= 0 && code <= 255, 1, "exit code must be from 0 to 255");
+		s->exit_code = (int)code;
 		s->exit_code_set = true;
 	}
+	s->stop = true;
 	return 0;
 }
 

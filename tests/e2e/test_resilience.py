@@ -48,3 +48,51 @@ end)
               [f"stack {n} 65 {size}" for n in range(29, -1, -1)], "every event's stack text")
     i = lines.index("main.recurse(...)")
     expect_eq(lines[i:i + len(want)], want, "the text of the innermost call's stack")
+
+
+# ---- bad arguments get their own message ----
+
+def _computee():
+    return [gobin("computee"), "-addr", "127.0.0.1:0"]
+
+
+def test_within_that_is_not_a_probe_is_named():
+    code, _, err = run("-q", "-e", 'probe{ func = "main.computeE", within = 5 }', "--",
+                       *_computee())
+    expect_eq((code, err), (1, "luprobe: (command line):1: probe: 'within' must be a probe "
+                               "(returned by probe{...})\n"), "within = 5")
+
+
+def test_exit_codes_outside_0_to_255_are_refused():
+    for arg in ("256", "-1", "1 << 32"):
+        code, _, err = run("-q", "-e", f"exit({arg})", "--", *_computee())
+        expect_eq((code, err), (1, "luprobe: (command line):1: bad argument #1 to 'exit' (exit "
+                                   "code must be from 0 to 255)\n"), f"exit({arg})")
+    code, _, err = run("-q", "-e", "exit(255)", "--", *_computee())
+    expect_eq((code, err), (255, ""), "exit(255)")
+    # from a callback: an error like any other, the run ends with 1, not 256 & 0xff
+    code, _, err = run("-q", "-e", 'probe{ func = "main.computeE" } after(1, function() '
+                       'exit(256) end)', "--", *_computee())
+    expect_eq(code, 1, "exit(256) in a timer")
+    expect_eq(err.splitlines()[:2], [
+        "luprobe: timer: (command line):1: bad argument #1 to 'exit' (exit code must be from 0 "
+        "to 255)", "stack traceback:"], "stderr")
+
+
+def test_malformed_args_and_ret_lists_are_named_and_leak_nothing():
+    # under SANITIZE=1 LeakSanitizer checks that the strings parsed before the error are freed
+    cases = [
+        ('args = { "a", 5 }', 'probe: args[2] must be a name or {"name", "type"}'),
+        ('args = { {"a", "int"}, "b" }',
+         'probe: args mixes names and declarations; declare every entry as {"name", "type"}'),
+        ('args = { {"a", "int"}, {"b", 1} }', 'probe: args[2] must be {"name", "type"}'),
+        ('args = { "a", [4] = "b" }', "probe: 'args' must be a list, in order: "
+         '{ {"n", "int64"}, {"s", "string"} } or { "n", "s" }'),
+        ('ret = { "int", {} }', 'probe: ret[2] must be a name or {"name", "type"}'),
+        ('args = { {"a", "int"} }, ret = { "int", false }',
+         'probe: ret[2] must be a name or {"name", "type"}'),
+    ]
+    for spec, want in cases:
+        code, _, err = run("-q", "-e", f'probe{{ func = "main.computeE", {spec} }}', "--",
+                           *_computee())
+        expect_eq((code, err), (1, f"luprobe: (command line):1: {want}\n"), spec)
