@@ -1310,14 +1310,21 @@ static int add_timer(lua_State *L, bool repeat)
 	struct session *s = get_session(L);
 	lua_Number ms = luaL_checknumber(L, 1);
 	struct ltimer *lt;
+	uint64_t ns;
 	int id;
 
 	luaL_checktype(L, 2, LUA_TFUNCTION);
+	if (ms != ms)
+		return luaL_argerror(L, 1,
+				     repeat ? "interval must be a number of milliseconds, not NaN"
+					    : "delay must be a number of milliseconds, not NaN");
 	if (ms <= 0 || (repeat && ms < 1))
 		return luaL_argerror(
 			L, 1, repeat ? "interval must be at least 1 ms" : "delay must be positive");
+	/* beyond TIMER_NEVER (146 years, math.huge) a timer never fires */
+	ns = ms >= (lua_Number)TIMER_NEVER / 1e6 ? TIMER_NEVER : (uint64_t)(ms * 1e6);
 	lua_pushvalue(L, 2);
-	id = session__add_timer(s, (uint64_t)(ms * 1e6), repeat, luaL_ref(L, LUA_REGISTRYINDEX));
+	id = session__add_timer(s, ns, repeat, luaL_ref(L, LUA_REGISTRYINDEX));
 	if (id < 0)
 		return luaL_error(L, "out of memory");
 	lt = lua_newuserdatauv(L, sizeof(*lt), 0);

@@ -468,6 +468,12 @@ int session__run_script(struct session *s)
 	return 0;
 }
 
+/* When a timer set at now with delay falls due (never: UINT64_MAX). */
+static uint64_t timer_due(uint64_t now, uint64_t delay)
+{
+	return delay >= TIMER_NEVER ? UINT64_MAX : now + delay;
+}
+
 int session__add_timer(struct session *s, uint64_t interval_ns, bool repeat, int fn_ref)
 {
 	struct timer *t;
@@ -482,7 +488,7 @@ int session__add_timer(struct session *s, uint64_t interval_ns, bool repeat, int
 		s->timers_cap = cap;
 	}
 	t = &s->timers[s->ntimers++];
-	t->due = now_ns() + interval_ns;
+	t->due = timer_due(now_ns(), interval_ns);
 	t->delay = interval_ns;
 	t->interval = repeat ? interval_ns : 0;
 	t->fn_ref = fn_ref;
@@ -575,7 +581,7 @@ int session__loop(struct session *s)
 	/* timers the main chunk set count from now, when tracing starts */
 	now = now_ns();
 	for (i = 0; i < s->ntimers; i++)
-		s->timers[i].due = now + s->timers[i].delay;
+		s->timers[i].due = timer_due(now, s->timers[i].delay);
 	s->looping = true;
 
 	while (!s->stop && !lp_signalled) {

@@ -43,8 +43,11 @@ struct env {
 	struct target_user as;	  /* its uid, gid and groups */
 };
 
+/* A timer's delay or interval from here on (2^62 ns, 146 years): it never fires. */
+#define TIMER_NEVER (1ull << 62)
+
 struct timer {
-	uint64_t due;	   /* CLOCK_MONOTONIC ns */
+	uint64_t due;	   /* CLOCK_MONOTONIC ns; UINT64_MAX: never */
 	uint64_t delay;	   /* ns to the first call, counted from when tracing starts */
 	uint64_t interval; /* ns; 0 for a one-shot */
 	int fn_ref;	   /* Lua registry ref of the callback */

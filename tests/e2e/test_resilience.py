@@ -96,3 +96,34 @@ def test_malformed_args_and_ret_lists_are_named_and_leak_nothing():
         code, _, err = run("-q", "-e", f'probe{{ func = "main.computeE", {spec} }}', "--",
                            *_computee())
         expect_eq((code, err), (1, f"luprobe: (command line):1: {want}\n"), spec)
+
+
+# ---- timers take any number ----
+
+def test_huge_timer_delays_never_fire_and_nan_is_refused():
+    script = """
+after(math.huge, function() print("after(math.huge) fired") end)
+every(1e300, function() print("every(1e300) fired") end)
+after(2^63, function() print("after(2^63) fired") end)
+every(2^62 / 1e6, function() print("every(2^62 ns) fired") end)
+after(1e12, function() print("after(1e12) fired") end):cancel()
+after(1, function() print("after(1) fired") end)
+every(100, function() print("tick") end)
+after(250, function() exit() end)
+on_exit(function() print("end") end)
+probe{ func = "main.computeE" }
+"""
+    with tempfile.TemporaryDirectory() as d:
+        code, lines, err = run("-q", write_script(d, "t.lua", script), "--", *_computee())
+    expect_eq(code, 0, f"exit code ({err})")
+    expect_eq([ln for ln in lines if not ln.startswith("listening on")],
+              ["after(1) fired", "tick", "tick", "end"], "only the reachable timers fired")
+    for fn, what in (("after", "delay"), ("every", "interval")):
+        for arg in ("0/0", "-(0/0)", "math.huge - math.huge"):
+            code, _, err = run("-q", "-e", f"{fn}({arg}, print)", "--", *_computee())
+            expect_eq((code, err), (1, f"luprobe: (command line):1: bad argument #1 to '{fn}' "
+                                       f"({what} must be a number of milliseconds, not NaN)\n"),
+                      f"{fn}({arg})")
+    code, _, err = run("-q", "-e", "after(-math.huge, print)", "--", *_computee())
+    expect_eq((code, err), (1, "luprobe: (command line):1: bad argument #1 to 'after' (delay "
+                               "must be positive)\n"), "after(-math.huge)")
