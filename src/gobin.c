@@ -1707,7 +1707,8 @@ static int map_file(struct gobin *gb, const char *path)
 	int fd, err;
 	void *m;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO would wait for a writer; fstat refuses it below */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
 		if (err == -ENOENT || err == -ENOTDIR)
@@ -1729,7 +1730,7 @@ static int map_file(struct gobin *gb, const char *path)
 		goto cleanup;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		lp_seterr("%s: not a regular file", path);
+		lp_seterr("%s: not a regular file (%s)", path, lp_filekind(st.st_mode));
 		err = -EINVAL;
 		goto cleanup;
 	}

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <stdio.h>
+#include <sys/stat.h>
 #include "log.h"
 
 int lp_verbosity;
@@ -34,4 +35,23 @@ const char *lp_lasterr(void)
 void lp_clearerr(void)
 {
 	lasterr[0] = '\0';
+}
+
+const char *lp_filekind(unsigned int mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return "a regular file";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFSOCK:
+		return "a socket";
+	}
+	return "of an unknown kind";
 }

@@ -27,4 +27,7 @@ const char *lp_lasterr(void);
 /* Forget the recorded message. */
 void lp_clearerr(void);
 
+/* What a file is, from its st_mode, for "PATH: not a regular file (a FIFO)". */
+const char *lp_filekind(unsigned int mode);
+
 #endif

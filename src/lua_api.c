@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <lauxlib.h>
 #include <lualib.h>
 #include "decode.h"
@@ -1544,7 +1546,15 @@ static bool is_bytecode_error(lua_State *L, int idx)
 
 int lua_api__loadfile(lua_State *L, const char *path)
 {
-	int err = luaL_loadfilex(L, path, "t");
+	struct stat st;
+	int err;
+
+	/* a module that is a FIFO would block luprobe, a device be read forever */
+	if (path && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		lua_pushfstring(L, "%s: not a regular file (%s)", path, lp_filekind(st.st_mode));
+		return LUA_ERRFILE;
+	}
+	err = luaL_loadfilex(L, path, "t");
 
 	if (err && is_bytecode_error(L, -1)) {
 		lua_pop(L, 1);
@@ -1602,6 +1612,47 @@ static int l_dofile_text(lua_State *L)
 	return lua_gettop(L) - 1;
 }
 
+/*
+ * package.searchpath without opening the candidates (it opens each one to see
+ * whether it is readable, and a FIFO on the path would block): pushes the
+ * first readable file, or Lua's "no file '...'" message and returns false.
+ */
+static bool search_path(lua_State *L, const char *name, const char *path)
+{
+	const char *p, *semi;
+	int n = 0; /* the message so far is on the stack (0 or 1 value) */
+
+	name = luaL_gsub(L, name, ".", LUA_DIRSEP);
+	for (p = path;; p = semi + 1) {
+		size_t len;
+
+		semi = strchr(p, ';');
+		len = semi ? (size_t)(semi - p) : strlen(p);
+		if (len) {
+			lua_pushlstring(L, p, len);
+			luaL_gsub(L, lua_tostring(L, -1), LUA_PATH_MARK, name);
+			lua_remove(L, -2);
+			if (access(lua_tostring(L, -1), R_OK) == 0) {
+				lua_replace(L, -(n + 2)); /* over the name */
+				lua_pop(L, n);
+				return true;
+			}
+			lua_pushfstring(L, n ? "\n\tno file '%s'" : "no file '%s'",
+					lua_tostring(L, -1));
+			lua_remove(L, -2);
+			if (n)
+				lua_concat(L, 2);
+			n = 1;
+		}
+		if (!semi)
+			break;
+	}
+	if (!n)
+		lua_pushliteral(L, "");
+	lua_remove(L, -2); /* the name */
+	return false;
+}
+
 /* package.searchers[2]: modules on package.path, as source text only */
 static int l_searcher_text(lua_State *L)
 {
@@ -1609,15 +1660,11 @@ static int l_searcher_text(lua_State *L)
 	lua_Debug ar;
 	int level;
 
-	lua_getfield(L, lua_upvalueindex(1), "searchpath");
-	lua_pushvalue(L, 1);
 	lua_getfield(L, lua_upvalueindex(1), "path");
 	if (!lua_isstring(L, -1))
 		return luaL_error(L, "'package.path' must be a string");
-	lua_call(L, 2, 2);
-	if (lua_isnil(L, -2))
+	if (!search_path(L, name, lua_tostring(L, -1)))
 		return 1; /* "no file ..." for require's message */
-	lua_pop(L, 1);
 	path = lua_tostring(L, -1);
 	if (lua_api__loadfile(L, path) == LUA_OK) {
 		lua_pushvalue(L, -2);

@@ -3,6 +3,7 @@
  * luprobe: trace Go functions with eBPF uprobes, driven by a Lua script.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include "gobin.h"
 #include "godwarf.h"
@@ -248,11 +250,29 @@ static int describe_script(const char *path)
 {
 	char line[1024];
 	int described = 0, args = 0;
-	FILE *f = fopen(path, "r");
+	/* O_NONBLOCK: a FIFO would wait for a writer (fstat refuses it) */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	FILE *f;
 
-	if (!f) {
+	if (fd < 0 || fstat(fd, &st) < 0) {
 		fprintf(stderr, "luprobe: %s: %s\n", path,
 			errno == ENOENT ? "no such file" : strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	/* /dev/zero never ends */
+	if (!S_ISREG(st.st_mode)) {
+		fprintf(stderr, "luprobe: %s: not a regular file (%s)\n", path,
+			lp_filekind(st.st_mode));
+		close(fd);
+		return 1;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		fprintf(stderr, "luprobe: %s: %s\n", path, strerror(errno));
+		close(fd);
 		return 1;
 	}
 	while (fgets(line, sizeof(line), f)) {

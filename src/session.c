@@ -434,6 +434,12 @@ int session__load_script(struct session *s)
 			lp_seterr("%s: is a directory", s->env->script);
 			return -EISDIR;
 		}
+		/* a FIFO would wait for a writer, a device could be read forever */
+		if (stat(s->env->script, &st) == 0 && !S_ISREG(st.st_mode)) {
+			lp_seterr("%s: not a regular file (%s)", s->env->script,
+				  lp_filekind(st.st_mode));
+			return -EINVAL;
+		}
 		err = lua_api__loadfile(L, s->env->script);
 	}
 	if (err) {

@@ -35,6 +35,11 @@ static int resolve_command(const char *cmd, char *out, size_t len)
 			return -errno;
 		if (S_ISDIR(st.st_mode))
 			return -EISDIR;
+		if (!S_ISREG(st.st_mode)) {
+			lp_seterr("%s: cannot execute: not a regular file (%s)", cmd,
+				  lp_filekind(st.st_mode));
+			return -EINVAL;
+		}
 		if (access(cmd, X_OK) < 0)
 			return -errno;
 		snprintf(out, len, "%s", cmd);
@@ -64,7 +69,7 @@ static void shebang(const char *path, char *out, size_t len)
 {
 	char head[256], *p, *end;
 	ssize_t n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
 	out[0] = '\0';
 	if (fd >= 0) {
@@ -86,7 +91,7 @@ static void elf_interp(const char *path, char *out, size_t len)
 {
 	Elf64_Ehdr eh;
 	Elf64_Phdr ph;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), i;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), i;
 
 	out[0] = '\0';
 	if (fd < 0)
@@ -170,6 +175,8 @@ int target__launch(char *const argv[], const struct target_user *as, struct targ
 	t->pidfd = t->go_fd = t->err_fd = -1;
 	err = resolve_command(argv[0], t->path, sizeof(t->path));
 	if (err) {
+		if (err == -EINVAL)
+			return err; /* resolve_command said what it is */
 		if (err == -ENOENT && !strchr(argv[0], '/'))
 			lp_seterr("%s: command not found", argv[0]);
 		else

@@ -10,7 +10,7 @@ import os
 import re
 import tempfile
 
-from lib import (ROOT, expect, expect_eq, gobin, run, write_script)
+from lib import (ROOT, Proc, expect, expect_eq, gobin, run, write_script)
 
 TORTURE_SRC = os.path.join(ROOT, "tests", "go", "torture", "main.go")
 
@@ -127,3 +127,35 @@ probe{ func = "main.computeE" }
     code, _, err = run("-q", "-e", "after(-math.huge, print)", "--", *_computee())
     expect_eq((code, err), (1, "luprobe: (command line):1: bad argument #1 to 'after' (delay "
                                "must be positive)\n"), "after(-math.huge)")
+
+
+# ---- files that are not regular files ----
+
+def test_fifos_and_devices_are_refused_at_once():
+    with tempfile.TemporaryDirectory() as d:
+        fifo = os.path.join(d, "fifo")
+        os.mkfifo(fifo)
+        os.chmod(fifo, 0o755)
+        os.symlink(fifo, os.path.join(d, "mod.lua"))
+        idle = Proc(["sleep", "30"]).pid
+        cases = [
+            ([fifo, "-p", str(idle)], f"luprobe: {fifo}: not a regular file (a FIFO)"),
+            (["-e", f'probe{{ func = "main.computeE", target = "{fifo}" }}'],
+             f"luprobe: (command line):1: {fifo}: not a regular file (a FIFO)"),
+            (["-e", 'probe{ func = "main.computeE" }', "--", fifo],
+             f"luprobe: {fifo}: cannot execute: not a regular file (a FIFO)"),
+            (["-l", fifo], f"luprobe: {fifo}: not a regular file (a FIFO)"),
+            (["--info", "/dev/zero"],
+             "luprobe: /dev/zero: not a regular file (a character device)"),
+            (["--describe", fifo], f"luprobe: {fifo}: not a regular file (a FIFO)"),
+            (["--describe", "/dev/zero"],
+             "luprobe: /dev/zero: not a regular file (a character device)"),
+            (["-I", d, "-e", 'require "mod"', "-p", str(idle)],
+             f"luprobe: (command line):1: module 'mod': {d}/mod.lua: not a regular file "
+             "(a FIFO)"),
+            (["-e", f'dofile("{fifo}")', "-p", str(idle)],
+             f"luprobe: {fifo}: not a regular file (a FIFO)"),
+        ]
+        for args, want in cases:
+            code, _, err = run("-q", *args, timeout=10)
+            expect_eq((code, err), (1, want + "\n"), " ".join(args))
