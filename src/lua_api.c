@@ -74,50 +74,114 @@ static int traceback(lua_State *L)
 	return 1;
 }
 
-static struct session *hook_session;
+/*
+ * The budget counts the instructions of every thread a callback runs: the
+ * hook fires every quantum of them, in the main thread and in each
+ * coroutine (a count hook is per thread), and adds the quantum up.
+ */
+static int budget_quantum(const struct session *s)
+{
+	uint64_t b = s->env->lua_budget;
+
+	return b <= 1024 ? (int)b : (int)(b / 1024);
+}
+
+static void budget_hook(lua_State *L, lua_Debug *ar);
+
+/* Make thread L raise at its next instruction (and at every one after it). */
+static void abort_arm(struct session *s, lua_State *L)
+{
+	lua_sethook(L, budget_hook, LUA_MASKCOUNT, 1);
+	if (L != s->L)
+		lua_sethook(s->L, budget_hook, LUA_MASKCOUNT, 1);
+}
+
+/*
+ * Raise the error that stops the running Lua code (s->abort says why), with
+ * the line of the function at level (0 in a hook: the function running).
+ */
+static int abort_raise(struct session *s, lua_State *L, int level)
+{
+	abort_arm(s, L);
+	luaL_where(L, level);
+	switch (s->abort) {
+	case LP_ABORT_BUDGET:
+		lua_pushfstring(L,
+				"callback ran more than %d instructions (a runaway loop?); raise "
+				"the budget with --budget",
+				(int)s->env->lua_budget);
+		break;
+	case LP_ABORT_EXIT:
+		lua_pushliteral(L, "os.exit");
+		break;
+	case LP_ABORT_MEMORY:
+		lua_pushliteral(L, "the script's memory limit was reached");
+		break;
+	default:
+		lua_pushliteral(L, "interrupted");
+	}
+	lua_concat(L, 2);
+	return lua_error(L);
+}
 
 static void budget_hook(lua_State *L, lua_Debug *ar)
 {
-	struct session *s = hook_session;
+	struct session *s = get_session(L);
 
 	(void)ar;
-	lua_sethook(L, NULL, 0, 0);
-	if (lp_signalled)
-		luaL_error(L, "interrupted");
-	luaL_error(L,
-		   "callback ran more than %d instructions (a runaway loop?); raise the "
-		   "budget with --budget",
-		   s ? (int)s->env->lua_budget : 0);
+	if (!s->abort) {
+		if (!s->env->lua_budget)
+			return;
+		s->budget_used += budget_quantum(s);
+		if (s->budget_used < s->env->lua_budget)
+			return;
+		s->abort = LP_ABORT_BUDGET;
+	}
+	abort_raise(s, L, 0);
 }
 
 /* Called from the signal handler while Lua runs: stop at the next instruction. */
 void lua_api__interrupt(struct session *s)
 {
-	if (s && s->L && s->in_lua)
-		lua_sethook(s->L, budget_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+	lua_State *co;
+
+	if (!s || !s->L || !s->in_lua)
+		return;
+	s->abort = LP_ABORT_SIGNAL;
+	lua_sethook(s->L, budget_hook, LUA_MASKCOUNT, 1);
+	co = s->running;
+	if (co)
+		lua_sethook(co, budget_hook, LUA_MASKCOUNT, 1);
 }
 
 int lua_api__call(struct session *s, int nargs, const char *what)
 {
 	lua_State *L = s->L;
-	int base = lua_gettop(L) - nargs, err;
+	int base = lua_gettop(L) - nargs, err, why;
 	bool was_in = s->in_lua;
 
 	lua_pushcfunction(L, traceback);
 	lua_insert(L, base);
-	hook_session = s;
-	if (s->env->lua_budget && s->attached)
-		lua_sethook(L, budget_hook, LUA_MASKCOUNT, (int)s->env->lua_budget);
+	if (!was_in) {
+		s->abort = LP_ABORT_NONE;
+		s->budget_used = 0;
+		if (s->env->lua_budget && s->attached)
+			lua_sethook(L, budget_hook, LUA_MASKCOUNT, budget_quantum(s));
+	}
 	s->in_lua = true;
 	err = lua_pcall(L, nargs, 1, base);
 	s->in_lua = was_in;
-	if (!was_in)
+	why = s->abort;
+	if (!was_in) {
 		lua_sethook(L, NULL, 0, 0);
+		s->running = NULL;
+		s->abort = LP_ABORT_NONE;
+	}
 	lua_remove(L, base);
 	if (err == LUA_OK)
 		return 0;
-	if (lp_signalled) {
-		/* Ctrl-C stopped a running callback: that is a clean stop, not an error */
+	if (why == LP_ABORT_SIGNAL || why == LP_ABORT_EXIT || lp_signalled) {
+		/* Ctrl-C stopped a running callback, or it called os.exit(): a clean stop */
 		lua_pop(L, 1);
 		s->stop = true;
 		return -1;
@@ -134,6 +198,120 @@ int lua_api__call(struct session *s, int nargs, const char *what)
 		}
 	}
 	return -1;
+}
+
+/* ---- coroutines ---- */
+
+/*
+ * Lua gives a new thread the hook of the thread that creates it, and never
+ * again: a coroutine made in the main chunk, before tracing, would run a
+ * callback's loop without budget or Ctrl-C. Resuming one gives it the hook
+ * of the thread that resumes it.
+ */
+static lua_State *resume_begin(struct session *s, lua_State *L, lua_State *co)
+{
+	lua_State *prev = s->running;
+	lua_Hook h = lua_gethook(L);
+	int mask = lua_gethookmask(L), count = lua_gethookcount(L);
+
+	s->running = co; /* first: a signal from here on arms co itself */
+	if (lua_gethook(co) != h || lua_gethookmask(co) != mask || lua_gethookcount(co) != count)
+		lua_sethook(co, h, mask, count);
+	if (s->abort)
+		lua_sethook(co, budget_hook, LUA_MASKCOUNT, 1);
+	return prev;
+}
+
+/* After the coroutine stopped: what stopped it stops its resumer too. */
+static void resume_end(struct session *s, lua_State *L, lua_State *prev)
+{
+	s->running = prev;
+	if (s->abort)
+		abort_raise(s, L, 1);
+}
+
+/* coroutine.resume(co, ...) */
+static int l_co_resume(lua_State *L)
+{
+	struct session *s = get_session(L);
+	lua_State *co = lua_tothread(L, 1), *prev;
+
+	luaL_argexpected(L, co, 1, "coroutine");
+	prev = resume_begin(s, L, co);
+	lua_pushvalue(L, lua_upvalueindex(1)); /* Lua's resume */
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+	resume_end(s, L, prev);
+	return lua_gettop(L);
+}
+
+/* The function coroutine.wrap(f) returns; upvalues: the coroutine, Lua's resume. */
+static int l_co_wrapped(lua_State *L)
+{
+	struct session *s = get_session(L);
+	lua_State *co = lua_tothread(L, lua_upvalueindex(1)), *prev;
+	int nargs = lua_gettop(L), stat;
+
+	prev = resume_begin(s, L, co);
+	lua_pushvalue(L, lua_upvalueindex(2));
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_rotate(L, 1, 2); /* resume, co, args */
+	lua_call(L, nargs + 1, LUA_MULTRET);
+	resume_end(s, L, prev);
+	if (lua_toboolean(L, 1)) {
+		lua_remove(L, 1);
+		return lua_gettop(L);
+	}
+	/* as Lua's wrap: close the dead coroutine's variables, say where, propagate */
+	stat = lua_status(co);
+	if (stat != LUA_OK && stat != LUA_YIELD) {
+		stat = lua_resetthread(co);
+		lua_settop(L, 0);
+		lua_xmove(co, L, 1);
+	}
+	if (stat != LUA_ERRMEM && lua_type(L, -1) == LUA_TSTRING) {
+		luaL_where(L, 1);
+		lua_insert(L, -2);
+		lua_concat(L, 2);
+	}
+	return lua_error(L);
+}
+
+/* coroutine.wrap(f) */
+static int l_co_wrap(lua_State *L)
+{
+	lua_State *co;
+
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	co = lua_newthread(L);
+	lua_pushvalue(L, 1);
+	lua_xmove(L, co, 1);
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_pushcclosure(L, l_co_wrapped, 2);
+	return 1;
+}
+
+/*
+ * os.exit([code]) ends the run like exit(code), but at once: the rest of the
+ * callback does not run (Lua's would end luprobe without on_exit, with the
+ * command running and the output unwritten).
+ */
+static int l_os_exit(lua_State *L)
+{
+	struct session *s = get_session(L);
+	lua_Integer code = 0;
+
+	if (lua_isboolean(L, 1)) {
+		code = lua_toboolean(L, 1) ? 0 : 1;
+	} else if (!lua_isnoneornil(L, 1)) {
+		code = luaL_checkinteger(L, 1);
+		luaL_argcheck(L, code >= 0 && code <= 255, 1, "exit code must be from 0 to 255");
+	}
+	s->exit_code = (int)code;
+	s->exit_code_set = true;
+	s->stop = true;
+	s->abort = LP_ABORT_EXIT;
+	return abort_raise(s, L, 1);
 }
 
 /* ---- spec parsing ---- */
@@ -1739,6 +1917,17 @@ int lua_api__open(struct session *s)
 	s->L = L;
 	luaL_openlibs(L);
 	text_only(L);
+	lua_getglobal(L, "coroutine");
+	lua_getfield(L, -1, "resume");
+	lua_pushvalue(L, -1);
+	lua_pushcclosure(L, l_co_resume, 1);
+	lua_setfield(L, -3, "resume");
+	lua_pushcclosure(L, l_co_wrap, 1);
+	lua_setfield(L, -2, "wrap");
+	lua_getglobal(L, "os");
+	lua_pushcfunction(L, l_os_exit);
+	lua_setfield(L, -2, "exit");
+	lua_pop(L, 2);
 	*(struct session **)lua_getextraspace(L) = s;
 	lua_newtable(L);
 	s->handlers_ref = luaL_ref(L, LUA_REGISTRYINDEX);

@@ -74,7 +74,8 @@ static const char usage[] =
 	"Scripts and modules load as Lua source text only, never as bytecode.\n"
 	"Ctrl-C while tracing runs the on_exit handlers and exits 0; before tracing has\n"
 	"started (the script's main chunk, attaching the probes) it exits 130 and the\n"
-	"command is never started.\n";
+	"command is never started. A second Ctrl-C kills luprobe and the command at\n"
+	"once.\n";
 
 enum {
 	OPT_JSON = 256,

@@ -31,8 +31,19 @@ uint64_t now_ns(void)
 
 static void on_signal(int sig)
 {
+	struct session *s = signal_session;
+	int i;
+
 	if (lp_signalled) {
-		/* a second Ctrl-C: die now; the kernel drops our probes with our fds */
+		/*
+		 * A second Ctrl-C: die now; the kernel drops our probes with our
+		 * fds. The command must not outlive luprobe: it gets SIGKILL, as
+		 * luprobe gives it after a grace period when it exits normally.
+		 */
+		for (i = 0; s && i < s->ntargets; i++)
+			if (s->targets[i].launched && s->targets[i].released &&
+			    !s->targets[i].exited && s->targets[i].pid > 0)
+				kill(s->targets[i].pid, SIGKILL);
 		signal(sig, SIG_DFL);
 		raise(sig);
 		return;
@@ -462,6 +473,14 @@ int session__run_script(struct session *s)
 	err = lua_pcall(L, 0, 0, -2);
 	s->in_lua = false;
 	lua_sethook(L, NULL, 0, 0);
+	s->running = NULL;
+	if (err && s->abort == LP_ABORT_EXIT) {
+		/* os.exit() in the main chunk: as exit() there */
+		s->abort = LP_ABORT_NONE;
+		lua_pop(L, 2);
+		return 0;
+	}
+	s->abort = LP_ABORT_NONE;
 	if (err) {
 		if (lp_signalled)
 			lp_seterr("interrupted");

@@ -55,6 +55,15 @@ struct timer {
 	bool cancelled;
 };
 
+/* Why the Lua code running now is being stopped (session.abort). */
+enum lp_abort {
+	LP_ABORT_NONE,
+	LP_ABORT_SIGNAL, /* Ctrl-C, SIGTERM, SIGHUP */
+	LP_ABORT_BUDGET, /* the callback ran more than --budget instructions */
+	LP_ABORT_MEMORY, /* the script's memory limit was reached */
+	LP_ABORT_EXIT,	 /* os.exit() */
+};
+
 struct session {
 	struct env *env;
 	lua_State *L;
@@ -68,6 +77,13 @@ struct session {
 	int nwatched; /* targets whose pidfd the loop watches */
 	bool attached;
 	bool in_lua;  /* a callback or the main chunk is running */
+	/*
+	 * Set, the running callback (or main chunk) raises at every instruction
+	 * until control is back in luprobe: pcall cannot swallow the stop.
+	 */
+	volatile sig_atomic_t abort;
+	lua_State *volatile running; /* the coroutine a callback is running, or NULL */
+	uint64_t budget_used;	     /* instructions the callback has run, in hook quanta */
 	bool looping; /* the event loop has started */
 	bool dropped; /* switched to --user: no more probes */
 	/* lifecycle */

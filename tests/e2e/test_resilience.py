@@ -10,7 +10,10 @@ import os
 import re
 import tempfile
 
-from lib import (ROOT, Proc, expect, expect_eq, gobin, run, write_script)
+import signal
+import time
+
+from lib import (ROOT, Proc, expect, expect_eq, gobin, luprobe, run, write_script)
 
 TORTURE_SRC = os.path.join(ROOT, "tests", "go", "torture", "main.go")
 
@@ -159,3 +162,155 @@ def test_fifos_and_devices_are_refused_at_once():
         for args, want in cases:
             code, _, err = run("-q", *args, timeout=10)
             expect_eq((code, err), (1, want + "\n"), " ".join(args))
+
+
+# ---- the budget, Ctrl-C and os.exit reach every instruction of a callback ----
+
+def _workload(script, *args, rounds=1, timeout=30):
+    with tempfile.TemporaryDirectory() as d:
+        code, lines, err = run("-q", *args, write_script(d, "s.lua", script), "--",
+                               gobin("webapp"), "-workload", str(rounds), timeout=timeout)
+    return code, [ln for ln in lines if not ln.startswith(("round ", "total: "))], err
+
+
+BUDGET = ("callback ran more than 100000 instructions (a runaway loop?); raise the budget "
+          "with --budget")
+
+
+def test_pcall_and_coroutines_cannot_escape_the_budget():
+    cases = {
+        "pcall": """
+probe{ func = "main.lookupUser" }:on_event(function()
+	while true do pcall(function() while true do end end) end
+end)""",
+        "xpcall in a coroutine": """
+probe{ func = "main.lookupUser" }:on_event(function()
+	local co = coroutine.create(function() while true do xpcall(function() while true do end end, function(m) return m end) end end)
+	while true do coroutine.resume(co) end
+end)""",
+        "coroutine from the main chunk": """
+local co = coroutine.create(function() while true do end end)
+probe{ func = "main.lookupUser" }:on_event(function()
+	print(coroutine.resume(co))
+	print("not reached")
+end)""",
+        "wrap from the main chunk": """
+local w = coroutine.wrap(function() local x = 0 while true do x = x + 1 end end)
+probe{ func = "main.lookupUser" }:on_event(function()
+	pcall(w)
+	print("not reached")
+end)""",
+        "many coroutines, a little each": """
+local cos = {}
+for i = 1, 100 do cos[i] = coroutine.wrap(function() while true do for j = 1, 500 do end coroutine.yield() end end) end
+probe{ func = "main.lookupUser" }:on_event(function()
+	while true do for i = 1, 100 do cos[i]() end end
+end)""",
+    }
+    for name, script in cases.items():
+        code, out, err = _workload(script + "\non_exit(function() print('on_exit ran') end)",
+                                   "--budget", "100000")
+        expect_eq(code, 1, f"{name}: exit code ({err})")
+        expect_eq(out, ["on_exit ran"], f"{name}: stdout")
+        first = err.splitlines()[0]
+        expect(re.fullmatch(r"luprobe: /\S+/s\.lua:\d+: " + re.escape(BUDGET), first),
+               f"{name}: {err}")
+        expect_eq(err.count(BUDGET), 1, f"{name}: one error, the run stopped")
+
+
+def test_first_ctrl_c_stops_a_callback_that_pcalls_or_resumes_a_runaway_loop():
+    cases = {
+        "pcall": "while true do pcall(function() while true do end end) end",
+        "coroutine": "co()",
+        "coroutine under pcall": "while true do pcall(co) end",
+    }
+    for name, body in cases.items():
+        script = f"""
+co = coroutine.wrap(function() while true do end end)
+probe{{ func = "main.lookupUser" }}:on_event(function()
+	print("looping") io.stdout:flush()
+	{body}
+end)
+on_exit(function() print("on_exit ran") end)
+"""
+        with tempfile.TemporaryDirectory() as d:
+            # no budget: only Ctrl-C can stop it
+            lp = luprobe("-q", "--budget", "0", write_script(d, "s.lua", script), "--",
+                         gobin("webapp"), "-workload", "1")
+            lp.wait_line("^looping$")
+            t0 = time.time()
+            lp.signal(signal.SIGINT)
+            code = lp.wait(10)
+        expect(time.time() - t0 < 3, f"{name}: stopped at the first SIGINT")
+        expect_eq((code, lp.stderr()), (0, ""), f"{name}: exit code and stderr")
+        expect_eq([ln for ln in lp.lines if not ln.startswith(("round ", "total: "))],
+                  ["looping", "on_exit ran"], f"{name}: stdout")
+
+
+def _state(pid):
+    """A process's state letter, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def test_second_ctrl_c_takes_the_command_with_it():
+    script = """
+print("pid", luprobe.pids[1]) io.stdout:flush()
+probe{ func = "main.computeE" }
+on_exit(function()
+	print("on_exit") io.stdout:flush()
+	local t = os.clock() while os.clock() - t < 20 do end
+end)
+"""
+    with tempfile.TemporaryDirectory() as d:
+        lp = luprobe("-q", "--budget", "0", write_script(d, "s.lua", script), "--",
+                     gobin("computee"), "-addr", "127.0.0.1:0")
+        pid = int(lp.wait_line(r"^pid\t(\d+)$").group(1))
+        try:
+            lp.wait_line("^listening on ")
+            lp.signal(signal.SIGINT)
+            lp.wait_line("^on_exit$")
+            expect_eq(_state(pid) not in (None, "Z"), True, "the command runs during on_exit")
+            lp.signal(signal.SIGINT)
+            expect_eq(lp.wait(5), -signal.SIGINT, "luprobe died of the second SIGINT")
+            deadline = time.time() + 5
+            while _state(pid) not in (None, "Z") and time.time() < deadline:
+                time.sleep(0.05)
+            expect(_state(pid) in (None, "Z"), f"the command is gone: state {_state(pid)}")
+        finally:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def test_os_exit_ends_the_run_like_exit_at_once():
+    script = """
+probe{ func = "main.lookupUser", args = { "id" } }:on_event(function(e)
+	print("event " .. e.args.id)
+	if e.args.id == 2 then pcall(os.exit, 3) print("not reached") end
+end)
+on_exit(function() print("on_exit ran") end)
+"""
+    code, out, err = _workload(script, rounds=3)
+    expect_eq((code, err), (3, ""), "exit code and stderr")
+    expect_eq(out, ["event 1", "event 2", "on_exit ran"], "the callback stopped at os.exit")
+    # in a timer, with the command still running: it is terminated, luprobe exits with the code
+    code, lines, err = run("-q", "-e", 'probe{ func = "main.computeE" } after(50, function() '
+                           'os.exit(false) end) on_exit(function() print("on_exit ran") end)',
+                           "--", gobin("computee"), "-addr", "127.0.0.1:0", timeout=10)
+    expect_eq((code, err), (1, ""), "os.exit(false) in a timer")
+    expect_eq(lines[-1], "on_exit ran", "on_exit ran")
+    # in the main chunk: as exit(), the command never starts
+    with tempfile.TemporaryDirectory() as d:
+        marker = os.path.join(d, "ran")
+        code, lines, err = run("-e", 'print("bye") os.exit(4) print("not reached")', "--",
+                               "/usr/bin/touch", marker)
+        expect_eq((code, lines, err), (4, ["bye"], "luprobe: 0 events, 0 lost\n"), "the run")
+        expect(not os.path.exists(marker), "the command never ran")
+    code, _, err = run("-q", "-e", "os.exit(300)", "--", *_computee())
+    expect_eq((code, err), (1, "luprobe: (command line):1: bad argument #1 to 'exit' (exit "
+                               "code must be from 0 to 255)\n"), "os.exit(300)")
