@@ -154,6 +154,51 @@ void lua_api__interrupt(struct session *s)
 		lua_sethook(co, budget_hook, LUA_MASKCOUNT, 1);
 }
 
+/* "64 MiB" */
+static void format_size(char *buf, size_t len, size_t n)
+{
+	if (n && !(n % (1ul << 30)))
+		snprintf(buf, len, "%zu GiB", n >> 30);
+	else if (n && !(n % (1ul << 20)))
+		snprintf(buf, len, "%zu MiB", n >> 20);
+	else if (n && !(n % (1ul << 10)))
+		snprintf(buf, len, "%zu KiB", n >> 10);
+	else
+		snprintf(buf, len, "%zu bytes", n);
+}
+
+const char *lua_api__memory_text(const struct session *s)
+{
+	static char text[128];
+	char size[32];
+
+	format_size(size, sizeof(size), s->env->memory);
+	snprintf(text, sizeof(text),
+		 "the script's memory limit of %s was reached; raise it with --memory SIZE", size);
+	return text;
+}
+
+/*
+ * The allocator refused to grow the Lua state past --memory: the callback
+ * stops (pcall cannot catch that), and once per run the state gets an eighth
+ * more, so that the error's traceback and the on_exit handlers can run.
+ */
+static void memory_refused(void *ctx)
+{
+	struct session *s = ctx;
+	lua_State *co = s->running;
+
+	if (!s->abort)
+		s->abort = LP_ABORT_MEMORY;
+	lua_sethook(s->L, budget_hook, LUA_MASKCOUNT, 1);
+	if (co)
+		lua_sethook(co, budget_hook, LUA_MASKCOUNT, 1);
+	if (!s->memory_hit) {
+		s->memory_hit = true;
+		lualloc__grant(s->lalloc, s->env->memory / 8);
+	}
+}
+
 int lua_api__call(struct session *s, int nargs, const char *what)
 {
 	lua_State *L = s->L;
@@ -167,12 +212,14 @@ int lua_api__call(struct session *s, int nargs, const char *what)
 		s->budget_used = 0;
 		if (s->env->lua_budget && s->attached)
 			lua_sethook(L, budget_hook, LUA_MASKCOUNT, budget_quantum(s));
+		lualloc__enforce(s->lalloc, true);
 	}
 	s->in_lua = true;
 	err = lua_pcall(L, nargs, 1, base);
 	s->in_lua = was_in;
 	why = s->abort;
 	if (!was_in) {
+		lualloc__enforce(s->lalloc, false);
 		lua_sethook(L, NULL, 0, 0);
 		s->running = NULL;
 		s->abort = LP_ABORT_NONE;
@@ -187,6 +234,18 @@ int lua_api__call(struct session *s, int nargs, const char *what)
 		return -1;
 	}
 	s->callback_errors++;
+	if (why == LP_ABORT_MEMORY) {
+		/* every further event would fail the same way: the run ends, --keep-going or not */
+		fprintf(stderr, "luprobe: %s: %s\n", what ? what : "callback",
+			lua_api__memory_text(s));
+		lua_pop(L, 1);
+		s->stop = true;
+		if (!s->exit_code_set) {
+			s->exit_code = 1;
+			s->exit_code_set = true;
+		}
+		return -1;
+	}
 	fprintf(stderr, "luprobe: %s%s%s\n", what ? what : "", what ? ": " : "",
 		lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
 	lua_pop(L, 1);
@@ -780,13 +839,20 @@ static int l_kagg_reader(lua_State *L)
 			 .sgn = lua_toboolean(L, lua_upvalueindex(3)),
 			 .L = L,
 			 .s = get_session(L)};
+	bool enforce;
 
 	if (lua_isstring(L, 1) && strcmp(lua_tostring(L, 1), "clear") == 0) {
 		tracer__agg_clear(k.s->tracer, k.id);
 		return 0;
 	}
 	lua_newtable(L);
+	/*
+	 * A memory error in push_agg_entry would unwind past the reader's own
+	 * allocation: the table is as big as the map, no more, let it be.
+	 */
+	enforce = lualloc__enforce(k.s->lalloc, false);
 	tracer__agg_read(k.s->tracer, k.id, k.sgn, push_agg_entry, &k);
+	lualloc__enforce(k.s->lalloc, enforce);
 	return 1;
 }
 
@@ -1909,7 +1975,7 @@ int lua_api__open(struct session *s)
 	lua_State *L;
 	int i;
 
-	s->lalloc = lualloc__new();
+	s->lalloc = lualloc__new(s->env->memory, memory_refused, s);
 	L = s->lalloc ? lua_newstate(lualloc__fn, s->lalloc) : NULL;
 	if (!L)
 		return -ENOMEM;

@@ -36,6 +36,8 @@ int lua_api__call(struct session *s, int nargs, const char *what);
 void lua_api__call_ref(struct session *s, int ref, const char *what);
 /* Run the on_exit handlers. */
 void lua_api__run_exit(struct session *s);
+/* "the script's memory limit of 64 MiB was reached; raise it with --memory SIZE" */
+const char *lua_api__memory_text(const struct session *s);
 /* From a signal handler: make running Lua code stop at its next instruction. */
 void lua_api__interrupt(struct session *s);
 

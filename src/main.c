@@ -49,6 +49,8 @@ static const char usage[] =
 	"      --duration SECS  stop after SECS seconds\n"
 	"      --keep-going     count errors in callbacks instead of stopping\n"
 	"      --budget N       instructions one callback may run (default 100000000)\n"
+	"      --memory SIZE    memory the script may hold, e.g. 256M or 2G (default\n"
+	"                       512M, or a quarter of the RAM when that is less)\n"
 	"      --ringbuf BYTES  ring buffer size (default 8388608)\n"
 	"      --max-calls N    calls in flight kept for pairing with their return\n"
 	"      --agg-keys N     keys each in-kernel aggregation map holds (default 16384)\n"
@@ -91,6 +93,7 @@ enum {
 	OPT_USER,
 	OPT_AGG_KEYS,
 	OPT_MAP_LIMIT,
+	OPT_MEMORY,
 };
 
 static const struct option long_opts[] = {
@@ -111,6 +114,7 @@ static const struct option long_opts[] = {
 	{"describe", required_argument, NULL, OPT_DESCRIBE},
 	{"output", required_argument, NULL, 'o'},
 	{"user", required_argument, NULL, OPT_USER},
+	{"memory", required_argument, NULL, OPT_MEMORY},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -314,6 +318,60 @@ static int describe_script(const char *path)
 	return 0;
 }
 
+/* "256M", "2G", "1048576": bytes, or -EINVAL */
+static int parse_size(const char *s, size_t *out)
+{
+	unsigned long long n;
+	char *end;
+	int shift = 0;
+
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (end == s || errno || *s == '-')
+		return -EINVAL;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		break;
+	}
+	if (shift)
+		end++;
+	if (shift && (*end == 'i' || *end == 'I'))
+		end++;
+	if (*end == 'b' || *end == 'B')
+		end++;
+	if (*end || n > (~0ull >> shift))
+		return -EINVAL;
+	*out = n << shift;
+	return 0;
+}
+
+/*
+ * The script's memory by default: enough for millions of kept values, and
+ * never more than a quarter of the machine, so that a script that keeps
+ * every event meets its limit long before the OOM killer picks a process.
+ */
+static size_t default_memory(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	size_t quarter = pages > 0 && page > 0 ? (size_t)pages * page / 4 : 0;
+
+	return quarter && quarter < (512ul << 20) ? quarter : 512ul << 20;
+}
+
 /* --user NAME: the uid, gid and groups to switch to once the probes are attached. */
 static int lookup_user(const char *name, struct env *env)
 {
@@ -403,6 +461,7 @@ int main(int argc, char **argv)
 	if (!isatty(STDOUT_FILENO))
 		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	env.lua_budget = 100000000;
+	env.memory = default_memory();
 	env.drain_ms = 5;
 	/* everything after "--" is the command, never options */
 	for (i = 1; i < argc; i++) {
@@ -486,6 +545,11 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DESCRIBE:
 			return describe_script(optarg);
+		case OPT_MEMORY:
+			if (parse_size(optarg, &env.memory) || env.memory < (1u << 20) ||
+			    env.memory > (1ull << 40))
+				return fail("--memory needs a size from 1M to 1T, e.g. 256M or 2G");
+			break;
 		case OPT_USER:
 			if (lookup_user(optarg, &env))
 				return 1;

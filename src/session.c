@@ -14,6 +14,7 @@
 #include <lauxlib.h>
 #include "log.h"
 #include "lua_api.h"
+#include "lualloc.h"
 #include "dis.h"
 #include "output.h"
 #include "session.h"
@@ -470,7 +471,9 @@ int session__run_script(struct session *s)
 	lua_pushcfunction(L, chunk_msgh);
 	lua_insert(L, -2);
 	s->in_lua = true;
+	lualloc__enforce(s->lalloc, true);
 	err = lua_pcall(L, 0, 0, -2);
+	lualloc__enforce(s->lalloc, false);
 	s->in_lua = false;
 	lua_sethook(L, NULL, 0, 0);
 	s->running = NULL;
@@ -479,6 +482,13 @@ int session__run_script(struct session *s)
 		s->abort = LP_ABORT_NONE;
 		lua_pop(L, 2);
 		return 0;
+	}
+	if (err && s->abort == LP_ABORT_MEMORY) {
+		s->abort = LP_ABORT_NONE;
+		lp_seterr("%s: %s", s->env->script ? s->env->script : "(command line)",
+			  lua_api__memory_text(s));
+		lua_pop(L, 2);
+		return -ENOMEM;
 	}
 	s->abort = LP_ABORT_NONE;
 	if (err) {

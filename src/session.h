@@ -37,6 +37,7 @@ struct env {
 	bool keep_going;	  /* --keep-going: callback errors are counted, not fatal */
 	double duration_s;	  /* --duration: stop after this long (0: no limit) */
 	uint64_t lua_budget;	  /* instructions a callback may run (0: unlimited) */
+	size_t memory;		  /* --memory: bytes the script's Lua state may hold */
 	struct tracer_opts topts; /* ring buffer and map sizes */
 	uint32_t drain_ms;	  /* longest wait before draining the ring buffer */
 	const char *user;	  /* --user: run as this user once the probes are attached */
@@ -84,6 +85,7 @@ struct session {
 	volatile sig_atomic_t abort;
 	lua_State *volatile running; /* the coroutine a callback is running, or NULL */
 	uint64_t budget_used;	     /* instructions the callback has run, in hook quanta */
+	bool memory_hit;	     /* the Lua state reached --memory (and got room to end) */
 	bool looping; /* the event loop has started */
 	bool dropped; /* switched to --user: no more probes */
 	/* lifecycle */

@@ -8,9 +8,9 @@ write errors and a closed stdout end the run; files that are not regular
 are refused."""
 import os
 import re
-import tempfile
-
 import signal
+import subprocess
+import tempfile
 import time
 
 from lib import (ROOT, Proc, expect, expect_eq, gobin, luprobe, run, write_script)
@@ -314,3 +314,59 @@ on_exit(function() print("on_exit ran") end)
     code, _, err = run("-q", "-e", "os.exit(300)", "--", *_computee())
     expect_eq((code, err), (1, "luprobe: (command line):1: bad argument #1 to 'exit' (exit "
                                "code must be from 0 to 255)\n"), "os.exit(300)")
+
+
+# ---- the script's memory has a limit ----
+
+def _rss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return int(re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M).group(1))
+    except (OSError, AttributeError):
+        return 0
+
+
+def test_a_script_that_keeps_every_event_meets_its_memory_limit():
+    n = 3000000
+    want = subprocess.run([gobin("leaves"), "-n", str(n)], capture_output=True, text=True,
+                          timeout=60).stdout
+    script = """
+local kept = {}
+probe{ func = "main.direct", args = { "a" } }:on_event(function(e)
+	kept[#kept + 1] = { e, e.args }
+end)
+attach()
+print("ready") io.stdout:flush()
+on_exit(function() print("on_exit: kept " .. #kept) end)
+"""
+    with tempfile.TemporaryDirectory() as d:
+        target = Proc([gobin("leaves"), "-wait", "-n", str(n)], stdin=subprocess.PIPE)
+        lp = luprobe("-q", "--memory", "64M", write_script(d, "keep.lua", script), "-p",
+                     str(target.pid))
+        lp.wait_line("^ready$")
+        target.p.stdin.write(b"go\n")
+        target.p.stdin.close()
+        peak, deadline = 0, time.time() + 60
+        while lp.p.poll() is None and time.time() < deadline:
+            peak = max(peak, _rss_kib(lp.pid))
+            lp._fill(0.01)
+        code = lp.wait(10)
+    expect_eq((code, lp.stderr()), (1, "luprobe: callback: the script's memory limit of 64 MiB "
+                                       "was reached; raise it with --memory SIZE\n"),
+              "exit code and stderr")
+    m = re.fullmatch(r"on_exit: kept (\d+)", lp.lines[-1])
+    expect(m and int(m.group(1)) > 100000, f"on_exit ran, with the events kept: {lp.lines}")
+    # 64 MiB for the script, an eighth more to end the run, luprobe itself (~20 MiB) and
+    # the C library's slack; under ASan its quarantine keeps up to 256 MiB of freed blocks
+    bound = (64 + 8 + 64 + (320 if os.environ.get("LUPROBE_SANITIZE") == "1" else 0)) * 1024
+    expect(peak < bound, f"luprobe's peak RSS {peak} kB, bound {bound} kB")
+    expect_eq((target.wait(60), "\n".join(target.lines) + "\n"), (0, want),
+              "the traced program ran to its end, its output unchanged")
+    code, _, err = run("--memory", "64X", "-e", "exit()", "--", *_computee())
+    expect_eq((code, err), (1, "luprobe: --memory needs a size from 1M to 1T, e.g. 256M or "
+                               "2G\n"), "--memory 64X")
+    # the main chunk meets it too
+    code, _, err = run("--memory", "1M", "-e", "local t = {} for i = 1, 1e8 do t[i] = i end",
+                       "--", *_computee())
+    expect_eq((code, err), (1, "luprobe: (command line): the script's memory limit of 1 MiB was "
+                               "reached; raise it with --memory SIZE\n"), "main chunk")

@@ -5,11 +5,14 @@
 // CALL is probed there; one reached any other way must not be.
 //
 //	leaves -n N      run each kind of call N times and print the counts
+//	leaves -wait     first read a line from stdin (a test attaches meanwhile)
 package main
 
 import (
+	"bufio"
 	"flag"
 	"fmt"
+	"os"
 	"sync"
 )
 
@@ -48,7 +51,11 @@ func deferred(n int) {
 
 func main() {
 	n := flag.Int("n", 1000, "calls of each kind")
+	wait := flag.Bool("wait", false, "read a line from stdin before the first call")
 	flag.Parse()
+	if *wait {
+		bufio.NewReader(os.Stdin).ReadString('\n')
+	}
 	var direct1, direct2, direct3, direct4 int
 	for i := 0; i < *n; i++ {
 		sink += direct(i, "main")
