@@ -351,6 +351,52 @@ static int l_co_wrap(lua_State *L)
 }
 
 /*
+ * Lua runs a __gc metamethod with hooks off: the budget, Ctrl-C and the
+ * memory limit's stop could not reach a finalizer that loops, whether the
+ * collector runs it during a callback or lua_close at exit. setmetatable
+ * wraps a metatable's __gc so that it runs in a thread of its own, where
+ * hooks work.
+ */
+static int l_gc_wrapped(lua_State *L)
+{
+	struct session *s = get_session(L);
+	lua_State *co = lua_newthread(L), *prev;
+	int status, nres;
+
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_pushvalue(L, 1);
+	lua_xmove(L, co, 2);
+	prev = resume_begin(s, L, co);
+	status = lua_resume(co, L, 1, &nres);
+	s->running = prev;
+	if (status != LUA_OK && status != LUA_YIELD) {
+		lua_xmove(co, L, 1);
+		return lua_error(L); /* a warning, as any error in __gc */
+	}
+	return 0;
+}
+
+/* setmetatable(t, mt): Lua's, with mt.__gc made to run where hooks work */
+static int l_setmetatable(lua_State *L)
+{
+	if (lua_istable(L, 2)) {
+		lua_pushliteral(L, "__gc");
+		if (lua_rawget(L, 2) == LUA_TFUNCTION && lua_tocfunction(L, -1) != l_gc_wrapped) {
+			lua_pushliteral(L, "__gc");
+			lua_insert(L, -2);
+			lua_pushcclosure(L, l_gc_wrapped, 1);
+			lua_rawset(L, 2);
+		} else {
+			lua_pop(L, 1);
+		}
+	}
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 1);
+	return 1;
+}
+
+/*
  * os.exit([code]) ends the run like exit(code), but at once: the rest of the
  * callback does not run (Lua's would end luprobe without on_exit, with the
  * command running and the output unwritten).
@@ -631,6 +677,9 @@ static int l_probe(lua_State *L)
 	struct probe *p;
 	int err;
 
+	if (s->ended)
+		return luaL_error(L, "probe: the run has ended; create probes in the main chunk or "
+				     "in callbacks, not in on_exit or finalizers");
 	if (s->dropped)
 		return luaL_error(L,
 				  "probe: no probe can be added after luprobe switched to user %s "
@@ -1482,6 +1531,9 @@ int lua_api__event(struct session *s, const struct lp_rec *rec, size_t size)
 	const struct planinfo *pi = probe_set__plan(&s->ps, rec->plan);
 	int top = lua_gettop(L), nh, i;
 
+	/* exit(), an error: the run is over, this record and the next are not delivered */
+	if (s->stop)
+		return -1;
 	if (!pi)
 		return 0;
 	/* disabled since the record was written: nothing after disable() returns */
@@ -1517,7 +1569,7 @@ int lua_api__event(struct session *s, const struct lp_rec *rec, size_t size)
 		lua_pop(L, 1);
 	}
 	lua_settop(L, top);
-	return s->stop ? 1 : 0;
+	return 0;
 }
 
 /* ---- globals ---- */
@@ -1535,6 +1587,9 @@ static int l_attach(lua_State *L)
 {
 	struct session *s = get_session(L);
 
+	if (s->ended)
+		return luaL_error(L, "attach: the run has ended; attach in the main chunk or in "
+				     "callbacks, not in on_exit or finalizers");
 	if (!lua_isnoneornil(L, 1)) {
 		lua_Integer pid = luaL_checkinteger(L, 1);
 
@@ -1645,7 +1700,7 @@ static int l_now(lua_State *L)
 static int l_stats(lua_State *L)
 {
 	struct session *s = get_session(L);
-	uint64_t st[LP_NSTATS];
+	uint64_t st[LP_NSTATS], batches, cut;
 
 	tracer__stats(s->tracer, st);
 	lua_createtable(L, 0, 10);
@@ -1667,6 +1722,11 @@ static int l_stats(lua_State *L)
 	lua_setfield(L, -2, "errors");
 	lua_pushinteger(L, st[LP_STAT_AGG_FULL]);
 	lua_setfield(L, -2, "agg_dropped");
+	lua_pushinteger(L, s->undelivered);
+	lua_setfield(L, -2, "undelivered");
+	tracer__batches(s->tracer, &batches, &cut);
+	lua_pushinteger(L, cut);
+	lua_setfield(L, -2, "batches_cut");
 	return 1;
 }
 
@@ -1994,6 +2054,9 @@ int lua_api__open(struct session *s)
 	lua_pushcfunction(L, l_os_exit);
 	lua_setfield(L, -2, "exit");
 	lua_pop(L, 2);
+	lua_getglobal(L, "setmetatable");
+	lua_pushcclosure(L, l_setmetatable, 1);
+	lua_setglobal(L, "setmetatable");
 	*(struct session **)lua_getextraspace(L) = s;
 	lua_newtable(L);
 	s->handlers_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -2093,8 +2156,21 @@ void lua_api__set_pids(struct session *s)
 
 void lua_api__close(struct session *s)
 {
-	if (s->L)
+	/*
+	 * lua_close runs the script's finalizers (__gc): while the tracer's
+	 * maps, the probes and the targets still exist, with the budget and the
+	 * memory limit of a callback, and Ctrl-C stopping them.
+	 */
+	if (s->L) {
+		s->abort = LP_ABORT_NONE;
+		s->budget_used = 0;
+		if (s->env->lua_budget)
+			lua_sethook(s->L, budget_hook, LUA_MASKCOUNT, budget_quantum(s));
+		lualloc__enforce(s->lalloc, true);
+		s->in_lua = true;
 		lua_close(s->L);
+		s->in_lua = false;
+	}
 	s->L = NULL;
 	lualloc__free(s->lalloc);
 	s->lalloc = NULL;

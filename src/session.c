@@ -152,12 +152,17 @@ static void watch_target(struct session *s, struct target *t)
 	t->watched = true;
 }
 
-static void unwatch_exited(struct session *s)
+static void unwatch_exited(struct session *s, bool keep_children)
 {
 	int i;
 
-	/* before a pid could be reused: a launched child is reaped right here */
+	/*
+	 * Before a pid could be reused: a launched child is reaped right here,
+	 * unless its events are still coming (a zombie keeps its pid).
+	 */
 	for (i = 0; i < s->ntargets; i++) {
+		if (keep_children && s->targets[i].launched)
+			continue;
 		if (s->targets[i].watched && target__poll_exit(&s->targets[i])) {
 			tracer__unwatch(s->tracer, s->targets[i].pid);
 			s->targets[i].watched = false;
@@ -596,8 +601,10 @@ int session__loop(struct session *s)
 {
 	struct epoll_event evs[MAX_TARGETS + 1], ev;
 	uint64_t deadline = 0, wait_ns, next_timer, now;
+	/* a batch of events takes at most a drain interval: timers, signals, --duration */
+	uint64_t batch_ns = (uint64_t)s->env->drain_ms * 1000000ull;
 	int epfd, n, i, fd;
-	bool exited = false;
+	bool exited = false, more = false;
 
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0) {
@@ -631,7 +638,8 @@ int session__loop(struct session *s)
 		next_timer = run_timers(s);
 		if (s->stop)
 			break;
-		wait_ns = (uint64_t)s->env->drain_ms * 1000000ull;
+		/* records left by a batch cut short are served at once */
+		wait_ns = more ? 0 : (uint64_t)s->env->drain_ms * 1000000ull;
 		if (next_timer < wait_ns)
 			wait_ns = next_timer;
 		now = now_ns();
@@ -646,39 +654,71 @@ int session__loop(struct session *s)
 			lp_seterr("epoll_wait: %s", strerror(errno));
 			break;
 		}
-		if (tracer__drain(s->tracer) == 0 && n == 0) {
+		if (tracer__drain(s->tracer, batch_ns, &more) == 0 && n == 0 && !more) {
 			/*
 			 * A whole interval without a record: ask for a wakeup on the
 			 * next one, then look once more for one that raced the flag.
 			 */
 			tracer__set_idle(s->tracer);
-			tracer__drain(s->tracer);
+			tracer__drain(s->tracer, batch_ns, &more);
 		}
 		/* one write per batch, not per event, and never later than a batch */
 		output__flush();
 		for (i = 0; i < n; i++)
 			if (evs[i].data.u32)
 				exited = true;
+		/*
+		 * The targets' events first: a launched command stays a zombie,
+		 * its /proc entry readable by the callbacks, until they are in.
+		 */
 		if (exited)
-			unwatch_exited(s);
-		if ((exited || s->ntargets) && all_targets_exited(s)) {
-			tracer__drain(s->tracer);
+			unwatch_exited(s, more);
+		if ((exited || s->ntargets) && !more && all_targets_exited(s))
 			break;
-		}
 		exited = false;
 	}
 	close(epfd);
 	return 0;
 }
 
+/* The most the events left when the run ends may take to deliver. */
+#define FINAL_DRAIN_NS 1000000000ull
+
+/*
+ * Deliver what the ring holds when the run ends, in batches, for at most
+ * FINAL_DRAIN_NS: a script slower than the events must not keep luprobe
+ * running. A signal that comes meanwhile ends it at once. What is left is
+ * counted as undelivered. Returns true when the time ran out.
+ */
+static bool drain_rest(struct session *s)
+{
+	uint64_t until = now_ns() + FINAL_DRAIN_NS;
+	bool more = true, signalled = lp_signalled;
+
+	while (more && !s->stop && (signalled || !lp_signalled)) {
+		if (now_ns() >= until)
+			return true;
+		tracer__drain(s->tracer, (uint64_t)s->env->drain_ms * 1000000ull, &more);
+	}
+	return false;
+}
+
 int session__finish(struct session *s)
 {
-	uint64_t st[LP_NSTATS], untraced;
-	bool launched_exited = false;
+	uint64_t st[LP_NSTATS], untraced, batches, cut;
+	bool launched_exited = false, late;
 	size_t inflight;
 	int i, code = 0;
 
-	tracer__drain(s->tracer);
+	late = drain_rest(s);
+	/*
+	 * Detach before anything else can go wrong: from here on no probe
+	 * fires, what the ring still holds was never delivered, and on_exit
+	 * sees the final counts. The maps stay until the Lua state is closed.
+	 */
+	tracer__detach_all(s->tracer);
+	s->undelivered = tracer__undelivered(s->tracer);
+	s->ended = true;
 	if (s->L && !(lp_signalled && s->in_lua))
 		lua_api__run_exit(s);
 	output__flush();
@@ -736,6 +776,8 @@ int session__finish(struct session *s)
 			fprintf(stderr, ", %llu aggregation update%s dropped",
 				(unsigned long long)st[LP_STAT_AGG_FULL],
 				st[LP_STAT_AGG_FULL] == 1 ? "" : "s");
+		if (s->undelivered)
+			fprintf(stderr, ", %llu undelivered", (unsigned long long)s->undelivered);
 		fputc('\n', stderr);
 	}
 	if (st[LP_STAT_LOST])
@@ -752,11 +794,17 @@ int session__finish(struct session *s)
 			"luprobe.options{ agg_keys = N }\n",
 			(unsigned long long)st[LP_STAT_AGG_FULL],
 			st[LP_STAT_AGG_FULL] == 1 ? " was" : "s were", tracer__agg_keys(s->tracer));
-
-	/* detach before anything else can go wrong */
-	tracer__free(s->tracer);
-	s->tracer = NULL;
-	s->ps.tracer = NULL;
+	if (s->undelivered && late)
+		fprintf(stderr,
+			"luprobe: %llu event%s still in the ring buffer a second after the run "
+			"ended, not delivered: the script handles events slower than they come\n",
+			(unsigned long long)s->undelivered, s->undelivered == 1 ? " was" : "s were");
+	tracer__batches(s->tracer, &batches, &cut);
+	if (cut)
+		pr_info("luprobe: %llu of %llu batches of events were cut after %u ms so that "
+			"timers, signals and --duration kept their time: the script handled "
+			"events slower than they came\n",
+			(unsigned long long)cut, (unsigned long long)batches, s->env->drain_ms);
 
 	if (s->exit_code_set)
 		code = s->exit_code;
@@ -773,6 +821,10 @@ void session__free(struct session *s)
 {
 	int i;
 
+	/* an error ended the run early: no probe may outlive what follows */
+	if (s->tracer)
+		tracer__detach_all(s->tracer);
+	s->ended = true;
 	for (i = 0; i < s->ntargets; i++) {
 		target__terminate(&s->targets[i], 1000);
 		target__close(&s->targets[i]);

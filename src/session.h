@@ -87,6 +87,7 @@ struct session {
 	uint64_t budget_used;	     /* instructions the callback has run, in hook quanta */
 	bool memory_hit;	     /* the Lua state reached --memory (and got room to end) */
 	bool looping; /* the event loop has started */
+	bool ended;   /* the loop is over and the probes detached: no new probe */
 	bool dropped; /* switched to --user: no more probes */
 	/* lifecycle */
 	bool stop; /* leave the loop */
@@ -97,6 +98,7 @@ struct session {
 	int ntimers, timers_cap, next_timer_id;
 	/* counters for the summary */
 	uint64_t delivered;
+	uint64_t undelivered; /* left in the ring when the run ended */
 	uint64_t callback_errors;
 	uint64_t started_ns;
 	struct strbuf line; /* scratch for output */

@@ -1144,14 +1144,25 @@ int tracer__ringbuf_fd(const struct tracer *t)
 	return t->rb ? ring__fd(t->rb) : -1;
 }
 
-int tracer__drain(struct tracer *t)
+int tracer__drain(struct tracer *t, uint64_t budget_ns, bool *more)
 {
-	int n;
-
+	if (more)
+		*more = false;
 	if (!t->rb)
 		return 0;
-	n = ring__consume(t->rb);
-	return n;
+	return ring__consume(t->rb, budget_ns, more);
+}
+
+size_t tracer__undelivered(const struct tracer *t)
+{
+	return t->rb ? ring__pending(t->rb) : 0;
+}
+
+void tracer__batches(const struct tracer *t, uint64_t *batches, uint64_t *cut)
+{
+	*batches = *cut = 0;
+	if (t->rb)
+		ring__batches(t->rb, batches, cut);
 }
 
 void tracer__set_idle(struct tracer *t)

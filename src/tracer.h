@@ -31,7 +31,7 @@ struct tracer_opts {
 
 struct tracer;
 
-/* Called for each record; return non-zero to stop draining. */
+/* Called for each record; return < 0 to stop draining before it (it stays). */
 typedef int (*tracer_event_fn)(void *ctx, const struct lp_rec *rec, size_t size);
 
 int tracer__new(const struct tracer_opts *opts, struct tracer **out);
@@ -112,8 +112,15 @@ void tracer__warm_up(struct tracer *t);
 void tracer__warm_release(struct tracer *t);
 /* Wait for every thread the tracer started (before dropping privileges). */
 void tracer__settle(struct tracer *t);
-/* Consume what the ring holds; returns the number of records, or -errno. */
-int tracer__drain(struct tracer *t);
+/*
+ * Consume what the ring holds now, for at most budget_ns (0: no limit);
+ * returns the number of records, or -errno; *more: records are left.
+ */
+int tracer__drain(struct tracer *t, uint64_t budget_ns, bool *more);
+/* Records in the ring not consumed (after detaching: those never delivered). */
+size_t tracer__undelivered(const struct tracer *t);
+/* Batches drained, and those the time limit cut short. */
+void tracer__batches(const struct tracer *t, uint64_t *batches, uint64_t *cut);
 /* The consumer is going to sleep on an empty ring: the next record wakes it. */
 void tracer__set_idle(struct tracer *t);
 

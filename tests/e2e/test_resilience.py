@@ -200,6 +200,12 @@ probe{ func = "main.lookupUser" }:on_event(function()
 	pcall(w)
 	print("not reached")
 end)""",
+        "a finalizer (Lua runs __gc with hooks off)": """
+probe{ func = "main.lookupUser" }:on_event(function()
+	setmetatable({}, { __gc = function() while true do end end })
+	collectgarbage()
+	print("not reached")
+end)""",
         "many coroutines, a little each": """
 local cos = {}
 for i = 1, 100 do cos[i] = coroutine.wrap(function() while true do for j = 1, 500 do end coroutine.yield() end end) end
@@ -370,3 +376,93 @@ on_exit(function() print("on_exit: kept " .. #kept) end)
                        "--", *_computee())
     expect_eq((code, err), (1, "luprobe: (command line): the script's memory limit of 1 MiB was "
                                "reached; raise it with --memory SIZE\n"), "main chunk")
+
+
+# ---- the event loop under overload ----
+
+def test_overload_keeps_timers_and_duration_on_time_and_counts_what_it_costs():
+    # each event costs the script 1 ms; main.direct is called millions of times a second
+    script = """
+local t0
+every(100, function()
+	t0 = t0 or luprobe.now()
+	printf("tick %d\\n", (luprobe.now() - t0) // 1000000) io.stdout:flush()
+end)
+probe{ func = "main.direct", args = false }:on_event(function(e)
+	local t = os.clock() while os.clock() - t < 0.001 do end
+end)
+on_exit(function()
+	local st = luprobe.stats()
+	printf("stats %d %d %d %d\\n", st.events, st.lost, st.undelivered, st.batches_cut)
+end)
+"""
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.time()
+        code, lines, err = run("-v", "--duration", "2", write_script(d, "slow.lua", script),
+                               "--", gobin("leaves"), "-n", "100000000", timeout=30)
+        took = time.time() - t0
+    expect_eq(code, 0, f"exit code ({err})")
+    # --duration, then at most a second to deliver what the ring holds
+    expect(2 <= took < 4.5, f"the run took {took:.2f} s")
+    ticks = [int(m.group(1)) for m in (re.fullmatch(r"tick (\d+)", ln) for ln in lines) if m]
+    expect(len(ticks) >= 14, f"ticks every 100 ms for 2 s: {ticks}")
+    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    expect(all(50 <= g <= 250 for g in gaps), f"ticks on time: {ticks}")
+    m = re.fullmatch(r"stats (\d+) (\d+) (\d+) (\d+)", lines[-1])
+    expect(m, f"on_exit printed the stats: {lines[-3:]}")
+    events, lost, undelivered, cut = (int(g) for g in m.groups())
+    expect(events > 0 and lost > 0 and cut > 0, f"stats: {m.group(0)}")
+    summary = [ln for ln in err.splitlines() if re.match(r"luprobe: \d+ events, ", ln)]
+    want = f"luprobe: {events} events, {lost} lost"
+    if undelivered:
+        want += f", {undelivered} undelivered"
+    expect_eq(summary, [want], "the summary")
+    expect(f"luprobe: {lost} events were lost because the ring buffer was full; raise --ringbuf "
+           "or do less work per event" in err, err)
+    if undelivered:
+        expect(f"luprobe: {undelivered} events were still in the ring buffer a second after the "
+               "run ended, not delivered: the script handles events slower than they come"
+               in err, err)
+    expect(re.search(rf"luprobe: {cut} of \d+ batches of events were cut after 5 ms so that "
+                     r"timers, signals and --duration kept their time: the script handled "
+                     r"events slower than they came", err), err)
+
+
+# ---- finalizers at exit ----
+
+def test_finalizers_at_exit_reach_stats_aggregations_probes_and_stacks():
+    script = """
+local kept
+local count = probe{ func = "main.lookupUser", args = false }:count()
+count.printed = true
+probe{ func = "main.lookupUser", args = { "id" }, stack = true }:on_event(function(e) kept = e end)
+keeper = setmetatable({}, { __gc = function()
+	print("gc stats " .. luprobe.stats().events)
+	print("gc count " .. count:get())
+	print("gc probe " .. select(2, pcall(probe, { func = "main.lookupUser" })))
+	print("gc attach " .. select(2, pcall(attach)))
+	print("gc stack " .. kept.stack[1].func .. " " .. select(2, tostring(kept.stack):gsub("\\n", "")))
+	print("gc args " .. kept.args.id)
+end })
+"""
+    code, out, err = _workload(script, rounds=2)
+    expect_eq((code, err), (0, ""), "exit code and stderr")
+    expect_eq(out[:2], ["gc stats 8", "gc count 8"], "stats and the kernel count")
+    expect_eq(out[2:4], [
+        "gc probe probe: the run has ended; create probes in the main chunk or in callbacks, "
+        "not in on_exit or finalizers",
+        "gc attach attach: the run has ended; attach in the main chunk or in callbacks, not in "
+        "on_exit or finalizers"], "probe() and attach() say why not")
+    m = re.fullmatch(r"gc stack main\.lookupUser (\d+)", out[4])
+    expect(m and int(m.group(1)) >= 4, f"the stack, symbolized: {out[4]}")
+    expect_eq(out[5:], ["gc args 99"], "the event's arguments")
+    # a finalizer that never ends, or eats memory, is stopped like a callback
+    for body in ("while true do end", "local t = {} while true do t[#t + 1] = {} end"):
+        # Lua runs finalizers in the reverse order of setmetatable: a, then b
+        script = ("b = setmetatable({}, { __gc = function() print('gc b') end })\n"
+                  f"a = setmetatable({{}}, {{ __gc = function() print('gc a') {body} end }})\n"
+                  'probe{ func = "main.lookupUser" }:on_event(function() end)')
+        code, out, err = _workload(script, "--budget", "1000000", "--memory", "16M")
+        expect_eq((code, err), (0, ""), f"{body}: exit code and stderr")
+        expect_eq(out, ["gc a"], f"{body}: the first finalizer ran and was stopped, the "
+                                 "second did not run")
