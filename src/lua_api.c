@@ -16,6 +16,7 @@
 #include "log.h"
 #include "lua_api.h"
 #include "lualloc.h"
+#include "output.h"
 #include "predicate.h"
 #include "session.h"
 
@@ -1525,6 +1526,14 @@ static void push_event(lua_State *L, const struct lp_rec *rec, size_t size)
 	lua_setmetatable(L, -2);
 }
 
+/* After an event: count it if its output was lost; a write error ends the run. */
+static void event_done(struct session *s)
+{
+	output__event_done();
+	if (output__error())
+		s->stop = true;
+}
+
 int lua_api__event(struct session *s, const struct lp_rec *rec, size_t size)
 {
 	lua_State *L = s->L;
@@ -1552,6 +1561,7 @@ int lua_api__event(struct session *s, const struct lp_rec *rec, size_t size)
 		sb_putc(&s->line, '\n');
 		fwrite(s->line.buf, 1, s->line.len, stdout);
 		lua_settop(L, top);
+		event_done(s);
 		return 0;
 	}
 	nh = luaL_len(L, -1);
@@ -1569,6 +1579,7 @@ int lua_api__event(struct session *s, const struct lp_rec *rec, size_t size)
 		lua_pop(L, 1);
 	}
 	lua_settop(L, top);
+	event_done(s);
 	return 0;
 }
 

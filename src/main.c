@@ -456,10 +456,11 @@ int main(int argc, char **argv)
 	 * Output to a pipe or file is written at the end of each batch of events,
 	 * whole lines at a time: stdio's default buffer for a pipe (4 KiB) would
 	 * also write when full, mid-line, and a command sharing the pipe could
-	 * write its own lines into the middle of one of ours.
+	 * write its own lines into the middle of one of ours. Every write is
+	 * checked (src/output.c).
 	 */
-	if (!isatty(STDOUT_FILENO))
-		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	if (output__init())
+		return fail("cannot set up the standard output");
 	env.lua_budget = 100000000;
 	env.memory = default_memory();
 	env.drain_ms = 5;
@@ -544,7 +545,8 @@ int main(int argc, char **argv)
 				return fail("--ringbuf needs a size from 4096 to 1073741824 bytes");
 			break;
 		case OPT_DESCRIBE:
-			return describe_script(optarg);
+			code = describe_script(optarg);
+			return output__report() ? 1 : code;
 		case OPT_MEMORY:
 			if (parse_size(optarg, &env.memory) || env.memory < (1u << 20) ||
 			    env.memory > (1ull << 40))
@@ -582,10 +584,14 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (list)
-		return list_functions(list, optind < nopts ? argv[optind] : NULL);
-	if (info)
-		return show_info(info);
+	if (list) {
+		code = list_functions(list, optind < nopts ? argv[optind] : NULL);
+		return output__report() ? 1 : code;
+	}
+	if (info) {
+		code = show_info(info);
+		return output__report() ? 1 : code;
+	}
 	if (!env.code) {
 		if (optind >= nopts) {
 			fputs(usage, stderr);
@@ -611,10 +617,8 @@ int main(int argc, char **argv)
 	pr_debug("luprobe: %.2f ms: script loaded, targets open\n",
 		 (now_ns() - s.started_ns) / 1e6);
 	/* after the fork: the command keeps the original stdout */
-	if (!code && env.output && !freopen(env.output, "w", stdout)) {
-		lp_seterr("%s: %s", env.output, strerror(errno));
-		code = -errno;
-	}
+	if (!code && env.output)
+		code = output__redirect(env.output);
 	if (!code && !lp_signalled)
 		code = session__run_script(&s);
 	pr_debug("luprobe: %.2f ms: main chunk run\n", (now_ns() - s.started_ns) / 1e6);
@@ -642,5 +646,8 @@ int main(int argc, char **argv)
 	session__loop(&s);
 	code = session__finish(&s);
 	session__free(&s);
+	/* what the finalizers printed */
+	if (output__report() && !code)
+		code = 1;
 	return code;
 }

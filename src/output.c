@@ -1,38 +1,79 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/*
- * stdout by whole lines, for a pipe that the traced command writes to too.
- *
- * A write(2) of more than PIPE_BUF bytes to a pipe can be interleaved with
- * another process's writes, and so can the end of a line that stdio writes
- * when its buffer is full: the command's output then landed in the middle of
- * a JSON line. A cookie stream takes stdout's place: it writes complete lines
- * in writes of at most PIPE_BUF bytes (a longer line in one of its own) and
- * keeps a line's start until its end comes, or until the batch ends.
- */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "log.h"
 #include "output.h"
 
-#define CARRY_MAX (1 << 16) /* a line longer than this goes out in pieces */
+#define OUT_BUFFER (1 << 16)
+#define CARRY_MAX  (1 << 16) /* shared: a line longer than this goes out in pieces */
 
 static struct {
-	FILE *f;     /* the stream in stdout's place, or NULL */
-	char *carry; /* the start of a line whose end has not come */
+	FILE *f;	  /* the stream stdout now is */
+	int fd;		  /* where it writes */
+	const char *path; /* -o FILE, or NULL for stdout */
+	int err;	  /* the first write error */
+	bool reported;	  /* the error was printed */
+	uint64_t given;	  /* bytes the stream handed to out_write */
+	uint64_t written; /* of those, bytes the kernel took */
+	uint64_t mark;	  /* stream offset at the end of the last event's output */
+	uint64_t *pend;	  /* ends of events' output not written yet, oldest at head */
+	size_t head, npend, cap;
+	uint64_t lost; /* events whose output was not (all) written */
+	bool shared;   /* the command writes to the same pipe: by whole lines */
+	char *carry;   /* shared: the start of a line whose end has not come */
 	size_t ncarry;
-} out;
+} out = {.fd = STDOUT_FILENO};
 
-/* Write all of buf[0, n) to stdout's file: whole lines, at most PIPE_BUF bytes a write. */
-static int write_lines(const char *buf, size_t n)
+/* Events whose output is now written are forgotten; after an error, lost. */
+static void settle(void)
+{
+	while (out.head < out.npend && out.pend[out.head] <= out.written)
+		out.head++;
+	if (out.err) {
+		out.lost += out.npend - out.head;
+		out.head = out.npend = 0;
+	}
+	if (out.head == out.npend)
+		out.head = out.npend = 0;
+}
+
+/* write(2) all of buf, counting what the kernel took; false after an error. */
+static bool put(const char *buf, size_t n)
+{
+	while (!out.err && n) {
+		ssize_t w = write(out.fd, buf, n);
+		struct pollfd pfd = {.fd = out.fd, .events = POLLOUT};
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		/* a non-blocking descriptor we inherited: wait, as a blocking one would */
+		if (w < 0 && errno == EAGAIN && poll(&pfd, 1, -1) >= 0)
+			continue;
+		if (w < 0) {
+			out.err = errno;
+			break;
+		}
+		buf += w;
+		n -= (size_t)w;
+		out.written += (size_t)w;
+	}
+	return !out.err;
+}
+
+/* Shared: all of buf[0, n) in whole lines, at most PIPE_BUF bytes a write. */
+static bool put_lines(const char *buf, size_t n)
 {
 	while (n) {
 		size_t k = n;
 		const char *nl;
-		ssize_t w;
 
 		if (k > PIPE_BUF) {
 			nl = memrchr(buf, '\n', PIPE_BUF);
@@ -41,28 +82,29 @@ static int write_lines(const char *buf, size_t n)
 			if (nl)
 				k = (size_t)(nl - buf) + 1;
 		}
-		w = write(STDOUT_FILENO, buf, k);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		buf += w;
-		n -= (size_t)w;
+		if (!put(buf, k))
+			return false;
+		buf += k;
+		n -= k;
 	}
-	return 0;
+	return true;
 }
 
-static ssize_t lines_write(void *cookie, const char *buf, size_t size)
+/*
+ * Shared: complete lines go out, a line's start is kept until its end comes
+ * (or the batch ends): stdio writes a full buffer mid-line, and the
+ * command's lines would land in the middle of one of ours.
+ */
+static bool put_shared(const char *buf, size_t size)
 {
 	const char *end = buf + size, *last = memrchr(buf, '\n', size);
 	size_t tail;
 
-	(void)cookie;
 	if (!last && out.ncarry + size <= CARRY_MAX) {
 		/* no line ends here: keep it with the start of its line */
 		memcpy(out.carry + out.ncarry, buf, size);
 		out.ncarry += size;
-		return (ssize_t)size;
+		return true;
 	}
 	tail = last ? (size_t)(end - last - 1) : 0;
 	if (tail > CARRY_MAX)
@@ -72,59 +114,164 @@ static ssize_t lines_write(void *cookie, const char *buf, size_t size)
 		const char *nl = memchr(buf, '\n', size);
 		size_t first = nl ? (size_t)(nl - buf) + 1 : size;
 		char *line = malloc(out.ncarry + first);
+		bool ok;
 
-		if (!line)
-			return -1;
+		if (!line) {
+			out.err = ENOMEM;
+			return false;
+		}
 		memcpy(line, out.carry, out.ncarry);
 		memcpy(line + out.ncarry, buf, first);
-		if (write_lines(line, out.ncarry + first)) {
-			free(line);
-			return -1;
-		}
+		ok = put_lines(line, out.ncarry + first);
 		free(line);
 		out.ncarry = 0;
+		if (!ok)
+			return false;
 		buf += first;
 	}
-	if (buf < end - tail && write_lines(buf, (size_t)(end - tail - buf)))
-		return -1;
+	if (buf < end - tail && !put_lines(buf, (size_t)(end - tail - buf)))
+		return false;
 	memcpy(out.carry, end - tail, tail);
 	out.ncarry = tail;
-	return (ssize_t)size;
+	return true;
 }
 
-static int lines_close(void *cookie)
+static ssize_t out_write(void *cookie, const char *buf, size_t n)
 {
+	bool ok;
+
 	(void)cookie;
-	if (out.ncarry && write_lines(out.carry, out.ncarry))
+	out.given += n;
+	ok = out.shared ? put_shared(buf, n) : put(buf, n);
+	settle();
+	if (!ok) {
+		errno = out.err;
 		return -1;
-	out.ncarry = 0;
+	}
+	return n;
+}
+
+static void set_buffering(void)
+{
+	setvbuf(out.f, NULL, isatty(out.fd) ? _IOLBF : _IOFBF, OUT_BUFFER);
+}
+
+int output__init(void)
+{
+	cookie_io_functions_t io = {.write = out_write};
+
+	out.f = fopencookie(NULL, "w", io);
+	if (!out.f)
+		return -errno;
+	set_buffering();
+	/* glibc's stdout is a variable the program may set (the glibc manual says so) */
+	stdout = out.f;
 	return 0;
 }
 
 void output__share(void)
 {
-	cookie_io_functions_t io = {.write = lines_write, .close = lines_close};
 	struct stat st;
-	FILE *f;
 
-	if (fstat(STDOUT_FILENO, &st) || !S_ISFIFO(st.st_mode) || fflush(stdout))
+	if (!out.f || fstat(out.fd, &st) || !S_ISFIFO(st.st_mode))
 		return;
 	out.carry = malloc(CARRY_MAX);
-	f = out.carry ? fopencookie(NULL, "w", io) : NULL;
-	if (!f || setvbuf(f, NULL, _IOFBF, 1 << 16)) {
-		if (f)
-			fclose(f);
-		free(out.carry);
-		out.carry = NULL;
-		return;
+	out.shared = out.carry != NULL;
+}
+
+int output__redirect(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+
+	if (fd < 0) {
+		lp_seterr("%s: %s", path, strerror(errno));
+		return -errno;
 	}
-	out.f = f;
-	stdout = f;
+	output__flush();
+	out.fd = fd;
+	out.path = path;
+	out.shared = false;
+	set_buffering();
+	return 0;
 }
 
 void output__flush(void)
 {
-	fflush(stdout);
-	if (out.f && stdout == out.f && out.ncarry && write_lines(out.carry, out.ncarry) == 0)
+	if (!out.f)
+		return;
+	fflush(out.f);
+	if (out.ncarry) {
+		put(out.carry, out.ncarry);
 		out.ncarry = 0;
+		settle();
+	}
+}
+
+int output__fd(void)
+{
+	return out.fd;
+}
+
+void output__closed(void)
+{
+	if (!out.err)
+		out.err = EPIPE;
+	settle();
+}
+
+int output__error(void)
+{
+	return out.err;
+}
+
+void output__event_done(void)
+{
+	uint64_t end = out.given + __fpending(out.f);
+
+	if (end <= out.mark)
+		return; /* this event printed nothing */
+	out.mark = end;
+	if (out.err) {
+		out.lost++;
+		return;
+	}
+	if (end <= out.written)
+		return;
+	if (out.npend == out.cap) {
+		size_t cap = out.cap ? out.cap * 2 : 256;
+		uint64_t *p = realloc(out.pend, cap * sizeof(*p));
+
+		if (!p) {
+			/* settle what is waiting instead of tracking it */
+			output__flush();
+			if (out.npend == out.cap)
+				return;
+		} else {
+			out.pend = p;
+			out.cap = cap;
+		}
+	}
+	out.pend[out.npend++] = end;
+}
+
+uint64_t output__lost_events(void)
+{
+	return out.lost;
+}
+
+bool output__report(void)
+{
+	output__flush();
+	if (!out.err || out.err == EPIPE)
+		return false;
+	if (!out.reported) {
+		out.reported = true;
+		fprintf(stderr, "luprobe: %s%s: write error: %s", out.path ? "-o " : "",
+			out.path ? out.path : "stdout", strerror(out.err));
+		if (out.lost)
+			fprintf(stderr, " (the output of %llu event%s was not written)",
+				(unsigned long long)out.lost, out.lost == 1 ? "" : "s");
+		fputc('\n', stderr);
+	}
+	return true;
 }

@@ -597,9 +597,12 @@ static bool all_targets_exited(struct session *s)
 	return true;
 }
 
+/* The epoll tag of the output (targets are 1..MAX_TARGETS, the ring 0). */
+#define OUTPUT_EV (MAX_TARGETS + 1)
+
 int session__loop(struct session *s)
 {
-	struct epoll_event evs[MAX_TARGETS + 1], ev;
+	struct epoll_event evs[MAX_TARGETS + 2], ev;
 	uint64_t deadline = 0, wait_ns, next_timer, now;
 	/* a batch of events takes at most a drain interval: timers, signals, --duration */
 	uint64_t batch_ns = (uint64_t)s->env->drain_ms * 1000000ull;
@@ -618,6 +621,13 @@ int session__loop(struct session *s)
 		epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 	}
 	s->nwatched = 0;
+	/*
+	 * A pipe whose reader has gone (luprobe ... | head -1) reports EPOLLERR:
+	 * the run ends at once, not at the next write. A file cannot be polled.
+	 */
+	ev.events = 0;
+	ev.data.u32 = OUTPUT_EV;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, output__fd(), &ev);
 	if (s->env->duration_s > 0)
 		deadline = s->started_ns + (uint64_t)(s->env->duration_s * 1e9);
 	/* timers the main chunk set count from now, when tracing starts */
@@ -649,7 +659,7 @@ int session__loop(struct session *s)
 			if (deadline - now < wait_ns)
 				wait_ns = deadline - now;
 		}
-		n = epoll_wait(epfd, evs, MAX_TARGETS + 1, (int)((wait_ns + 999999) / 1000000));
+		n = epoll_wait(epfd, evs, MAX_TARGETS + 2, (int)((wait_ns + 999999) / 1000000));
 		if (n < 0 && errno != EINTR) {
 			lp_seterr("epoll_wait: %s", strerror(errno));
 			break;
@@ -664,9 +674,17 @@ int session__loop(struct session *s)
 		}
 		/* one write per batch, not per event, and never later than a batch */
 		output__flush();
-		for (i = 0; i < n; i++)
-			if (evs[i].data.u32)
+		for (i = 0; i < n; i++) {
+			if (evs[i].data.u32 == OUTPUT_EV)
+				output__closed();
+			else if (evs[i].data.u32)
 				exited = true;
+		}
+		/* the reader has gone (a clean stop), or an error: see session__finish */
+		if (output__error()) {
+			s->stop = true;
+			break;
+		}
 		/*
 		 * The targets' events first: a launched command stays a zombie,
 		 * its /proc entry readable by the callbacks, until they are in.
@@ -705,8 +723,8 @@ static bool drain_rest(struct session *s)
 
 int session__finish(struct session *s)
 {
-	uint64_t st[LP_NSTATS], untraced, batches, cut;
-	bool launched_exited = false, late;
+	uint64_t st[LP_NSTATS], untraced, batches, cut, unwritten;
+	bool launched_exited = false, late, write_error;
 	size_t inflight;
 	int i, code = 0;
 
@@ -721,7 +739,9 @@ int session__finish(struct session *s)
 	s->ended = true;
 	if (s->L && !(lp_signalled && s->in_lua))
 		lua_api__run_exit(s);
-	output__flush();
+	/* a reader that has gone is a clean stop; any other write error, an error */
+	write_error = output__report();
+	unwritten = output__lost_events();
 	tracer__stats(s->tracer, st);
 	inflight = tracer__inflight(s->tracer);
 
@@ -778,6 +798,8 @@ int session__finish(struct session *s)
 				st[LP_STAT_AGG_FULL] == 1 ? "" : "s");
 		if (s->undelivered)
 			fprintf(stderr, ", %llu undelivered", (unsigned long long)s->undelivered);
+		if (unwritten)
+			fprintf(stderr, ", %llu not written", (unsigned long long)unwritten);
 		fputc('\n', stderr);
 	}
 	if (st[LP_STAT_LOST])
@@ -812,6 +834,8 @@ int session__finish(struct session *s)
 		code = target__exit_code(&s->targets[0]);
 	else if (!lp_signalled && !s->stop && s->ntargets && all_targets_exited(s))
 		code = 1; /* the processes we were told to trace went away */
+	if (write_error && !code)
+		code = 1;
 	for (i = 0; i < s->ntargets; i++)
 		target__terminate(&s->targets[i], 1000);
 	return code;

@@ -13,7 +13,8 @@ import subprocess
 import tempfile
 import time
 
-from lib import (ROOT, Proc, expect, expect_eq, gobin, luprobe, run, write_script)
+from lib import (LUPROBE, ROOT, Proc, Server, expect, expect_eq, gobin, luprobe, run,
+                 write_script)
 
 TORTURE_SRC = os.path.join(ROOT, "tests", "go", "torture", "main.go")
 
@@ -466,3 +467,70 @@ end })
         expect_eq((code, err), (0, ""), f"{body}: exit code and stderr")
         expect_eq(out, ["gc a"], f"{body}: the first finalizer ran and was stopped, the "
                                  "second did not run")
+
+
+# ---- output: write errors and a reader that goes away ----
+
+def test_a_write_error_is_an_error_that_says_what_was_not_written():
+    script = 'probe{ func = "main.lookupUser", args = { "id" } } on_exit(function() print("bye") end)'
+    for how in ("-o", "stdout"):
+        argv = [LUPROBE, "-e", script, "--", gobin("webapp"), "-workload", "3"]
+        if how == "-o":
+            argv[1:1] = ["-o", "/dev/full"]
+        with open("/dev/full", "w") as full:
+            p = subprocess.run(argv, stdout=full if how == "stdout" else subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True, timeout=30)
+        name = "-o /dev/full" if how == "-o" else "stdout"
+        m = re.fullmatch(rf"luprobe: {re.escape(name)}: write error: No space left on device "
+                         r"\(the output of (\d+) events? was not written\)\n"
+                         r"luprobe: (\d+) events?, 0 lost(?:, \d+ undelivered)?, (\d+) not written\n",
+                         p.stderr)
+        expect(m, f"{how}: stderr {p.stderr!r}")
+        expect_eq(p.returncode, 1, f"{how}: exit code")
+        unwritten, events, unwritten2 = (int(g) for g in m.groups())
+        expect(events > 0 and unwritten == unwritten2 == events,
+               f"{how}: every event printed was lost: {m.group(0)}")
+    # the script's own writes, and -l
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([LUPROBE, "-q", "-e", 'io.write("x\\n") printf("%d\\n", 1) exit()',
+                            "-p", str(Proc(["sleep", "30"]).pid)], stdout=full,
+                           stderr=subprocess.PIPE, text=True, timeout=30)
+        expect_eq((p.returncode, p.stderr), (1, "luprobe: stdout: write error: No space left "
+                                                "on device\n"), "io.write and printf")
+        p = subprocess.run([LUPROBE, "-l", gobin("webapp"), "main.*"], stdout=full,
+                           stderr=subprocess.PIPE, text=True, timeout=30)
+        expect_eq((p.returncode, p.stderr), (1, "luprobe: stdout: write error: No space left "
+                                                "on device\n"), "-l")
+
+
+def test_a_closed_stdout_ends_the_run_at_once():
+    # idle: nothing more is written, yet the run ends when the reader goes
+    srv = Server(gobin("computee"))
+    script = """
+probe{ func = "main.computeE" }
+on_exit(function() io.stderr:write("on_exit ran\\n") print("dropped") end)
+attach()
+print("first") io.stdout:flush()
+"""
+    with tempfile.TemporaryDirectory() as d:
+        lp = luprobe(write_script(d, "idle.lua", script), "-p", str(srv.pid))
+        lp.wait_line("^first$")
+        t0 = time.time()
+        lp.p.stdout.close()
+        code = lp.wait(10)
+    expect(time.time() - t0 < 2, f"ended {time.time() - t0:.2f} s after the reader left")
+    expect_eq((code, lp.stderr()), (0, "on_exit ran\nluprobe: 0 events, 0 lost\n"), "the run")
+    expect(srv.get("/e?iters=3").startswith("e = "), "the traced server is unharmed")
+    # streaming, with a command: it is terminated as on Ctrl-C
+    lp = luprobe("-e", 'probe{ func = "main.direct" } print("pid", luprobe.pids[1])', "--",
+                 gobin("leaves"), "-n", "100000000")
+    pid = int(lp.wait_line(r"^pid\t(\d+)$").group(1))
+    lp.wait_line(r"^main\.direct\(")
+    t0 = time.time()
+    lp.p.stdout.close()
+    code = lp.wait(10)
+    expect(time.time() - t0 < 3, f"ended {time.time() - t0:.2f} s after the reader left")
+    expect_eq(code, 0, f"exit code ({lp.stderr()})")
+    expect(re.fullmatch(r"luprobe: \d+ events, \d+ lost(, \d+ undelivered)?, \d+ not written\n",
+                        lp.stderr()), lp.stderr())
+    expect(_state(pid) in (None, "Z"), f"the command was terminated: state {_state(pid)}")
