@@ -1403,11 +1403,13 @@ static int l_stack_tostring(lua_State *L)
 		} else {
 			char pc[32]; /* lua_pushfstring has no hexadecimal integers */
 
-			snprintf(pc, sizeof(pc), "0x%llx", (unsigned long long)lua_tointeger(L, -1));
+			snprintf(pc, sizeof(pc), "0x%llx",
+				 (unsigned long long)lua_tointeger(L, -1));
 			lua_pushfstring(L, "?(...) pc=%s\n", pc);
 		}
 		if (lua_isstring(L, -4))
-			lua_pushfstring(L, "\t%s:%d\n", lua_tostring(L, -4), (int)lua_tointeger(L, -3));
+			lua_pushfstring(L, "\t%s:%d\n", lua_tostring(L, -4),
+					(int)lua_tointeger(L, -3));
 		else
 			lua_pushliteral(L, "");
 		lua_concat(L, 2);

@@ -126,8 +126,9 @@ int ring__consume(struct ring *r, uint64_t budget_ns, bool *more)
 		r->cut += cut;
 	}
 	if (more)
-		*more = err >= 0 && (cut || (cons == prod && cons < __atomic_load_n(r->producer,
-									      __ATOMIC_ACQUIRE)));
+		*more = err >= 0 &&
+			(cut ||
+			 (cons == prod && cons < __atomic_load_n(r->producer, __ATOMIC_ACQUIRE)));
 	return err < 0 ? err : n;
 }
 
@@ -138,8 +139,8 @@ size_t ring__pending(const struct ring *r)
 	size_t n = 0;
 
 	while (cons < prod) {
-		uint32_t len = __atomic_load_n((uint32_t *)(r->data + (cons & r->mask)),
-					       __ATOMIC_ACQUIRE);
+		uint32_t len =
+			__atomic_load_n((uint32_t *)(r->data + (cons & r->mask)), __ATOMIC_ACQUIRE);
 
 		if (len & BPF_RINGBUF_BUSY_BIT)
 			break;

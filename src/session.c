@@ -820,7 +820,8 @@ int session__finish(struct session *s)
 		fprintf(stderr,
 			"luprobe: %llu event%s still in the ring buffer a second after the run "
 			"ended, not delivered: the script handles events slower than they come\n",
-			(unsigned long long)s->undelivered, s->undelivered == 1 ? " was" : "s were");
+			(unsigned long long)s->undelivered,
+			s->undelivered == 1 ? " was" : "s were");
 	tracer__batches(s->tracer, &batches, &cut);
 	if (cut)
 		pr_info("luprobe: %llu of %llu batches of events were cut after %u ms so that "
