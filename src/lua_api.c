@@ -2177,12 +2177,23 @@ void lua_api__close(struct session *s)
 	if (s->L) {
 		s->abort = LP_ABORT_NONE;
 		s->budget_used = 0;
+		s->running = NULL;
 		if (s->env->lua_budget)
 			lua_sethook(s->L, budget_hook, LUA_MASKCOUNT, budget_quantum(s));
 		lualloc__enforce(s->lalloc, true);
 		s->in_lua = true;
 		lua_close(s->L);
 		s->in_lua = false;
+		/* Lua turns an error in __gc into a warning, off by default: say it once */
+		if (s->abort == LP_ABORT_BUDGET)
+			fprintf(stderr,
+				"luprobe: finalizers (__gc) ran more than %d instructions at exit; "
+				"the rest did not run (raise the budget with --budget)\n",
+				(int)s->env->lua_budget);
+		else if (s->abort == LP_ABORT_MEMORY)
+			fprintf(stderr, "luprobe: finalizers (__gc) at exit: %s\n",
+				lua_api__memory_text(s));
+		s->abort = LP_ABORT_NONE;
 	}
 	s->L = NULL;
 	lualloc__free(s->lalloc);
