@@ -703,10 +703,11 @@ int session__loop(struct session *s)
 #define FINAL_DRAIN_NS 1000000000ull
 
 /*
- * Deliver what the ring holds when the run ends, in batches, for at most
- * FINAL_DRAIN_NS: a script slower than the events must not keep luprobe
- * running. A signal that comes meanwhile ends it at once. What is left is
- * counted as undelivered. Returns true when the time ran out.
+ * Deliver what the ring holds when the run has ended (the probes detached),
+ * in batches, for at most FINAL_DRAIN_NS: a script slower than the events
+ * must not keep luprobe running. A signal that comes meanwhile ends it at
+ * once. What is left is counted as undelivered. Returns true when the time
+ * ran out.
  */
 static bool drain_rest(struct session *s)
 {
@@ -728,13 +729,13 @@ int session__finish(struct session *s)
 	size_t inflight;
 	int i, code = 0;
 
-	late = drain_rest(s);
 	/*
 	 * Detach before anything else can go wrong: from here on no probe
-	 * fires, what the ring still holds was never delivered, and on_exit
-	 * sees the final counts. The maps stay until the Lua state is closed.
+	 * fires, the ring holds all there will be, and on_exit sees the final
+	 * counts. The maps stay until the Lua state is closed.
 	 */
 	tracer__detach_all(s->tracer);
+	late = drain_rest(s);
 	s->undelivered = tracer__undelivered(s->tracer);
 	s->ended = true;
 	if (s->L && !(lp_signalled && s->in_lua))

@@ -407,8 +407,9 @@ end)
     expect(2 <= took < 4.5, f"the run took {took:.2f} s")
     ticks = [int(m.group(1)) for m in (re.fullmatch(r"tick (\d+)", ln) for ln in lines) if m]
     expect(len(ticks) >= 14, f"ticks every 100 ms for 2 s: {ticks}")
-    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
-    expect(all(50 <= g <= 250 for g in gaps), f"ticks on time: {ticks}")
+    # every() keeps its cadence: tick k is due 100 k ms after the first
+    late = [t - 100 * k for k, t in enumerate(ticks)]
+    expect(all(-30 <= ms <= 150 for ms in late), f"ticks on time: {ticks}")
     m = re.fullmatch(r"stats (\d+) (\d+) (\d+) (\d+)", lines[-1])
     expect(m, f"on_exit printed the stats: {lines[-3:]}")
     events, lost, undelivered, cut = (int(g) for g in m.groups())
@@ -539,3 +540,17 @@ print("first") io.stdout:flush()
     expect(re.fullmatch(r"luprobe: \d+ events, \d+ lost(, \d+ undelivered)?, \d+ not written\n",
                         lp.stderr()), lp.stderr())
     expect(_state(pid) in (None, "Z"), f"the command was terminated: state {_state(pid)}")
+
+
+def test_rate_script_prints_calls_per_interval_and_what_was_lost():
+    code, lines, err = run("-q", "--duration", "1.3", os.path.join(ROOT, "scripts", "rate.lua"),
+                           "-a", "func=main.direct", "-a", "every=0.5", "--", gobin("leaves"),
+                           "-n", "100000000", timeout=30)
+    expect_eq((code, err), (0, ""), "exit code and stderr")
+    rates = [ln for ln in lines if "calls/s" in ln]
+    expect_eq(len(rates), 2, f"a line every 0.5 s: {lines}")
+    for ln in rates:
+        m = re.fullmatch(r"\s*(\d+) calls/s\s+(\d+) lost\s+(\d+) batches cut", ln)
+        expect(m and int(m.group(1)) > 0, ln)
+    m = re.fullmatch(r"(\d+) events, (\d+) lost, (\d+) undelivered", lines[-1])
+    expect(m and int(m.group(1)) > 0, f"the totals: {lines[-1]}")
