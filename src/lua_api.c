@@ -1542,14 +1542,16 @@ int lua_api__event(struct session *s, const struct lp_rec *rec, size_t size)
 	const struct planinfo *pi = probe_set__plan(&s->ps, rec->plan);
 	int top = lua_gettop(L), nh, i;
 
-	/* exit(), an error: the run is over, this record and the next are not delivered */
-	if (s->stop)
-		return -1;
 	if (!pi)
 		return 0;
 	/* disabled since the record was written: nothing after disable() returns */
 	if (!pi->probe->enabled)
 		return 0;
+	/* exit(), an error: the run is over, what comes after is not delivered */
+	if (s->stop) {
+		s->undelivered++;
+		return 0;
+	}
 	pi->probe->events++;
 	s->delivered++;
 	lua_rawgeti(L, LUA_REGISTRYINDEX, s->handlers_ref);

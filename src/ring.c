@@ -132,7 +132,7 @@ int ring__consume(struct ring *r, uint64_t budget_ns, bool *more)
 	return err < 0 ? err : n;
 }
 
-size_t ring__pending(const struct ring *r)
+size_t ring__pending(const struct ring *r, bool (*counts)(const void *rec))
 {
 	unsigned long cons = __atomic_load_n(r->consumer, __ATOMIC_RELAXED);
 	unsigned long prod = __atomic_load_n(r->producer, __ATOMIC_ACQUIRE);
@@ -144,7 +144,10 @@ size_t ring__pending(const struct ring *r)
 
 		if (len & BPF_RINGBUF_BUSY_BIT)
 			break;
-		n += !(len & BPF_RINGBUF_DISCARD_BIT);
+		/* a record starts 8-aligned: its first 8 bytes never wrap */
+		if (!(len & BPF_RINGBUF_DISCARD_BIT) &&
+		    counts(r->data + ((cons + BPF_RINGBUF_HDR_SZ) & r->mask)))
+			n++;
 		cons += ((len & ~BPF_RINGBUF_DISCARD_BIT) + BPF_RINGBUF_HDR_SZ + 7) & ~7ul;
 	}
 	return n;

@@ -26,8 +26,8 @@ struct ring *ring__open(int map_fd, size_t size, ring_fn fn, void *ctx);
  * says that more could be consumed at once.
  */
 int ring__consume(struct ring *r, uint64_t budget_ns, bool *more);
-/* Records committed and not consumed (nothing is consumed). */
-size_t ring__pending(const struct ring *r);
+/* Records committed and not consumed that counts() accepts (nothing is consumed). */
+size_t ring__pending(const struct ring *r, bool (*counts)(const void *rec));
 /* Batches that consumed records, and those of them the time limit ended. */
 void ring__batches(const struct ring *r, uint64_t *batches, uint64_t *cut);
 /* A file descriptor that polls readable when the producer wakes the consumer. */

@@ -253,7 +253,8 @@ static void on_exec(struct session *s, const struct lp_rec *rec)
 	if (!t)
 		return;
 	held = t->launched;
-	if (!t->watched || t->exited) {
+	/* the run has ended, the probes are detached: only let it go on */
+	if (s->ended || !t->watched || t->exited) {
 		if (held && !target__poll_exit(t))
 			kill(t->pid, SIGCONT); /* never leave it stopped */
 		return;
@@ -714,7 +715,7 @@ static bool drain_rest(struct session *s)
 	uint64_t until = now_ns() + FINAL_DRAIN_NS;
 	bool more = true, signalled = lp_signalled;
 
-	while (more && !s->stop && (signalled || !lp_signalled)) {
+	while (more && (signalled || !lp_signalled)) {
 		if (now_ns() >= until)
 			return true;
 		tracer__drain(s->tracer, (uint64_t)s->env->drain_ms * 1000000ull, &more);
@@ -736,7 +737,7 @@ int session__finish(struct session *s)
 	 */
 	tracer__detach_all(s->tracer);
 	late = drain_rest(s);
-	s->undelivered = tracer__undelivered(s->tracer);
+	s->undelivered += tracer__undelivered(s->tracer);
 	s->ended = true;
 	if (s->L && !(lp_signalled && s->in_lua))
 		lua_api__run_exit(s);

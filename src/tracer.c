@@ -1153,9 +1153,14 @@ int tracer__drain(struct tracer *t, uint64_t budget_ns, bool *more)
 	return ring__consume(t->rb, budget_ns, more);
 }
 
+static bool is_event(const void *rec)
+{
+	return ((const struct lp_rec *)rec)->type != LP_REC_EXEC;
+}
+
 size_t tracer__undelivered(const struct tracer *t)
 {
-	return t->rb ? ring__pending(t->rb) : 0;
+	return t->rb ? ring__pending(t->rb, is_event) : 0;
 }
 
 void tracer__batches(const struct tracer *t, uint64_t *batches, uint64_t *cut)

@@ -117,7 +117,7 @@ void tracer__settle(struct tracer *t);
  * returns the number of records, or -errno; *more: records are left.
  */
 int tracer__drain(struct tracer *t, uint64_t budget_ns, bool *more);
-/* Records in the ring not consumed (after detaching: those never delivered). */
+/* Events in the ring not consumed (after detaching: those never delivered). */
 size_t tracer__undelivered(const struct tracer *t);
 /* Batches drained, and those the time limit cut short. */
 void tracer__batches(const struct tracer *t, uint64_t *batches, uint64_t *cut);
