@@ -228,7 +228,7 @@ int lua_api__call(struct session *s, int nargs, const char *what)
 	lua_remove(L, base);
 	if (err == LUA_OK)
 		return 0;
-	if (why == LP_ABORT_SIGNAL || why == LP_ABORT_EXIT || lp_signalled) {
+	if (why == LP_ABORT_SIGNAL || why == LP_ABORT_EXIT) {
 		/* Ctrl-C stopped a running callback, or it called os.exit(): a clean stop */
 		lua_pop(L, 1);
 		s->stop = true;

@@ -254,6 +254,22 @@ on_exit(function() print("on_exit ran") end)
                   ["looping", "on_exit ran"], f"{name}: stdout")
 
 
+def test_an_error_in_on_exit_after_ctrl_c_is_reported():
+    script = """
+probe{ func = "main.computeE" }
+on_exit(function() error("in on_exit") end)
+"""
+    with tempfile.TemporaryDirectory() as d:
+        path = write_script(d, "s.lua", script)
+        lp = luprobe("-q", path, "--", *_computee())
+        lp.wait_line("^listening on ")  # the command runs: tracing has started
+        lp.signal(signal.SIGINT)
+        code = lp.wait(10)
+    expect_eq(code, 1, "exit code")
+    expect_eq(lp.stderr().splitlines()[:2], [f"luprobe: on_exit: {path}:3: in on_exit",
+                                              "stack traceback:"], "stderr")
+
+
 def _state(pid):
     """A process's state letter, or None when it is gone."""
     try:
