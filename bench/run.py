@@ -216,6 +216,60 @@ def luprobe_row(kind, fn, n):
     return row
 
 
+def json_row(shared, fn, n):
+    """--json to a pipe that a reader drains: the rule for a pipe the command
+    shares (whole lines, writes of at most PIPE_BUF) against a pipe of
+    luprobe's own (-p: 64 KiB writes)."""
+    # luprobe's own CPU time (the rusage of the shared run includes the command's)
+    code = (f'probe{{ func = "main.{fn}", args = true }} attach() print("attached") '
+            'io.stdout:flush() on_exit(function() io.stderr:write("cpu ", os.clock(), "\\n") end)')
+    if shared:
+        b = None
+        lp = subprocess.Popen([LUPROBE, "--json", "-e", code, "--", BENCH, "-fn", fn, "-n", str(n),
+                               "-wait"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    else:
+        b = start_bench(fn, n)
+        lp = subprocess.Popen([LUPROBE, "--json", "-e", code, "-p", str(b.pid)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    events, other, started = [], [], threading.Event()
+
+    def drain():
+        for line in lp.stdout:
+            (events if line.startswith("{") else other).append(line)
+            # the command's "ready" (shared) or the script's "attached"
+            if line.startswith("ready" if shared else "attached"):
+                started.set()
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    if not started.wait(WAIT):
+        reap(lp, "luprobe", signal.SIGINT, read_out=False)
+        fail(f"luprobe json: did not start: {lp.stderr.read().strip()[-300:]}")
+    if shared:
+        lp.stdin.write("\n")
+        lp.stdin.flush()
+        ru, _, err = reap(lp, "luprobe", None, grace=WAIT, read_out=False)
+        reader.join(WAIT)
+        m = [ln for ln in other if ln.startswith("ns/call")]
+        ns = float(m[0].split()[1]) if m else float("nan")
+    else:
+        ns = go(b)
+        ru, _, err = reap(lp, "luprobe", signal.SIGINT, read_out=False)
+        reader.join(WAIT)
+    s = re.search(r"(\d+) events?, (\d+) lost", err)
+    cpu = re.search(r"^cpu (\S+)$", err, re.M)
+    if not cpu:
+        fail(f"luprobe json: no cpu line in {err[-300:]!r}")
+    row = {"ns": ns, "calls": n, "events": len(events), "lost": int(s.group(2)) if s else 0,
+           "cpu_s": float(cpu.group(1)), "rss_mb": ru.ru_maxrss / 1024}
+    if len(events) > 1:
+        first, last = json.loads(events[0])["ts"], json.loads(events[-1])["ts"]
+        if last > first:
+            row["events_per_s"] = (len(events) - 1) / ((last - first) / 1e9)
+    return row
+
+
 def bpftrace_row(kind, fn, n):
     if not shutil.which("bpftrace"):
         raise Skip("bpftrace is not installed")
@@ -355,6 +409,10 @@ def main():
          lambda: luprobe_row("stream", "leaf", slow)),
         ("ret", "luprobe: the same, with results and latency",
          lambda: luprobe_row("ret", "work", slow)),
+        ("json_pipe", "luprobe: `--json` to a pipe of its own (`-p`)",
+         lambda: json_row(False, "work", slow)),
+        ("json_pipe_shared", "luprobe: `--json` to a pipe the command shares (whole lines)",
+         lambda: json_row(True, "work", slow)),
         ("bpftrace_count", "bpftrace: count", lambda: bpftrace_row("count", "work", slow)),
         ("bpftrace_printf", "bpftrace: printf of both arguments",
          lambda: bpftrace_row("printf", "work", slow)),

@@ -30,6 +30,9 @@ static struct {
 	bool shared;   /* the command writes to the same pipe: by whole lines */
 	char *carry;   /* shared: the start of a line whose end has not come */
 	size_t ncarry;
+	uint64_t long_lines; /* shared: lines longer than PIPE_BUF, each written alone */
+	bool long_open;	     /* the last write was part of such a line, not its end */
+	bool long_told;	     /* the summary line about them was printed */
 } out = {.fd = STDOUT_FILENO};
 
 /* Events whose output is now written are forgotten; after an error, lost. */
@@ -82,6 +85,15 @@ static bool put_lines(const char *buf, size_t n)
 			if (nl)
 				k = (size_t)(nl - buf) + 1;
 		}
+		/*
+		 * A line longer than PIPE_BUF cannot go out atomically: it is
+		 * written alone and counted once (the pieces of a line longer
+		 * than the carry are one line).
+		 */
+		if (k > PIPE_BUF && !out.long_open)
+			out.long_lines++;
+		if (k > PIPE_BUF || out.long_open)
+			out.long_open = buf[k - 1] != '\n';
 		if (!put(buf, k))
 			return false;
 		buf += k;
@@ -262,6 +274,14 @@ uint64_t output__lost_events(void)
 bool output__report(void)
 {
 	output__flush();
+	if (out.long_lines && !out.long_told) {
+		out.long_told = true;
+		fprintf(stderr,
+			"luprobe: %llu line%s longer than %d bytes went to the pipe the command "
+			"shares and may have been cut by its output; -o FILE keeps them whole\n",
+			(unsigned long long)out.long_lines, out.long_lines == 1 ? "" : "s",
+			PIPE_BUF);
+	}
 	if (!out.err || out.err == EPIPE)
 		return false;
 	if (!out.reported) {

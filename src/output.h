@@ -37,7 +37,8 @@ void output__event_done(void);
 uint64_t output__lost_events(void);
 /*
  * Flush, and print the write error once if there is one that is not EPIPE:
- * "luprobe: -o /dev/full: write error: No space left on device (...)".
+ * "luprobe: -o /dev/full: write error: No space left on device (...)", and
+ * once how many lines were too long to write atomically to a shared pipe.
  * Returns true if output was lost to such an error.
  */
 bool output__report(void);
