@@ -5,7 +5,7 @@
 # make test       install what is missing, build, run every test
 # make bench      the performance benchmark (not part of make test; BENCH_ARGS=--smoke)
 # make fuzz       run the fuzzers for a bounded time
-# make stdsig     regenerate src/stdsig.tab from the newest Go (STDSIG_GO)
+# make stdsig     regenerate src/go/stdsig.tab from the newest Go (STDSIG_GO)
 # make install    honours DESTDIR and prefix
 #
 # Overridable: CC CLANG BPFTOOL ARCH CFLAGS GO GO_NEW STDSIG_GO V=1 SANITIZE=1
@@ -37,12 +37,14 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
-INCLUDES := -I$(OUTPUT) -Isrc -Ibpf $(PKG_CFLAGS)
+INCLUDES := -I$(OUTPUT) -Isrc -Isrc/go -Ibpf $(PKG_CFLAGS)
+# each object's real header dependencies, written as it is compiled
+DEPFLAGS = -MMD -MP
 CAPSTONE_SONAME := $(or $(shell readelf -d $$(pkg-config --variable=libdir capstone 2>/dev/null)/libcapstone.so 2>/dev/null | sed -n 's/.*soname: \[\(.*\)\]/\1/p'),libcapstone.so.4)
 DEFS := -D_GNU_SOURCE -DLUPROBE_VERSION='"$(VERSION)"' -DLUPROBE_LUADIR='"$(datadir)/lua"' \
 	-DCAPSTONE_SONAME='"$(CAPSTONE_SONAME)"'
 LDLIBS := $(PKG_LIBS) -lz -lm -lpthread
-# capstone is loaded with dlopen (src/dis.c): only the unit tests link it
+# capstone is loaded with dlopen (src/go/capstone_loader.c): only the unit tests link it
 LDFLAGS += -Wl,--as-needed
 
 ifeq ($(SANITIZE),1)
@@ -60,7 +62,12 @@ endif
 
 SRCS := $(sort $(wildcard src/*.c))
 OBJS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(SRCS))
-LIB_OBJS := $(filter-out $(OUTPUT)/main.o,$(OBJS))
+# src/go/: what luprobe knows of Go binaries (it needs only the logger and
+# capstone), a static library that luprobe, the unit tests and the fuzzers link
+GO_SRCS := $(sort $(wildcard src/go/*.c))
+GO_MODULES := $(patsubst src/go/%.c,%,$(GO_SRCS)) stdsig_tab
+GO_OBJS := $(patsubst %,$(OUTPUT)/go/%.o,$(GO_MODULES))
+LIBGO := $(OUTPUT)/libgo.a
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
 BPF_SRCS := bpf/luprobe.bpf.c
@@ -102,45 +109,57 @@ $(OUTPUT)/luprobe.skel.h: $(OUTPUT)/luprobe.bpf.o
 SKEL_USERS := $(patsubst src/%.c,$(OUTPUT)/%.o,$(shell grep -l 'luprobe.skel.h' src/*.c 2>/dev/null))
 $(SKEL_USERS): $(OUTPUT)/luprobe.skel.h
 
-$(OUTPUT)/%.o: src/%.c $(wildcard src/*.h) $(BPF_HDRS) | $(OUTPUT)
+$(OUTPUT)/%.o: src/%.c | $(OUTPUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(WARN) $(DEFS) $(INCLUDES) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(WARN) $(DEPFLAGS) $(DEFS) $(INCLUDES) -c $< -o $@
 
-# The Go standard library's signatures (src/stdsig.tab, 390 KB of text) go
-# into the binary gzip-compressed (about 64 KB); src/stdsig.c inflates them on
-# first use.
-OBJS += $(OUTPUT)/stdsig_tab.o
+$(OUTPUT)/go/%.o: src/go/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) $(WARN) $(DEPFLAGS) $(DEFS) $(INCLUDES) -c $< -o $@
 
-$(OUTPUT)/stdsig.tab.gz: src/stdsig.tab | $(OUTPUT)
+$(LIBGO): $(GO_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# The Go standard library's signatures (src/go/stdsig.tab, 390 KB of text) go
+# into the binary gzip-compressed (about 64 KB); src/go/stdsig.c inflates them on
+# first use. The same rules serve the fuzzers' copy of libgo.a.
+%/stdsig.tab.gz: src/go/stdsig.tab
 	$(call msg,GZIP,$@)
-	$(Q)gzip -9nc $< > $@
+	$(Q)mkdir -p $(@D) && gzip -9nc $< > $@
 
-$(OUTPUT)/stdsig_tab.o: $(OUTPUT)/stdsig.tab.gz
+.SECONDARY: $(OUTPUT)/go/stdsig.tab.gz $(SHARED)/fuzz/obj/go/stdsig.tab.gz
+
+%/stdsig_tab.o: %/stdsig.tab.gz
 	$(call msg,AS,$@)
 	$(Q)printf '%s\n' '.section .rodata.stdsig,"a"' '.globl stdsig_gz' 'stdsig_gz:' \
 		'.incbin "$(abspath $<)"' 'stdsig_gz_end:' '.balign 8' '.globl stdsig_gz_size' \
 		'stdsig_gz_size:' '.8byte stdsig_gz_end - stdsig_gz' \
 		'.section .note.GNU-stack,"",@progbits' | $(CC) -c -x assembler -o $@ -
 
-# make stdsig: regenerate src/stdsig.tab from the newest Go on the machine
+# make stdsig: regenerate src/go/stdsig.tab from the newest Go on the machine
 # (scripts/stdsig/main.go says how); the table records that release
 STDSIG_GO ?= $(or $(wildcard /usr/local/go/bin/go),go)
 .PHONY: stdsig
 stdsig:
-	$(call msg,GEN,src/stdsig.tab)
+	$(call msg,GEN,src/go/stdsig.tab)
 	$(Q)cd scripts/stdsig && $(GOENV) $(STDSIG_GO) run . -goroot "$$($(STDSIG_GO) env GOROOT)" \
-		-o $(abspath src/stdsig.tab)
+		-o $(abspath src/go/stdsig.tab)
 
-$(OUTPUT)/luprobe: $(OBJS)
+$(OUTPUT)/luprobe: $(OBJS) $(LIBGO)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(OBJS) $(LIBGO) $(LDLIBS) -o $@
 
-# A unit test links only the modules it names on a line "// UNIT-DEPS: gobin log".
+# A unit test links libgo.a and the logger, and the other modules it names on a
+# line "// UNIT-DEPS: plan predicate" (a module of libgo.a named there is skipped).
+# Its dependency file goes aside: tests/run.py runs every test_* in unit/.
 .SECONDEXPANSION:
-unit_deps = $(patsubst %,$(OUTPUT)/%.o,$(shell sed -n 's|^// UNIT-DEPS:||p' tests/unit/$(1).c))
-$(OUTPUT)/unit/%: tests/unit/%.c tests/unit/unit.h $$(call unit_deps,$$*) | $(OUTPUT)/unit
+unit_deps = $(patsubst %,$(OUTPUT)/%.o,$(filter-out log $(GO_MODULES),\
+	$(shell sed -n 's|^// UNIT-DEPS:||p' tests/unit/$(1).c)))
+$(OUTPUT)/unit/%: tests/unit/%.c $$(call unit_deps,$$*) $(OUTPUT)/log.o $(LIBGO) | $(OUTPUT)/unit
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(WARN) $(DEFS) $(INCLUDES) -Itests/unit $< $(call unit_deps,$*) \
+	$(Q)mkdir -p $(@D)/.deps && $(CC) $(CFLAGS) $(WARN) -MMD -MP -MF $(@D)/.deps/$*.d -MT $@ \
+		$(DEFS) $(INCLUDES) -Itests/unit $< $(call unit_deps,$*) $(OUTPUT)/log.o $(LIBGO) \
 		$(LDFLAGS) $(LDLIBS) -o $@
 
 unit: $(UNIT_BINS)
@@ -186,24 +205,37 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := gobin godwarf typespec predicate
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
-fuzz_deps_gobin := gobin log
-fuzz_deps_godwarf := godwarf gotype goabi plan log
-fuzz_deps_typespec := gotype goabi plan log
-fuzz_deps_predicate := predicate plan gotype goabi log
-fuzz_objs = $(patsubst %,$(FUZZ_OUT)/obj/%.o,$(fuzz_deps_$(1)))
+# each fuzzer links the fuzzers' own libgo.a, the logger and the modules named here
+fuzz_deps_gobin :=
+fuzz_deps_godwarf := plan
+fuzz_deps_typespec := plan
+fuzz_deps_predicate := predicate plan
+fuzz_objs = $(patsubst %,$(FUZZ_OUT)/obj/%.o,$(fuzz_deps_$(1)) log)
+FUZZ_LIBGO := $(FUZZ_OUT)/libgo.a
+FUZZ_GO_OBJS := $(patsubst %,$(FUZZ_OUT)/obj/go/%.o,$(GO_MODULES))
 FUZZ_BINS := $(patsubst %,$(FUZZ_OUT)/fuzz_%,$(FUZZ_TARGETS))
 # the objects are intermediate files of a pattern chain: keep them
-.SECONDARY: $(sort $(foreach t,$(FUZZ_TARGETS),$(call fuzz_objs,$(t))))
+.SECONDARY: $(sort $(foreach t,$(FUZZ_TARGETS),$(call fuzz_objs,$(t))) $(FUZZ_GO_OBJS))
 
-$(FUZZ_OUT)/obj/%.o: src/%.c $(wildcard src/*.h) $(BPF_HDRS)
+$(FUZZ_OUT)/obj/%.o: src/%.c
 	$(call msg,CC-FUZZ,$@)
-	$(Q)mkdir -p $(@D) && $(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(WARN) $(DEFS) \
-		$(INCLUDES) -c $< -o $@
+	$(Q)mkdir -p $(@D) && $(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(WARN) $(DEPFLAGS) \
+		$(DEFS) $(INCLUDES) -c $< -o $@
 
-$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $$(call fuzz_objs,$$*)
+$(FUZZ_OUT)/obj/go/%.o: src/go/%.c
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D) && $(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(WARN) $(DEPFLAGS) \
+		$(DEFS) $(INCLUDES) -c $< -o $@
+
+$(FUZZ_LIBGO): $(FUZZ_GO_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $$(call fuzz_objs,$$*) $(FUZZ_LIBGO)
 	$(call msg,LINK,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(WARN) $(DEFS) $(INCLUDES) -Itests/fuzz $< \
-		$(call fuzz_objs,$*) -Wl,--as-needed $(LDLIBS) -o $@
+	$(Q)mkdir -p $(FUZZ_OUT)/deps && $(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(WARN) \
+		-MMD -MP -MF $(FUZZ_OUT)/deps/fuzz_$*.d -MT $@ $(DEFS) $(INCLUDES) -Itests/fuzz $< \
+		$(call fuzz_objs,$*) $(FUZZ_LIBGO) -Wl,--as-needed $(LDLIBS) -o $@
 
 fuzz-build: $(FUZZ_BINS) gotargets
 	$(Q)python3 tests/fuzz/seeds.py $(FUZZ_OUT)/seeds
@@ -219,7 +251,11 @@ install: all
 	install -m 0644 scripts/*.lua $(DESTDIR)$(datadir)/scripts/
 
 format:
-	clang-format -i src/*.c src/*.h bpf/*.c bpf/*.h tests/unit/*.c tests/unit/*.h
+	clang-format -i src/*.c src/*.h src/go/*.c src/go/*.h bpf/*.c bpf/*.h \
+		tests/unit/*.c tests/unit/*.h
 
 clean:
 	rm -rf $(OUTPUT) luprobe
+
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/go/*.d $(OUTPUT)/unit/.deps/*.d \
+	$(FUZZ_OUT)/obj/*.d $(FUZZ_OUT)/obj/go/*.d $(FUZZ_OUT)/deps/*.d)

@@ -15,7 +15,7 @@
 #include "log.h"
 #include "lua_api.h"
 #include "lualloc.h"
-#include "dis.h"
+#include "capstone_loader.h"
 #include "output.h"
 #include "session.h"
 
@@ -332,7 +332,7 @@ int session__attach(struct session *s)
 	 * buffer is mapped, so their resident sizes do not add up (probes
 	 * created later load it again).
 	 */
-	dis__release();
+	capstone__release();
 	pr_debug("luprobe: %.2f ms: loading BPF\n", (now_ns() - s->started_ns) / 1e6);
 	err = tracer__load(s->tracer, on_record, s);
 	if (err)

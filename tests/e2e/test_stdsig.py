@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """Issue 14: the table of the Go standard library's signatures built into
-luprobe (src/stdsig.tab) is exactly what scripts/stdsig writes from the
+luprobe (src/go/stdsig.tab) is exactly what scripts/stdsig writes from the
 newest Go toolchain on the machine. Its contents are checked against real
 binaries by the unit test (tests/unit/test_stdsig.c)."""
 import difflib
@@ -12,7 +12,7 @@ import tempfile
 
 from lib import ROOT, Skip, expect
 
-TABLE = os.path.join(ROOT, "src", "stdsig.tab")
+TABLE = os.path.join(ROOT, "src", "go", "stdsig.tab")
 
 
 def _go_minor(go):
@@ -47,9 +47,9 @@ def test_stdsig_table_is_generated():
     table_minor = int(m.group(1))
     go, minor = _newest_go()
     if go is None:
-        raise Skip("no Go toolchain here to regenerate src/stdsig.tab from")
+        raise Skip("no Go toolchain here to regenerate src/go/stdsig.tab from")
     if minor != table_minor:
-        raise Skip(f"src/stdsig.tab comes from Go 1.{table_minor}, the newest Go here ({go}) "
+        raise Skip(f"src/go/stdsig.tab comes from Go 1.{table_minor}, the newest Go here ({go}) "
                    f"is 1.{minor}: run make stdsig STDSIG_GO={go} to regenerate it")
     goroot = subprocess.run([go, "env", "GOROOT"], capture_output=True, text=True,
                             timeout=60, env={**os.environ, "GOTOOLCHAIN": "local"}).stdout.strip()
@@ -67,8 +67,8 @@ def test_stdsig_table_is_generated():
             generated = f.read()
     if generated != committed:
         diff = difflib.unified_diff(committed.splitlines(), generated.splitlines(),
-                                    "src/stdsig.tab", f"scripts/stdsig with {go}", lineterm="",
+                                    "src/go/stdsig.tab", f"scripts/stdsig with {go}", lineterm="",
                                     n=0)
         lines = list(diff)
-        raise AssertionError(f"src/stdsig.tab is not what scripts/stdsig writes ({len(lines)} "
+        raise AssertionError(f"src/go/stdsig.tab is not what scripts/stdsig writes ({len(lines)} "
                              "diff lines; run make stdsig):\n" + "\n".join(lines[:30]))

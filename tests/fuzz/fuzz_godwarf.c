@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * libFuzzer target: the DWARF reader (src/godwarf.c, over libdw). The input
+ * libFuzzer target: the DWARF reader (src/go/godwarf.c, over libdw). The input
  * is a whole ELF file. After a successful open, the names found in the
  * input (Go writes DIE names inline) are looked up as functions and as
  * types, and what comes back is used as probes use it: the ABI model

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// UNIT-DEPS: disasm dis gobin goabi log
 /*
  * The checks every probe site passes (disasm__check) hold for every function
  * of real Go binaries: the Go test targets (built by both toolchains, in the

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// UNIT-DEPS: goabi log
 /*
  * The ABI model, checked two ways:
  *

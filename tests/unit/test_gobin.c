@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// UNIT-DEPS: gobin log
 /*
  * The Go binary inspector checked against the Go toolchain's own view of the
  * same files: `go tool nm` (.symtab), debug/gosym (through a small helper

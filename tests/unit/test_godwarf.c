@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// UNIT-DEPS: godwarf gotype gobin log
 /*
  * The DWARF reader against real Go binaries: tests/go/types (built by
  * tests/go/build.sh, with its own layout printed by the program itself) and

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// UNIT-DEPS: goruntime log
 /*
  * The per-release table of Go runtime offsets, and the DWARF reader that
  * overrides it: on every fixture binary with DWARF, the table entry for the

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// UNIT-DEPS: gotype
 /*
  * The Go type model: predeclared types, derived types, the type-spec parser
  * (layouts checked against Go's rules for amd64) and field promotion.

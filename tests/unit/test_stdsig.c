@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// UNIT-DEPS: stdsig stdsig_tab gotype goabi gobin log
 /*
  * The table of the Go standard library's signatures: lookups of well-known
  * functions and methods, entries that changed between releases, wrappers and

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// UNIT-DEPS: stdsig gotype log
 /*
  * The std signature table as the build embeds it, but damaged: this test
  * supplies its own compressed table in place of the build's (stdsig_tab.o),
@@ -20,7 +19,7 @@
 #include "stdsig.h"
 #include "unit.h"
 
-/* What src/stdsig.c reads in place of the build's table */
+/* What src/go/stdsig.c reads in place of the build's table */
 unsigned char stdsig_gz[1 << 16];
 uint64_t stdsig_gz_size;
 

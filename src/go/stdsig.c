@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * The table of the Go standard library's signatures (stdsig.h). The build
- * puts src/stdsig.tab into the binary gzip-compressed (Makefile,
+ * puts src/go/stdsig.tab into the binary gzip-compressed (Makefile,
  * stdsig_tab.o); the first call inflates it, cuts it into NUL-terminated
  * lines and indexes them, so that a lookup is a binary search. Nothing is
  * done before that call: scripts that never ask pay nothing.
@@ -18,7 +18,7 @@
 #include "log.h"
 #include "stdsig.h"
 
-/* src/stdsig.tab, compressed with gzip (Makefile) */
+/* src/go/stdsig.tab, compressed with gzip (Makefile) */
 extern const unsigned char stdsig_gz[];
 extern const uint64_t stdsig_gz_size;
 

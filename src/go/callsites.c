@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <capstone/capstone.h>
-#include "dis.h"
+#include "capstone_loader.h"
 #include "callsites.h"
 
 bool callsites__plain_func(const char *name)

@@ -6,7 +6,7 @@
  * binary carries (stripped binaries included). Go 1 compatibility keeps these
  * signatures; the few that changed have one entry per span of releases.
  *
- * The table is src/stdsig.tab, written by scripts/stdsig (make stdsig) from a
+ * The table is src/go/stdsig.tab, written by scripts/stdsig (make stdsig) from a
  * Go tree's api/go1*.txt, api/except.txt and sources (docs/design.md says how
  * to check it). The build compresses it into the binary; it is inflated and
  * indexed on first use (about 390 KB, a millisecond), never at startup.

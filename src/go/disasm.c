@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <capstone/capstone.h>
-#include "dis.h"
+#include "capstone_loader.h"
 #include "disasm.h"
 #include "goabi.h"
 #include "log.h"

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
-#define LUPROBE_DIS_IMPL
+#define LUPROBE_CAPSTONE_LOADER_IMPL
 #include <dlfcn.h>
 #include <errno.h>
-#include "dis.h"
+#include "capstone_loader.h"
 #include "log.h"
 
 #ifndef CAPSTONE_SONAME
@@ -19,7 +19,7 @@ static struct {
 	cs_err (*close)(csh *);
 } api;
 
-int dis__load(void)
+int capstone__load(void)
 {
 	if (lib)
 		return 0;
@@ -38,47 +38,48 @@ int dis__load(void)
 	api.close = (cs_err(*)(csh *))dlsym(lib, "cs_close");
 	if (!api.open || !api.option || !api.malloc || !api.iter || !api.free || !api.close) {
 		lp_seterr("%s lacks the functions luprobe uses", CAPSTONE_SONAME);
-		dis__release();
+		capstone__release();
 		return -ENOENT;
 	}
 	return 0;
 }
 
-void dis__release(void)
+void capstone__release(void)
 {
 	if (lib)
 		dlclose(lib);
 	lib = NULL;
 }
 
-cs_err dis__open(cs_arch arch, cs_mode mode, csh *handle)
+cs_err capstone__open(cs_arch arch, cs_mode mode, csh *handle)
 {
-	if (dis__load())
+	if (capstone__load())
 		return CS_ERR_MEM;
 	return api.open(arch, mode, handle);
 }
 
-cs_err dis__option(csh handle, cs_opt_type type, size_t value)
+cs_err capstone__option(csh handle, cs_opt_type type, size_t value)
 {
 	return api.option(handle, type, value);
 }
 
-cs_insn *dis__malloc(csh handle)
+cs_insn *capstone__malloc(csh handle)
 {
 	return api.malloc(handle);
 }
 
-bool dis__iter(csh handle, const uint8_t **code, size_t *size, uint64_t *address, cs_insn *insn)
+bool capstone__iter(csh handle, const uint8_t **code, size_t *size, uint64_t *address,
+		    cs_insn *insn)
 {
 	return api.iter(handle, code, size, address, insn);
 }
 
-void dis__free(cs_insn *insn, size_t count)
+void capstone__free(cs_insn *insn, size_t count)
 {
 	api.free(insn, count);
 }
 
-cs_err dis__close(csh *handle)
+cs_err capstone__close(csh *handle)
 {
 	return api.close(handle);
 }
