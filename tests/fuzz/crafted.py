@@ -10,7 +10,7 @@ of tests/fuzz/RESULTS.md: it broke the code as it was before that fix.
 gobin/signed-integer-overflow-pcvalue
     A small ELF with a Go function table (seeds.py's, from a Go test target)
     whose first function's pc-file table adds 0x7fffffff twice: the value
-    overflows int32 (src/go/gobin.c:pcvalue).
+    overflows int32 (src/go/gobin_func.c:pcvalue).
 godwarf/stack-overflow-follow
     DWARF of a package main with an 8-byte struct main.Loop whose fields are
     n int and next main.Loop, both at offset 0 (a struct that contains itself

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * libFuzzer target: the Go binary inspector (src/go/gobin.c). The input is a
+ * libFuzzer target: the Go binary inspector (src/go/gobin*.c). The input is a
  * whole ELF file. After a successful open, every query a probe makes is
  * asked, on addresses taken from the table itself and from the input, so
  * that the readers behind them (pclntab, funcdata, module data, type

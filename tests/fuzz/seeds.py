@@ -386,7 +386,7 @@ def predicate_seeds(corpus):
 # gobin: the Go tables of a real binary, cut down to a few functions
 
 PCLN_MAGIC = {0xfffffffb: 12, 0xfffffffa: 116, 0xfffffff0: 118, 0xfffffff1: 120}
-# _func field offsets, as src/go/gobin.c's func_layout:
+# _func field offsets, as src/go/gobin_pcln.c's func_layout tables:
 # hdr, entry_is_ptr, nameoff, args, deferreturn, pcsp, pcfile, pcln, npcdata, cuoff,
 # startline, funcid, flag, nfuncdata, pcdata
 FUNC_LAYOUT = {
@@ -395,7 +395,7 @@ FUNC_LAYOUT = {
     118: (40, False, 4, 8, 12, 16, 20, 24, 28, 32, None, 36, 37, 39, 40),
     120: (44, False, 4, 8, 12, 16, 20, 24, 28, 32, 36, 40, 41, 43, 44),
 }
-# runtime.moduledata offsets as src/go/gobin.c's md_layouts:
+# runtime.moduledata offsets as src/go/gobin_pcln.c's md_layouts:
 # minor, text, types, etypes, gofunc, epclntab, typelinks, itaboff, itabsize
 MD_LAYOUTS = [
     (2, 96, 200, 208, None, None, 240, None, None),
@@ -431,7 +431,7 @@ def pc_table(b, off, lo, hi):
 
 
 class Pcln:
-    """The function table of a binary, read as src/go/gobin.c reads it."""
+    """The function table of a binary, read as src/go/gobin*.c read it."""
 
     def __init__(self, elf, sec):
         self.elf = elf
@@ -758,7 +758,7 @@ def find_version_string(elf, version):
 
 
 def find_md(elf, pc):
-    """Address of runtime.moduledata, checked as src/go/gobin.c's md_check does."""
+    """Address of runtime.moduledata, checked as src/go/gobin_pcln.c's md_check does."""
     cands = []
     want = struct.pack("<Q", pc.addr)
     for s in elf.segs:
