@@ -616,15 +616,74 @@ struct field_spec {
 	bool embedded;
 };
 
+/* Lay out the fields of a struct as the gc compiler does and name the type. */
+static int struct_layout(struct parser *ps, const struct field_spec *specs, size_t n,
+			 const struct gotype **out)
+{
+	struct sbuf name = {0};
+	struct gofield *fields;
+	struct gotype *t;
+	uint64_t off = 0, lastzero = UINT64_MAX;
+	uint32_t align = 1;
+	size_t i;
+	int err = 0;
+
+	fields = n ? gotypes__alloc(ps->ts, n * sizeof(*fields)) : NULL;
+	if (n && !fields) {
+		err = nomem(ps);
+		goto cleanup;
+	}
+	sb_str(&name, n ? "struct { " : "struct {}");
+	for (i = 0; i < n; i++) {
+		const struct gotype *ft = specs[i].type;
+		uint32_t fa = ft->align ? ft->align : 1;
+
+		off = align_up(off, fa);
+		fields[i] = (struct gofield){.name = specs[i].name,
+					     .offset = off,
+					     .type = ft,
+					     .embedded = specs[i].embedded};
+		if (off + ft->size < off) {
+			err = fail(ps, specs[i].at, "struct too large");
+			goto cleanup;
+		}
+		if (ft->size == 0)
+			lastzero = off;
+		off += ft->size;
+		if (fa > align)
+			align = fa;
+		if (i)
+			sb_str(&name, "; ");
+		if (!specs[i].embedded) {
+			sb_str(&name, specs[i].name);
+			sb_str(&name, " ");
+		}
+		sb_str(&name, ft->name ? ft->name : "?");
+	}
+	if (n)
+		sb_str(&name, " }");
+	/* A final zero-size field must not point past the struct (golang/go#9401). */
+	if (n && off > 0 && off == lastzero)
+		off++;
+	off = align_up(off, align);
+
+	t = gotypes__new_type(ps->ts, GK_STRUCT, NULL, off, align);
+	if (!t || !(t->name = sb_finish(ps, &name))) {
+		err = nomem(ps);
+		goto cleanup;
+	}
+	t->nfields = n;
+	t->fields = fields;
+	*out = t;
+cleanup:
+	free(name.s);
+	return err;
+}
+
 static int parse_struct(struct parser *ps, const struct gotype **out)
 {
 	struct field_spec *specs = NULL;
 	size_t n = 0, cap = 0, i, pending = 0;
-	struct sbuf name = {0};
-	struct gofield *fields = NULL;
-	struct gotype *t;
-	uint64_t off = 0, lastzero = UINT64_MAX;
-	uint32_t align = 1;
 	int err = 0;
 
 	if (!expect(ps, '{'))
@@ -744,55 +803,8 @@ static int parse_struct(struct parser *ps, const struct gotype **out)
 			goto cleanup;
 		}
 	}
-	fields = n ? gotypes__alloc(ps->ts, n * sizeof(*fields)) : NULL;
-	if (n && !fields) {
-		err = nomem(ps);
-		goto cleanup;
-	}
-	sb_str(&name, n ? "struct { " : "struct {}");
-	for (i = 0; i < n; i++) {
-		const struct gotype *ft = specs[i].type;
-		uint32_t fa = ft->align ? ft->align : 1;
-
-		off = align_up(off, fa);
-		fields[i] = (struct gofield){.name = specs[i].name,
-					     .offset = off,
-					     .type = ft,
-					     .embedded = specs[i].embedded};
-		if (off + ft->size < off) {
-			err = fail(ps, specs[i].at, "struct too large");
-			goto cleanup;
-		}
-		if (ft->size == 0)
-			lastzero = off;
-		off += ft->size;
-		if (fa > align)
-			align = fa;
-		if (i)
-			sb_str(&name, "; ");
-		if (!specs[i].embedded) {
-			sb_str(&name, specs[i].name);
-			sb_str(&name, " ");
-		}
-		sb_str(&name, ft->name ? ft->name : "?");
-	}
-	if (n)
-		sb_str(&name, " }");
-	/* A final zero-size field must not point past the struct (Go issue 9401). */
-	if (n && off > 0 && off == lastzero)
-		off++;
-	off = align_up(off, align);
-
-	t = gotypes__new_type(ps->ts, GK_STRUCT, NULL, off, align);
-	if (!t || !(t->name = sb_finish(ps, &name))) {
-		err = nomem(ps);
-		goto cleanup;
-	}
-	t->nfields = n;
-	t->fields = fields;
-	*out = t;
+	err = struct_layout(ps, specs, n, out);
 cleanup:
-	free(name.s);
 	free(specs);
 	return err;
 }
