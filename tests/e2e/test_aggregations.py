@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""Issue 12: aggregation numbers and map memory — min and max when both CPUs
+"""Aggregation numbers and map memory — min and max when both CPUs
 ran the probe, Go signedness of uint64 and int64 values, the last interval of
 a periodic print, a full aggregation map, JSON of strings that are not UTF-8,
 linear histograms over the whole int64 range, and the kernel memory of every
@@ -33,7 +33,7 @@ def _agg_run(text, mode, *extra, luprobe_args=(), timeout=60):
                    mode, *extra, timeout=timeout)
 
 
-# ---- item 1: every CPU's slot ----
+# ---- every CPU's slot ----
 
 CPUS_SCRIPT = """
 local k = probe{ func = "main.obs", args = false }
@@ -69,7 +69,7 @@ def test_min_max_and_avg_are_right_when_both_cpus_ran_the_probe():
     expect_eq(_buckets(aggs["main.obs hist v by kind"][2]), {(None, 0): 5}, "hist of kind 2")
 
 
-# ---- item 2: Go signedness, and how a uint64 from 2^63 up reaches Lua ----
+# ---- Go signedness, and how a uint64 from 2^63 up reaches Lua ----
 
 VALUES_SCRIPT = """
 local agg = require "luprobe.agg"
@@ -170,7 +170,7 @@ def test_uint64_and_int64_values_keep_their_signedness():
                   f"Lua and kernel: {name}")
 
 
-# ---- item 15: linear histograms over the whole int64 range ----
+# ---- linear histograms over the whole int64 range ----
 
 LHIST_SCRIPT = """
 local agg = require "luprobe.agg"
@@ -212,7 +212,7 @@ def test_lhist_over_the_whole_int64_range_has_right_buckets_or_is_refused():
     expect_eq(_buckets(lua2["groups"][0]), want, "Lua: buckets of s from math.mininteger")
 
 
-# ---- item 5: the last part of an interval printed by a timer ----
+# ---- the last part of an interval printed by a timer ----
 
 def test_every_prints_the_last_partial_interval_at_exit():
     """latency.lua -a every=2 --duration 4: 25 calls from 0 to 2.5 s after the start;
@@ -230,7 +230,7 @@ def test_every_prints_the_last_partial_interval_at_exit():
     expect_eq(sum(counts), 25, f"calls in all printed intervals ({lines})")
 
 
-# ---- item 7: a full aggregation map ----
+# ---- a full aggregation map ----
 
 KEYS_SCRIPT = """
 %s
@@ -293,7 +293,7 @@ def test_agg_keys_is_set_in_the_main_chunk_only_and_within_the_memory_limit():
     expect_eq(lines, [], "the command never ran")
 
 
-# ---- item 12: JSON of strings that are not UTF-8 ----
+# ---- JSON of strings that are not UTF-8 ----
 
 STRINGS_SCRIPT = """
 local agg = require "luprobe.agg"
@@ -331,7 +331,7 @@ def test_json_of_strings_cut_inside_a_character_or_not_utf8_is_valid():
         'main.label(s="\\xed\\xa0\\x80x")', 'main.label(s="\\xc0\\xafx")'], "tostring(e)")
 
 
-# ---- item 20: the kernel memory of every map ----
+# ---- the kernel memory of every map ----
 
 CALLS_SCRIPT = 'probe{ func = "main.label", args = { "s" }, ret = true, strcap = 4095 }'
 

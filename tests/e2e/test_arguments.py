@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""Issue 4: arguments and results of every common Go type, register and stack
+"""Arguments and results of every common Go type, register and stack
 ABI, with DWARF, with declared types, and as raw words. Every captured value
 is checked against what the program passed; the traced program's output must
 equal an untraced run."""

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""Issue 3: any Go binary — stripped, PIE, cgo, every Go release from 1.13 —
+"""Any Go binary — stripped, PIE, cgo, every Go release from 1.13 —
 names and globs, one event per call, -l, --info, and malformed binaries."""
 import json
 import os

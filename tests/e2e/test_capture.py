@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""Issue 12, item 23: the default capture captures what fits and never fails.
+"""The default capture captures what fits and never fails.
 A plan holds at most 96 operations and 4 KiB of data; a handler's
 `(w http.ResponseWriter, r *http.Request)` needs more when every string,
 interface, map and pointee of the request is followed. The code before this

@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""Issue 8: every bad input gets one exact message and a clean exit, the
-signals that can hit a run, the ring buffer overflowing, and privileges:
-the minimum capabilities, --user and text-only Lua loading. (The bad inputs
-of earlier issues are in test_foundation, test_binaries, test_arguments and
-test_scripting.) The runner fails any test that leaves a probe behind."""
+"""Every bad input gets one exact message and a clean exit, the signals that
+can hit a run, the ring buffer overflowing, and privileges: the minimum
+capabilities, --user and text-only Lua loading. (Other bad inputs are in
+test_cli, test_binaries, test_arguments and test_script_api.) The runner
+fails any test that leaves a probe behind."""
 import json
 import os
 import pwd

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""Issue 8: the parsers survive the fuzzers. Each libFuzzer target (built by
+"""The parsers survive the fuzzers. Each libFuzzer target (built by
 `make fuzz-build`, which `make test` runs) replays every input a fuzzer ever
 broke it with, then fuzzes briefly from its seeds, which must reach deep into
 the parser: a crash, a sanitizer report, a leak, a fuzzer that runs nothing

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""luprobe.http (issue 12, item 4): the status of every request a net/http
+"""luprobe.http: the status of every request a net/http
 server answers, over HTTP/1.1 and HTTP/2, driven by real curl against
 tests/go/https (TLS on loopback, ALPN), DWARF and stripped builds."""
 import os

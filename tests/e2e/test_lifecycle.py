@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""Issue 12: scopes end however the scoped frame left (return, recovered
+"""Scopes end however the scoped frame left (return, recovered
 panic, Goexit, a reused goroutine); PIE load addresses come with each event;
 processes that re-exec themselves keep their probes; attach(pid) at any
 time."""
@@ -303,7 +303,7 @@ def _wait_stderr(proc, pattern, timeout=10):
 def test_a_command_that_re_execs_itself_from_another_thread_keeps_every_call():
     # lifecycle execs /proc/self/exe from a goroutine locked to a thread that is
     # not the main thread (the kernel then frees the task a pid's probes were
-    # made for); the issue saw the calls after the exec lost in 2 runs of 4
+    # made for); the calls after the exec were once lost in 2 runs of 4
     with tempfile.TemporaryDirectory() as d:
         script = write_script(d, "s.lua", PER_IMAGE)
         for variant in ("default", "pie"):

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""Issue 8: a Go HTTP server under loopback load, traced with results and
+"""A Go HTTP server under loopback load, traced with results and
 latency for a minute: every response right, every call seen once with the
 right results, nothing lost, luprobe's memory flat."""
 import os

@@ -1,9 +1,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""Issue 12, item 24 (package D's parts): messages that misled. Returns whose
-entry a predicate or a scope rejected were reported as returns without an
-entry; a function ending in a tail call was said to have no RET; `-p TID`
-said the process was gone; Go 1.19's DWARF kind 0 for `*uintptr` made the
-pointer "impossible for its kind"."""
+"""Messages that misled. Returns whose entry a predicate or a scope rejected
+were reported as returns without an entry; a function ending in a tail call
+was said to have no RET; `-p TID` said the process was gone; Go 1.19's DWARF
+kind 0 for `*uintptr` made the pointer "impossible for its kind"."""
 import json
 import os
 import signal

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""Issue 7: the cheap probe sites are used where they are sound, and the
+"""The cheap probe sites are used where they are sound, and the
 benchmark runs. Frameless functions are probed at their direct CALLs when
 those are provably all their calls; every other function keeps its entry
 probe, and the counts show that no call is missed either way. Speed itself

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""Issue 12 (package C): whatever the script does, luprobe neither crashes nor
+"""Whatever the script does, luprobe neither crashes nor
 hangs. The Lua bindings keep their stack discipline; finalizers run while
 what they reach still exists; timers take any number; pcall and coroutines
 cannot escape the budget or Ctrl-C; the script's memory is bounded; the

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""Issue 5: results, latency and goroutine identity without harming the
+"""Results, latency and goroutine identity without harming the
 traced program: return probes on RET instructions (never uretprobes), calls
 paired per goroutine and frame across stack growth, goroutine migration and
 panics; stacks with callers and lines."""

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""Issue 12, item 22: a probe must never land inside an instruction, even when
+"""A probe must never land inside an instruction, even when
 the binary's function table is corrupt. Before attaching, every function that
 holds a probe site has its entry checked (aligned as Go's linker aligns
 functions, where .symtab says, where the code before it ends) and every site

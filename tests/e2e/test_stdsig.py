@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""Issue 14: the table of the Go standard library's signatures built into
+"""The table of the Go standard library's signatures built into
 luprobe (src/go/stdsig.tab) is exactly what scripts/stdsig writes from the
 newest Go toolchain on the machine. Its contents are checked against real
 binaries by the unit test (tests/unit/test_stdsig.c)."""

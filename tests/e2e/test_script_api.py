@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""Issue 6: the scripting surface — kernel predicates, aggregations in Lua
-and in the kernel, timers and lifecycle, enable/disable and within, many
-targets, libraries, --describe, JSON, runaway and failing callbacks, and the
-example scripts."""
+"""The scripting surface: kernel predicates, aggregations in Lua and in the
+kernel, timers and lifecycle, enable/disable and within, many targets,
+libraries, --describe, JSON, runaway and failing callbacks. The example
+scripts are in test_example_scripts."""
 import json
 import os
 import re
@@ -10,8 +10,8 @@ import signal
 import tempfile
 import time
 
-from lib import (ROOT, SCRIPTS, Server, Skip, each_toolchain, expect, expect_eq, free_port, gobin,
-                 http_get, luprobe, run, write_script)
+from lib import (SCRIPTS, Server, each_toolchain, expect, expect_eq, free_port, gobin, luprobe,
+                 run, write_script)
 
 WEBAPP = "webapp"
 ROUNDS = 5
@@ -350,90 +350,3 @@ def test_error_in_a_callback_prints_a_traceback_and_stops():
         expect_eq(code, 0, "exit code with --keep-going")
         expect_eq(err.count(": boom "), 12, "every error reported")
         expect("luprobe: 12 events, 0 lost, 12 errors" in err, err)
-
-
-# ---- example scripts ----
-
-def test_latency_script_prints_a_kernel_histogram():
-    code, lines, _ = run("-q", os.path.join(SCRIPTS, "latency.lua"), "-a", "func=main.slow",
-                         "-a", "by=ms", "--", gobin(WEBAPP), "-workload", "1", timeout=60)
-    # -workload makes no slow() call: the histogram is empty and says so
-    expect_eq(code, 0, "exit code")
-    srv = Server(gobin(WEBAPP))
-    lp = luprobe("-q", os.path.join(SCRIPTS, "latency.lua"), "-a", "func=main.slow", "-p",
-                 str(srv.pid))
-    time.sleep(0.3)
-    for ms in (5, 5, 30):
-        srv.get(f"/slow?ms={ms}")
-    time.sleep(0.2)
-    lp.signal(signal.SIGINT)
-    expect_eq(lp.wait(10), 0, "exit code")
-    expect_eq(lp.lines[0], "main.slow hist latency:", "title")
-    counts = {m.group(1): int(m.group(2)) for m in
-              (re.match(r"^(\[[^)]+\))\s+(\d+) \|", ln) for ln in lp.lines) if m}
-    expect_eq(counts.get("[4.2ms, 8.4ms)"), 2, f"5 ms sleeps: {counts}")
-    expect_eq(counts.get("[16.8ms, 33.6ms)"), 1, f"30 ms sleep: {counts}")
-
-
-def test_http_latency_and_sql_log_scripts():
-    port = free_port()
-    lp = luprobe("-q", os.path.join(SCRIPTS, "http-latency.lua"), "--", gobin(WEBAPP, "stripped"),
-                 "-addr", f"127.0.0.1:{port}")
-    lp.wait_line("^listening on ")
-    for path in ("/users/1", "/users/13", "/users/99", "/users/2", "/healthz"):
-        try:
-            http_get(port, path)
-        except Exception:  # noqa: BLE001 - 404 and 500 raise; the status is what we test
-            pass
-    http_get(port, "/quit")
-    expect_eq(lp.wait(20), 0, "exit code")
-    text = "\n".join(lp.lines)
-    expect("latency by path [GET /users/13]:" in text, text)
-    status = lp.lines[lp.lines.index("requests by status:") + 1:]
-    expect_eq(sorted(ln.split() for ln in status if ln.strip()),
-              sorted([["404", "1"], ["500", "1"], ["200", "4"]]), "requests by status")
-
-    code, lines, _ = run("-q", os.path.join(SCRIPTS, "sql-log.lua"), "--", gobin(WEBAPP),
-                         "-workload", "1")
-    expect_eq(code, 0, "exit code")
-    log = [re.sub(r"\s+\S+  ", " T ", ln, count=1) for ln in lines
-           if ln.startswith(("query", "exec "))]
-    expect_eq(log, [
-        "query T SELECT name FROM users WHERE id = ?",
-        "query T SELECT name FROM users WHERE id = ?",
-        "query T SELECT name FROM users WHERE id = ?  error: fakedb: row 13 is locked",
-        "query T SELECT name FROM users WHERE id = ?",
-        "query T SELECT 1 FROM users WHERE id = ?",
-        "exec T INSERT INTO orders (user_id, item) VALUES (?, ?)",
-        "query T SELECT 1 FROM users WHERE id = ?",
-        "exec T INSERT INTO orders (user_id, item) VALUES (?, ?)",
-        "query T SELECT count(*) FROM orders",
-    ], "query log")
-    expect("errors by query:" in lines, lines)
-
-
-def test_errors_script_counts_in_the_kernel():
-    code, lines, err = run("-q", os.path.join(SCRIPTS, "errors.lua"), "-a",
-                           "pkg=luprobe.test/webapp/store", "--", gobin(WEBAPP), "-workload", "4")
-    expect_eq(code, 0, f"exit code ({err})")
-    i = lines.index("non-nil errors by function in luprobe.test/webapp/store:")
-    got = sorted(ln.split() for ln in lines[i + 1:] if ln.startswith("  "))
-    expect_eq(got, [["luprobe.test/webapp/store.Delete", "4"],
-                    ["luprobe.test/webapp/store.Get", "4"]], "errors by function")
-
-
-def test_trace_path_script_follows_one_request_path():
-    port = free_port()
-    lp = luprobe("-q", os.path.join(SCRIPTS, "trace-path.lua"), "-a", "path=/users/13", "--",
-                 gobin(WEBAPP), "-addr", f"127.0.0.1:{port}")
-    lp.wait_line("^listening on ")
-    for path in ("/users/1", "/users/13", "/orders/count", "/users/2"):
-        try:
-            http_get(port, path)
-        except Exception:  # noqa: BLE001 - /users/13 answers 500
-            pass
-    http_get(port, "/quit")
-    expect_eq(lp.wait(20), 0, "exit code")
-    out = [re.sub(r"in \S+$", "in T", ln) for ln in lp.lines if not ln.startswith("listening")]
-    expect_eq(out, ['  query "SELECT name FROM users WHERE id = ?"  error: fakedb: row 13 is locked',
-                    "GET /users/13 -> 500 in T"], "only the followed path")

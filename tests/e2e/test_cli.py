@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""Issue 2: a Lua script traces the computeE demo end to end, the CLI, and
-the bad inputs of the foundation, each with its exact message."""
+"""The command line: a Lua script traces the computeE demo end to end,
+one-liners, attaching to a PID, the exit status, --json and -o, --help and
+--version, and the bad inputs of the command line, each with its exact
+message."""
 import json
 import os
 import re
@@ -191,18 +193,6 @@ def test_unprivileged_user_is_told_what_is_needed():
     expect_eq(p.stderr.strip().splitlines(),
               ["luprobe: tracing needs root or the CAP_BPF and CAP_PERFMON capabilities "
                "(running as uid 65534 without them); run it with sudo"], "stderr")
-
-
-@each_toolchain
-def test_stripped_example_script():
-    port = free_port()
-    lp = luprobe(os.path.join(SCRIPTS, "stripped.lua"), "--", gobin(COMPUTEE, "stripped"),
-                 "-addr", f"127.0.0.1:{port}")
-    lp.wait_line(r"^listening on ")
-    http_get(port, "/e?iters=321")
-    lp.wait_line(r"^computeE\(321\) took \d+\.\d µs  \(result \?\)$")
-    http_get(port, "/quit")
-    expect_eq(lp.wait(20), 0, "exit code")
 
 
 def test_output_file_keeps_events_apart_from_the_command():
