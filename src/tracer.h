@@ -21,8 +21,8 @@ struct tracer_opts {
 	size_t wakeup_bytes;  /* data in the ring that wakes the consumer; default ringbuf/8 */
 	uint32_t max_plans;   /* default 4096 */
 	uint32_t max_probes;  /* default 1024 */
-	uint32_t max_calls;   /* in-flight calls kept for pairing; default 8192 */
-	uint32_t max_stacks;  /* distinct stacks; default 4096 (0: no stack map) */
+	uint32_t max_calls;   /* in-flight calls kept for pairing; default what 64 MiB holds */
+	uint32_t max_stacks;  /* distinct stacks; default 4096 (if a probe wants stacks) */
 	uint32_t agg_keys;    /* keys each aggregation map holds; default 16384 */
 	uint64_t map_limit;   /* kernel memory one map may take; default 1 GiB */
 };
@@ -102,7 +102,7 @@ size_t tracer__detach_pid(struct tracer *t, pid_t pid);
 size_t tracer__nlinks(const struct tracer *t);
 void tracer__detach_all(struct tracer *t);
 
-/* Ring buffer: the fd to poll, and drain everything available now. */
+/* Ring buffer: the fd to poll. */
 int tracer__ringbuf_fd(const struct tracer *t);
 /*
  * Start, in a thread, what makes the first attach fast (see tracer.c);
