@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The walker over a record's decode tree (decode__walk), and what the sinks
+ * share: bounds and fault checks, quoting, float text, UTF-8.
+ */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <lauxlib.h>
 #include "decode.h"
-
-#define UNREADABLE_MT "luprobe.unreadable"
-#define NOTCAPTURED_MT "luprobe.notcaptured"
 
 /* Pointer types whose pointee starts with the whole error message. */
 static const char *const message_errors[] = {
@@ -138,8 +138,7 @@ static bool is_message_error(const char *name)
 	return false;
 }
 
-/* Shortest text that reads back as the same double (or float when single). */
-static void fmt_float(struct strbuf *sb, double v, bool single)
+void decode__float(struct strbuf *sb, double v, bool single)
 {
 	char buf[40];
 	int prec;
@@ -216,84 +215,54 @@ static int utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-void decode__quote(struct strbuf *sb, const char *s, size_t n)
+/*
+ * A quoted string, Go's way (%q: \n, \x01, \xff for a byte that is not
+ * UTF-8) or JSON's (\u000a, \u0001, U+FFFD for it: JSON strings must be
+ * valid UTF-8).
+ */
+static void quote(struct strbuf *sb, const char *s, size_t n, bool json)
 {
+	static const char *const go_escapes[0x20] = {['\n'] = "\\n", ['\r'] = "\\r", ['\t'] = "\\t"};
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
+	int l;
 
 	sb_putc(sb, '"');
-	while (i < n) {
+	for (; i < n; i += l) {
 		unsigned char ch = u[i];
-		int l;
 
-		switch (ch) {
-		case '"':
-			sb_puts(sb, "\\\"");
-			i++;
-			continue;
-		case '\\':
-			sb_puts(sb, "\\\\");
-			i++;
-			continue;
-		case '\n':
-			sb_puts(sb, "\\n");
-			i++;
-			continue;
-		case '\r':
-			sb_puts(sb, "\\r");
-			i++;
-			continue;
-		case '\t':
-			sb_puts(sb, "\\t");
-			i++;
-			continue;
+		l = 1;
+		if (ch == '"' || ch == '\\') {
+			sb_putc(sb, '\\');
+			sb_putc(sb, ch);
+		} else if (!json && ch < 0x20 && go_escapes[ch]) {
+			sb_puts(sb, go_escapes[ch]);
+		} else if (ch < 0x20 || ch == 0x7f) {
+			sb_printf(sb, json ? "\\u%04x" : "\\x%02x", ch);
+		} else if ((l = utf8_len(u + i, n - i)) > 0) {
+			sb_add(sb, s + i, l);
+		} else {
+			l = 1;
+			if (json)
+				sb_puts(sb, "\\ufffd");
+			else
+				sb_printf(sb, "\\x%02x", ch);
 		}
-		if (ch < 0x20 || ch == 0x7f) {
-			sb_printf(sb, "\\x%02x", ch);
-			i++;
-			continue;
-		}
-		l = utf8_len(u + i, n - i);
-		if (!l) {
-			sb_printf(sb, "\\x%02x", ch);
-			i++;
-			continue;
-		}
-		sb_add(sb, s + i, l);
-		i += l;
 	}
 	sb_putc(sb, '"');
+}
+
+void decode__quote(struct strbuf *sb, const char *s, size_t n)
+{
+	quote(sb, s, n, false);
 }
 
 void decode__json_string(struct strbuf *sb, const char *s, size_t n)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-
-	sb_putc(sb, '"');
-	while (i < n) {
-		unsigned char ch = u[i];
-		int l;
-
-		if (ch == '"' || ch == '\\') {
-			sb_putc(sb, '\\');
-			sb_putc(sb, ch);
-			i++;
-		} else if (ch < 0x20 || ch == 0x7f) {
-			sb_printf(sb, "\\u%04x", ch);
-			i++;
-		} else if ((l = utf8_len(u + i, n - i)) > 0) {
-			sb_add(sb, s + i, l);
-			i += l;
-		} else {
-			sb_puts(sb, "\\ufffd"); /* JSON strings must be valid UTF-8 */
-			i++;
-		}
-	}
-	sb_putc(sb, '"');
+	quote(sb, s, n, true);
 }
 
-static bool printable_text(const char *s, size_t n)
+bool decode__printable(const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
@@ -310,804 +279,334 @@ static bool printable_text(const char *s, size_t n)
 	return true;
 }
 
-static void fmt_scalar(struct strbuf *sb, const struct decode_ctx *c, const struct dnode *n)
+
+/* The walker: each node's value read once, told to the sink. */
+
+/* The scalar of type t at off; false if t is not a scalar type. */
+static bool scalar_at(const struct decode_ctx *c, const struct gotype *t, uint32_t off,
+		      struct decode_scalar *v)
 {
-	const struct gotype *t = n->type;
 	unsigned size = t->size;
 
+	memset(v, 0, sizeof(*v));
 	switch (t->kind) {
 	case GK_BOOL:
-		sb_puts(sb, rd(c, n->img, 1) ? "true" : "false");
+		v->kind = DS_BOOL;
+		v->b = rd(c, off, 1) != 0;
 		break;
 	case GK_INT:
-		sb_printf(sb, "%lld", (long long)sext(rd(c, n->img, size), size));
+		v->kind = DS_INT;
+		v->i = sext(rd(c, off, size), size);
 		break;
 	case GK_UINT:
-		sb_printf(sb, "%llu", (unsigned long long)rd(c, n->img, size));
+		v->kind = DS_UINT;
+		v->u = rd(c, off, size);
 		break;
 	case GK_UINTPTR:
 	case GK_UNSAFEPTR:
-		sb_printf(sb, "0x%llx", (unsigned long long)rd(c, n->img, size));
+		v->kind = DS_UINTPTR;
+		v->u = rd(c, off, size);
 		break;
 	case GK_FLOAT:
-		fmt_float(sb, float_at(c, n->img, size), size == 4);
+		v->kind = DS_FLOAT;
+		v->single = size == 4;
+		v->f = float_at(c, off, size);
 		break;
-	case GK_COMPLEX: {
-		double re = float_at(c, n->img, size / 2),
-		       im = float_at(c, n->img + size / 2, size / 2);
-
-		sb_putc(sb, '(');
-		fmt_float(sb, re, size == 8);
-		if (im >= 0 || isnan(im))
-			sb_putc(sb, '+');
-		fmt_float(sb, im, size == 8);
-		sb_puts(sb, "i)");
-		break;
-	}
-	default:
-		sb_putc(sb, '?');
-	}
-}
-
-static void fmt_more(struct strbuf *sb, uint64_t total, uint64_t shown)
-{
-	if (total > shown)
-		sb_printf(sb, "...+%llu more", (unsigned long long)(total - shown));
-}
-
-/* The dynamic value of an interface: kind, name, first words, string bytes. */
-struct dynval {
-	uint64_t typ, data;
-	const char *name;
-	int kind;
-	uint64_t w0, w1;
-	bool words_ok;
-	const char *bytes;
-	uint32_t nbytes;
-};
-
-static void iface_dyn(const struct decode_ctx *c, const struct dnode *n, struct dynval *d)
-{
-	memset(d, 0, sizeof(*d));
-	d->data = rd(c, n->img + 8, 8);
-	if (!slot_ok(c, n->aux_slot))
-		return;
-	d->typ = rd(c, n->aux, 8);
-	d->name = type_name(c, d->typ);
-	d->kind = type_kind(c, d->typ);
-	d->words_ok = true;
-	d->w0 = rd(c, n->aux + 8, 8);
-	d->w1 = rd(c, n->aux + 16, 8);
-	d->bytes = var_bytes(c, n->var, n->var_slot, &d->nbytes);
-}
-
-static bool dyn_is_string(const struct dynval *d)
-{
-	return d->kind == RK_STRING || (d->kind == RK_PTR && d->name && is_message_error(d->name));
-}
-
-static void fmt_dyn_value(struct strbuf *sb, const struct dynval *d)
-{
-	uint64_t w = d->w0;
-
-	switch (d->kind) {
-	case RK_BOOL:
-		sb_puts(sb, (w & 0xff) ? "true" : "false");
-		return;
-	case RK_INT:
-	case RK_INT64:
-		sb_printf(sb, "%lld", (long long)w);
-		return;
-	case RK_INT8:
-		sb_printf(sb, "%d", (int8_t)w);
-		return;
-	case RK_INT16:
-		sb_printf(sb, "%d", (int16_t)w);
-		return;
-	case RK_INT32:
-		sb_printf(sb, "%d", (int32_t)w);
-		return;
-	case RK_UINT:
-	case RK_UINT64:
-		sb_printf(sb, "%llu", (unsigned long long)w);
-		return;
-	case RK_UINT8:
-		sb_printf(sb, "%u", (uint8_t)w);
-		return;
-	case RK_UINT16:
-		sb_printf(sb, "%u", (uint16_t)w);
-		return;
-	case RK_UINT32:
-		sb_printf(sb, "%u", (uint32_t)w);
-		return;
-	case RK_UINTPTR:
-		sb_printf(sb, "0x%llx", (unsigned long long)w);
-		return;
-	case RK_FLOAT64: {
-		double f;
-
-		memcpy(&f, &w, 8);
-		fmt_float(sb, f, false);
-		return;
-	}
-	case RK_FLOAT32: {
-		float f;
-		uint32_t b = w;
-
-		memcpy(&f, &b, 4);
-		fmt_float(sb, f, true);
-		return;
-	}
-	}
-	if (dyn_is_string(d)) {
-		if (!d->bytes) {
-			sb_putc(sb, '?');
-			return;
-		}
-		decode__quote(sb, d->bytes, d->nbytes);
-		fmt_more(sb, d->w1, d->nbytes);
-		return;
-	}
-	/* pointer-shaped values are the data word itself */
-	sb_printf(sb, "0x%llx", (unsigned long long)d->data);
-}
-
-void decode__format(struct strbuf *sb, const struct decode_ctx *c, const struct dnode *n)
-{
-	const struct gotype *t = n->type;
-	uint64_t ptr, glen, i, shown;
-	const char *bytes;
-	uint32_t nbytes;
-
-	if (left_out(c, n)) {
-		sb_puts(sb, "...");
-		return;
-	}
-	if (!decode__readable(c, n)) {
-		sb_putc(sb, '?');
-		return;
-	}
-	switch (n->kind) {
-	case DN_SCALAR:
-		fmt_scalar(sb, c, n);
-		return;
-	case DN_STRING:
-		glen = rd(c, n->img + 8, 8);
-		if (!glen) {
-			sb_puts(sb, "\"\"");
-			return;
-		}
-		bytes = var_bytes(c, n->var, n->var_slot, &nbytes);
-		if (!bytes) {
-			sb_putc(sb, '?');
-			return;
-		}
-		decode__quote(sb, bytes, nbytes);
-		fmt_more(sb, glen, nbytes);
-		return;
-	case DN_SLICE:
-		ptr = rd(c, n->img, 8);
-		glen = rd(c, n->img + 8, 8);
-		if (!ptr && !glen) {
-			sb_printf(sb, "%s(nil)", t->name ? t->name : "[]");
-			return;
-		}
-		if (n->flat) {
-			uint64_t esize = t->elem->size;
-
-			bytes = var_bytes(c, n->var, n->var_slot, &nbytes);
-			if (!bytes && glen) {
-				sb_printf(sb, "%s{?}", t->name ? t->name : "[]");
-				return;
-			}
-			if (esize == 1 && t->elem->kind == GK_UINT &&
-			    printable_text(bytes, nbytes)) {
-				sb_puts(sb, "[]byte(");
-				decode__quote(sb, bytes, nbytes);
-				fmt_more(sb, glen, nbytes);
-				sb_putc(sb, ')');
-				return;
-			}
-			shown = bytes ? nbytes / esize : 0;
-			sb_printf(sb, "%s{", t->name ? t->name : "[]");
-			for (i = 0; i < shown; i++) {
-				struct decode_ctx ec = *c;
-				struct dnode en = {.kind = DN_SCALAR, .type = t->elem};
-
-				/* elements are decoded in place from the copied bytes */
-				ec.faults = 0;
-				en.img = (const uint8_t *)bytes - c->data + i * esize;
-				if (i)
-					sb_puts(sb, ", ");
-				if (t->elem->kind == GK_STRUCT || t->elem->kind == GK_ARRAY)
-					sb_puts(sb, "{...}");
-				else
-					fmt_scalar(sb, &ec, &en);
-			}
-			fmt_more(sb, glen, shown);
-			sb_putc(sb, '}');
-			return;
-		}
-		sb_printf(sb, "%s{", t->name ? t->name : "[]");
-		shown = glen < n->nchild ? glen : n->nchild;
-		for (i = 0; i < shown; i++) {
-			if (i)
-				sb_puts(sb, ", ");
-			decode__format(sb, c, &n->child[i]);
-		}
-		fmt_more(sb, glen, shown);
-		sb_putc(sb, '}');
-		return;
-	case DN_ARRAY:
-		sb_printf(sb, "%s{", t->name ? t->name : "[]");
-		for (i = 0; i < n->nchild; i++) {
-			if (i)
-				sb_puts(sb, ", ");
-			decode__format(sb, c, &n->child[i]);
-		}
-		fmt_more(sb, t->len, n->nchild);
-		sb_putc(sb, '}');
-		return;
-	case DN_STRUCT:
-		sb_putc(sb, '{');
-		for (i = 0; i < n->nchild; i++) {
-			if (i)
-				sb_puts(sb, ", ");
-			sb_printf(sb, "%s:", t->fields[i].name ? t->fields[i].name : "_");
-			decode__format(sb, c, &n->child[i]);
-		}
-		sb_putc(sb, '}');
-		return;
-	case DN_PTR:
-		ptr = rd(c, n->img, 8);
-		if (!ptr) {
-			sb_puts(sb, "nil");
-			return;
-		}
-		if (n->nchild) {
-			sb_putc(sb, '&');
-			decode__format(sb, c, &n->child[0]);
-			return;
-		}
-		sb_printf(sb, "(%s)(0x%llx)", t->name ? t->name : "*", (unsigned long long)ptr);
-		return;
-	case DN_IFACE: {
-		struct dynval d;
-
-		if (!rd(c, n->img, 8)) {
-			sb_puts(sb, "nil");
-			return;
-		}
-		iface_dyn(c, n, &d);
-		if (!d.words_ok) {
-			sb_puts(sb, "?");
-			return;
-		}
-		sb_printf(sb, "%s(", d.name);
-		fmt_dyn_value(sb, &d);
-		sb_putc(sb, ')');
-		return;
-	}
-	case DN_MAP:
-		ptr = rd(c, n->img, 8);
-		if (!ptr) {
-			sb_printf(sb, "%s(nil)", t->name ? t->name : "map");
-			return;
-		}
-		if (!slot_ok(c, n->aux_slot)) {
-			sb_printf(sb, "%s{len:?}", t->name ? t->name : "map");
-			return;
-		}
-		sb_printf(sb, "%s{len:%llu}", t->name ? t->name : "map",
-			  (unsigned long long)rd(c, n->aux, 8));
-		return;
-	case DN_CHAN:
-		ptr = rd(c, n->img, 8);
-		if (!ptr) {
-			sb_printf(sb, "%s(nil)", t->name ? t->name : "chan");
-			return;
-		}
-		if (!slot_ok(c, n->aux_slot)) {
-			sb_printf(sb, "%s{len:?, cap:?}", t->name ? t->name : "chan");
-			return;
-		}
-		sb_printf(sb, "%s{len:%llu, cap:%llu}", t->name ? t->name : "chan",
-			  (unsigned long long)rd(c, n->aux, 8),
-			  (unsigned long long)rd(c, n->aux + 8, 8));
-		return;
-	case DN_FUNC: {
-		const char *name;
-
-		ptr = rd(c, n->img, 8);
-		if (!ptr) {
-			sb_puts(sb, "nil");
-			return;
-		}
-		name = slot_ok(c, n->aux_slot) ? func_name(c, rd(c, n->aux, 8)) : NULL;
-		if (name)
-			sb_puts(sb, name);
-		else
-			sb_printf(sb, "func(0x%llx)", (unsigned long long)ptr);
-		return;
-	}
-	}
-}
-
-/* JSON: numbers, strings, arrays and objects; unreadable values are null. */
-void decode__json(struct strbuf *sb, const struct decode_ctx *c, const struct dnode *n)
-{
-	const struct gotype *t = n->type;
-	uint64_t ptr, glen, i, shown;
-	const char *bytes;
-	uint32_t nbytes;
-
-	if (left_out(c, n) || !decode__readable(c, n)) {
-		sb_puts(sb, "null");
-		return;
-	}
-	switch (n->kind) {
-	case DN_SCALAR:
-		if (t->kind == GK_UINTPTR || t->kind == GK_UNSAFEPTR) {
-			sb_printf(sb, "%llu", (unsigned long long)rd(c, n->img, t->size));
-		} else if (t->kind == GK_COMPLEX) {
-			struct strbuf tmp;
-
-			sb_init(&tmp);
-			fmt_scalar(&tmp, c, n);
-			decode__json_string(sb, tmp.buf, tmp.len);
-			sb_free(&tmp);
-		} else if (t->kind == GK_FLOAT) {
-			double f = float_at(c, n->img, t->size);
-
-			if (isnan(f) || isinf(f))
-				sb_puts(sb, "null");
-			else
-				fmt_scalar(sb, c, n);
-		} else {
-			fmt_scalar(sb, c, n);
-		}
-		return;
-	case DN_STRING:
-		glen = rd(c, n->img + 8, 8);
-		bytes = glen ? var_bytes(c, n->var, n->var_slot, &nbytes) : "";
-		if (!glen)
-			nbytes = 0;
-		if (!bytes)
-			sb_puts(sb, "null");
-		else
-			decode__json_string(sb, bytes, nbytes);
-		return;
-	case DN_SLICE:
-		ptr = rd(c, n->img, 8);
-		glen = rd(c, n->img + 8, 8);
-		if (!ptr && !glen) {
-			sb_puts(sb, "null");
-			return;
-		}
-		if (n->flat && t->elem->size == 1) {
-			bytes = var_bytes(c, n->var, n->var_slot, &nbytes);
-			if (bytes)
-				decode__json_string(sb, bytes, nbytes);
-			else
-				sb_puts(sb, "null");
-			return;
-		}
-		sb_putc(sb, '[');
-		if (n->flat) {
-			uint64_t esize = t->elem->size;
-
-			bytes = var_bytes(c, n->var, n->var_slot, &nbytes);
-			shown = bytes ? nbytes / esize : 0;
-			for (i = 0; i < shown; i++) {
-				struct decode_ctx ec = *c;
-				struct dnode en = {.kind = DN_SCALAR, .type = t->elem};
-
-				ec.faults = 0;
-				en.img = (const uint8_t *)bytes - c->data + i * esize;
-				if (i)
-					sb_putc(sb, ',');
-				if (t->elem->kind == GK_STRUCT || t->elem->kind == GK_ARRAY)
-					sb_puts(sb, "null");
-				else
-					decode__json(sb, &ec, &en);
-			}
-		} else {
-			shown = glen < n->nchild ? glen : n->nchild;
-			for (i = 0; i < shown; i++) {
-				if (i)
-					sb_putc(sb, ',');
-				decode__json(sb, c, &n->child[i]);
-			}
-		}
-		sb_putc(sb, ']');
-		return;
-	case DN_ARRAY:
-		sb_putc(sb, '[');
-		for (i = 0; i < n->nchild; i++) {
-			if (i)
-				sb_putc(sb, ',');
-			decode__json(sb, c, &n->child[i]);
-		}
-		sb_putc(sb, ']');
-		return;
-	case DN_STRUCT:
-		sb_putc(sb, '{');
-		for (i = 0; i < n->nchild; i++) {
-			const char *fname = t->fields[i].name ? t->fields[i].name : "_";
-
-			if (i)
-				sb_putc(sb, ',');
-			decode__json_string(sb, fname, strlen(fname));
-			sb_putc(sb, ':');
-			decode__json(sb, c, &n->child[i]);
-		}
-		sb_putc(sb, '}');
-		return;
-	case DN_PTR:
-		ptr = rd(c, n->img, 8);
-		if (!ptr)
-			sb_puts(sb, "null");
-		else if (n->nchild)
-			decode__json(sb, c, &n->child[0]);
-		else
-			sb_printf(sb, "%llu", (unsigned long long)ptr);
-		return;
-	case DN_IFACE: {
-		struct dynval d;
-		struct strbuf tmp;
-
-		if (!rd(c, n->img, 8)) {
-			sb_puts(sb, "null");
-			return;
-		}
-		iface_dyn(c, n, &d);
-		if (!d.words_ok) {
-			sb_puts(sb, "null");
-			return;
-		}
-		sb_puts(sb, "{\"type\":");
-		decode__json_string(sb, d.name, strlen(d.name));
-		sb_puts(sb, ",\"value\":");
-		sb_init(&tmp);
-		fmt_dyn_value(&tmp, &d);
-		if (dyn_is_string(&d)) {
-			if (d.bytes)
-				decode__json_string(sb, d.bytes, d.nbytes);
-			else
-				sb_puts(sb, "null");
-		} else if (d.kind == RK_BOOL || (d.kind >= RK_INT && d.kind <= RK_UINT64)) {
-			sb_add(sb, tmp.buf, tmp.len); /* true/false or a decimal integer */
-		} else if (d.kind == RK_FLOAT32 || d.kind == RK_FLOAT64) {
-			if (strchr(sb_str(&tmp), 'N') || strchr(sb_str(&tmp), 'I'))
-				sb_puts(sb, "null");
-			else
-				sb_add(sb, tmp.buf, tmp.len);
-		} else {
-			/* pointer-shaped: the data word, like other unfollowed pointers */
-			sb_printf(sb, "%llu", (unsigned long long)d.data);
-		}
-		sb_free(&tmp);
-		sb_putc(sb, '}');
-		return;
-	}
-	case DN_MAP:
-		if (!rd(c, n->img, 8))
-			sb_puts(sb, "null");
-		else if (!slot_ok(c, n->aux_slot))
-			sb_puts(sb, "{\"len\":null}");
-		else
-			sb_printf(sb, "{\"len\":%llu}", (unsigned long long)rd(c, n->aux, 8));
-		return;
-	case DN_CHAN:
-		if (!rd(c, n->img, 8))
-			sb_puts(sb, "null");
-		else if (!slot_ok(c, n->aux_slot))
-			sb_puts(sb, "{\"len\":null,\"cap\":null}");
-		else
-			sb_printf(sb, "{\"len\":%llu,\"cap\":%llu}",
-				  (unsigned long long)rd(c, n->aux, 8),
-				  (unsigned long long)rd(c, n->aux + 8, 8));
-		return;
-	case DN_FUNC: {
-		const char *name;
-
-		if (!rd(c, n->img, 8)) {
-			sb_puts(sb, "null");
-			return;
-		}
-		name = slot_ok(c, n->aux_slot) ? func_name(c, rd(c, n->aux, 8)) : NULL;
-		if (name)
-			decode__json_string(sb, name, strlen(name));
-		else
-			sb_puts(sb, "null");
-		return;
-	}
-	}
-}
-
-static int unreadable_tostring(lua_State *L)
-{
-	lua_pushliteral(L, "?");
-	return 1;
-}
-
-static int notcaptured_tostring(lua_State *L)
-{
-	lua_pushliteral(L, "...");
-	return 1;
-}
-
-void decode__init_lua(lua_State *L)
-{
-	if (luaL_newmetatable(L, UNREADABLE_MT)) {
-		lua_pushcfunction(L, unreadable_tostring);
-		lua_setfield(L, -2, "__tostring");
-	}
-	lua_pop(L, 1);
-	if (luaL_newmetatable(L, NOTCAPTURED_MT)) {
-		lua_pushcfunction(L, notcaptured_tostring);
-		lua_setfield(L, -2, "__tostring");
-	}
-	lua_pop(L, 1);
-}
-
-void decode__push_notcaptured(lua_State *L)
-{
-	if (lua_getfield(L, LUA_REGISTRYINDEX, "luprobe.notcaptured.value") == LUA_TNIL) {
-		lua_pop(L, 1);
-		lua_newuserdatauv(L, 0, 0);
-		luaL_setmetatable(L, NOTCAPTURED_MT);
-		lua_pushvalue(L, -1);
-		lua_setfield(L, LUA_REGISTRYINDEX, "luprobe.notcaptured.value");
-	}
-}
-
-void decode__push_unreadable(lua_State *L)
-{
-	if (lua_getfield(L, LUA_REGISTRYINDEX, "luprobe.unreadable.value") == LUA_TNIL) {
-		lua_pop(L, 1);
-		lua_newuserdatauv(L, 0, 0);
-		luaL_setmetatable(L, UNREADABLE_MT);
-		lua_pushvalue(L, -1);
-		lua_setfield(L, LUA_REGISTRYINDEX, "luprobe.unreadable.value");
-	}
-}
-
-void decode__push_u64(lua_State *L, uint64_t v)
-{
-	if (v <= (uint64_t)INT64_MAX)
-		lua_pushinteger(L, (lua_Integer)v);
-	else
-		lua_pushnumber(L, (lua_Number)v);
-}
-
-void decode__push_i128(lua_State *L, int64_t hi, uint64_t lo)
-{
-	if ((hi == 0 && lo <= (uint64_t)INT64_MAX) || (hi == -1 && lo > (uint64_t)INT64_MAX))
-		lua_pushinteger(L, (lua_Integer)lo);
-	else
-		lua_pushnumber(L,
-			       (lua_Number)(__int128)((unsigned __int128)(uint64_t)hi << 64 | lo));
-}
-
-static void push_scalar(lua_State *L, const struct decode_ctx *c, const struct dnode *n)
-{
-	const struct gotype *t = n->type;
-	unsigned size = t->size;
-
-	switch (t->kind) {
-	case GK_BOOL:
-		lua_pushboolean(L, rd(c, n->img, 1) != 0);
-		return;
-	case GK_INT:
-		lua_pushinteger(L, sext(rd(c, n->img, size), size));
-		return;
-	case GK_UINT:
-	case GK_UINTPTR:
-	case GK_UNSAFEPTR:
-		decode__push_u64(L, rd(c, n->img, size));
-		return;
-	case GK_FLOAT:
-		lua_pushnumber(L, float_at(c, n->img, size));
-		return;
 	case GK_COMPLEX:
-		lua_createtable(L, 0, 2);
-		lua_pushnumber(L, float_at(c, n->img, size / 2));
-		lua_setfield(L, -2, "re");
-		lua_pushnumber(L, float_at(c, n->img + size / 2, size / 2));
-		lua_setfield(L, -2, "im");
-		return;
+		v->kind = DS_COMPLEX;
+		v->single = size == 8;
+		v->c.re = float_at(c, off, size / 2);
+		v->c.im = float_at(c, off + size / 2, size / 2);
+		break;
 	default:
-		decode__push_unreadable(L);
+		return false;
 	}
+	return true;
 }
 
-void decode__push(lua_State *L, const struct decode_ctx *c, const struct dnode *n)
+static void walk_scalar(const struct decode_ctx *c, const struct gotype *t, uint32_t off,
+			const struct decode_sink *s, void *st)
 {
-	const struct gotype *t = n->type;
-	uint64_t ptr, glen, i, shown;
+	struct decode_scalar v;
+
+	if (!scalar_at(c, t, off, &v))
+		s->missing(st, DECODE_UNREADABLE);
+	else
+		s->scalar(st, &v);
+}
+
+static void walk_uint(uint64_t u, const struct decode_sink *s, void *st)
+{
+	struct decode_scalar v = {.kind = DS_UINT, .u = u};
+
+	s->scalar(st, &v);
+}
+
+static void walk_string(const struct decode_ctx *c, const struct dnode *n,
+			const struct decode_sink *s, void *st)
+{
+	uint64_t glen = rd(c, n->img + 8, 8);
 	const char *bytes;
 	uint32_t nbytes;
 
-	luaL_checkstack(L, 8, "decoding a value");
-	if (left_out(c, n)) {
-		decode__push_notcaptured(L);
+	if (!glen) {
+		s->string(st, "", 0, 0);
 		return;
 	}
-	if (!decode__readable(c, n)) {
-		decode__push_unreadable(L);
-		return;
+	bytes = var_bytes(c, n->var, n->var_slot, &nbytes);
+	if (bytes)
+		s->string(st, bytes, nbytes, glen);
+	else
+		s->missing(st, DECODE_UNREADABLE);
+}
+
+static const char *name_or(const struct gotype *t, const char *generic)
+{
+	return t->name ? t->name : generic;
+}
+
+/* Elements decoded in place from the bytes of a flat copy. */
+static void walk_flat(const struct decode_ctx *c, const struct dnode *n, struct decode_group *g,
+		      const char *bytes, uint32_t nbytes, const struct decode_sink *s, void *st)
+{
+	const struct gotype *et = n->type->elem;
+	struct decode_ctx ec = *c;
+	uint64_t i;
+
+	ec.faults = 0; /* the copy did not fault: it is there */
+	g->faulted = !bytes && g->total;
+	g->shown = bytes ? nbytes / et->size : 0;
+	s->begin(st, g);
+	for (i = 0; i < g->shown; i++) {
+		s->key(st, NULL, i);
+		if (et->kind == GK_STRUCT || et->kind == GK_ARRAY)
+			s->missing(st, DECODE_NOTDECODED);
+		else
+			walk_scalar(&ec, et, (const uint8_t *)bytes - c->data + i * et->size, s, st);
 	}
-	switch (n->kind) {
-	case DN_SCALAR:
-		push_scalar(L, c, n);
-		return;
-	case DN_STRING:
-		glen = rd(c, n->img + 8, 8);
-		if (!glen) {
-			lua_pushliteral(L, "");
+	s->end(st, g);
+}
+
+static void walk_children(const struct decode_ctx *c, const struct dnode *n,
+			  struct decode_group *g, const struct decode_sink *s, void *st)
+{
+	uint64_t i;
+
+	s->begin(st, g);
+	for (i = 0; i < g->shown; i++) {
+		const char *fname = g->kind == DG_STRUCT ? n->type->fields[i].name : NULL;
+
+		s->key(st, g->kind == DG_STRUCT && !fname ? "_" : fname, i);
+		decode__walk(c, &n->child[i], s, st);
+	}
+	s->end(st, g);
+}
+
+static void walk_slice(const struct decode_ctx *c, const struct dnode *n,
+		       const struct decode_sink *s, void *st)
+{
+	const struct gotype *t = n->type;
+	struct decode_group g = {.kind = DG_SLICE, .type = t, .name = name_or(t, "[]")};
+	const char *bytes = NULL;
+	uint32_t nbytes = 0;
+
+	g.total = rd(c, n->img + 8, 8);
+	g.cap = rd(c, n->img + 16, 8);
+	g.addr = rd(c, n->img, 8);
+	g.nil = !g.addr && !g.total;
+	if (n->flat) {
+		bytes = var_bytes(c, n->var, n->var_slot, &nbytes);
+		if (t->elem->size == 1 && s->bytes(st, &g, bytes, nbytes))
 			return;
-		}
+	}
+	if (g.nil) {
+		s->nil(st, &g);
+		return;
+	}
+	if (n->flat) {
+		walk_flat(c, n, &g, bytes, nbytes, s, st);
+		return;
+	}
+	g.shown = g.total < n->nchild ? g.total : n->nchild;
+	walk_children(c, n, &g, s, st);
+}
+
+/* A map's count, a channel's count and capacity: from aux, if it was read. */
+static void walk_counts(const struct decode_ctx *c, const struct dnode *n,
+			const struct decode_sink *s, void *st)
+{
+	static const char *const keys[] = {"len", "cap"};
+	bool chan = n->kind == DN_CHAN;
+	struct decode_group g = {.kind = chan ? DG_CHAN : DG_MAP,
+				 .type = n->type,
+				 .name = name_or(n->type, chan ? "chan" : "map"),
+				 .shown = chan ? 2 : 1};
+	uint64_t i;
+
+	g.total = g.shown;
+	if (!rd(c, n->img, 8)) {
+		s->nil(st, &g);
+		return;
+	}
+	s->begin(st, &g);
+	for (i = 0; i < g.shown; i++) {
+		s->key(st, keys[i], i);
+		if (slot_ok(c, n->aux_slot))
+			walk_uint(rd(c, n->aux + 8 * i, 8), s, st);
+		else
+			s->missing(st, DECODE_UNREADABLE);
+	}
+	s->end(st, &g);
+}
+
+static void walk_ptr(const struct decode_ctx *c, const struct dnode *n,
+		     const struct decode_sink *s, void *st)
+{
+	struct decode_group g = {.kind = DG_PTR, .type = n->type, .name = name_or(n->type, "*")};
+	struct decode_scalar v = {.kind = DS_PTR, .name = g.name};
+
+	v.u = rd(c, n->img, 8);
+	if (!v.u) {
+		s->nil(st, &g);
+	} else if (n->nchild) {
+		if (s->deref)
+			s->deref(st);
+		decode__walk(c, &n->child[0], s, st);
+	} else {
+		s->scalar(st, &v);
+	}
+}
+
+static void walk_func(const struct decode_ctx *c, const struct dnode *n,
+		      const struct decode_sink *s, void *st)
+{
+	struct decode_group g = {.kind = DG_FUNC, .type = n->type, .name = name_or(n->type, "func")};
+	struct decode_scalar v = {.kind = DS_FUNC};
+
+	v.u = rd(c, n->img, 8);
+	if (!v.u) {
+		s->nil(st, &g);
+		return;
+	}
+	v.name = slot_ok(c, n->aux_slot) ? func_name(c, rd(c, n->aux, 8)) : NULL;
+	s->scalar(st, &v);
+}
+
+/* The dynamic value of an interface, from its type's kind and its first words. */
+static void walk_dyn(const struct decode_ctx *c, const struct dnode *n, uint64_t typ,
+		     const struct decode_sink *s, void *st)
+{
+	static const unsigned sizes[] = {
+		[RK_INT] = 8,  [RK_INT8] = 1,  [RK_INT16] = 2,	[RK_INT32] = 4,	 [RK_INT64] = 8,
+		[RK_UINT] = 8, [RK_UINT8] = 1, [RK_UINT16] = 2, [RK_UINT32] = 4, [RK_UINT64] = 8,
+	};
+	struct decode_scalar v = {0};
+	uint64_t w0 = rd(c, n->aux + 8, 8);
+	int kind = type_kind(c, typ);
+	const char *bytes;
+	uint32_t nbytes;
+
+	if (kind == RK_STRING || (kind == RK_PTR && is_message_error(type_name(c, typ)))) {
 		bytes = var_bytes(c, n->var, n->var_slot, &nbytes);
 		if (bytes)
-			lua_pushlstring(L, bytes, nbytes);
+			s->string(st, bytes, nbytes, rd(c, n->aux + 16, 8));
 		else
-			decode__push_unreadable(L);
+			s->missing(st, DECODE_UNREADABLE);
+		return;
+	}
+	if (kind == RK_BOOL) {
+		v.kind = DS_BOOL;
+		v.b = (w0 & 0xff) != 0;
+	} else if (kind >= RK_INT && kind <= RK_INT64) {
+		v.kind = DS_INT;
+		v.i = sext(w0, sizes[kind]);
+	} else if (kind >= RK_UINT && kind <= RK_UINT64) {
+		v.kind = DS_UINT;
+		v.u = sizes[kind] == 8 ? w0 : w0 & ((1ULL << 8 * sizes[kind]) - 1);
+	} else if (kind == RK_UINTPTR) {
+		v.kind = DS_UINTPTR;
+		v.u = w0;
+	} else if (kind == RK_FLOAT32 || kind == RK_FLOAT64) {
+		v.kind = DS_FLOAT;
+		v.single = kind == RK_FLOAT32;
+		v.f = float_at(c, n->aux + 8, v.single ? 4 : 8);
+	} else {
+		/* pointer-shaped values are the data word itself */
+		v.kind = DS_UINTPTR;
+		v.u = rd(c, n->img + 8, 8);
+	}
+	s->scalar(st, &v);
+}
+
+static void walk_iface(const struct decode_ctx *c, const struct dnode *n,
+		       const struct decode_sink *s, void *st)
+{
+	struct decode_group g = {.kind = DG_IFACE, .type = n->type, .shown = 1, .total = 1};
+	uint64_t typ;
+
+	if (!rd(c, n->img, 8)) {
+		g.name = name_or(n->type, "interface {}");
+		s->nil(st, &g);
+		return;
+	}
+	if (!slot_ok(c, n->aux_slot)) {
+		s->missing(st, DECODE_UNREADABLE);
+		return;
+	}
+	typ = rd(c, n->aux, 8);
+	g.name = type_name(c, typ);
+	s->begin(st, &g);
+	walk_dyn(c, n, typ, s, st);
+	s->end(st, &g);
+}
+
+void decode__walk(const struct decode_ctx *c, const struct dnode *n, const struct decode_sink *s,
+		  void *st)
+{
+	struct decode_group g = {.type = n->type, .shown = n->nchild};
+
+	if (left_out(c, n)) {
+		s->missing(st, DECODE_NOTCAPTURED);
+		return;
+	}
+	if (!decode__readable(c, n)) {
+		s->missing(st, DECODE_UNREADABLE);
+		return;
+	}
+	switch (n->kind) {
+	case DN_SCALAR:
+		walk_scalar(c, n->type, n->img, s, st);
+		return;
+	case DN_STRING:
+		walk_string(c, n, s, st);
 		return;
 	case DN_SLICE:
-		ptr = rd(c, n->img, 8);
-		glen = rd(c, n->img + 8, 8);
-		if (n->flat && t->elem->size == 1) {
-			bytes = var_bytes(c, n->var, n->var_slot, &nbytes);
-			if (bytes || !glen)
-				lua_pushlstring(L, bytes ? bytes : "", bytes ? nbytes : 0);
-			else
-				decode__push_unreadable(L);
-			return;
-		}
-		lua_createtable(L, 8, 3);
-		if (n->flat) {
-			uint64_t esize = t->elem->size;
-
-			bytes = var_bytes(c, n->var, n->var_slot, &nbytes);
-			shown = bytes ? nbytes / esize : 0;
-			for (i = 0; i < shown; i++) {
-				struct decode_ctx ec = *c;
-				struct dnode en = {.kind = DN_SCALAR, .type = t->elem};
-
-				ec.faults = 0;
-				en.img = (const uint8_t *)bytes - c->data + i * esize;
-				if (t->elem->kind == GK_STRUCT || t->elem->kind == GK_ARRAY)
-					decode__push_unreadable(L);
-				else
-					push_scalar(L, &ec, &en);
-				lua_rawseti(L, -2, i + 1);
-			}
-		} else {
-			shown = glen < n->nchild ? glen : n->nchild;
-			for (i = 0; i < shown; i++) {
-				decode__push(L, c, &n->child[i]);
-				lua_rawseti(L, -2, i + 1);
-			}
-		}
-		/* len and cap through the metatable: the table itself is a plain sequence */
-		lua_createtable(L, 0, 1);
-		lua_createtable(L, 0, 3);
-		lua_pushinteger(L, glen);
-		lua_setfield(L, -2, "len");
-		lua_pushinteger(L, rd(c, n->img + 16, 8));
-		lua_setfield(L, -2, "cap");
-		lua_pushboolean(L, ptr == 0);
-		lua_setfield(L, -2, "isnil");
-		lua_setfield(L, -2, "__index");
-		lua_setmetatable(L, -2);
+		walk_slice(c, n, s, st);
 		return;
 	case DN_ARRAY:
-		lua_createtable(L, n->nchild, 0);
-		for (i = 0; i < n->nchild; i++) {
-			decode__push(L, c, &n->child[i]);
-			lua_rawseti(L, -2, i + 1);
-		}
+		g.kind = DG_ARRAY;
+		g.name = name_or(n->type, "[]");
+		g.total = n->type->len;
+		walk_children(c, n, &g, s, st);
 		return;
 	case DN_STRUCT:
-		lua_createtable(L, 0, n->nchild);
-		for (i = 0; i < n->nchild; i++) {
-			decode__push(L, c, &n->child[i]);
-			lua_setfield(L, -2, t->fields[i].name ? t->fields[i].name : "_");
-		}
+		g.kind = DG_STRUCT;
+		g.name = name_or(n->type, "struct");
+		g.total = n->nchild;
+		walk_children(c, n, &g, s, st);
 		return;
 	case DN_PTR:
-		ptr = rd(c, n->img, 8);
-		if (!ptr)
-			lua_pushnil(L);
-		else if (n->nchild)
-			decode__push(L, c, &n->child[0]);
-		else
-			decode__push_u64(L, ptr);
+		walk_ptr(c, n, s, st);
 		return;
-	case DN_IFACE: {
-		struct dynval d;
-
-		if (!rd(c, n->img, 8)) {
-			lua_pushnil(L);
-			return;
-		}
-		iface_dyn(c, n, &d);
-		if (!d.words_ok) {
-			decode__push_unreadable(L);
-			return;
-		}
-		lua_createtable(L, 0, 2);
-		lua_pushstring(L, d.name);
-		lua_setfield(L, -2, "type");
-		if (dyn_is_string(&d)) {
-			if (d.bytes)
-				lua_pushlstring(L, d.bytes, d.nbytes);
-			else
-				decode__push_unreadable(L);
-		} else if (d.kind == RK_FLOAT64 || d.kind == RK_FLOAT32) {
-			double f;
-			float f32;
-			uint32_t b = d.w0;
-
-			memcpy(&f, &d.w0, 8);
-			memcpy(&f32, &b, 4);
-			lua_pushnumber(L, d.kind == RK_FLOAT64 ? f : f32);
-		} else if (d.kind == RK_BOOL) {
-			lua_pushboolean(L, d.w0 & 0xff);
-		} else if (d.kind >= RK_INT && d.kind <= RK_INT64) {
-			static const unsigned bytes[] = {8, 1, 2, 4, 8};
-
-			lua_pushinteger(L, sext(d.w0, bytes[d.kind - RK_INT]));
-		} else if (d.kind >= RK_UINT && d.kind <= RK_UINTPTR) {
-			static const unsigned bits[] = {64, 8, 16, 32, 64, 64};
-			unsigned b = bits[d.kind - RK_UINT];
-
-			decode__push_u64(L, b == 64 ? d.w0 : d.w0 & ((1ULL << b) - 1));
-		} else {
-			decode__push_u64(L, d.data);
-		}
-		lua_setfield(L, -2, "value");
+	case DN_IFACE:
+		walk_iface(c, n, s, st);
 		return;
-	}
 	case DN_MAP:
-		if (!rd(c, n->img, 8)) {
-			lua_pushnil(L);
-			return;
-		}
-		lua_createtable(L, 0, 1);
-		if (slot_ok(c, n->aux_slot))
-			lua_pushinteger(L, rd(c, n->aux, 8));
-		else
-			decode__push_unreadable(L);
-		lua_setfield(L, -2, "len");
-		return;
 	case DN_CHAN:
-		if (!rd(c, n->img, 8)) {
-			lua_pushnil(L);
-			return;
-		}
-		lua_createtable(L, 0, 2);
-		if (slot_ok(c, n->aux_slot)) {
-			lua_pushinteger(L, rd(c, n->aux, 8));
-			lua_setfield(L, -2, "len");
-			lua_pushinteger(L, rd(c, n->aux + 8, 8));
-			lua_setfield(L, -2, "cap");
-		}
+		walk_counts(c, n, s, st);
 		return;
-	case DN_FUNC: {
-		const char *name;
-
-		if (!rd(c, n->img, 8)) {
-			lua_pushnil(L);
-			return;
-		}
-		name = slot_ok(c, n->aux_slot) ? func_name(c, rd(c, n->aux, 8)) : NULL;
-		if (name)
-			lua_pushstring(L, name);
-		else
-			decode__push_unreadable(L);
+	case DN_FUNC:
+		walk_func(c, n, s, st);
 		return;
-	}
 	}
 }

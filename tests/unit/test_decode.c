@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// UNIT-DEPS: decode strbuf gotype log
+// UNIT-DEPS: decode decode_text decode_json decode_lua strbuf gotype log
 /*
- * The decoder's three forms of every node kind, on records built by hand:
- * Go-like text (decode__format), JSON (decode__json) and Lua values
- * (decode__push, rendered back to text by a small Lua walker). Unreadable
- * values, values not captured, sequences cut by the capture bounds (shown
- * vs total) and field keys. The binary's type and function names come from
- * the stubs of gobin__type_name/_kind and gobin__func_at below.
+ * The walker (decode__walk), through a sink that records what it is told,
+ * and the decoder's three forms of every node kind, on records built by
+ * hand: Go-like text (decode__format, the text sink), JSON (decode__json)
+ * and Lua values (decode__push, rendered back to text by a small Lua
+ * walker). Unreadable values, values not captured, sequences cut by the
+ * capture bounds (shown vs total) and field keys. The binary's type and
+ * function names come from the stubs of gobin__type_name/_kind and
+ * gobin__func_at below.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +31,7 @@ enum {
 	T_BOOL = 0x6000,
 	T_INT8 = 0x7000,
 	T_UINT16 = 0x8000,
+	T_UINTPTR = 0x9000,
 	F_TRIPLE = 0x401000,
 };
 
@@ -51,6 +54,8 @@ const char *gobin__type_name(struct gobin *gb, uint64_t a)
 		return "int8";
 	case T_UINT16:
 		return "main.Port";
+	case T_UINTPTR:
+		return "uintptr";
 	}
 	return NULL;
 }
@@ -73,6 +78,8 @@ int gobin__type_kind(struct gobin *gb, uint64_t a)
 		return RK_INT8;
 	case T_UINT16:
 		return RK_UINT16;
+	case T_UINTPTR:
+		return RK_UINTPTR;
 	}
 	return -1;
 }
@@ -204,6 +211,175 @@ static struct dnode node(enum dnode_kind kind, const struct gotype *t, uint16_t 
 	struct dnode n = {.kind = kind, .type = t, .img = img};
 
 	return n;
+}
+
+/* A slice at 0 whose elements are copied flat, as the lp_var at 24 says (fault bit 2). */
+static struct dnode flat_slice(const char *spec)
+{
+	struct dnode n = node(DN_SLICE, type(spec), 0);
+
+	n.flat = true;
+	n.var = 24;
+	n.var_slot = 2;
+	return n;
+}
+
+/* A record holding a main.P{A: a, "ok"} whose string is glen bytes long in Go. */
+static void p_record(struct rec *r, struct dnode *n, struct dnode ch[2], int32_t a, uint64_t glen)
+{
+	rec_init(r);
+	*n = node(DN_STRUCT, struct_p(), 0);
+	n->child = ch;
+	n->nchild = 2;
+	ch[0] = node(DN_SCALAR, type("int32"), 0);
+	ch[1] = node(DN_STRING, type("string"), 8);
+	ch[1].var = 24;
+	put(r, 0, (uint32_t)a, 4);
+	put(r, 8, 0xc000001000, 8);
+	put(r, 16, glen, 8);
+	put_var(r, 24, 100, "ok", 2);
+}
+
+/* A sink that writes down the calls: the walker's side of the contract. */
+static void rec_nil(void *st, const struct decode_group *g)
+{
+	sb_printf(st, "nil(%d %s) ", g->kind, g->name);
+}
+
+static void rec_missing(void *st, enum decode_missing why)
+{
+	sb_printf(st, "missing(%d) ", why);
+}
+
+static void rec_scalar(void *st, const struct decode_scalar *v)
+{
+	sb_printf(st, "scalar(%d ", v->kind);
+	decode__scalar_text(st, v);
+	sb_puts(st, ") ");
+}
+
+static void rec_string(void *st, const char *s, uint32_t n, uint64_t total)
+{
+	sb_printf(st, "string(%.*s %u/%llu) ", (int)n, s, n, (unsigned long long)total);
+}
+
+static bool rec_bytes(void *st, const struct decode_group *g, const char *s, uint32_t n)
+{
+	sb_printf(st, "bytes(%s %u/%llu) ", s ? "ok" : "NULL", n, (unsigned long long)g->total);
+	return n == 2; /* taken when two bytes were copied, else walked as elements */
+}
+
+static void rec_begin(void *st, const struct decode_group *g)
+{
+	sb_printf(st, "begin(%d %s %llu/%llu%s%s) ", g->kind, g->name,
+		  (unsigned long long)g->shown, (unsigned long long)g->total,
+		  g->faulted ? " faulted" : "", g->nil ? " nil" : "");
+}
+
+static void rec_key(void *st, const char *name, uint64_t i)
+{
+	sb_printf(st, "key(%s %llu) ", name ? name : "-", (unsigned long long)i);
+}
+
+static void rec_end(void *st, const struct decode_group *g)
+{
+	sb_printf(st, "end(%d) ", g->kind);
+}
+
+static void rec_deref(void *st)
+{
+	sb_puts(st, "deref ");
+}
+
+static const struct decode_sink recorder = {
+	rec_nil, rec_missing, rec_scalar, rec_string, rec_bytes,
+	rec_begin, rec_key, rec_end, rec_deref,
+};
+
+static char out_walk[4096];
+
+static const char *walk(const struct decode_ctx *c, const struct dnode *n)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	decode__walk(c, n, &recorder, &sb);
+	snprintf(out_walk, sizeof(out_walk), "%s", sb.len ? sb_str(&sb) : "");
+	sb_free(&sb);
+	return out_walk;
+}
+
+static void test_walker_sequences_shown_and_total(void)
+{
+	struct rec r;
+	struct dnode n, ch[2];
+	int16_t xs[3] = {1, -2, 3};
+
+	rec_init(&r);
+	/* a flat []int16 of 5, 3 copied */
+	n = flat_slice("[]int16");
+	put(&r, 0, 0xc000001000, 8);
+	put(&r, 8, 5, 8);
+	put(&r, 16, 8, 8);
+	put_var(&r, 24, 100, xs, sizeof(xs));
+	CHECK_STR(walk(&r.c, &n), "begin(0 []int16 3/5) key(- 0) scalar(1 1) key(- 1) scalar(1 -2) "
+				  "key(- 2) scalar(1 3) end(0) ");
+	/* the copy faulted: no elements */
+	r.c.faults = 1ULL << 2;
+	CHECK_STR(walk(&r.c, &n), "begin(0 []int16 0/5 faulted) end(0) ");
+	r.c.faults = 0;
+	/* nil */
+	put(&r, 0, 0, 8);
+	put(&r, 8, 0, 8);
+	CHECK_STR(walk(&r.c, &n), "nil(0 []int16) ");
+	/* 1-byte elements go to bytes() first; walked as a slice when it declines */
+	n.type = type("[]int8");
+	put(&r, 0, 0xc000001000, 8);
+	put(&r, 8, 3, 8);
+	put_var(&r, 24, 100, "ab", 2);
+	CHECK_STR(walk(&r.c, &n), "bytes(ok 2/3) ");
+	put_var(&r, 24, 100, "a", 1);
+	CHECK_STR(walk(&r.c, &n), "bytes(ok 1/3) begin(0 []int8 1/3) key(- 0) scalar(1 97) end(0) ");
+	/* children: shown is the smaller of the Go length and the children captured */
+	n = node(DN_ARRAY, gotypes__array_of(ts, type("int16"), 4), 200);
+	n.child = ch;
+	n.nchild = 2;
+	ch[0] = node(DN_SCALAR, type("int16"), 200);
+	ch[1] = node(DN_SCALAR, type("int16"), 202);
+	ch[1].avail = DA_NOTFOLLOWED;
+	CHECK_STR(walk(&r.c, &n), "begin(1 [4]int16 2/4) key(- 0) scalar(1 0) key(- 1) missing(1) "
+				  "end(1) ");
+}
+
+static void test_walker_keys_and_groups(void)
+{
+	struct rec r;
+	struct dnode n, ch[2], pointee;
+
+	p_record(&r, &n, ch, 7, 9);
+	CHECK_STR(walk(&r.c, &n), "begin(2 main.P 2/2) key(A 0) scalar(1 7) key(_ 1) string(ok 2/9) "
+				  "end(2) ");
+	/* a map's count, a followed pointer, an interface */
+	n = node(DN_MAP, type("map[string]int"), 200);
+	n.aux = 208;
+	put(&r, 200, 0xc000002000, 8);
+	put(&r, 208, 3, 8);
+	CHECK_STR(walk(&r.c, &n), "begin(3 map[string]int 1/1) key(len 0) scalar(2 3) end(3) ");
+	n = node(DN_PTR, type("*int32"), 200);
+	pointee = node(DN_SCALAR, type("int32"), 0);
+	n.child = &pointee;
+	n.nchild = 1;
+	CHECK_STR(walk(&r.c, &n), "deref scalar(1 7) ");
+	n.nchild = 0;
+	CHECK_STR(walk(&r.c, &n), "scalar(6 (*int32)(0xc000002000)) ");
+	n = node(DN_IFACE, type("error"), 200);
+	n.aux = 216;
+	n.var = 240;
+	put(&r, 216, T_INT, 8);
+	put(&r, 224, 5, 8);
+	CHECK_STR(walk(&r.c, &n), "begin(5 int 1/1) scalar(1 5) end(5) ");
+	put(&r, 200, 0, 8);
+	CHECK_STR(walk(&r.c, &n), "nil(5 error) ");
 }
 
 static void test_integers_of_each_size_and_sign(void)
@@ -342,10 +518,7 @@ static void test_flat_slices(void)
 	int32_t xs[3] = {1, -2, 3};
 
 	rec_init(&r);
-	n = node(DN_SLICE, type("[]int32"), 0);
-	n.flat = true;
-	n.var = 24;
-	n.var_slot = 2;
+	n = flat_slice("[]int32");
 	/* nil */
 	CHECK3(&r.c, &n, "[]int32(nil)", "null", "{#0/0/true}");
 	/* 3 of 5 elements shown */
@@ -376,9 +549,7 @@ static void test_byte_slices(void)
 	struct dnode n;
 
 	rec_init(&r);
-	n = node(DN_SLICE, type("[]byte"), 0);
-	n.flat = true;
-	n.var = 24;
+	n = flat_slice("[]byte");
 	put(&r, 0, 0xc000001000, 8);
 	put(&r, 8, 7, 8);
 	put(&r, 16, 7, 8);
@@ -444,17 +615,7 @@ static void test_structs_and_keys(void)
 	struct rec r;
 	struct dnode n, ch[2];
 
-	rec_init(&r);
-	n = node(DN_STRUCT, struct_p(), 0);
-	n.child = ch;
-	n.nchild = 2;
-	ch[0] = node(DN_SCALAR, type("int32"), 0);
-	ch[1] = node(DN_STRING, type("string"), 8);
-	ch[1].var = 24;
-	put(&r, 0, 31337, 4);
-	put(&r, 8, 0xc000001000, 8);
-	put(&r, 16, 2, 8);
-	put_var(&r, 24, 100, "ok", 2);
+	p_record(&r, &n, ch, 31337, 2);
 	/* a field without a name is "_" */
 	CHECK3(&r.c, &n, "{A:31337, _:\"ok\"}", "{\"A\":31337,\"_\":\"ok\"}", "{A=31337,_=\"ok\"}");
 }
@@ -517,6 +678,11 @@ static void test_interfaces(void)
 	memcpy(r.data + 24, &f, 8);
 	CHECK3(&r.c, &n, "float64(+Inf)", "{\"type\":\"float64\",\"value\":null}",
 	       "{type=\"float64\",value=inf}");
+	/* a uintptr is its value in each form, not the data word */
+	put(&r, 16, T_UINTPTR, 8);
+	put(&r, 24, 0xdead, 8);
+	CHECK3(&r.c, &n, "uintptr(0xdead)", "{\"type\":\"uintptr\",\"value\":57005}",
+	       "{type=\"uintptr\",value=57005}");
 	/* a string: its bytes, cut at the capture */
 	put(&r, 16, T_STRING, 8);
 	put(&r, 32, 6, 8);
@@ -539,7 +705,7 @@ static void test_interfaces(void)
 	CHECK3(&r.c, &n, "*main.T(0xc000002000)", "{\"type\":\"*main.T\",\"value\":824633729024}",
 	       "{type=\"*main.T\",value=824633729024}");
 	/* a type unknown to the binary */
-	put(&r, 16, 0x9000, 8);
+	put(&r, 16, 0xa000, 8);
 	CHECK3(&r.c, &n, "?(0xc000002000)", "{\"type\":\"?\",\"value\":824633729024}",
 	       "{type=\"?\",value=824633729024}");
 	/* the dynamic type could not be read */
@@ -649,6 +815,8 @@ int main(void)
 	}
 	lua_setfield(L, LUA_REGISTRYINDEX, "show");
 
+	RUN(test_walker_sequences_shown_and_total);
+	RUN(test_walker_keys_and_groups);
 	RUN(test_integers_of_each_size_and_sign);
 	RUN(test_floats_and_complex);
 	RUN(test_unreadable_and_not_captured);
