@@ -168,10 +168,17 @@ def _addresses(go_lines):
     return {"anyp": int(m.group(1), 16), "myerr": int(m.group(2), 16)}
 
 
-def _check_go_lines(go_lines, addr):
-    want = [ln.replace("{anyp}", hex(addr["anyp"])).replace("{myerr}", hex(addr["myerr"]))
-            for ln in GO_LINES]
-    expect_eq(go_lines, want, "what the program passes")
+def _placed(lines, addr, fmt):
+    """lines with the program's addresses in place of {anyp} and {myerr}."""
+    return [ln.replace("{anyp}", fmt(addr["anyp"])).replace("{myerr}", fmt(addr["myerr"]))
+            for ln in lines]
+
+
+def _program_values(go_lines):
+    """Check what the program says it passes; return its addresses."""
+    addr = _addresses(go_lines)
+    expect_eq(go_lines, _placed(GO_LINES, addr, hex), "what the program passes")
+    return addr
 
 
 def _trace(binary, *args):
@@ -198,20 +205,16 @@ def test_values_as_text():
     go, lines = _trace(binary, "-e", f'probe{{ func = "{FUNCS}", ret = true }}')
     expect_eq([_unaddressed(ln) for ln in go], [_unaddressed(ln) for ln in untraced],
               "program output identical to an untraced run (but for addresses)")
-    addr = _addresses(go)
-    _check_go_lines(go, addr)
+    addr = _program_values(go)
     text = [re.sub(r"  \S+s  goroutine 1$", "", ln) for ln in lines]
-    want = [ln.replace("{anyp}", hex(addr["anyp"])).replace("{myerr}", hex(addr["myerr"]))
-            for ln in TEXT]
-    expect_eq(text, want, "text lines")
+    expect_eq(text, _placed(TEXT, addr, hex), "text lines")
 
 
 @each_toolchain
 def test_values_as_json():
     binary = gobin("values")
     go, lines = _trace(binary, "--json", "-e", f'probe{{ func = "{FUNCS}", ret = true }}')
-    addr = _addresses(go)
-    _check_go_lines(go, addr)
+    addr = _program_values(go)
     events = [json.loads(ln) for ln in lines if ln.startswith("{")]
     got = [(e["func"], e["args"], e["ret"]) for e in events]
     expect_eq(got, [(f, _fill(a, addr), _fill(r, addr)) for f, a, r in JSON], "JSON events")
@@ -225,10 +228,7 @@ def test_values_as_lua():
     binary = gobin("values")
     with tempfile.TemporaryDirectory() as d:
         go, lines = _trace(binary, write_script(d, "walk.lua", WALK))
-    addr = _addresses(go)
-    _check_go_lines(go, addr)
+    addr = _program_values(go)
     # NaN prints as "nan" or "-nan" depending on its sign bit: C's printf either way
     lua = [re.sub(r"NaN=-?nan", "NaN={nan}", ln) for ln in lines]
-    want = [ln.replace("{anyp}", str(addr["anyp"])).replace("{myerr}", str(addr["myerr"]))
-            for ln in LUA]
-    expect_eq(lua, want, "Lua values")
+    expect_eq(lua, _placed(LUA, addr, str), "Lua values")
