@@ -558,6 +558,11 @@ static void test_byte_slices(void)
 	put(&r, 8, 3, 8);
 	put_var(&r, 24, 100, "\0\1\xfe", 3);
 	CHECK3(&r.c, &n, "[]uint8{0, 1, 254}", "\"\\u0000\\u0001\\ufffd\"", "\"\\x00\\x01\\xfe\"");
+	/* empty, and the (empty) copy faulted: nothing to read (this read a NULL before) */
+	put(&r, 8, 0, 8);
+	r.c.faults = 1ULL << 2;
+	CHECK3(&r.c, &n, "[]byte(\"\")", "null", "\"\"");
+	r.c.faults = 0;
 	put(&r, 0, 0, 8);
 	put(&r, 8, 0, 8);
 	put_var(&r, 24, 100, "", 0);
