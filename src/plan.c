@@ -622,14 +622,173 @@ static void header_words(struct plan_builder *pb, enum side sd, struct dnode *n,
 	skip_end(pb, sd, sk);
 }
 
-static int follow(struct plan_builder *pb, enum side sd, struct dnode *n, int level, uint32_t depth)
+/* A string: its bytes, up to strcap, from the pointer and length in its image. */
+static void follow_string(struct plan_builder *pb, enum side sd, struct dnode *n, int a, int b)
+{
+	n->var = alloc_fixed(pb, sizeof(struct lp_var), 2);
+	n->var_slot = alloc_slot(pb);
+	if (pb->preloaded != n) {
+		emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
+		emit(pb, sd, LP_OP_DATA, b, 0, n->slot, 0, n->img + 8, 8);
+	}
+	pb->preloaded = NULL;
+	emit(pb, sd, LP_OP_STR, b, a, n->var_slot, 0, n->var, pb->opts.strcap);
+	pb->var_caps[sd] += pb->opts.strcap;
+}
+
+/*
+ * A slice: flat elements are copied as bytes (up to strcap bytes, or elems
+ * elements); others are captured one by one, the first few.
+ */
+static int follow_slice(struct plan_builder *pb, enum side sd, struct dnode *n, int level,
+			uint32_t depth)
 {
 	const struct gotype *t = n->type;
-	const struct goruntime *rt = pb->opts.rt;
 	int a = tmp(level, 1), b = tmp(level, 2), c = tmp(level, 3);
-	uint32_t i, count, esize, captured = t->size > IMG_MAX ? IMG_MAX : t->size;
+	uint32_t i, count, esize = t->elem ? t->elem->size : 0;
 	struct src s;
 	int sk;
+
+	if (!esize) {
+		pb->preloaded = NULL;
+		return 0;
+	}
+	if (pb->preloaded != n) {
+		emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
+		emit(pb, sd, LP_OP_DATA, b, 0, n->slot, 0, n->img + 8, 8);
+	}
+	pb->preloaded = NULL;
+	if (is_flat(t->elem)) {
+		uint32_t cap = esize == 1 ? pb->opts.strcap : pb->opts.elems * esize;
+
+		if (cap > LP_COPY_MAX - 1)
+			cap = (LP_COPY_MAX - 1) / esize * esize;
+		n->flat = true;
+		n->var = alloc_fixed(pb, sizeof(struct lp_var), 2);
+		n->var_slot = alloc_slot(pb);
+		if (esize > 1)
+			emit(pb, sd, LP_OP_MULI, b, b, n->slot, esize, 0, 0);
+		emit(pb, sd, LP_OP_STR, b, a, n->var_slot, 0, n->var, cap);
+		pb->var_caps[sd] += cap;
+		return 0;
+	}
+	if (level + 1 > MAX_LEVEL)
+		return 0;
+	count = pb->opts.elems < 4 ? pb->opts.elems : 4;
+	if (!within_bounds(pb, n, count))
+		return 0;
+	if (!children(pb, n, count))
+		return -ENOMEM;
+	for (i = 0; i < count; i++) {
+		emit(pb, sd, LP_OP_CMP, c, b, n->slot, i, 0, LP_CMP_GTU);
+		sk = skip_begin(pb, sd, c);
+		s = (struct src){.regs = false, .tmp = a, .off = i * esize};
+		capture(pb, sd, t->elem, &s, &n->child[i], level + 1, depth, alloc_slot(pb));
+		skip_end(pb, sd, sk);
+	}
+	return 0;
+}
+
+/* An array or struct by value: its elements or fields, within the captured image. */
+static int follow_inline(struct plan_builder *pb, enum side sd, struct dnode *n, int level,
+			 uint32_t depth)
+{
+	const struct gotype *t = n->type;
+	uint32_t i, count, esize, captured = t->size > IMG_MAX ? IMG_MAX : t->size;
+
+	if (n->kind == DN_ARRAY) {
+		esize = t->elem ? t->elem->size : 0;
+		if (!esize || !t->len)
+			return 0;
+		count = t->len;
+		if (count > pb->opts.elems)
+			count = pb->opts.elems;
+		if (count * esize > captured)
+			count = captured / esize;
+	} else {
+		esize = 0;
+		count = t->nfields;
+	}
+	if (!within_bounds(pb, n, count))
+		return 0;
+	if (!children(pb, n, count))
+		return -ENOMEM;
+	pb->nest++;
+	for (i = 0; i < count; i++) {
+		struct dnode *ch = &n->child[i];
+		const struct gotype *ct = n->kind == DN_ARRAY ? t->elem : t->fields[i].type;
+		uint32_t off = n->kind == DN_ARRAY ? i * esize : t->fields[i].offset;
+
+		ch->kind = kind_of(ct);
+		ch->type = ct;
+		ch->slot = n->slot;
+		if (n->kind == DN_STRUCT && off + ct->size > captured) {
+			ch->avail = DA_NOTFOLLOWED;
+			continue;
+		}
+		ch->img = n->img + off;
+		follow(pb, sd, ch, level, depth);
+	}
+	pb->nest--;
+	return 0;
+}
+
+/* A pointer: its pointee, one level deeper, unless nil. */
+static int follow_ptr(struct plan_builder *pb, enum side sd, struct dnode *n, int level,
+		      uint32_t depth)
+{
+	const struct gotype *t = n->type;
+	int a = tmp(level, 1);
+	struct src s;
+	int sk;
+
+	if (!t->elem || !t->elem->size || depth == 0 || level + 1 > MAX_LEVEL ||
+	    !within_bounds(pb, n, 1))
+		return 0;
+	if (!children(pb, n, 1))
+		return -ENOMEM;
+	emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
+	sk = skip_begin(pb, sd, a);
+	s = (struct src){.regs = false, .tmp = a, .off = 0};
+	capture(pb, sd, t->elem, &s, &n->child[0], level + 1, depth - 1, alloc_slot(pb));
+	skip_end(pb, sd, sk);
+	return 0;
+}
+
+/* An interface: its dynamic type, the first two words at its data pointer, as bytes too. */
+static void follow_iface(struct plan_builder *pb, enum side sd, struct dnode *n, int level)
+{
+	const struct goruntime *rt = pb->opts.rt;
+	int a = tmp(level, 1), b = tmp(level, 2), c = tmp(level, 3);
+	int sk;
+
+	/* aux: dynamic type (8), first two words at the data pointer (16) */
+	n->aux = alloc_fixed(pb, 24, 8);
+	n->aux_slot = alloc_slot(pb);
+	n->var = alloc_fixed(pb, sizeof(struct lp_var), 2);
+	n->var_slot = alloc_slot(pb);
+	emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
+	if (n->type->kind == GK_IFACE) {
+		sk = skip_begin(pb, sd, a);
+		emit(pb, sd, LP_OP_LOAD, a, a, n->aux_slot, rt ? rt->itab_type : 8, 0, 8);
+		skip_end(pb, sd, sk);
+	}
+	emit(pb, sd, LP_OP_STORE, 0, a, n->aux_slot, 0, n->aux, 8);
+	emit(pb, sd, LP_OP_DATA, b, 0, n->slot, 0, n->img + 8, 8);
+	sk = skip_begin(pb, sd, b);
+	emit(pb, sd, LP_OP_READ, 0, b, n->aux_slot, 0, n->aux + 8, 16);
+	emit(pb, sd, LP_OP_DATA, a, 0, n->aux_slot, 0, n->aux + 8, 8);
+	emit(pb, sd, LP_OP_DATA, c, 0, n->aux_slot, 0, n->aux + 16, 8);
+	emit(pb, sd, LP_OP_STR, c, a, n->var_slot, 0, n->var, pb->opts.strcap);
+	skip_end(pb, sd, sk);
+	pb->var_caps[sd] += pb->opts.strcap;
+}
+
+/* Follow what n's image leads to (in the kernel), as far as depth and the bounds allow. */
+static int follow(struct plan_builder *pb, enum side sd, struct dnode *n, int level, uint32_t depth)
+{
+	const struct goruntime *rt = pb->opts.rt;
+	int a = tmp(level, 1), b = tmp(level, 2);
 
 	if (!follow_ok(pb, n, level, depth)) {
 		pb->preloaded = NULL;
@@ -639,134 +798,17 @@ static int follow(struct plan_builder *pb, enum side sd, struct dnode *n, int le
 	case DN_SCALAR:
 		return 0;
 	case DN_STRING:
-		n->var = alloc_fixed(pb, sizeof(struct lp_var), 2);
-		n->var_slot = alloc_slot(pb);
-		if (pb->preloaded != n) {
-			emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
-			emit(pb, sd, LP_OP_DATA, b, 0, n->slot, 0, n->img + 8, 8);
-		}
-		pb->preloaded = NULL;
-		emit(pb, sd, LP_OP_STR, b, a, n->var_slot, 0, n->var, pb->opts.strcap);
-		pb->var_caps[sd] += pb->opts.strcap;
+		follow_string(pb, sd, n, a, b);
 		return 0;
 	case DN_SLICE:
-		esize = t->elem ? t->elem->size : 0;
-		if (!esize) {
-			pb->preloaded = NULL;
-			return 0;
-		}
-		if (pb->preloaded != n) {
-			emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
-			emit(pb, sd, LP_OP_DATA, b, 0, n->slot, 0, n->img + 8, 8);
-		}
-		pb->preloaded = NULL;
-		if (is_flat(t->elem)) {
-			uint32_t cap = esize == 1 ? pb->opts.strcap : pb->opts.elems * esize;
-
-			if (cap > LP_COPY_MAX - 1)
-				cap = (LP_COPY_MAX - 1) / esize * esize;
-			n->flat = true;
-			n->var = alloc_fixed(pb, sizeof(struct lp_var), 2);
-			n->var_slot = alloc_slot(pb);
-			if (esize > 1)
-				emit(pb, sd, LP_OP_MULI, b, b, n->slot, esize, 0, 0);
-			emit(pb, sd, LP_OP_STR, b, a, n->var_slot, 0, n->var, cap);
-			pb->var_caps[sd] += cap;
-			return 0;
-		}
-		if (level + 1 > MAX_LEVEL)
-			return 0;
-		count = pb->opts.elems < 4 ? pb->opts.elems : 4;
-		if (!within_bounds(pb, n, count))
-			return 0;
-		if (!children(pb, n, count))
-			return -ENOMEM;
-		for (i = 0; i < count; i++) {
-			emit(pb, sd, LP_OP_CMP, c, b, n->slot, i, 0, LP_CMP_GTU);
-			sk = skip_begin(pb, sd, c);
-			s = (struct src){.regs = false, .tmp = a, .off = i * esize};
-			capture(pb, sd, t->elem, &s, &n->child[i], level + 1, depth,
-				alloc_slot(pb));
-			skip_end(pb, sd, sk);
-		}
-		return 0;
+		return follow_slice(pb, sd, n, level, depth);
 	case DN_ARRAY:
-		esize = t->elem ? t->elem->size : 0;
-		if (!esize || !t->len)
-			return 0;
-		count = t->len;
-		if (count > pb->opts.elems)
-			count = pb->opts.elems;
-		if (count * esize > captured)
-			count = captured / esize;
-		if (!within_bounds(pb, n, count))
-			return 0;
-		if (!children(pb, n, count))
-			return -ENOMEM;
-		pb->nest++;
-		for (i = 0; i < count; i++) {
-			n->child[i].kind = kind_of(t->elem);
-			n->child[i].type = t->elem;
-			n->child[i].img = n->img + i * esize;
-			n->child[i].slot = n->slot;
-			follow(pb, sd, &n->child[i], level, depth);
-		}
-		pb->nest--;
-		return 0;
 	case DN_STRUCT:
-		if (!within_bounds(pb, n, t->nfields))
-			return 0;
-		if (!children(pb, n, t->nfields))
-			return -ENOMEM;
-		pb->nest++;
-		for (i = 0; i < t->nfields; i++) {
-			struct dnode *ch = &n->child[i];
-
-			ch->kind = kind_of(t->fields[i].type);
-			ch->type = t->fields[i].type;
-			ch->slot = n->slot;
-			if (t->fields[i].offset + ch->type->size > captured) {
-				ch->avail = DA_NOTFOLLOWED;
-				continue;
-			}
-			ch->img = n->img + t->fields[i].offset;
-			follow(pb, sd, ch, level, depth);
-		}
-		pb->nest--;
-		return 0;
+		return follow_inline(pb, sd, n, level, depth);
 	case DN_PTR:
-		if (!t->elem || !t->elem->size || depth == 0 || level + 1 > MAX_LEVEL ||
-		    !within_bounds(pb, n, 1))
-			return 0;
-		if (!children(pb, n, 1))
-			return -ENOMEM;
-		emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
-		sk = skip_begin(pb, sd, a);
-		s = (struct src){.regs = false, .tmp = a, .off = 0};
-		capture(pb, sd, t->elem, &s, &n->child[0], level + 1, depth - 1, alloc_slot(pb));
-		skip_end(pb, sd, sk);
-		return 0;
+		return follow_ptr(pb, sd, n, level, depth);
 	case DN_IFACE:
-		/* aux: dynamic type (8), first two words at the data pointer (16) */
-		n->aux = alloc_fixed(pb, 24, 8);
-		n->aux_slot = alloc_slot(pb);
-		n->var = alloc_fixed(pb, sizeof(struct lp_var), 2);
-		n->var_slot = alloc_slot(pb);
-		emit(pb, sd, LP_OP_DATA, a, 0, n->slot, 0, n->img, 8);
-		if (t->kind == GK_IFACE) {
-			sk = skip_begin(pb, sd, a);
-			emit(pb, sd, LP_OP_LOAD, a, a, n->aux_slot, rt ? rt->itab_type : 8, 0, 8);
-			skip_end(pb, sd, sk);
-		}
-		emit(pb, sd, LP_OP_STORE, 0, a, n->aux_slot, 0, n->aux, 8);
-		emit(pb, sd, LP_OP_DATA, b, 0, n->slot, 0, n->img + 8, 8);
-		sk = skip_begin(pb, sd, b);
-		emit(pb, sd, LP_OP_READ, 0, b, n->aux_slot, 0, n->aux + 8, 16);
-		emit(pb, sd, LP_OP_DATA, a, 0, n->aux_slot, 0, n->aux + 8, 8);
-		emit(pb, sd, LP_OP_DATA, c, 0, n->aux_slot, 0, n->aux + 16, 8);
-		emit(pb, sd, LP_OP_STR, c, a, n->var_slot, 0, n->var, pb->opts.strcap);
-		skip_end(pb, sd, sk);
-		pb->var_caps[sd] += pb->opts.strcap;
+		follow_iface(pb, sd, n, level);
 		return 0;
 	case DN_MAP: {
 		const struct hdr_word w[] = {{rt ? rt->map_count : 0, rt ? rt->map_count_size : 8}};
