@@ -27,16 +27,6 @@ static bool has_glob(const char *s)
 	return false;
 }
 
-struct godwarf *binary__dwarf(struct binary *b)
-{
-	if (!b->dw_tried) {
-		b->dw_tried = true;
-		if (gobin__info(b->gb)->has_dwarf && godwarf__open(b->path, b->ts, &b->dw) < 0)
-			b->dw = NULL;
-	}
-	return b->dw;
-}
-
 /*
  * A function whose entry probe would be single-stepped is probed at its
  * call sites when those are all its calls (see callsites.h), unless the
@@ -47,64 +37,6 @@ static bool wants_callsites(const struct probe *p, const struct gobin_func *f,
 {
 	return d->site_kind == LP_SITE_ENTRY && !d->emulated && !p->spec.stack &&
 	       callsites__plain_func(f->name) && !getenv("LUPROBE_NO_CALLSITES");
-}
-
-static int cs_cmp(const void *a, const void *b)
-{
-	const struct callsites *x = a, *y = b;
-
-	return x->target < y->target ? -1 : x->target > y->target;
-}
-
-/* Find the call sites of the targets not looked at yet, in one pass over the file. */
-static int binary__find_callsites(struct binary *b, const uint64_t *targets, size_t n)
-{
-	struct callsites *add, *all;
-	size_t i, k = 0;
-	int err;
-
-	add = calloc(n ? n : 1, sizeof(*add));
-	if (!add)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		struct callsites key = {.target = targets[i]};
-
-		if (!b->ncs || !bsearch(&key, b->cs, b->ncs, sizeof(*b->cs), cs_cmp))
-			add[k++].target = targets[i];
-	}
-	qsort(add, k, sizeof(*add), cs_cmp);
-	for (i = 0; i + 1 < k; i++) /* duplicates: one of each */
-		if (add[i].target == add[i + 1].target) {
-			memmove(&add[i], &add[i + 1], (k - i - 1) * sizeof(*add));
-			k--, i--;
-		}
-	err = k ? callsites__find(b->gb, add, k) : 0;
-	if (err || !k) {
-		callsites__free(add, k);
-		free(add);
-		return err;
-	}
-	all = realloc(b->cs, (b->ncs + k) * sizeof(*all));
-	if (!all) {
-		callsites__free(add, k);
-		free(add);
-		return -ENOMEM;
-	}
-	memcpy(all + b->ncs, add, k * sizeof(*add));
-	b->cs = all;
-	b->ncs += k;
-	qsort(b->cs, b->ncs, sizeof(*b->cs), cs_cmp);
-	free(add);
-	return 0;
-}
-
-static const struct callsites *binary__callsites(struct binary *b, uint64_t target)
-{
-	struct callsites key = {.target = target};
-
-	if (binary__find_callsites(b, &target, 1) || !b->ncs)
-		return NULL;
-	return bsearch(&key, b->cs, b->ncs, sizeof(*b->cs), cs_cmp);
 }
 
 /* Before compiling a glob's functions: the call sites of all that need them, at once. */
@@ -132,25 +64,9 @@ static int prepare_callsites(struct probe *p, struct binary *b, const struct gob
 	return err;
 }
 
-static int16_t tls_offset(const struct gobin *gb)
-{
-	uint64_t memsz, align, addr, size;
-
-	/* g sits in the executable's TLS block, which ends at the thread pointer */
-	if (gobin__tls(gb, &memsz, &align) == 0 &&
-	    gobin__symbol(gb, "runtime.tlsg", &addr, &size) == 0) {
-		if (!align)
-			align = 1;
-		memsz = (memsz + align - 1) / align * align;
-		return (int16_t)(-(int64_t)memsz + (int64_t)addr);
-	}
-	return -8;
-}
-
 int probe_set__binary(struct probe_set *ps, const char *path, struct binary **out)
 {
 	struct binary *b;
-	const struct gobin_info *info;
 	int err;
 
 	for (b = ps->bins; b; b = b->next) {
@@ -159,43 +75,13 @@ int probe_set__binary(struct probe_set *ps, const char *path, struct binary **ou
 			return 0;
 		}
 	}
-	b = calloc(1, sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	b->path = strdup(path);
-	b->ts = gotypes__new();
-	if (!b->path || !b->ts) {
-		err = -ENOMEM;
-		goto fail;
-	}
-	err = gobin__open(path, &b->gb);
+	err = binary__open(path, &b);
 	if (err)
-		goto fail;
-	info = gobin__info(b->gb);
-	err = goruntime__for_version(info->go_minor, &b->rt);
-	if (err) {
-		lp_seterr("%s: built by %s; luprobe supports Go 1.13 and later", path,
-			  info->go_version[0] ? info->go_version : "an unknown Go release");
-		goto fail;
-	}
-	/*
-	 * The table is checked against DWARF for every release it lists (unit
-	 * tests); DWARF, slow to decompress, is asked only about a release the
-	 * table had to guess for.
-	 */
-	if (info->has_dwarf && (b->rt.go_minor != info->go_minor || !info->go_version[0]))
-		goruntime__from_dwarf(path, &b->rt);
-	b->tls_off = tls_offset(b->gb);
+		return err;
 	b->next = ps->bins;
 	ps->bins = b;
 	*out = b;
 	return 0;
-fail:
-	gobin__free(b->gb);
-	gotypes__free(b->ts);
-	free(b->path);
-	free(b);
-	return err;
 }
 
 int probe_set__add(struct probe_set *ps, struct probe_spec *spec, struct probe **out)
@@ -244,46 +130,6 @@ static struct planinfo *new_planinfo(struct probe_set *ps, uint32_t idx)
 }
 
 /*
- * A probe site must start an instruction, decoding from the entry of the
- * function that holds it, and that entry must be plausible (disasm__check):
- * a breakpoint inside an instruction would corrupt the traced program.
- */
-static int check_site(struct binary *b, uint64_t vaddr, const struct gobin_func *f)
-{
-	const struct gobin_func *h = gobin__func_at(b->gb, vaddr);
-	char in[600] = "";
-	int err;
-
-	if (!h) {
-		lp_seterr("%s: probe site 0x%lx is in no function of %s; no probe placed", f->name,
-			  (unsigned long)vaddr, b->path);
-		return -EINVAL;
-	}
-	if (h != f) /* a call site */
-		snprintf(in, sizeof(in), "%s: its call site 0x%lx is in ", f->name,
-			 (unsigned long)vaddr);
-	err = disasm__check(b->gb, h, &b->check);
-	if (err == -EINVAL && b->check.empty) {
-		lp_seterr("%s%s: no code in %s, only padding (a marker, not a function); no probe "
-			  "placed",
-			  in, h->name, b->path);
-	} else if (err == -EINVAL && b->check.undecodable) {
-		lp_seterr("%s%s: cannot decode the instruction at 0x%lx in %s; no probe placed", in,
-			  h->name, (unsigned long)b->check.undecodable, b->path);
-	} else if (err == -EINVAL) {
-		lp_seterr("%s%s: entry 0x%lx in %s is not where a function can start (%s); the "
-			  "binary's function table looks corrupt",
-			  in, h->name, (unsigned long)h->entry, b->path, b->check.why);
-	} else if (!err && !disasm__is_start(&b->check, vaddr)) {
-		lp_seterr("%s: probe site 0x%lx in %s does not start an instruction of %s decoded "
-			  "from its entry; no probe placed",
-			  f->name, (unsigned long)vaddr, b->path, h->name);
-		err = -EINVAL;
-	}
-	return err;
-}
-
-/*
  * Every site of f passes here before anything is built on it: the entry
  * site and every RET, then the call sites when f is to be probed there
  * (*use_cs). A call site that fails (in a function whose entry is
@@ -294,13 +140,13 @@ static int check_sites(struct binary *b, const struct gobin_func *f, const struc
 		       const struct callsites *cs, bool *use_cs)
 {
 	size_t i;
-	int err = check_site(b, d->entry_site, f);
+	int err = binary__check_site(b, d->entry_site, f);
 
 	for (i = 0; !err && i < d->nrets; i++)
-		err = check_site(b, d->rets[i], f);
+		err = binary__check_site(b, d->rets[i], f);
 	*use_cs = !err && cs && cs->eligible;
 	for (i = 0; *use_cs && i < cs->nsites; i++) {
-		err = check_site(b, cs->sites[i], f);
+		err = binary__check_site(b, cs->sites[i], f);
 		if (err == -EINVAL) {
 			pr_info("luprobe: %s: probed at its entry, not at its call sites: %s\n",
 				f->name, lp_lasterr());
@@ -676,7 +522,7 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 	int idx, err;
 
 	/* a corrupt function table must not be decoded into probe sites */
-	err = check_site(b, f->entry, f);
+	err = binary__check_site(b, f->entry, f);
 	if (err)
 		return err;
 	err = disasm__func(b->gb, f, &b->check, &d);
@@ -1001,30 +847,13 @@ static int resolve_funcs(struct probe_set *ps, struct probe *p, const char *path
 /* The recovery site of b and the plan its cookie names (made once per binary). */
 static int binary__recovery(struct probe_set *ps, struct binary *b)
 {
-	const struct gobin_func *f = gobin__find_func(b->gb, "runtime.recovery");
 	struct lp_plan plan;
-	uint64_t site[2];
-	int n, idx, err;
+	uint64_t site;
+	int idx, err;
 
 	if (b->recover_known)
 		return 0;
-	if (!f) {
-		lp_seterr("%s has no runtime.recovery: within = cannot tell when a recovered "
-			  "panic ends a scope",
-			  b->path);
-		return -ENOENT;
-	}
-	n = disasm__calls_to(b->gb, f, "runtime.gogo", site, 2);
-	if (n < 0)
-		return n;
-	if (n != 1 || b->rt.g_sched_sp != b->rt.g_sched) {
-		lp_seterr("%s: runtime.recovery calls runtime.gogo %d times, not once as in Go "
-			  "1.13 to 1.27: within = cannot tell when a recovered panic ends a scope",
-			  b->path, n);
-		return -EINVAL;
-	}
-	/* a probe site like any other: checked before anything is built on it */
-	err = check_site(b, site[0], f);
+	err = binary__recovery_site(b, &site);
 	if (err)
 		return err;
 	idx = tracer__alloc_plan(ps->tracer);
@@ -1038,10 +867,10 @@ static int binary__recovery(struct probe_set *ps, struct binary *b)
 	if (err)
 		return err;
 	b->recover_plan = idx;
-	b->recover_site = site[0];
+	b->recover_site = site;
 	b->recover_known = true;
 	pr_debug("%s: recovered panics resume at 0x%lx (runtime.recovery)\n", b->path,
-		 (unsigned long)site[0]);
+		 (unsigned long)site);
 	return 0;
 }
 
@@ -1499,14 +1328,7 @@ void probe_set__free(struct probe_set *ps)
 	free(ps->probes);
 	for (b = ps->bins; b; b = next) {
 		next = b->next;
-		godwarf__free(b->dw);
-		disasm__check_release(&b->check);
-		callsites__free(b->cs, b->ncs);
-		free(b->cs);
-		gobin__free(b->gb);
-		gotypes__free(b->ts);
-		free(b->path);
-		free(b);
+		binary__free(b);
 	}
 	memset(ps, 0, sizeof(*ps));
 }

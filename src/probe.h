@@ -12,11 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "gobin.h"
-#include "godwarf.h"
-#include "goruntime.h"
-#include "disasm.h"
-#include "gotype.h"
+#include "binary.h"
 #include "plan.h"
 #include "tracer.h"
 
@@ -54,25 +50,6 @@ struct probe_spec {
 	char *where;	/* predicate */
 	uint32_t limit; /* most functions a glob may match */
 	struct plan_opts popts;
-};
-
-/* A Go executable opened once per run. */
-struct binary {
-	char *path;
-	struct gobin *gb;
-	struct gotypes *ts;
-	struct godwarf *dw;
-	bool dw_tried;
-	struct goruntime rt;
-	int16_t tls_off;      /* offset of g from the thread pointer */
-	struct callsites *cs; /* call sites found so far, sorted by target */
-	size_t ncs;
-	/* runtime.recovery's CALL of runtime.gogo, where scopes learn of recovered panics */
-	bool recover_known;
-	uint32_t recover_plan;
-	uint64_t recover_site;
-	struct disasm_check check; /* the function that held the last probe site checked */
-	struct binary *next;
 };
 
 /* One traced function of one probe: what a cookie's plan index leads to. */
@@ -207,8 +184,5 @@ const struct planinfo *probe_set__plan(const struct probe_set *ps, uint32_t idx)
  */
 bool probe__dwarf_complete(const struct gobin_func *f, const struct goparam *params, size_t n,
 			   bool regabi_era);
-
-/* Named DWARF lookup helpers for a binary (opened lazily). */
-struct godwarf *binary__dwarf(struct binary *b);
 
 #endif

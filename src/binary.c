@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: BSD-2-Clause
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "binary.h"
+#include "log.h"
+
+struct godwarf *binary__dwarf(struct binary *b)
+{
+	if (!b->dw_tried) {
+		b->dw_tried = true;
+		if (gobin__info(b->gb)->has_dwarf && godwarf__open(b->path, b->ts, &b->dw) < 0)
+			b->dw = NULL;
+	}
+	return b->dw;
+}
+
+static int cs_cmp(const void *a, const void *b)
+{
+	const struct callsites *x = a, *y = b;
+
+	return x->target < y->target ? -1 : x->target > y->target;
+}
+
+/* Find the call sites of the targets not looked at yet, in one pass over the file. */
+int binary__find_callsites(struct binary *b, const uint64_t *targets, size_t n)
+{
+	struct callsites *add, *all;
+	size_t i, k = 0;
+	int err;
+
+	add = calloc(n ? n : 1, sizeof(*add));
+	if (!add)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		struct callsites key = {.target = targets[i]};
+
+		if (!b->ncs || !bsearch(&key, b->cs, b->ncs, sizeof(*b->cs), cs_cmp))
+			add[k++].target = targets[i];
+	}
+	qsort(add, k, sizeof(*add), cs_cmp);
+	for (i = 0; i + 1 < k; i++) /* duplicates: one of each */
+		if (add[i].target == add[i + 1].target) {
+			memmove(&add[i], &add[i + 1], (k - i - 1) * sizeof(*add));
+			k--, i--;
+		}
+	err = k ? callsites__find(b->gb, add, k) : 0;
+	if (err || !k) {
+		callsites__free(add, k);
+		free(add);
+		return err;
+	}
+	all = realloc(b->cs, (b->ncs + k) * sizeof(*all));
+	if (!all) {
+		callsites__free(add, k);
+		free(add);
+		return -ENOMEM;
+	}
+	memcpy(all + b->ncs, add, k * sizeof(*add));
+	b->cs = all;
+	b->ncs += k;
+	qsort(b->cs, b->ncs, sizeof(*b->cs), cs_cmp);
+	free(add);
+	return 0;
+}
+
+const struct callsites *binary__callsites(struct binary *b, uint64_t target)
+{
+	struct callsites key = {.target = target};
+
+	if (binary__find_callsites(b, &target, 1) || !b->ncs)
+		return NULL;
+	return bsearch(&key, b->cs, b->ncs, sizeof(*b->cs), cs_cmp);
+}
+
+/* g sits in the executable's TLS block, which ends at the thread pointer */
+static int16_t tls_offset(const struct gobin *gb)
+{
+	uint64_t memsz, align, addr, size;
+
+	if (gobin__tls(gb, &memsz, &align) == 0 &&
+	    gobin__symbol(gb, "runtime.tlsg", &addr, &size) == 0) {
+		if (!align)
+			align = 1;
+		memsz = (memsz + align - 1) / align * align;
+		return (int16_t)(-(int64_t)memsz + (int64_t)addr);
+	}
+	return -8;
+}
+
+int binary__open(const char *path, struct binary **out)
+{
+	const struct gobin_info *info;
+	struct binary *b;
+	int err;
+
+	*out = NULL;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->path = strdup(path);
+	b->ts = gotypes__new();
+	if (!b->path || !b->ts) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = gobin__open(path, &b->gb);
+	if (err)
+		goto fail;
+	info = gobin__info(b->gb);
+	err = goruntime__for_version(info->go_minor, &b->rt);
+	if (err) {
+		lp_seterr("%s: built by %s; luprobe supports Go 1.13 and later", path,
+			  info->go_version[0] ? info->go_version : "an unknown Go release");
+		goto fail;
+	}
+	/*
+	 * The table is checked against DWARF for every release it lists (unit
+	 * tests); DWARF, slow to decompress, is asked only about a release the
+	 * table had to guess for.
+	 */
+	if (info->has_dwarf && (b->rt.go_minor != info->go_minor || !info->go_version[0]))
+		goruntime__from_dwarf(path, &b->rt);
+	b->tls_off = tls_offset(b->gb);
+	*out = b;
+	return 0;
+fail:
+	binary__free(b);
+	return err;
+}
+
+void binary__free(struct binary *b)
+{
+	if (!b)
+		return;
+	godwarf__free(b->dw);
+	disasm__check_release(&b->check);
+	callsites__free(b->cs, b->ncs);
+	free(b->cs);
+	gobin__free(b->gb);
+	gotypes__free(b->ts);
+	free(b->path);
+	free(b);
+}
+
+int binary__check_site(struct binary *b, uint64_t vaddr, const struct gobin_func *f)
+{
+	const struct gobin_func *h = gobin__func_at(b->gb, vaddr);
+	char in[600] = "";
+	int err;
+
+	if (!h) {
+		lp_seterr("%s: probe site 0x%lx is in no function of %s; no probe placed", f->name,
+			  (unsigned long)vaddr, b->path);
+		return -EINVAL;
+	}
+	if (h != f) /* a call site */
+		snprintf(in, sizeof(in), "%s: its call site 0x%lx is in ", f->name,
+			 (unsigned long)vaddr);
+	err = disasm__check(b->gb, h, &b->check);
+	if (err == -EINVAL && b->check.empty) {
+		lp_seterr("%s%s: no code in %s, only padding (a marker, not a function); no probe "
+			  "placed",
+			  in, h->name, b->path);
+	} else if (err == -EINVAL && b->check.undecodable) {
+		lp_seterr("%s%s: cannot decode the instruction at 0x%lx in %s; no probe placed", in,
+			  h->name, (unsigned long)b->check.undecodable, b->path);
+	} else if (err == -EINVAL) {
+		lp_seterr("%s%s: entry 0x%lx in %s is not where a function can start (%s); the "
+			  "binary's function table looks corrupt",
+			  in, h->name, (unsigned long)h->entry, b->path, b->check.why);
+	} else if (!err && !disasm__is_start(&b->check, vaddr)) {
+		lp_seterr("%s: probe site 0x%lx in %s does not start an instruction of %s decoded "
+			  "from its entry; no probe placed",
+			  f->name, (unsigned long)vaddr, b->path, h->name);
+		err = -EINVAL;
+	}
+	return err;
+}
+
+int binary__recovery_site(struct binary *b, uint64_t *site)
+{
+	const struct gobin_func *f = gobin__find_func(b->gb, "runtime.recovery");
+	uint64_t sites[2];
+	int n;
+
+	if (!f) {
+		lp_seterr("%s has no runtime.recovery: within = cannot tell when a recovered "
+			  "panic ends a scope",
+			  b->path);
+		return -ENOENT;
+	}
+	n = disasm__calls_to(b->gb, f, "runtime.gogo", sites, 2);
+	if (n < 0)
+		return n;
+	if (n != 1 || b->rt.g_sched_sp != b->rt.g_sched) {
+		lp_seterr("%s: runtime.recovery calls runtime.gogo %d times, not once as in Go "
+			  "1.13 to 1.27: within = cannot tell when a recovered panic ends a scope",
+			  b->path, n);
+		return -EINVAL;
+	}
+	*site = sites[0];
+	/* a probe site like any other: checked before anything is built on it */
+	return binary__check_site(b, sites[0], f);
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * A Go executable as the probes see it, opened once per run: its function
+ * table and types, its DWARF (opened when first asked), the runtime offsets
+ * of its Go release, where g sits in thread-local storage, the call sites
+ * found so far, and the check that every probe site in it is sound.
+ */
+#ifndef LUPROBE_BINARY_H
+#define LUPROBE_BINARY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "callsites.h"
+#include "disasm.h"
+#include "gobin.h"
+#include "godwarf.h"
+#include "goruntime.h"
+#include "gotype.h"
+
+struct binary {
+	char *path;
+	struct gobin *gb;
+	struct gotypes *ts;
+	struct godwarf *dw;
+	bool dw_tried;
+	struct goruntime rt;
+	int16_t tls_off;      /* offset of g from the thread pointer */
+	struct callsites *cs; /* call sites found so far, sorted by target */
+	size_t ncs;
+	/* runtime.recovery's CALL of runtime.gogo, where scopes learn of recovered panics */
+	bool recover_known;
+	uint32_t recover_plan; /* the tracer's plan for it (set by the probes) */
+	uint64_t recover_site;
+	struct disasm_check check; /* the function that held the last probe site checked */
+	struct binary *next;	   /* the run's other binaries */
+};
+
+/*
+ * Open the Go executable at path: its tables, the runtime offsets of its
+ * release (from DWARF when the table has to guess), the TLS offset of g.
+ * Errors are recorded with lp_seterr() when they need saying.
+ */
+int binary__open(const char *path, struct binary **out);
+void binary__free(struct binary *b); /* accepts NULL */
+
+/* Its DWARF, opened at the first call; NULL when it has none. */
+struct godwarf *binary__dwarf(struct binary *b);
+
+/* Find the call sites of the targets not looked at yet, in one pass over the file. */
+int binary__find_callsites(struct binary *b, const uint64_t *targets, size_t n);
+/* The call sites of the function at target (found now if need be), or NULL. */
+const struct callsites *binary__callsites(struct binary *b, uint64_t target);
+
+/*
+ * A probe site must start an instruction, decoding from the entry of the
+ * function that holds it, and that entry must be plausible (disasm__check):
+ * a breakpoint inside an instruction would corrupt the traced program. f is
+ * the function probed (the site may be a call site in another). Returns 0,
+ * or -EINVAL with lp_seterr() naming f, the site and the binary.
+ */
+int binary__check_site(struct binary *b, uint64_t vaddr, const struct gobin_func *f);
+
+/*
+ * Where a recovered panic resumes a goroutine: runtime.recovery's one CALL
+ * of runtime.gogo, checked as a probe site. 0, or -errno with lp_seterr().
+ */
+int binary__recovery_site(struct binary *b, uint64_t *site);
+
+#endif
