@@ -439,21 +439,146 @@ static void need_call_bytes(struct probe_set *ps, const struct probe *p, const s
 }
 
 /*
+ * Compiling one function of a probe is a pipeline of stages over one struct
+ * compile, each filling what the next ones read (libbpf's
+ * bpf_object_prepare: err = err ?: stage(c)), with one cleanup:
+ *
+ *   sites      the entry site and every RET, decoded and checked; call sites
+ *   signature  the parameters and results, from the first source that has them
+ *   abi        where each of them lives (registers or stack)
+ *   plan       the values to capture, fitted into a plan, and the predicate
+ *   register   a plan index, the planinfo, the BPF plan's fields and flags
+ *   points     the attach points: entry or call sites, RETs
+ */
+struct compile {
+	struct probe_set *ps;
+	struct probe *p;
+	const struct probe_spec *sp;
+	struct binary *b;
+	const struct gobin_func *f;
+	pid_t pid;
+	bool regabi;   /* this function takes the register ABI */
+	bool go117;    /* the binary's release has the register ABI (its pclntab sizes say so) */
+	bool want_ret; /* results and latency: probes on the RETs, calls paired */
+	/* sites */
+	struct disasm_func d;
+	bool have_d;
+	const struct callsites *cs;
+	bool use_cs; /* probed at its call sites instead of its entry */
+	/* signature: np arguments, then nr results */
+	struct goparam params[MAX_PARAMS];
+	size_t np, nr;
+	struct goparam rets[MAX_PARAMS]; /* the results, until they join params */
+	const char *args_from, *rets_from; /* the source that gave them; NULL: none */
+	bool raw; /* the raw argument words (nothing says what they are) */
+	/* abi */
+	struct goassign *ploc, *rloc;
+	struct goframe frame;
+	/* plan */
+	struct plan_builder *pb;
+	/* register */
+	int idx;
+	struct planinfo *pi;
+};
+
+/*
+ * Signature sources, in order of precedence. Each may give the arguments,
+ * the results, both or neither (args, rets: what is still wanted); the first
+ * that gives the arguments gives them, and likewise the results. Later
+ * sources slot in after DWARF: the standard library's signatures
+ * (stdsig.h), the binary's runtime type descriptors. With none, the
+ * arguments are shown as the raw words (add_raw) and the results are unknown.
+ */
+static int sig_script(struct compile *c, bool args, bool rets)
+{
+	const struct probe_spec *sp = c->sp;
+	int err;
+
+	if (args && sp->args_mode == PA_DECL) {
+		if (sp->nargs > MAX_PARAMS) {
+			lp_seterr("%s: too many arguments declared", c->f->name);
+			return -EINVAL;
+		}
+		err = declared(c->b, sp->args, sp->nargs, false, c->f->name, c->params);
+		if (err)
+			return err;
+		c->np = sp->nargs;
+		c->args_from = "the script";
+	}
+	if (rets && sp->ret_mode == PR_DECL) {
+		if (sp->nrets > MAX_PARAMS) {
+			lp_seterr("%s: too many results declared", c->f->name);
+			return -EINVAL;
+		}
+		err = declared(c->b, sp->rets, sp->nrets, true, c->f->name, c->rets);
+		if (err)
+			return err;
+		c->nr = sp->nrets;
+		c->rets_from = "the script";
+	}
+	return 0;
+}
+
+static int sig_dwarf(struct compile *c, bool args, bool rets)
+{
+	const struct probe_spec *sp = c->sp;
+	struct godwarf *dw = binary__dwarf(c->b);
+	const struct goparam *dp = NULL;
+	size_t n = 0, i;
+
+	if (!dw || godwarf__func_params_at(dw, c->f->name, c->f->entry, &dp, &n) != 0 || !dp)
+		return 0;
+	if (!probe__dwarf_complete(c->f, dp, n, c->go117)) {
+		if (args && (sp->args_mode == PA_ALL || sp->args_mode == PA_NAMES)) {
+			lp_seterr("%s: the DWARF of %s does not describe every parameter (blank, "
+				  "unnamed or wrapper parameters take registers too); declare the "
+				  "arguments with their types, e.g. args = { {\"_\", \"int\"}, "
+				  "{\"s\", \"string\"} }",
+				  c->f->name, c->b->path);
+			return -EINVAL;
+		}
+		/* a layout from an incomplete list would be wrong: show raw words */
+		pr_info("luprobe: %s: DWARF does not describe every parameter; showing the raw "
+			"argument words\n",
+			c->f->name);
+		return 0;
+	}
+	for (i = 0; args && i < n && c->np < MAX_PARAMS; i++)
+		if (!dp[i].is_result)
+			c->params[c->np++] = dp[i];
+	if (args)
+		c->args_from = "DWARF";
+	/* ret = true takes DWARF's results; declared ones came from the script */
+	for (i = 0; rets && sp->ret_mode == PR_ALL && i < n && c->np + c->nr < MAX_PARAMS; i++)
+		if (dp[i].is_result)
+			c->rets[c->nr++] = dp[i];
+	if (rets && sp->ret_mode == PR_ALL)
+		c->rets_from = "DWARF";
+	return 0;
+}
+
+static const struct sig_source {
+	const char *name;
+	int (*get)(struct compile *c, bool args, bool rets);
+} sig_sources[] = {
+	{"the script's declarations", sig_script},
+	{"DWARF", sig_dwarf},
+};
+
+/*
  * The values a probe shows: raw argument words, the parameters it names, or
  * all of them, and the results. Whole parameters and results are best
  * effort (plan__fit); a field path is captured in full or is an error.
  */
-static int add_values(struct plan_builder *pb, const struct probe_spec *sp,
-		      const struct gobin_func *f, const struct disasm_func *d,
-		      const struct gobin *gb, bool regabi, bool raw, const struct goparam *params,
-		      size_t np, size_t nr, bool want_ret, const struct goassign *ploc,
-		      const struct goassign *rloc)
+static int add_values(struct compile *c)
 {
-	size_t i, j;
+	const struct probe_spec *sp = c->sp;
+	const struct goparam *params = c->params;
+	size_t i, j, np = c->np;
 	int err = 0;
 
-	if (raw) {
-		err = add_raw(pb, d, gb, f, regabi);
+	if (c->raw) {
+		err = add_raw(c->pb, &c->d, c->b->gb, c->f, c->regabi);
 	} else if (sp->args_mode == PA_NAMES) {
 		for (i = 0; i < sp->nargs && !err; i++) {
 			char first[128];
@@ -468,77 +593,62 @@ static int add_values(struct plan_builder *pb, const struct probe_spec *sp,
 
 				sb_init(&sb);
 				list_params(&sb, params, np);
-				lp_seterr("%s has no parameter '%s' (parameters: %s)", f->name,
+				lp_seterr("%s has no parameter '%s' (parameters: %s)", c->f->name,
 					  first, sb_str(&sb));
 				sb_free(&sb);
 				return -EINVAL;
 			}
-			pp = (struct plan_param){params[j].name, params[j].type, false, &ploc[j],
-						 !path};
-			err = plan__add(pb, &pp, path, sp->args[i].name);
+			pp = (struct plan_param){params[j].name, params[j].type, false,
+						 &c->ploc[j], !path};
+			err = plan__add(c->pb, &pp, path, sp->args[i].name);
 		}
 	} else if (sp->args_mode != PA_NONE) {
 		for (i = 0; i < np && !err; i++) {
-			struct plan_param pp = {params[i].name, params[i].type, false, &ploc[i],
+			struct plan_param pp = {params[i].name, params[i].type, false, &c->ploc[i],
 						true};
 
-			err = plan__add(pb, &pp, NULL, NULL);
+			err = plan__add(c->pb, &pp, NULL, NULL);
 		}
 	}
-	for (i = 0; i < nr && !err && want_ret; i++) {
-		struct plan_param pp = {params[np + i].name, params[np + i].type, true, &rloc[i],
-					true};
+	for (i = 0; i < c->nr && !err && c->want_ret; i++) {
+		struct plan_param pp = {params[np + i].name, params[np + i].type, true,
+					&c->rloc[i], true};
 
-		err = plan__add(pb, &pp, NULL, NULL);
+		err = plan__add(c->pb, &pp, NULL, NULL);
 	}
 	if (err == -E2BIG) {
 		char msg[300];
 
 		snprintf(msg, sizeof(msg), "%s", lp_lasterr());
-		lp_seterr("%s: %s", f->name, msg);
+		lp_seterr("%s: %s", c->f->name, msg);
 	}
 	return err;
 }
 
-static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
-			const struct gobin_func *f, pid_t pid)
+/* Stage: the entry site and every RET (checked), and the call sites when they can serve. */
+static int stage_sites(struct compile *c)
 {
-	const struct probe_spec *sp = &p->spec;
-	const struct gobin_info *info = gobin__info(b->gb);
-	struct goparam params[MAX_PARAMS];
-	const struct goparam *dparams = NULL;
-	const struct gotype *ptypes[MAX_PARAMS], *rtypes[MAX_PARAMS];
-	struct goassign *ploc = NULL, *rloc = NULL;
-	struct goframe frame;
-	struct disasm_func d;
-	struct plan_builder *pb = NULL;
-	struct planinfo *pi;
-	struct lp_plan *bp;
-	size_t nd = 0, np = 0, nr = 0, i;
-	bool regabi = info->regabi && !f->asm_abi0, want_ret, raw = false, use_cs = false;
-	struct plan_opts popts = sp->popts;
-	struct godwarf *dw = NULL;
-	const struct callsites *cs = NULL;
-	int idx, err;
+	const struct gobin_func *f = c->f;
+	int err;
 
 	/* a corrupt function table must not be decoded into probe sites */
-	err = binary__check_site(b, f->entry, f);
+	err = binary__check_site(c->b, f->entry, f);
 	if (err)
 		return err;
-	err = disasm__func(b->gb, f, &b->check, &d);
+	err = disasm__func(c->b->gb, f, &c->b->check, &c->d);
 	if (err)
 		return err;
-	want_ret = sp->ret_mode != PR_NONE;
-	if (want_ret && d.ntails) {
+	c->have_d = true;
+	if (c->want_ret && c->d.ntails) {
 		/* a call that leaves by a tail jump returns from the callee's RET, not ours */
-		const struct gobin_func *t = gobin__func_at(b->gb, d.tail_target);
+		const struct gobin_func *t = gobin__func_at(c->b->gb, c->d.tail_target);
 		char to[512];
 
-		if (t && t->entry == d.tail_target)
+		if (t && t->entry == c->d.tail_target)
 			snprintf(to, sizeof(to), "%s", t->name);
 		else
-			snprintf(to, sizeof(to), "0x%lx", (unsigned long)d.tail_target);
-		if (!d.nrets)
+			snprintf(to, sizeof(to), "0x%lx", (unsigned long)c->d.tail_target);
+		if (!c->d.nrets)
 			lp_seterr("%s: ends by jumping to %s (a tail call) and has no RET of its "
 				  "own; trace %s with ret = true",
 				  f->name, to, to);
@@ -547,298 +657,331 @@ static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
 				  "its results and latency cannot be seen; trace it without ret, "
 				  "or %s with ret = true",
 				  f->name, to, to);
-		err = -EINVAL;
-		goto out;
+		return -EINVAL;
 	}
-	if (want_ret && !d.nrets) {
+	if (c->want_ret && !c->d.nrets) {
 		lp_seterr("%s has no RET instruction in %s (it never returns normally); trace "
 			  "it without ret",
-			  f->name, b->path);
-		err = -EINVAL;
-		goto out;
+			  f->name, c->b->path);
+		return -EINVAL;
 	}
-	cs = wants_callsites(p, f, &d) ? binary__callsites(b, f->entry) : NULL;
-	err = check_sites(b, f, &d, cs, &use_cs);
-	if (err)
-		goto out;
+	c->cs = wants_callsites(c->p, f, &c->d) ? binary__callsites(c->b, f->entry) : NULL;
+	return check_sites(c->b, f, &c->d, c->cs, &c->use_cs);
+}
 
-	/* Parameters: from the declaration, else from DWARF. */
-	/* even with args = false: predicates and aggregations may capture more */
-	{
-		dw = binary__dwarf(b);
-		if (dw && godwarf__func_params_at(dw, f->name, f->entry, &dparams, &nd) != 0)
-			nd = 0, dparams = NULL;
-		if (dparams && !probe__dwarf_complete(f, dparams, nd, info->go_minor >= 17)) {
-			if (sp->args_mode == PA_ALL || sp->args_mode == PA_NAMES) {
-				lp_seterr("%s: the DWARF of %s does not describe every parameter "
-					  "(blank, unnamed or wrapper parameters take registers "
-					  "too); "
-					  "declare the arguments with their types, e.g. args = { "
-					  "{\"_\", "
-					  "\"int\"}, {\"s\", \"string\"} }",
-					  f->name, b->path);
-				err = -EINVAL;
-				goto out;
-			}
-			/* a layout from an incomplete list would be wrong: show raw words */
-			pr_info("luprobe: %s: DWARF does not describe every parameter; showing the "
-				"raw argument words\n",
-				f->name);
-			dparams = NULL;
-			nd = 0;
-		}
-	}
-	if (sp->args_mode == PA_DECL) {
-		if (sp->nargs > MAX_PARAMS) {
-			lp_seterr("%s: too many arguments declared", f->name);
-			err = -EINVAL;
-			goto out;
-		}
-		err = declared(b, sp->args, sp->nargs, false, f->name, params);
-		if (err)
-			goto out;
-		np = sp->nargs;
-	} else if (dparams) {
-		for (i = 0; i < nd && np < MAX_PARAMS; i++)
-			if (!dparams[i].is_result)
-				params[np++] = dparams[i];
-	} else if (sp->args_mode == PA_ALL || sp->args_mode == PA_NAMES) {
-		lp_seterr(
-			"%s: %s has no DWARF for it; declare the arguments with their types, e.g. "
-			"args = { {\"n\", \"int\"}, {\"s\", \"string\"} }",
-			f->name, b->path);
-		err = -ENOENT;
-		goto out;
-	} else if (sp->args_mode == PA_DEFAULT) {
-		raw = true;
-	}
-	if (sp->ret_mode == PR_DECL) {
-		if (np + sp->nrets > MAX_PARAMS) {
-			lp_seterr("%s: too many results declared", f->name);
-			err = -EINVAL;
-			goto out;
-		}
-		err = declared(b, sp->rets, sp->nrets, true, f->name, params + np);
-		if (err)
-			goto out;
-		nr = sp->nrets;
-	} else if (sp->ret_mode == PR_ALL && dparams) {
-		for (i = 0; i < nd && np + nr < MAX_PARAMS; i++)
-			if (dparams[i].is_result)
-				params[np + nr++] = dparams[i];
-	}
-	if (sp->args_mode == PA_DECL) {
-		err = declared_fit(f, params, np, sp->ret_mode == PR_DECL ? nr : 0,
-				   info->go_minor >= 17);
-		if (err)
-			goto out;
-	}
+/*
+ * Stage: the parameters and results, from the sources in order (even with
+ * args = false: predicates and aggregations may capture more); then what
+ * no source gave.
+ */
+static int stage_signature(struct compile *c)
+{
+	const struct probe_spec *sp = c->sp;
+	bool want_rets = sp->ret_mode != PR_NONE;
+	size_t i;
+	int err;
 
-	for (i = 0; i < np; i++)
-		ptypes[i] = params[i].type;
-	for (i = 0; i < nr; i++)
-		rtypes[i] = params[np + i].type;
-	ploc = calloc(np + 1, sizeof(*ploc));
-	rloc = calloc(nr + 1, sizeof(*rloc));
-	if (!ploc || !rloc) {
-		err = -ENOMEM;
-		goto out;
+	for (i = 0; i < sizeof(sig_sources) / sizeof(sig_sources[0]); i++) {
+		bool args = !c->args_from, rets = want_rets && !c->rets_from;
+
+		if (!args && !rets)
+			break;
+		err = sig_sources[i].get(c, args, rets);
+		if (err)
+			return err;
+		if ((args && c->args_from) || (rets && c->rets_from))
+			pr_debug("%s: %s%s from %s\n", c->f->name,
+				 args && c->args_from ? "arguments " : "",
+				 rets && c->rets_from ? "results " : "", sig_sources[i].name);
 	}
-	err = goabi__assign(regabi ? GOABI_REG : GOABI_STACK, ptypes, np, rtypes, nr, ploc, rloc,
-			    &frame);
+	if (!c->args_from && (sp->args_mode == PA_ALL || sp->args_mode == PA_NAMES)) {
+		lp_seterr("%s: %s has no DWARF for it; declare the arguments with their types, "
+			  "e.g. args = { {\"n\", \"int\"}, {\"s\", \"string\"} }",
+			  c->f->name, c->b->path);
+		return -ENOENT;
+	}
+	c->raw = !c->args_from && sp->args_mode == PA_DEFAULT;
+	if (c->np + c->nr > MAX_PARAMS) {
+		lp_seterr("%s: too many results declared", c->f->name);
+		return -EINVAL;
+	}
+	memcpy(c->params + c->np, c->rets, c->nr * sizeof(*c->rets));
+	if (sp->args_mode == PA_DECL)
+		return declared_fit(c->f, c->params, c->np, sp->ret_mode == PR_DECL ? c->nr : 0,
+				    c->go117);
+	return 0;
+}
+
+/* Stage: where each argument and result lives, by the function's ABI. */
+static int stage_abi(struct compile *c)
+{
+	const struct gotype *ptypes[MAX_PARAMS], *rtypes[MAX_PARAMS];
+	size_t i;
+	int err;
+
+	for (i = 0; i < c->np; i++)
+		ptypes[i] = c->params[i].type;
+	for (i = 0; i < c->nr; i++)
+		rtypes[i] = c->params[c->np + i].type;
+	c->ploc = calloc(c->np + 1, sizeof(*c->ploc));
+	c->rloc = calloc(c->nr + 1, sizeof(*c->rloc));
+	if (!c->ploc || !c->rloc)
+		return -ENOMEM;
+	err = goabi__assign(c->regabi ? GOABI_REG : GOABI_STACK, ptypes, c->np, rtypes, c->nr,
+			    c->ploc, c->rloc, &c->frame);
 	if (err)
-		goto out;
-	if (!regabi && sp->ret_mode == PR_DECL && sp->args_mode != PA_DECL && !dparams &&
-	    f->args >= 0) {
+		return err;
+	if (!c->regabi && c->rets_from && !c->args_from && c->sp->ret_mode == PR_DECL &&
+	    c->f->args >= 0) {
 		/* results follow the arguments: place them from the frame's total size */
-		int32_t shift = 8 + f->args - (int32_t)frame.results_size - rloc[0].stack_off;
+		int32_t shift = 8 + c->f->args - (int32_t)c->frame.results_size;
 
-		for (i = 0; i < nr; i++)
-			rloc[i].stack_off += shift;
+		shift -= c->rloc[0].stack_off;
+
+		for (i = 0; i < c->nr; i++)
+			c->rloc[i].stack_off += shift;
 	}
+	return 0;
+}
 
-	popts.rt = &b->rt;
+/* The predicate, compiled into the plan; its names may capture more (hidden). */
+static int compile_where(struct compile *c)
+{
+	const struct probe_spec *sp = c->sp;
+	struct planinfo tmp = {.func = c->f,
+			       .pb = c->pb,
+			       .params = c->params,
+			       .np = c->np,
+			       .nr = c->nr,
+			       .ploc = c->ploc,
+			       .rloc = c->rloc,
+			       .want_ret = c->want_ret};
+	struct pred_ctx pc = {
+		.pb = c->pb, .has_ret = c->want_ret, .capture = pred_capture, .arg = &tmp};
+	char msg[256] = "";
+	int err = predicate__compile(sp->where, &pc, msg, sizeof(msg));
+
+	if (err == -EINVAL && strstr(msg, "unknown name") && !gobin__info(c->b->gb)->has_dwarf &&
+	    sp->args_mode != PA_DECL && sp->ret_mode != PR_DECL)
+		lp_seterr("%s: %s (%s has no DWARF to name parameters and results: declare them, "
+			  "e.g. args = { {\"n\", \"int\"} }, ret = { \"string\", \"error\" })",
+			  c->f->name, msg, c->b->path);
+	else if (err)
+		lp_seterr("%s: %s", c->f->name, msg);
+	return err;
+}
+
+/*
+ * Stage: the values to capture, fitted into a plan, then the predicate. A
+ * predicate that needs more room than the default capture left gets more
+ * (twice, and again), the values being fitted again.
+ */
+static int stage_plan(struct compile *c)
+{
+	struct plan_opts popts = c->sp->popts;
+	int err;
+
+	popts.rt = &c->b->rt;
 	for (;;) {
-		pb = plan__new(&popts);
-		if (!pb) {
-			err = -ENOMEM;
-			goto out;
-		}
-		err = add_values(pb, sp, f, &d, b->gb, regabi, raw, params, np, nr, want_ret, ploc,
-				 rloc);
+		c->pb = plan__new(&popts);
+		if (!c->pb)
+			return -ENOMEM;
+		err = add_values(c);
 		if (!err)
-			err = plan__fit(pb);
-		if (!err && sp->where) {
-			struct planinfo tmp = {.func = f,
-					       .pb = pb,
-					       .params = params,
-					       .np = np,
-					       .nr = nr,
-					       .ploc = ploc,
-					       .rloc = rloc,
-					       .want_ret = want_ret};
-			struct pred_ctx pc = {.pb = pb,
-					      .has_ret = want_ret,
-					      .capture = pred_capture,
-					      .arg = &tmp};
-			char msg[256] = "";
+			err = plan__fit(c->pb);
+		if (!err && c->sp->where)
+			err = compile_where(c);
+		if (err != -E2BIG || !plan__fitted(c->pb) || popts.reserve_ops * 2 > LP_MAX_OPS)
+			return err;
+		popts.reserve_ops =
+			2 * (popts.reserve_ops ? popts.reserve_ops : PLAN_FIT_RESERVE_OPS);
+		popts.reserve_bytes =
+			2 * (popts.reserve_bytes ? popts.reserve_bytes : PLAN_FIT_RESERVE_BYTES);
+		plan__free(c->pb);
+		c->pb = NULL;
+		lp_clearerr();
+	}
+}
 
-			err = predicate__compile(sp->where, &pc, msg, sizeof(msg));
-			if (err == -EINVAL && strstr(msg, "unknown name") && !info->has_dwarf &&
-			    sp->args_mode != PA_DECL && sp->ret_mode != PR_DECL)
-				lp_seterr("%s: %s (%s has no DWARF to name parameters and results: "
-					  "declare them, e.g. args = { {\"n\", \"int\"} }, ret = { "
-					  "\"string\", \"error\" })",
-					  f->name, msg, b->path);
-			else if (err)
-				lp_seterr("%s: %s", f->name, msg);
-		}
-		/* the predicate needs more room than the default capture left: leave it more */
-		if (err == -E2BIG && plan__fitted(pb) && popts.reserve_ops * 2 <= LP_MAX_OPS) {
-			popts.reserve_ops =
-				2 * (popts.reserve_ops ? popts.reserve_ops : PLAN_FIT_RESERVE_OPS);
-			popts.reserve_bytes = 2 * (popts.reserve_bytes ? popts.reserve_bytes
-								       : PLAN_FIT_RESERVE_BYTES);
-			plan__free(pb);
-			pb = NULL;
-			lp_clearerr();
-			continue;
-		}
-		break;
-	}
-	if (err)
-		goto out;
+/* The BPF plan's own fields: where g, the goroutine id and the stack are, and its flags. */
+static int fill_bpf_plan(struct compile *c, struct lp_plan *bp)
+{
+	const struct binary *b = c->b;
 
-	idx = tracer__alloc_plan(ps->tracer);
-	if (idx < 0) {
-		err = idx;
-		goto out;
-	}
-	pi = new_planinfo(ps, idx);
-	if (!pi) {
-		err = -ENOMEM;
-		goto out;
-	}
-	pi->bin = b;
-	pi->func = f;
-	pi->pb = pb;
-	pi->raw = raw;
-	pi->want_ret = want_ret;
-	pi->nresults = want_ret ? nr : 0;
-	pi->np = np;
-	pi->nr = nr;
-	pi->ploc = ploc;
-	pi->rloc = rloc;
-	pi->params = calloc(np + nr + 1, sizeof(*pi->params));
-	if (!pi->params) {
-		err = -ENOMEM;
-		goto out_pi;
-	}
-	memcpy(pi->params, params, (np + nr) * sizeof(*params));
-	ploc = rloc = NULL;
-	pb = NULL;
-
-	bp = plan__bpf(pi->pb);
-	bp->probe = p->id;
-	bp->gsrc = regabi ? LP_G_R14 : LP_G_TLS;
+	bp->probe = c->p->id;
+	bp->gsrc = c->regabi ? LP_G_R14 : LP_G_TLS;
 	bp->tls_off = b->tls_off;
 	bp->goid_off = b->rt.g_goid;
 	bp->m_off = b->rt.g_m;
 	bp->curg_off = b->rt.m_curg;
 	bp->stackhi_off = b->rt.g_stack_hi;
 	/* a PIE's events carry its load bias, found from where the probe fires */
-	if (info->pie && f->entry <= UINT32_MAX) {
+	if (gobin__info(b->gb)->pie && c->f->entry <= UINT32_MAX) {
 		bp->flags |= LP_PF_PIE;
-		bp->entry = f->entry;
+		bp->entry = c->f->entry;
 	}
-	if (want_ret) {
+	if (c->want_ret) {
 		bp->flags |= LP_PF_RET | LP_PF_PAIR;
-		if (sp->separate)
+		if (c->sp->separate)
 			bp->flags |= LP_PF_ENTRY_EVENT;
 	}
-	if (sp->stack) {
-		if (tracer__loaded(ps->tracer)) {
+	if (c->sp->stack) {
+		if (tracer__loaded(c->ps->tracer)) {
 			lp_seterr("%s: stack = true on a probe created after attach(); create it "
 				  "before",
-				  sp->func);
-			err = -EINVAL;
-			goto out_pi;
+				  c->sp->func);
+			return -EINVAL;
 		}
 		bp->flags |= LP_PF_STACK;
-		tracer__need_stacks(ps->tracer);
+		tracer__need_stacks(c->ps->tracer);
 	}
-	if (p->within) {
+	if (c->p->within) {
 		bp->flags |= LP_PF_WITHIN;
-		bp->within = p->within->id;
+		bp->within = c->p->within->id;
 	}
-	if (p->scope)
+	if (c->p->scope)
 		bp->flags |= LP_PF_SCOPE;
-	if (want_ret)
-		need_call_bytes(ps, p, pi);
-	err = tracer__set_plan(ps->tracer, idx, bp);
-	if (err)
-		goto out_pi;
-	{
-		uint32_t *n = realloc(p->plans, (p->nplans + 1) * sizeof(*n));
+	return 0;
+}
 
-		if (!n) {
-			err = -ENOMEM;
-			goto out_pi;
-		}
-		p->plans = n;
-		p->plans[p->nplans++] = idx;
+/*
+ * Stage: a plan index for the function; its planinfo takes the plan and the
+ * signature (the cleanup then frees neither), and the BPF plan is stored.
+ */
+static int stage_register(struct compile *c)
+{
+	struct planinfo *pi;
+	uint32_t *plans;
+	int err;
+
+	c->idx = tracer__alloc_plan(c->ps->tracer);
+	if (c->idx < 0)
+		return c->idx;
+	pi = new_planinfo(c->ps, c->idx);
+	if (!pi)
+		return -ENOMEM;
+	*pi = (struct planinfo){.bin = c->b,
+				.func = c->f,
+				.raw = c->raw,
+				.want_ret = c->want_ret,
+				.nresults = c->want_ret ? c->nr : 0,
+				.np = c->np,
+				.nr = c->nr};
+	pi->params = calloc(c->np + c->nr + 1, sizeof(*pi->params));
+	plans = realloc(c->p->plans, (c->p->nplans + 1) * sizeof(*plans));
+	if (plans)
+		c->p->plans = plans;
+	if (!pi->params || !plans) {
+		free(pi->params);
+		memset(pi, 0, sizeof(*pi));
+		return -ENOMEM;
 	}
-	pi->probe = p;
+	memcpy(pi->params, c->params, (c->np + c->nr) * sizeof(*c->params));
+	pi->pb = c->pb;
+	pi->ploc = c->ploc;
+	pi->rloc = c->rloc;
+	c->pb = NULL;
+	c->ploc = c->rloc = NULL;
+	c->pi = pi;
+	err = fill_bpf_plan(c, plan__bpf(pi->pb));
+	if (!err && c->want_ret)
+		need_call_bytes(c->ps, c->p, pi);
+	err = err ?: tracer__set_plan(c->ps->tracer, c->idx, plan__bpf(pi->pb));
+	if (err)
+		return err;
+	c->p->plans[c->p->nplans++] = c->idx;
+	pi->probe = c->p;
+	return 0;
+}
 
-	if (use_cs) {
+/* Stage: the attach points, at the call sites or the entry, and at every RET. */
+static int stage_points(struct compile *c)
+{
+	const struct disasm_func *d = &c->d;
+	const struct gobin_func *f = c->f;
+	size_t i;
+	int err = 0;
+
+	if (c->use_cs) {
 		/* every call of f is one of these emulated CALLs: no single-step */
-		if (!regabi)
-			tracer__need_tls(ps->tracer);
-		for (i = 0; !err && i < cs->nsites; i++)
-			err = add_point(p, b, cs->sites[i], LP_COOKIE(idx, LP_SITE_CALL, 0, 0, 0),
-					pid, f, false);
+		if (!c->regabi)
+			tracer__need_tls(c->ps->tracer);
+		for (i = 0; !err && i < c->cs->nsites; i++)
+			err = add_point(c->p, c->b, c->cs->sites[i],
+					LP_COOKIE(c->idx, LP_SITE_CALL, 0, 0, 0), c->pid, f, false);
 	} else {
 		/* where the stack check just loaded g into a register, read it there */
 		uint64_t cookie = LP_COOKIE_WITH_SITEOFF(
-			LP_COOKIE(idx, d.site_kind, d.cc, d.cc_neg, 0), d.entry_site - f->entry);
+			LP_COOKIE(c->idx, d->site_kind, d->cc, d->cc_neg, 0),
+			d->entry_site - f->entry);
 
-		if (cs && !cs->eligible)
-			pr_debug("%s: not probed at its call sites: %s\n", f->name, cs->why);
-		if (d.site_kind == LP_SITE_JCC && d.g_reg >= 0 && !regabi)
-			cookie = LP_COOKIE_WITH_GREG(cookie, d.g_reg + 1);
-		else if (!regabi)
-			tracer__need_tls(ps->tracer);
-		err = add_point(p, b, d.entry_site, cookie, pid, f, false);
+		if (c->cs && !c->cs->eligible)
+			pr_debug("%s: not probed at its call sites: %s\n", f->name, c->cs->why);
+		if (d->site_kind == LP_SITE_JCC && d->g_reg >= 0 && !c->regabi)
+			cookie = LP_COOKIE_WITH_GREG(cookie, d->g_reg + 1);
+		else if (!c->regabi)
+			tracer__need_tls(c->ps->tracer);
+		err = add_point(c->p, c->b, d->entry_site, cookie, c->pid, f, false);
 	}
-	if (!regabi && d.nrets && (want_ret || p->scope))
-		tracer__need_tls(ps->tracer);
+	if (!c->regabi && d->nrets && (c->want_ret || c->p->scope))
+		tracer__need_tls(c->ps->tracer);
 	/* RET sites are kept even without results: the probe may become a scope */
-	for (i = 0; !err && i < d.nrets; i++)
-		err = add_point(p, b, d.rets[i],
-				LP_COOKIE_WITH_SITEOFF(LP_COOKIE(idx, LP_SITE_RET, 0, 0, 0),
-						       d.rets[i] - f->entry),
-				pid, f, true);
-	if (use_cs)
+	for (i = 0; !err && i < d->nrets; i++)
+		err = add_point(c->p, c->b, d->rets[i],
+				LP_COOKIE_WITH_SITEOFF(LP_COOKIE(c->idx, LP_SITE_RET, 0, 0, 0),
+						       d->rets[i] - f->entry),
+				c->pid, f, true);
+	if (!err && c->use_cs)
 		pr_debug("%s: %zu call sites (emulated), %zu RET, %zu values\n", f->name,
-			 cs->nsites, d.nrets, plan__values(ps->plans[idx].pb, &i) ? i : 0);
-	else
+			 c->cs->nsites, d->nrets, plan__values(c->pi->pb, &i) ? i : 0);
+	else if (!err)
 		pr_debug("%s: %s site 0x%lx%s, %zu RET, %zu values\n", f->name,
-			 d.site_kind == LP_SITE_JCC ? "branch" : "entry",
-			 (unsigned long)d.entry_site, d.emulated ? " (emulated)" : "", d.nrets,
-			 plan__values(ps->plans[idx].pb, &i) ? i : 0);
-	goto out;
-out_pi:
-	/* the plan slot stays allocated but unused: no probe points at it */
-	plan__free(pi->pb);
-	free(pi->params);
-	free(pi->ploc);
-	free(pi->rloc);
-	memset(pi, 0, sizeof(*pi));
-out:
-	plan__free(pb);
-	free(ploc);
-	free(rloc);
-	disasm__free(&d);
+			 d->site_kind == LP_SITE_JCC ? "branch" : "entry",
+			 (unsigned long)d->entry_site, d->emulated ? " (emulated)" : "", d->nrets,
+			 plan__values(c->pi->pb, &i) ? i : 0);
+	return err;
+}
+
+static int compile_func(struct probe_set *ps, struct probe *p, struct binary *b,
+			const struct gobin_func *f, pid_t pid)
+{
+	const struct gobin_info *info = gobin__info(b->gb);
+	struct compile *c = calloc(1, sizeof(*c));
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	*c = (struct compile){.ps = ps,
+			      .p = p,
+			      .sp = &p->spec,
+			      .b = b,
+			      .f = f,
+			      .pid = pid,
+			      .regabi = info->regabi && !f->asm_abi0,
+			      .go117 = info->go_minor >= 17,
+			      .want_ret = p->spec.ret_mode != PR_NONE,
+			      .idx = -1};
+	err = stage_sites(c);
+	err = err ?: stage_signature(c);
+	err = err ?: stage_abi(c);
+	err = err ?: stage_plan(c);
+	err = err ?: stage_register(c);
+	err = err ?: stage_points(c);
+
+	if (err && c->pi && !c->pi->probe) {
+		/* the plan slot stays allocated but unused: no probe points at it */
+		plan__free(c->pi->pb);
+		free(c->pi->params);
+		free(c->pi->ploc);
+		free(c->pi->rloc);
+		memset(c->pi, 0, sizeof(*c->pi));
+	}
+	plan__free(c->pb);
+	free(c->ploc);
+	free(c->rloc);
+	if (c->have_d)
+		disasm__free(&c->d);
+	free(c);
 	return err;
 }
 
