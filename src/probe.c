@@ -429,15 +429,6 @@ static int pred_capture(void *arg, const char *path)
 	return capture_hidden(arg, path);
 }
 
-/* The call map keeps pi's entry record per call in flight: size it, and say why. */
-static void need_call_bytes(struct probe_set *ps, const struct probe *p, const struct planinfo *pi)
-{
-	char why[128];
-
-	snprintf(why, sizeof(why), "%s with strcap %d", pi->func->name, p->spec.popts.strcap);
-	tracer__need_call_bytes(ps->tracer, plan__entry_bytes(pi->pb), why);
-}
-
 /*
  * Compiling one function of a probe is a pipeline of stages over one struct
  * compile, each filling what the next ones read (libbpf's
@@ -833,7 +824,6 @@ static int fill_bpf_plan(struct compile *c, struct lp_plan *bp)
 			return -EINVAL;
 		}
 		bp->flags |= LP_PF_STACK;
-		tracer__need_stacks(c->ps->tracer);
 	}
 	if (c->p->within) {
 		bp->flags |= LP_PF_WITHIN;
@@ -884,8 +874,6 @@ static int stage_register(struct compile *c)
 	c->ploc = c->rloc = NULL;
 	c->pi = pi;
 	err = fill_bpf_plan(c, plan__bpf(pi->pb));
-	if (!err && c->want_ret)
-		need_call_bytes(c->ps, c->p, pi);
 	err = err ?: tracer__set_plan(c->ps->tracer, c->idx, plan__bpf(pi->pb));
 	if (err)
 		return err;
@@ -904,8 +892,7 @@ static int stage_points(struct compile *c)
 
 	if (c->use_cs) {
 		/* every call of f is one of these emulated CALLs: no single-step */
-		if (!c->regabi)
-			tracer__need_tls(c->ps->tracer);
+		c->pi->tls_entry = !c->regabi;
 		for (i = 0; !err && i < c->cs->nsites; i++)
 			err = add_point(c->p, c->b, c->cs->sites[i],
 					LP_COOKIE(c->idx, LP_SITE_CALL, 0, 0, 0), c->pid, f, false);
@@ -919,12 +906,11 @@ static int stage_points(struct compile *c)
 			pr_debug("%s: not probed at its call sites: %s\n", f->name, c->cs->why);
 		if (d->site_kind == LP_SITE_JCC && d->g_reg >= 0 && !c->regabi)
 			cookie = LP_COOKIE_WITH_GREG(cookie, d->g_reg + 1);
-		else if (!c->regabi)
-			tracer__need_tls(c->ps->tracer);
+		else
+			c->pi->tls_entry = !c->regabi;
 		err = add_point(c->p, c->b, d->entry_site, cookie, c->pid, f, false);
 	}
-	if (!c->regabi && d->nrets && (c->want_ret || c->p->scope))
-		tracer__need_tls(c->ps->tracer);
+	c->pi->tls_rets = !c->regabi && d->nrets;
 	/* RET sites are kept even without results: the probe may become a scope */
 	for (i = 0; !err && i < d->nrets; i++)
 		err = add_point(c->p, c->b, d->rets[i],
@@ -1258,8 +1244,6 @@ int probe__update_plans(struct probe_set *ps, struct probe *p)
 			bp->flags |= LP_PF_NOEVENT;
 		if (p->scope)
 			bp->flags |= LP_PF_SCOPE;
-		if (p->scope && !tracer__loaded(ps->tracer))
-			tracer__need_scopes(ps->tracer);
 		if (bp->flags & LP_PF_NOEVENT) {
 			struct lp_plan pruned = *bp;
 
@@ -1420,14 +1404,41 @@ int probe__add_agg(struct probe_set *ps, struct probe *p, struct agg_req *req,
 			}
 		}
 		bp->aggs[bp->naggs++] = sp;
-		if (pi->want_ret)
-			need_call_bytes(ps, p, pi);
 		err = tracer__set_plan(ps->tracer, p->plans[i], bp);
 		if (err)
 			return err;
 	}
 	p->naggs++;
 	return 0;
+}
+
+void probe_set__needs(const struct probe_set *ps, struct tracer_needs *needs)
+{
+	size_t i;
+
+	memset(needs, 0, sizeof(*needs));
+	for (i = 0; i < ps->nprobes; i++)
+		needs->scopes |= ps->probes[i]->scope;
+	for (i = 0; i < ps->plans_cap; i++) {
+		const struct planinfo *pi = &ps->plans[i];
+		uint32_t bytes;
+
+		if (!pi->probe)
+			continue;
+		needs->stacks |= pi->probe->spec.stack;
+		/* RET sites are attached for results, or while the probe is a scope */
+		needs->tls |= pi->tls_entry || (pi->tls_rets && (pi->want_ret || pi->probe->scope));
+		if (!pi->want_ret)
+			continue;
+		/* the call map keeps the entry record of each call in flight: say whose */
+		needs->calls = true;
+		bytes = plan__entry_bytes(pi->pb);
+		if (bytes > needs->call_bytes || !needs->call_why[0]) {
+			needs->call_bytes = bytes > needs->call_bytes ? bytes : needs->call_bytes;
+			snprintf(needs->call_why, sizeof(needs->call_why), "%s with strcap %d",
+				 pi->func->name, pi->probe->spec.popts.strcap);
+		}
+	}
 }
 
 void probe_spec__free(struct probe_spec *spec)

@@ -65,6 +65,8 @@ struct planinfo {
 	size_t np, nr;
 	struct goassign *ploc, *rloc;
 	bool want_ret;
+	/* its sites read g from thread-local storage (stack ABI): entry or call sites, RETs */
+	bool tls_entry, tls_rets;
 };
 
 /* Where to put one uprobe. */
@@ -136,6 +138,13 @@ struct probe_set {
  */
 int probe__add_agg(struct probe_set *ps, struct probe *p, struct agg_req *req,
 		   enum agg_keykind *keykind);
+
+/*
+ * What the probes of ps need of the BPF object (call pairing and the
+ * largest entry record, scopes, stacks, TLS reads), for tracer__set_needs()
+ * before the tracer is loaded.
+ */
+void probe_set__needs(const struct probe_set *ps, struct tracer_needs *needs);
 
 /* Write p's plans again (flags changed: events on or off, scope). */
 int probe__update_plans(struct probe_set *ps, struct probe *p);

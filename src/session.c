@@ -315,6 +315,7 @@ static int on_record(void *ctx, const struct lp_rec *rec, size_t size)
 
 int session__attach(struct session *s)
 {
+	struct tracer_needs needs;
 	size_t i;
 	int err;
 
@@ -333,6 +334,9 @@ int session__attach(struct session *s)
 	 * created later load it again).
 	 */
 	capstone__release();
+	/* what the probes need of the BPF object: call pairing, scopes, stacks, TLS */
+	probe_set__needs(&s->ps, &needs);
+	tracer__set_needs(s->tracer, &needs);
 	pr_debug("luprobe: %.2f ms: loading BPF\n", (now_ns() - s->started_ns) / 1e6);
 	err = tracer__load(s->tracer, on_record, s);
 	if (err)

@@ -32,14 +32,9 @@ struct tracer {
 	struct lp_plan **plans;
 	uint32_t nplans;
 	uint8_t *probe_enabled;
-	uint32_t call_bytes;
-	char call_why[128];	  /* what needs call_bytes */
-	uint32_t script_agg_keys; /* luprobe.options{ agg_keys }: 0 if not given (not in opts,
-				   * which the preload thread reads) */
-	bool want_stacks;
-	bool want_tls;
-	bool want_calls; /* a plan pairs calls or tracks scopes */
-	bool want_scopes;
+	struct tracer_needs needs; /* what the probes need (set before load) */
+	uint32_t script_agg_keys;  /* luprobe.options{ agg_keys }: 0 if not given (not in opts,
+				    * which the preload thread reads) */
 	/* links: libbpf perf-event links, or raw uprobe_multi link fds */
 	struct bpf_link **links;
 	pid_t *link_pids; /* the process each link is for (-1: every process) */
@@ -141,14 +136,9 @@ int tracer__set_plan(struct tracer *t, uint32_t idx, const struct lp_plan *plan)
 	return 0;
 }
 
-void tracer__need_stacks(struct tracer *t)
+void tracer__set_needs(struct tracer *t, const struct tracer_needs *needs)
 {
-	t->want_stacks = true;
-}
-
-void tracer__need_tls(struct tracer *t)
-{
-	t->want_tls = true;
+	t->needs = *needs;
 }
 
 /*
@@ -301,20 +291,6 @@ int tracer__agg_clear(const struct tracer *t, uint32_t id)
 		err = clear_keys(bpf_map__fd(t->skel->maps.aggs16), sizeof(struct lp_agg_key16),
 				 id);
 	return err;
-}
-
-void tracer__need_scopes(struct tracer *t)
-{
-	t->want_scopes = true;
-}
-
-void tracer__need_call_bytes(struct tracer *t, uint32_t bytes, const char *why)
-{
-	t->want_calls = true;
-	if (bytes > t->call_bytes || !t->call_why[0]) {
-		t->call_bytes = bytes > t->call_bytes ? bytes : t->call_bytes;
-		snprintf(t->call_why, sizeof(t->call_why), "%s", why ? why : "");
-	}
 }
 
 int tracer__set_probe_enabled(struct tracer *t, uint32_t probe, bool enabled)
@@ -533,7 +509,7 @@ static void exact_cfg(struct tracer *t, struct load_cfg *c)
 	c->rb_bytes = pow2_at_least(t->opts.ringbuf_bytes);
 	c->wakeup_bytes = t->opts.wakeup_bytes;
 	c->multi = t->multi;
-	if (t->want_tls)
+	if (t->needs.tls)
 		c->fsbase_off = fsbase_offset();
 	/* room for the plans so far and for probes created later, not for 4096 of them */
 	c->plans = t->opts.max_plans;
@@ -541,11 +517,11 @@ static void exact_cfg(struct tracer *t, struct load_cfg *c)
 		c->plans = t->nplans + 512;
 	c->probes = t->opts.max_probes;
 	/* a stack map is only worth its memory when a probe captures stacks */
-	c->stacks = t->want_stacks ? (t->opts.max_stacks ? t->opts.max_stacks : 4096) : 1;
-	c->call_value = sizeof(struct lp_rec) + ((t->call_bytes + 7) & ~7u);
+	c->stacks = t->needs.stacks ? (t->opts.max_stacks ? t->opts.max_stacks : 4096) : 1;
+	c->call_value = sizeof(struct lp_rec) + ((t->needs.call_bytes + 7) & ~7u);
 	if (c->call_value > sizeof(struct lp_rec) + LP_DATA_MAX)
 		c->call_value = sizeof(struct lp_rec) + LP_DATA_MAX;
-	c->scopes = t->want_scopes ? 16384 : 1024;
+	c->scopes = t->needs.scopes ? 16384 : 1024;
 	c->agg_keys = t->script_agg_keys ? t->script_agg_keys : t->opts.agg_keys;
 	/*
 	 * In-flight calls: as many as 64 MiB of kernel memory holds, from 4096
@@ -553,7 +529,7 @@ static void exact_cfg(struct tracer *t, struct load_cfg *c)
 	 * calls yet, probes created later get a small map, not 64 MiB.
 	 */
 	c->calls = t->opts.max_calls;
-	if (!c->calls && !t->want_calls)
+	if (!c->calls && !t->needs.calls)
 		c->calls = 1024;
 	if (!c->calls) {
 		c->calls = (64u << 20) / c->call_value;
@@ -718,7 +694,8 @@ static int cfg_check(const struct tracer *t, const struct load_cfg *c, bool say)
 				"(%llu bytes each, for %s); the limit is %s: lower --max-calls or "
 				"strcap (or raise --map-limit)",
 				c->calls, size, (unsigned long long)(mem[i] / c->calls),
-				t->call_why[0] ? t->call_why : "the entry records", limit);
+				t->needs.call_why[0] ? t->needs.call_why : "the entry records",
+				limit);
 		else if (i == MEM_AGGS || i == MEM_AGGS16)
 			lp_seterr(
 				"%s%u%s would take %s of kernel memory for in-kernel aggregations "
@@ -834,7 +811,7 @@ int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx)
 		t->pre_skel = NULL;
 		return err;
 	}
-	if (t->want_tls && !need.fsbase_off)
+	if (t->needs.tls && !need.fsbase_off)
 		pr_info("luprobe: cannot find task_struct.thread.fsbase in the kernel's BTF: "
 			"goroutine ids of stack-ABI returns will be 0\n");
 	if (t->pre_skel && cfg_covers(&t->pre_cfg, &need)) {

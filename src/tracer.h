@@ -41,16 +41,23 @@ void tracer__free(struct tracer *t); /* detaches everything; accepts NULL */
 int tracer__alloc_plan(struct tracer *t);
 /* Store a plan; before load it is kept and written at load. */
 int tracer__set_plan(struct tracer *t, uint32_t idx, const struct lp_plan *plan);
-/*
- * Entry record bytes a paired plan needs kept per call (sizes the call map);
- * why names it in a refusal ("main.F, strcap 64").
- */
-void tracer__need_call_bytes(struct tracer *t, uint32_t bytes, const char *why);
-/* A probe scopes others (within =): size the scope map (before load). */
-void tracer__need_scopes(struct tracer *t);
 
-/* A site reads g from thread-local storage: find the task's fsbase (before load). */
-void tracer__need_tls(struct tracer *t);
+/*
+ * What the probes need of the BPF object, fixed when it is loaded: the
+ * session fills it from the probe set (probe_set__needs) and applies it
+ * with tracer__set_needs() before tracer__load().
+ */
+struct tracer_needs {
+	bool calls;	     /* a plan pairs calls: the call map keeps entry records */
+	uint32_t call_bytes; /* the largest entry record a paired plan keeps per call */
+	char call_why[128];  /* what needs call_bytes, for a refusal ("main.F with strcap 64") */
+	bool scopes;	     /* a probe scopes others (within =): a scope map that holds them */
+	bool stacks;	     /* a probe captures stacks: a stack map */
+	bool tls;	     /* a site reads g from thread-local storage: the task's fsbase */
+};
+
+/* Size the object to load for these needs (before load; replaces what was set). */
+void tracer__set_needs(struct tracer *t, const struct tracer_needs *needs);
 
 /*
  * Keys each aggregation map holds (luprobe.options{ agg_keys = n }, before
@@ -71,8 +78,6 @@ int tracer__agg_read(const struct tracer *t, uint32_t id, bool sgn, tracer_agg_f
 /* Forget the data of aggregation id. */
 int tracer__agg_clear(const struct tracer *t, uint32_t id);
 
-/* A probe captures stacks: size the stack map (before load). */
-void tracer__need_stacks(struct tracer *t);
 int tracer__set_probe_enabled(struct tracer *t, uint32_t probe, bool enabled);
 
 bool tracer__loaded(const struct tracer *t);
