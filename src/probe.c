@@ -317,19 +317,41 @@ static int add_raw(struct plan_builder *pb, const struct disasm_func *d, const s
 }
 
 /*
+ * The size of f's argument area as the pclntab records it, for these
+ * argument and result types, or -1 if they cannot be placed. Under the
+ * stack ABI (Go 1.16 and before, and assembly) it holds the arguments and
+ * the results; under the register ABI the stack-assigned arguments, the
+ * stack-assigned results (arrays of more than one element, values that ran
+ * out of registers) and the spill slots of the register-assigned arguments,
+ * in that order (cmd/compile's ABIParamResultInfo.ArgWidth).
+ */
+static int64_t pclntab_args(bool regabi, const struct gotype *const *pt, size_t np,
+			    const struct gotype *const *rt, size_t nr)
+{
+	struct goassign *pl = calloc(np + 1, sizeof(*pl)), *rl = calloc(nr + 1, sizeof(*rl));
+	struct goframe fr;
+	int64_t size = -1;
+
+	if (pl && rl &&
+	    goabi__assign(regabi ? GOABI_REG : GOABI_STACK, pt, np, rt, nr, pl, rl, &fr) == 0)
+		size = (int64_t)fr.args_size + fr.results_size + (regabi ? fr.spill_size : 0);
+	free(pl);
+	free(rl);
+	return size;
+}
+
+/*
  * Go's DWARF leaves out blank and unnamed parameters, which still occupy
  * registers and stack. The pclntab's argument size counts every parameter
- * and result as the stack ABI would lay them out: if DWARF's list does not
+ * and result as the function's ABI lays them out: if DWARF's list does not
  * add up to it, a layout computed from DWARF would be wrong.
  */
 bool probe__dwarf_complete(const struct gobin_func *f, const struct goparam *params, size_t n,
 			   bool regabi_era)
 {
 	const struct gotype *pt[MAX_PARAMS], *rt[MAX_PARAMS];
-	struct goassign *pl, *rl;
-	struct goframe fr;
 	size_t np = 0, nr = 0, i;
-	bool ok = true;
+	int64_t want;
 
 	if (f->args < 0 || n > MAX_PARAMS)
 		return true;
@@ -339,62 +361,42 @@ bool probe__dwarf_complete(const struct gobin_func *f, const struct goparam *par
 		else
 			pt[np++] = params[i].type;
 	}
-	pl = calloc(np + 1, sizeof(*pl));
-	rl = calloc(nr + 1, sizeof(*rl));
-	if (pl && rl && goabi__assign(GOABI_STACK, pt, np, rt, nr, pl, rl, &fr) == 0) {
-		/* Go 1.17+ records the arguments only; older releases arguments and results */
-		uint32_t want = regabi_era ? fr.args_size : fr.args_size + fr.results_size;
-
-		ok = want == (uint32_t)f->args;
-		if (!ok)
-			pr_debug("%s: DWARF parameters take %u bytes, the pclntab says %d\n",
-				 f->name, want, f->args);
+	want = pclntab_args(regabi_era && !f->asm_abi0, pt, np, rt, nr);
+	if (want >= 0 && want != f->args) {
+		pr_debug("%s: DWARF parameters take %ld bytes, the pclntab says %d\n", f->name,
+			 (long)want, f->args);
+		return false;
 	}
-	free(pl);
-	free(rl);
-	return ok;
+	return true;
 }
 
 /*
- * Declared arguments must fit in the function's argument area, which the
- * pclntab measures as the stack ABI lays it out: more would read what lies
- * beyond as arguments.
+ * Declared arguments (and results, when declared) must fit in the
+ * function's argument area as the pclntab measures it: more would read
+ * what lies beyond as arguments.
  */
 static int declared_fit(const struct gobin_func *f, const struct goparam *params, size_t np,
 			size_t nr, bool regabi_era)
 {
 	const struct gotype *pt[MAX_PARAMS], *rt[MAX_PARAMS];
-	struct goassign *pl, *rl;
-	struct goframe fr;
-	uint32_t need;
+	int64_t need;
 	size_t i;
-	int err = 0;
 
 	if (f->args < 0 || np + nr > MAX_PARAMS)
 		return 0;
-	if (regabi_era)
-		nr = 0; /* Go 1.17+ counts the arguments only */
 	for (i = 0; i < np; i++)
 		pt[i] = params[i].type;
 	for (i = 0; i < nr; i++)
 		rt[i] = params[np + i].type;
-	pl = calloc(np + 1, sizeof(*pl));
-	rl = calloc(nr + 1, sizeof(*rl));
-	if (!pl || !rl) {
-		err = -ENOMEM;
-	} else if (goabi__assign(GOABI_STACK, pt, np, rt, nr, pl, rl, &fr) == 0) {
-		need = fr.args_size + fr.results_size;
-		if (need > (uint32_t)f->args) {
-			lp_seterr("%s: the %s declared take %u bytes, but its own take %d (the "
-				  "pclntab says); declare its parameters in order, and no more",
-				  f->name, nr ? "arguments and results" : "arguments", need,
-				  f->args);
-			err = -EINVAL;
-		}
+	need = pclntab_args(regabi_era && !f->asm_abi0, pt, np, rt, nr);
+	/* assembly may declare an area that ends mid-word ($0-65): the last word is whole */
+	if (need > ((int64_t)f->args + 7) / 8 * 8) {
+		lp_seterr("%s: the %s declared take %ld bytes, but its own take %d (the pclntab "
+			  "says); declare its parameters in order, and no more",
+			  f->name, nr ? "arguments and results" : "arguments", (long)need, f->args);
+		return -EINVAL;
 	}
-	free(pl);
-	free(rl);
-	return err;
+	return 0;
 }
 
 /* Capture a parameter (or a field path of one) that the probe did not ask for, hidden. */

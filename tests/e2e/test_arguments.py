@@ -262,6 +262,37 @@ def test_register_abi_without_dwarf_declared_in_the_script():
     _check_events(events, expected, "declared")
 
 
+# Arrays longer than one element go on the stack under the register ABI: the
+# pclntab's argument size, which tells whether DWARF describes every parameter
+# and bounds what a script declares, then counts the stack-assigned arguments,
+# the stack-assigned results and the spill slots, in that order.
+STACK_ASSIGNED = [
+    ("main.gArrayResult", {"x": -7}, {"~r0": [-7, -6]}),
+    ("main.gReordered", {"a": 3, "arr": [400, -5000], "c": 60}, {"~r0": -4537}),
+]
+
+
+@each_toolchain
+def test_stack_assigned_results_and_arrays_with_dwarf_and_declared():
+    script = "".join(f'probe{{ func = "{f}", args = true, ret = true }}\n'
+                     for f, _, _ in STACK_ASSIGNED)
+    with tempfile.TemporaryDirectory() as d:
+        code, lines, err = run("-q", "--json", write_script(d, "dwarf.lua", script), "--",
+                               gobin("types"))
+    expect_eq((code, err), (0, ""), "exit code and messages (DWARF)")
+    _check_events(_split(lines)[0], STACK_ASSIGNED, "dwarf")
+    script = """
+probe{ func = "main.gArrayResult", args = { {"x", "int"} }, ret = { "[2]int" } }
+probe{ func = "main.gReordered", args = { {"a", "uint8"}, {"arr", "[2]int64"}, {"c", "uint8"} },
+	ret = { "int64" } }
+"""
+    with tempfile.TemporaryDirectory() as d:
+        code, lines, err = run("-q", "--json", write_script(d, "decl.lua", script), "--",
+                               gobin("types", "stripped"))
+    expect_eq((code, err), (0, ""), "exit code and messages (declared)")
+    _check_events(_split(lines)[0], STACK_ASSIGNED, "declared")
+
+
 @each_toolchain
 def test_raw_words_without_dwarf_or_declarations():
     binary = gobin("types", "stripped")

@@ -290,6 +290,20 @@ func fBlank(_ int, s string) int { touch(); return len(s) }
 //go:noinline
 func fPair(p Pair[string, int]) int { touch(); return len(p.Key) + p.Val }
 
+// Under the register ABI, arrays longer than one element go on the stack:
+// gArrayResult's result follows the (empty) stack arguments, before the
+// spill slot of x; gReordered's array comes first, a and c after it in the
+// spill area, in less room than the stack ABI's order takes.
+//
+//go:noinline
+func gArrayResult(x int) [2]int { touch(); return [2]int{x, x + 1} }
+
+//go:noinline
+func gReordered(a byte, arr [2]int64, c byte) int64 {
+	touch()
+	return int64(a) + arr[0] + arr[1] + int64(c)
+}
+
 //go:noinline
 func Sum[T int | float64](xs []T) T {
 	touch()
@@ -383,6 +397,9 @@ func run() {
 	fmt.Printf("fCelsius(-40.25) = %v\n", float64(fCelsius(-40.25)))
 	fmt.Printf("fBlank(1, %q) = %d\n", "blank", fBlank(1, "blank"))
 	fmt.Printf("fPair({%q 8080}) = %d\n", "port", fPair(Pair[string, int]{"port", 8080}))
+	fmt.Printf("gArrayResult(-7) = %v\n", gArrayResult(-7))
+	fmt.Printf("gReordered(3, [2]int64{400, -5000}, 60) = %d\n",
+		gReordered(3, [2]int64{400, -5000}, 60))
 	fmt.Printf("Sum[int]([10 20 30]) = %d\n", Sum([]int{10, 20, 30}))
 	fmt.Printf("Sum[float64]([0.25 0.5]) = %g\n", Sum([]float64{0.25, 0.5}))
 	st := &Stack[string]{items: []string{"a"}}
