@@ -1035,6 +1035,56 @@ int probe__scope_points(struct probe_set *ps, struct probe *p)
 	return 0;
 }
 
+/* name with the contents of every outermost [...] replaced: "F[go.shape.int]" -> "F[...]" */
+static void generic_key(const char *name, char *out, size_t len)
+{
+	size_t k = 0;
+	int depth = 0;
+
+	for (; *name && k + 4 < len; name++) {
+		if (*name == ']' && --depth == 0)
+			k += snprintf(out + k, len - k, "...");
+		if (depth == 0)
+			out[k++] = *name;
+		if (*name == '[')
+			depth++;
+	}
+	out[k] = '\0';
+}
+
+/*
+ * A call of a generic method through an interface goes through a generated
+ * wrapper (funcID wrapper) that calls the shape instance: when a glob
+ * matches both, the wrapper is left out, or such a call would be seen twice.
+ * Returns how many of funcs[0..n) are kept, in order.
+ */
+static size_t drop_generic_wrappers(const struct gobin_func **funcs, size_t n)
+{
+	char a[512], b[512];
+	size_t i, j, k = 0;
+
+	for (i = 0; i < n; i++) {
+		bool covered = false;
+
+		if (funcs[i]->funcid && strchr(funcs[i]->name, '[')) {
+			generic_key(funcs[i]->name, a, sizeof(a));
+			for (j = 0; j < n && !covered; j++) {
+				if (funcs[j]->funcid || !strchr(funcs[j]->name, '['))
+					continue;
+				generic_key(funcs[j]->name, b, sizeof(b));
+				covered = strcmp(a, b) == 0;
+			}
+		}
+		if (covered)
+			pr_debug("%s at 0x%lx: a wrapper of a shape instance the pattern matches; "
+				 "not probed\n",
+				 funcs[i]->name, (unsigned long)funcs[i]->entry);
+		else
+			funcs[k++] = funcs[i];
+	}
+	return k;
+}
+
 /* Is funcs[i] the first of its name (a later one is an ABI wrapper of it)? */
 static bool first_of_name(const struct gobin_func **funcs, size_t i)
 {
@@ -1131,6 +1181,7 @@ static int resolve_funcs(struct probe_set *ps, struct probe *p, const char *path
 	if (!funcs)
 		return -ENOMEM;
 	gobin__glob(b->gb, sp->func, funcs, n);
+	n = drop_generic_wrappers(funcs, n);
 	err = prepare_callsites(p, b, funcs, n);
 	for (i = 0; i < n && !err; i++) {
 		if (ps->interrupted && *ps->interrupted) {

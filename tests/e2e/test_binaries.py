@@ -169,6 +169,19 @@ def test_generic_function_name_covers_every_instantiation():
               [("queued", 1), ("direct", 2)], "putter.Put(\"queued\"), then q.Put(\"direct\")")
 
 
+@each_toolchain
+def test_a_glob_over_a_generic_method_and_its_wrapper_sees_each_call_once():
+    # "main.(*Queue*" matches the shape instance and the wrapper that calls through an
+    # interface go through (Go 1.19 names both "main.(*Queue[...]).Put", 1.26 the
+    # wrapper "main.(*Queue[string]).Put"): the wrapper is left out, as with "[...]"
+    code, lines, err = run("-q", "--json", "-e", 'probe{ func = "main.(*Queue*" }', "--",
+                           gobin("types"))
+    expect_eq((code, err), (0, ""), "exit code and messages")
+    events = [json.loads(ln) for ln in lines if ln.startswith("{")]
+    expect_eq([(e["func"].startswith("main.(*Queue["), e["args"].get("v")) for e in events],
+              [(True, "queued"), (True, "direct")], f"one event per call: {events}")
+
+
 def test_glob_over_the_limit_is_refused():
     binary = gobin("computee")
     code, _, err = run("-e", 'probe{ func = "net/*", limit = 10 }', "--", binary)
