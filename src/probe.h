@@ -178,6 +178,13 @@ void probe__reset_pid(struct probe *p, pid_t pid, const struct binary *keep);
 /* Attach the probe's points not attached yet (the tracer must be loaded). */
 int probe__attach(struct probe_set *ps, struct probe *p);
 
+/* The planinfo of plan index idx, made room for (zeroed when new); NULL: no memory. */
+struct planinfo *probe_set__new_planinfo(struct probe_set *ps, uint32_t idx);
+
+/* Record a probe site that was checked (binary__check_site): the file offset of vaddr. */
+int probe__add_point(struct probe *p, struct binary *b, uint64_t vaddr, uint64_t cookie,
+		     pid_t pid, const struct gobin_func *f, bool is_ret);
+
 /* Create a probe (id assigned, spec owned by the probe). */
 int probe_set__add(struct probe_set *ps, struct probe_spec *spec, struct probe **out);
 
