@@ -125,6 +125,7 @@ func main() {
 	fmt.Printf("recurse(%d) = %d\n", *depth, recurse(*depth))
 
 	var wg sync.WaitGroup
+	base := runtime.NumGoroutine()
 	sums := make([]int, *goroutines)
 	for g := 0; g < *goroutines; g++ {
 		wg.Add(1)
@@ -134,6 +135,13 @@ func main() {
 		}(g)
 	}
 	wg.Wait()
+	// Each goroutine signals from a deferred call, before its functions
+	// return: wait until they are gone, or the program could exit (os.Exit
+	// below) with a return still to come, and a test that pairs every call
+	// would miss it.
+	for runtime.NumGoroutine() > base {
+		time.Sleep(time.Millisecond)
+	}
 	total := 0
 	for _, s := range sums {
 		total += s
