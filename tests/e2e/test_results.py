@@ -145,9 +145,16 @@ def test_system_stack_events_name_the_user_goroutine():
                          ':on_event(function(e) print("newstack", e.g0, e.goid) end)',
                          "--", binary, "-goroutines", "1", timeout=60)
     expect_eq(code, 0, "exit code")
-    seen = [ln for ln in lines if ln.startswith("newstack")]
+    seen = [ln.split("\t") for ln in lines if ln.startswith("newstack")]
     expect(seen, "runtime.newstack was traced")
-    expect_eq(set(seen), {"newstack\ttrue\t1"}, "g0 events report goroutine 1")
+    # every event is on g0 and names the goroutine it grows; main's recursion to depth
+    # 10,000 (about 3 MB of frames) doubles goroutine 1's stack from a few KiB 9 times
+    # or more (11 to 13 events here).
+    # The runtime's own goroutines may grow theirs too (Go 1.26's scavenger, goroutine 4,
+    # did under load).
+    expect(all(g0 == "true" and int(goid) > 0 for _, g0, goid in seen),
+           f"g0 events name a goroutine: {seen}")
+    expect(sum(goid == "1" for _, _, goid in seen) >= 8, f"goroutine 1 grew: {seen}")
 
 
 @each_toolchain
