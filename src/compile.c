@@ -553,10 +553,12 @@ static int stage_signature(struct compile *c)
 		err = sig_sources[i].get(c, args, rets);
 		if (err)
 			return err;
-		if ((args && c->args_from) || (rets && c->rets_from))
-			pr_debug("%s: %s%s from %s\n", c->f->name,
-				 args && c->args_from ? "arguments " : "",
-				 rets && c->rets_from ? "results " : "", sig_sources[i].name);
+		args = args && c->args_from;
+		rets = rets && c->rets_from;
+		if (args || rets)
+			pr_debug("%s: %s%s%s from %s\n", c->f->name, args ? "arguments" : "",
+				 args && rets ? " and " : "", rets ? "results" : "",
+				 sig_sources[i].name);
 	}
 	if (!c->args_from && (sp->args_mode == PA_ALL || sp->args_mode == PA_NAMES)) {
 		lp_seterr("%s: %s has no DWARF for it; declare the arguments with their types, "
