@@ -21,6 +21,7 @@
 #include "output.h"
 #include "probe.h"
 #include "session.h"
+#include "util.h"
 #include "strbuf.h"
 
 static const char usage[] =

@@ -4,31 +4,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <lauxlib.h>
 #include "log.h"
-#include "lua_api.h"
-#include "lualloc.h"
 #include "capstone_loader.h"
+#include "lua_api.h"
 #include "output.h"
 #include "session.h"
+#include "util.h"
 
 volatile sig_atomic_t lp_signalled;
 static struct session *signal_session;
-
-uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static void on_signal(int sig)
 {
@@ -50,7 +40,8 @@ static void on_signal(int sig)
 		return;
 	}
 	lp_signalled = sig;
-	lua_api__interrupt(signal_session);
+	if (s)
+		lua_api__interrupt(s->lua);
 }
 
 static void install_signals(void)
@@ -67,6 +58,110 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+static int add_pid(struct session *s, pid_t pid);
+static int trace_pid(struct session *s, pid_t pid);
+static int add_timer(struct session *s, uint64_t interval_ns, bool repeat, int fn_ref);
+static void cancel_timer(struct session *s, int id);
+static int resolve_probe(struct session *s, struct probe *p);
+
+/* ---- the host interface of the Lua layer ---- */
+
+static int host_attach(void *ctx)
+{
+	return session__attach(ctx);
+}
+
+static int host_add_pid(void *ctx, pid_t pid)
+{
+	return trace_pid(ctx, pid);
+}
+
+static int host_add_probe(void *ctx, struct probe *p)
+{
+	return resolve_probe(ctx, p);
+}
+
+static int host_add_timer(void *ctx, uint64_t ns, bool repeat, int fn_ref)
+{
+	return add_timer(ctx, ns, repeat, fn_ref);
+}
+
+static void host_cancel_timer(void *ctx, int id)
+{
+	cancel_timer(ctx, id);
+}
+
+static unsigned host_state(void *ctx)
+{
+	struct session *s = ctx;
+
+	return (s->attached ? LUA_HOST_ATTACHED : 0) | (s->dropped ? LUA_HOST_DROPPED : 0) |
+	       (s->ended ? LUA_HOST_ENDED : 0);
+}
+
+static void host_stop(void *ctx, int exit_code)
+{
+	struct session *s = ctx;
+
+	s->stop = true;
+	if (exit_code >= 0) {
+		s->exit_code = exit_code;
+		s->exit_code_set = true;
+	} else if (exit_code == LUA_STOP_ERROR && !s->exit_code_set) {
+		s->exit_code = 1;
+		s->exit_code_set = true;
+	}
+}
+
+static bool host_stopping(void *ctx)
+{
+	return ((struct session *)ctx)->stop;
+}
+
+static const struct lua_host_ops host_ops = {
+	.attach = host_attach,
+	.add_pid = host_add_pid,
+	.add_probe = host_add_probe,
+	.add_timer = host_add_timer,
+	.cancel_timer = host_cancel_timer,
+	.state = host_state,
+	.stop = host_stop,
+	.stopping = host_stopping,
+};
+
+static int open_lua(struct session *s)
+{
+	const struct env *env = s->env;
+	struct lua_opts o = {
+		.budget = env->lua_budget,
+		.memory = env->memory,
+		.keep_going = env->keep_going,
+		.json = env->json,
+		.user = env->user,
+		.script = env->script,
+		.includes = env->includes,
+		.nincludes = env->nincludes,
+		.script_args = env->script_args,
+		.nscript_args = env->nscript_args,
+		.ps = &s->ps,
+		.tracer = s->tracer,
+	};
+	struct lua_host host = {.ops = &host_ops, .ctx = s};
+
+	return lua_api__open(&o, &host, &s->lua);
+}
+
+/* luprobe.pids */
+static void publish_pids(struct session *s)
+{
+	pid_t pids[MAX_TARGETS];
+	int i;
+
+	for (i = 0; i < s->ntargets; i++)
+		pids[i] = s->targets[i].pid;
+	lua_api__set_pids(s->lua, pids, s->ntargets);
+}
+
 int session__init(struct session *s, struct env *env)
 {
 	int err;
@@ -74,7 +169,6 @@ int session__init(struct session *s, struct env *env)
 	memset(s, 0, sizeof(*s));
 	s->env = env;
 	s->started_ns = now_ns();
-	sb_init(&s->line);
 	signal_session = s;
 	install_signals();
 
@@ -85,7 +179,7 @@ int session__init(struct session *s, struct env *env)
 		return err;
 	s->ps.tracer = s->tracer;
 	s->ps.interrupted = &lp_signalled;
-	return lua_api__open(s);
+	return open_lua(s);
 }
 
 int session__open_targets(struct session *s)
@@ -100,15 +194,16 @@ int session__open_targets(struct session *s)
 		s->ntargets = 1;
 	}
 	for (i = 0; i < s->env->npids; i++) {
-		err = session__add_pid(s, s->env->pids[i]);
+		err = add_pid(s, s->env->pids[i]);
 		if (err)
 			return err;
 	}
-	lua_api__set_pids(s);
+	publish_pids(s);
 	return 0;
 }
 
-int session__add_pid(struct session *s, pid_t pid)
+/* Add a running process as a target (-p). */
+static int add_pid(struct session *s, pid_t pid)
 {
 	int i, err;
 
@@ -190,6 +285,26 @@ static int cover_target(struct session *s, const struct target *t)
 	return 0;
 }
 
+/* A new probe: resolve it in its target or every target; attach it once tracing has started. */
+static int resolve_probe(struct session *s, struct probe *p)
+{
+	int i, err = 0;
+
+	if (p->spec.target) {
+		err = probe__resolve(&s->ps, p, p->spec.target, -1);
+	} else if (!s->ntargets) {
+		lp_seterr("%s: no process to trace: give target = \"path\" in the probe, -p PID, "
+			  "or -- COMMAND",
+			  p->spec.func);
+		return -EINVAL;
+	}
+	for (i = 0; !p->spec.target && i < s->ntargets && !err; i++)
+		err = probe__resolve(&s->ps, p, s->targets[i].path, s->targets[i].pid);
+	if (!err && s->attached)
+		err = probe__attach(&s->ps, p);
+	return err;
+}
+
 /* Forget every probe point and link of process pid. */
 static void uncover_pid(struct session *s, pid_t pid)
 {
@@ -201,7 +316,12 @@ static void uncover_pid(struct session *s, pid_t pid)
 		probe__reset_pid(s->ps.probes[i], pid, NULL);
 }
 
-int session__trace_pid(struct session *s, pid_t pid)
+/*
+ * attach(pid): add a running process as a target and resolve every probe
+ * without target = for it, attaching them if tracing has started. On an
+ * error (named "attach(PID): ...") nothing of it is left.
+ */
+static int trace_pid(struct session *s, pid_t pid)
 {
 	char msg[512];
 	int i, n = s->ntargets, err;
@@ -209,7 +329,7 @@ int session__trace_pid(struct session *s, pid_t pid)
 	for (i = 0; i < s->ntargets; i++)
 		if (s->targets[i].pid == pid)
 			return 0;
-	err = session__add_pid(s, pid);
+	err = add_pid(s, pid);
 	if (err)
 		return err;
 	if (s->ntargets == n)
@@ -224,7 +344,7 @@ int session__trace_pid(struct session *s, pid_t pid)
 		return err;
 	}
 	watch_target(s, &s->targets[s->ntargets - 1]);
-	lua_api__set_pids(s);
+	publish_pids(s);
 	return 0;
 }
 
@@ -310,7 +430,7 @@ static int on_record(void *ctx, const struct lp_rec *rec, size_t size)
 		on_exec(ctx, rec);
 		return 0;
 	}
-	return lua_api__event(ctx, rec, size);
+	return lua_api__event(((struct session *)ctx)->lua, rec, size);
 }
 
 int session__attach(struct session *s)
@@ -407,110 +527,14 @@ int session__drop_privileges(struct session *s)
 	return 0;
 }
 
-/* The main chunk's errors are one line; a traceback only at -v. */
-static int chunk_msgh(lua_State *L)
-{
-	const char *msg = lua_tostring(L, 1);
-
-	if (!msg) {
-		/* error(t): say what was thrown, and where */
-		if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING)
-			msg = lua_tostring(L, -1);
-		else {
-			luaL_where(L, 1); /* error() itself is level 1 when it threw */
-			if (!*lua_tostring(L, -1)) {
-				lua_pop(L, 1);
-				luaL_where(L, 2);
-			}
-			msg = lua_pushfstring(L, "%s(error object is a %s value)",
-					      lua_tostring(L, -1), luaL_typename(L, 1));
-		}
-	}
-	if (lp_verbosity > 0)
-		luaL_traceback(L, L, msg, 1);
-	else
-		lua_pushstring(L, msg);
-	return 1;
-}
-
 int session__load_script(struct session *s)
 {
-	lua_State *L = s->L;
-	int err;
-
-	if (s->env->code)
-		err = luaL_loadbufferx(L, s->env->code, strlen(s->env->code), "=(command line)",
-				       "t");
-	else {
-		struct stat st;
-
-		if (access(s->env->script, R_OK) < 0) {
-			err = -errno;
-			lp_seterr("%s: %s", s->env->script,
-				  err == -ENOENT   ? "no such file"
-				  : err == -EACCES ? "permission denied"
-						   : strerror(-err));
-			return err;
-		}
-		if (stat(s->env->script, &st) == 0 && S_ISDIR(st.st_mode)) {
-			lp_seterr("%s: is a directory", s->env->script);
-			return -EISDIR;
-		}
-		/* a FIFO would wait for a writer, a device could be read forever */
-		if (stat(s->env->script, &st) == 0 && !S_ISREG(st.st_mode)) {
-			lp_seterr("%s: not a regular file (%s)", s->env->script,
-				  lp_filekind(st.st_mode));
-			return -EINVAL;
-		}
-		err = lua_api__loadfile(L, s->env->script);
-	}
-	if (err) {
-		lp_seterr("%s", lua_tostring(L, -1));
-		lua_pop(L, 1);
-		return -EINVAL;
-	}
-	return 0;
+	return lua_api__load_script(s->lua, s->env->code);
 }
 
 int session__run_script(struct session *s)
 {
-	lua_State *L = s->L;
-	int err;
-
-	/* the chunk loaded by session__load_script is on the stack */
-	lua_pushcfunction(L, chunk_msgh);
-	lua_insert(L, -2);
-	s->in_lua = true;
-	lualloc__enforce(s->lalloc, true);
-	err = lua_pcall(L, 0, 0, -2);
-	lualloc__enforce(s->lalloc, false);
-	s->in_lua = false;
-	lua_sethook(L, NULL, 0, 0);
-	s->running = NULL;
-	if (err && s->abort == LP_ABORT_EXIT) {
-		/* os.exit() in the main chunk: as exit() there */
-		s->abort = LP_ABORT_NONE;
-		lua_pop(L, 2);
-		return 0;
-	}
-	if (err && s->abort == LP_ABORT_MEMORY) {
-		s->abort = LP_ABORT_NONE;
-		lp_seterr("%s: %s", s->env->script ? s->env->script : "(command line)",
-			  lua_api__memory_text(s));
-		lua_pop(L, 2);
-		return -ENOMEM;
-	}
-	s->abort = LP_ABORT_NONE;
-	if (err) {
-		if (lp_signalled)
-			lp_seterr("interrupted");
-		else
-			lp_seterr("%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
-		lua_pop(L, 2);
-		return -EINVAL;
-	}
-	lua_pop(L, 1);
-	return 0;
+	return lua_api__run_script(s->lua);
 }
 
 /* When a timer set at now with delay falls due (never: UINT64_MAX). */
@@ -519,7 +543,8 @@ static uint64_t timer_due(uint64_t now, uint64_t delay)
 	return delay >= TIMER_NEVER ? UINT64_MAX : now + delay;
 }
 
-int session__add_timer(struct session *s, uint64_t interval_ns, bool repeat, int fn_ref)
+/* Timers: returns the id, or -errno. */
+static int add_timer(struct session *s, uint64_t interval_ns, bool repeat, int fn_ref)
 {
 	struct timer *t;
 
@@ -542,7 +567,7 @@ int session__add_timer(struct session *s, uint64_t interval_ns, bool repeat, int
 	return t->id;
 }
 
-void session__cancel_timer(struct session *s, int id)
+static void cancel_timer(struct session *s, int id)
 {
 	int i;
 
@@ -570,14 +595,14 @@ static uint64_t run_timers(struct session *s)
 		} else {
 			t->cancelled = true;
 		}
-		lua_api__call_ref(s, t->fn_ref, "timer");
+		lua_api__call_ref(s->lua, t->fn_ref, "timer");
 		t = &s->timers[i]; /* the callback may have added timers */
 		if (t->cancelled)
 			continue;
 	}
 	for (i = 0, j = 0; i < s->ntimers; i++) {
 		if (s->timers[i].cancelled) {
-			luaL_unref(s->L, LUA_REGISTRYINDEX, s->timers[i].fn_ref);
+			lua_api__unref(s->lua, s->timers[i].fn_ref);
 			continue;
 		}
 		s->timers[j++] = s->timers[i];
@@ -731,6 +756,7 @@ int session__finish(struct session *s)
 {
 	uint64_t st[LP_NSTATS], untraced, batches, cut, unwritten;
 	bool launched_exited = false, late, write_error;
+	struct lua_counts *counts = lua_api__counts(s->lua);
 	size_t inflight;
 	int i, code = 0;
 
@@ -741,10 +767,10 @@ int session__finish(struct session *s)
 	 */
 	tracer__detach_all(s->tracer);
 	late = drain_rest(s);
-	s->undelivered += tracer__undelivered(s->tracer);
+	counts->undelivered += tracer__undelivered(s->tracer);
 	s->ended = true;
-	if (s->L && !(lp_signalled && s->in_lua))
-		lua_api__run_exit(s);
+	if (!(lp_signalled && lua_api__in_lua(s->lua)))
+		lua_api__run_exit(s->lua);
 	/* a reader that has gone is a clean stop; any other write error, an error */
 	write_error = output__report();
 	unwritten = output__lost_events();
@@ -761,11 +787,11 @@ int session__finish(struct session *s)
 	}
 	if (!s->env->quiet) {
 		fprintf(stderr, "luprobe: %llu event%s, %llu lost",
-			(unsigned long long)s->delivered, s->delivered == 1 ? "" : "s",
+			(unsigned long long)counts->delivered, counts->delivered == 1 ? "" : "s",
 			(unsigned long long)st[LP_STAT_LOST]);
-		if (s->callback_errors)
-			fprintf(stderr, ", %llu error%s", (unsigned long long)s->callback_errors,
-				s->callback_errors == 1 ? "" : "s");
+		if (counts->errors)
+			fprintf(stderr, ", %llu error%s", (unsigned long long)counts->errors,
+				counts->errors == 1 ? "" : "s");
 		if (st[LP_STAT_CALLS_FULL] || st[LP_STAT_NESTED])
 			fprintf(stderr, ", %llu calls not paired",
 				(unsigned long long)(st[LP_STAT_CALLS_FULL] + st[LP_STAT_NESTED]));
@@ -802,8 +828,8 @@ int session__finish(struct session *s)
 			fprintf(stderr, ", %llu aggregation update%s dropped",
 				(unsigned long long)st[LP_STAT_AGG_FULL],
 				st[LP_STAT_AGG_FULL] == 1 ? "" : "s");
-		if (s->undelivered)
-			fprintf(stderr, ", %llu undelivered", (unsigned long long)s->undelivered);
+		if (counts->undelivered)
+			fprintf(stderr, ", %llu undelivered", (unsigned long long)counts->undelivered);
 		if (unwritten)
 			fprintf(stderr, ", %llu not written", (unsigned long long)unwritten);
 		fputc('\n', stderr);
@@ -822,12 +848,12 @@ int session__finish(struct session *s)
 			"luprobe.options{ agg_keys = N }\n",
 			(unsigned long long)st[LP_STAT_AGG_FULL],
 			st[LP_STAT_AGG_FULL] == 1 ? " was" : "s were", tracer__agg_keys(s->tracer));
-	if (s->undelivered && late)
+	if (counts->undelivered && late)
 		fprintf(stderr,
 			"luprobe: %llu event%s still in the ring buffer a second after the run "
 			"ended, not delivered: the script handles events slower than they come\n",
-			(unsigned long long)s->undelivered,
-			s->undelivered == 1 ? " was" : "s were");
+			(unsigned long long)counts->undelivered,
+			counts->undelivered == 1 ? " was" : "s were");
 	tracer__batches(s->tracer, &batches, &cut);
 	if (cut)
 		pr_info("luprobe: %llu of %llu batches of events were cut after %u ms so that "
@@ -860,10 +886,10 @@ void session__free(struct session *s)
 		target__terminate(&s->targets[i], 1000);
 		target__close(&s->targets[i]);
 	}
-	lua_api__close(s);
+	lua_api__close(s->lua);
+	s->lua = NULL;
 	probe_set__free(&s->ps);
 	tracer__free(s->tracer);
 	free(s->timers);
-	sb_free(&s->line);
 	signal_session = NULL;
 }

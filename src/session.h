@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * One run of luprobe: its settings (struct env), the Lua state, the tracer,
+ * One run of luprobe: its settings (struct env), the script (the Lua layer,
+ * which reaches the run through the host interface the session fills in), the tracer,
  * the traced processes and the event loop that serves the ring buffer,
  * timers, signals and the targets' exits.
  */
@@ -10,11 +11,11 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <lua.h>
 #include "probe.h"
-#include "strbuf.h"
 #include "target.h"
 #include "tracer.h"
+
+struct lua_script;
 
 #define MAX_TARGETS	64
 #define MAX_INCLUDES	16
@@ -44,9 +45,6 @@ struct env {
 	struct target_user as;	  /* its uid, gid and groups */
 };
 
-/* A timer's delay or interval from here on (2^62 ns, 146 years): it never fires. */
-#define TIMER_NEVER (1ull << 62)
-
 struct timer {
 	uint64_t due;	   /* CLOCK_MONOTONIC ns; UINT64_MAX: never */
 	uint64_t delay;	   /* ns to the first call, counted from when tracing starts */
@@ -56,36 +54,15 @@ struct timer {
 	bool cancelled;
 };
 
-/* Why the Lua code running now is being stopped (session.abort). */
-enum lp_abort {
-	LP_ABORT_NONE,
-	LP_ABORT_SIGNAL, /* Ctrl-C, SIGTERM, SIGHUP */
-	LP_ABORT_BUDGET, /* the callback ran more than --budget instructions */
-	LP_ABORT_MEMORY, /* the script's memory limit was reached */
-	LP_ABORT_EXIT,	 /* os.exit() */
-};
-
 struct session {
 	struct env *env;
-	lua_State *L;
-	struct lualloc *lalloc; /* the allocator of L */
-	int handlers_ref;	/* registry: [probe id + 1] = { fn, ... } */
-	int event_mt_ref;	/* registry: the event metatable */
+	struct lua_script *lua; /* the script's state (lua_api.h) */
 	struct probe_set ps;
 	struct tracer *tracer;
 	struct target targets[MAX_TARGETS];
 	int ntargets;
 	int nwatched; /* targets whose pidfd the loop watches */
 	bool attached;
-	bool in_lua;  /* a callback or the main chunk is running */
-	/*
-	 * Set, the running callback (or main chunk) raises at every instruction
-	 * until control is back in luprobe: pcall cannot swallow the stop.
-	 */
-	volatile sig_atomic_t abort;
-	lua_State *volatile running; /* the coroutine a callback is running, or NULL */
-	uint64_t budget_used;	     /* instructions the callback has run, in hook quanta */
-	bool memory_hit;	     /* the Lua state reached --memory (and got room to end) */
 	bool looping; /* the event loop has started */
 	bool ended;   /* the loop is over and the probes detached: no new probe */
 	bool dropped; /* switched to --user: no more probes */
@@ -96,17 +73,10 @@ struct session {
 	/* timers */
 	struct timer *timers;
 	int ntimers, timers_cap, next_timer_id;
-	/* counters for the summary */
-	uint64_t delivered;
-	uint64_t undelivered; /* left in the ring when the run ended */
-	uint64_t callback_errors;
 	uint64_t started_ns;
-	struct strbuf line; /* scratch for output */
 };
 
 extern volatile sig_atomic_t lp_signalled; /* the signal (SIGINT, SIGTERM, SIGHUP) seen, or 0 */
-
-uint64_t now_ns(void);
 
 int session__init(struct session *s, struct env *env);
 void session__free(struct session *s);
@@ -128,17 +98,5 @@ int session__drop_privileges(struct session *s);
 int session__loop(struct session *s);
 /* After the loop: drain, on_exit handlers, summary, detach. */
 int session__finish(struct session *s);
-
-/* Add a running process as a target (-p). */
-int session__add_pid(struct session *s, pid_t pid);
-/*
- * attach(pid): add a running process as a target and resolve every probe
- * without target = for it, attaching them if tracing has started. On an
- * error (named "attach(PID): ...") nothing of it is left.
- */
-int session__trace_pid(struct session *s, pid_t pid);
-/* Timers: returns the id, or -errno. */
-int session__add_timer(struct session *s, uint64_t interval_ns, bool repeat, int fn_ref);
-void session__cancel_timer(struct session *s, int id);
 
 #endif

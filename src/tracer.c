@@ -14,7 +14,7 @@
 #include "log.h"
 #include "ring.h"
 #include "tracer.h"
-#include "session.h"
+#include "util.h"
 #include "luprobe.skel.h"
 
 /* What a loaded BPF object is sized for: everything fixed at load time. */

@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Event objects, the userdata "luprobe.event" a handler gets: its fields
+ * (e.func, e.args, e.ret, e.err, e.stack, ...) decoded on first read and
+ * kept in its user values, tostring(e) and e:json() (rendered by event.c);
+ * and the delivery of a record to the probe's handlers, or to the default
+ * output when it has none.
+ */
+#include <stdio.h>
+#include <string.h>
+#include "decode.h"
+#include "event.h"
+#include "lua_int.h"
+#include "output.h"
+#include "probe.h"
+#include "tracer.h"
+
+/* An event's user values: what it decoded once, kept for further reads. */
+enum { UV_ARGS = 1, UV_RET, UV_STACK, UV_N = UV_STACK };
+
+/* An event: the record as it came from the ring buffer. */
+struct levent {
+	size_t size;
+	struct lp_rec rec; /* followed by rec.data_len bytes */
+};
+
+static struct levent *check_event(lua_State *L, int idx)
+{
+	struct levent *ev = lua_touserdata(L, idx);
+	bool ok = false;
+
+	if (ev && lua_getmetatable(L, idx)) {
+		lua_rawgeti(L, LUA_REGISTRYINDEX, lua_script_of(L)->event_mt_ref);
+		ok = lua_rawequal(L, -1, -2);
+		lua_pop(L, 2);
+	}
+	if (!ok)
+		luaL_typeerror(L, idx, EVENT_MT);
+	return ev;
+}
+
+static const struct planinfo *event_plan(lua_State *L, const struct levent *ev)
+{
+	return probe_set__plan(lua_script_of(L)->opts.ps, ev->rec.plan);
+}
+
+/* Push e.args (results=false) or e.ret (results=true), cached in the user value. */
+static void push_values(lua_State *L, int evidx, bool results)
+{
+	struct levent *ev = check_event(L, evidx);
+	const struct planinfo *pi = event_plan(L, ev);
+	const struct plan_value *vals;
+	struct decode_ctx c;
+	size_t n, i, k = 0;
+	int uv = results ? UV_RET : UV_ARGS;
+
+	if (lua_getiuservalue(L, evidx, uv) == LUA_TTABLE)
+		return;
+	lua_pop(L, 1);
+	if (!pi || (results ? !event__has_return(&ev->rec) : !event__has_entry(&ev->rec))) {
+		lua_pushnil(L);
+		return;
+	}
+	event__decode_ctx(&ev->rec, ev->size, pi, &c);
+	vals = plan__values(pi->pb, &n);
+	lua_createtable(L, 0, n);
+	for (i = 0; i < n; i++) {
+		if (vals[i].is_result != results || vals[i].hidden)
+			continue;
+		decode__push(L, &c, &vals[i].root);
+		if (results) {
+			lua_pushvalue(L, -1);
+			lua_rawseti(L, -3, ++k);
+		}
+		lua_setfield(L, -2, vals[i].name);
+	}
+	lua_pushvalue(L, -1);
+	lua_setiuservalue(L, evidx, uv);
+}
+
+static void push_stack(lua_State *L, int evidx);
+
+static int l_event_index(lua_State *L)
+{
+	struct levent *ev = check_event(L, 1);
+	const char *k = luaL_checkstring(L, 2);
+	const struct planinfo *pi;
+
+	switch (k[0]) {
+	case 'a':
+		if (strcmp(k, "args") == 0) {
+			push_values(L, 1, false);
+			return 1;
+		}
+		break;
+	case 'e':
+		if (strcmp(k, "err") == 0) {
+			/* Go's convention: the last result, when it is an error */
+			const struct plan_value *vals;
+			size_t n, i, last = (size_t)-1;
+
+			pi = event_plan(L, ev);
+			vals = pi ? plan__values(pi->pb, &n) : NULL;
+			for (i = 0; vals && i < n; i++)
+				if (vals[i].is_result && !vals[i].hidden)
+					last = i;
+			if (last == (size_t)-1 || !gotype__is_error(vals[last].root.type) ||
+			    !event__has_return(&ev->rec)) {
+				lua_pushnil(L);
+				return 1;
+			}
+			push_values(L, 1, true);
+			lua_getfield(L, -1, vals[last].name);
+			return 1;
+		}
+		break;
+	case 'f':
+		if (strcmp(k, "func") == 0) {
+			pi = event_plan(L, ev);
+			lua_pushstring(L, pi ? pi->func->name : "?");
+			return 1;
+		}
+		break;
+	case 'g':
+		if (strcmp(k, "goid") == 0) {
+			lua_pushinteger(L, ev->rec.goid);
+			return 1;
+		}
+		if (strcmp(k, "g0") == 0) {
+			lua_pushboolean(L, ev->rec.flags & LP_RF_G0);
+			return 1;
+		}
+		if (strcmp(k, "goversion") == 0) {
+			/* libraries follow what changed between releases; nil when not known */
+			const char *v;
+
+			pi = event_plan(L, ev);
+			v = pi ? gobin__info(pi->bin->gb)->go_version : "";
+			if (*v)
+				lua_pushstring(L, v);
+			else
+				lua_pushnil(L);
+			return 1;
+		}
+		break;
+	case 'k':
+		if (strcmp(k, "kind") == 0) {
+			lua_pushstring(L, event__kind(&ev->rec));
+			return 1;
+		}
+		break;
+	case 'l':
+		if (strcmp(k, "latency") == 0) {
+			if (event__has_entry(&ev->rec) && event__has_return(&ev->rec))
+				lua_pushinteger(L, ev->rec.latency);
+			else
+				lua_pushnil(L);
+			return 1;
+		}
+		break;
+	case 'p':
+		if (strcmp(k, "pid") == 0) {
+			lua_pushinteger(L, ev->rec.pid);
+			return 1;
+		}
+		if (strcmp(k, "probe") == 0) {
+			pi = event_plan(L, ev);
+			lua_getfield(L, LUA_REGISTRYINDEX, KEY_PROBES);
+			lua_rawgeti(L, -1, pi ? (lua_Integer)pi->probe->id + 1 : 0);
+			return 1;
+		}
+		break;
+	case 'r':
+		if (strcmp(k, "ret") == 0) {
+			push_values(L, 1, true);
+			return 1;
+		}
+		break;
+	case 's':
+		if (strcmp(k, "stack") == 0) {
+			push_stack(L, 1);
+			return 1;
+		}
+		break;
+	case 't':
+		if (strcmp(k, "tid") == 0) {
+			lua_pushinteger(L, ev->rec.tid);
+			return 1;
+		}
+		if (strcmp(k, "ts") == 0) {
+			lua_pushinteger(L, ev->rec.ts);
+			return 1;
+		}
+		break;
+	}
+	luaL_getmetafield(L, 1, "methods");
+	lua_getfield(L, -1, k);
+	return 1;
+}
+
+static int l_event_tostring(lua_State *L)
+{
+	struct levent *ev = check_event(L, 1);
+	struct lua_script *ls = lua_script_of(L);
+
+	sb_reset(&ls->line);
+	event__format(&ls->line, &ev->rec, ev->size, event_plan(L, ev));
+	lua_pushlstring(L, sb_str(&ls->line), ls->line.len);
+	return 1;
+}
+
+static int l_event_json(lua_State *L)
+{
+	struct levent *ev = check_event(L, 1);
+	struct lua_script *ls = lua_script_of(L);
+
+	sb_reset(&ls->line);
+	event__json(&ls->line, &ev->rec, ev->size, event_plan(L, ev));
+	lua_pushlstring(L, sb_str(&ls->line), ls->line.len);
+	return 1;
+}
+
+/*
+ * A stack list prints like a Go traceback: "func(...)\n\tfile:line" per frame.
+ * luaL_Buffer keeps its box at the top of the stack: each frame's text is
+ * made below it from the frame's fields, which are popped before it is added.
+ */
+static int l_stack_tostring(lua_State *L)
+{
+	luaL_Buffer b;
+	lua_Integer i, n;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	n = luaL_len(L, 1);
+	lua_settop(L, 1);
+	luaL_buffinit(L, &b);
+	for (i = 1; i <= n; i++) {
+		lua_rawgeti(L, 1, i);
+		lua_getfield(L, -1, "func");
+		lua_getfield(L, -2, "file");
+		lua_getfield(L, -3, "line");
+		lua_getfield(L, -4, "pc"); /* frame, func, file, line, pc */
+		if (lua_isstring(L, -4)) {
+			lua_pushfstring(L, "%s(...)\n", lua_tostring(L, -4));
+		} else {
+			char pc[32]; /* lua_pushfstring has no hexadecimal integers */
+
+			snprintf(pc, sizeof(pc), "0x%llx",
+				 (unsigned long long)lua_tointeger(L, -1));
+			lua_pushfstring(L, "?(...) pc=%s\n", pc);
+		}
+		if (lua_isstring(L, -4))
+			lua_pushfstring(L, "\t%s:%d\n", lua_tostring(L, -4),
+					(int)lua_tointeger(L, -3));
+		else
+			lua_pushliteral(L, "");
+		lua_concat(L, 2);
+		lua_replace(L, -6); /* the frame's text, where the frame was */
+		lua_pop(L, 4);
+		luaL_addvalue(&b);
+	}
+	luaL_pushresult(&b);
+	return 1;
+}
+
+static void push_stack_key(lua_State *L, const struct levent *ev, const struct planinfo *pi)
+{
+	uint64_t bias;
+	bool known = event__bias(&ev->rec, pi, &bias);
+
+	/* symbolized with the load bias of the event's process image */
+	lua_pushfstring(L, "%d:%I:%d:%p:%I", (int)ev->rec.stack_id, (lua_Integer)bias, (int)known,
+			(void *)pi->bin, (lua_Integer)ev->rec.stack_ret);
+}
+
+static void push_stack(lua_State *L, int evidx)
+{
+	struct levent *ev = check_event(L, evidx);
+	struct lua_script *ls = lua_script_of(L);
+	const struct planinfo *pi = event_plan(L, ev);
+	uint64_t ips[LP_STACK_DEPTH + 1];
+	int n, i, k = 0;
+	uint64_t bias;
+	bool known;
+
+	if (!(ev->rec.flags & LP_RF_STACK) || !pi) {
+		lua_pushnil(L);
+		return;
+	}
+	if (lua_getiuservalue(L, evidx, UV_STACK) == LUA_TTABLE)
+		return;
+	lua_pop(L, 1);
+	/*
+	 * The kernel keeps one copy per distinct stack: symbolize each once. The
+	 * caller's return address is not part of the kernel's stack, so it is
+	 * part of the key.
+	 */
+	lua_getfield(L, LUA_REGISTRYINDEX, KEY_STACKS);
+	push_stack_key(L, ev, pi);
+	if (lua_rawget(L, -2) == LUA_TTABLE) {
+		lua_remove(L, -2);
+		return;
+	}
+	lua_pop(L, 2);
+	n = tracer__stack(ls->opts.tracer, ev->rec.stack_id, ips + 1, LP_STACK_DEPTH);
+	if (n <= 0) {
+		lua_pushnil(L);
+		return;
+	}
+	/*
+	 * The frame-pointer walk starts at the probed function's ip and then the
+	 * return address saved by the caller's frame: at entry the function has
+	 * not pushed its own frame yet, so the return address into its caller is
+	 * the word at SP, recorded at the probe. Put it second.
+	 */
+	ips[0] = ips[1];
+	ips[1] = ev->rec.stack_ret;
+	n += 1;
+	known = event__bias(&ev->rec, pi, &bias);
+	lua_createtable(L, n, 0);
+	for (i = 0; i < n && i <= LP_STACK_DEPTH; i++) {
+		const struct gobin_func *f;
+		uint64_t pc = ips[i] - bias;
+		const char *file = NULL;
+		int line = 0;
+
+		if (i == 1 && !ips[i])
+			continue;
+		/* a return address points after the CALL: look up the CALL itself */
+		f = known ? gobin__func_at(pi->bin->gb, i ? pc - 1 : pc) : NULL;
+		lua_createtable(L, 0, 4);
+		lua_pushinteger(L, ips[i]);
+		lua_setfield(L, -2, "pc");
+		if (f) {
+			lua_pushstring(L, f->name);
+			lua_setfield(L, -2, "func");
+			if (gobin__pc_line(pi->bin->gb, f, i ? pc - 1 : pc, &file, &line) == 0) {
+				lua_pushstring(L, file);
+				lua_setfield(L, -2, "file");
+				lua_pushinteger(L, line);
+				lua_setfield(L, -2, "line");
+			}
+		}
+		lua_rawseti(L, -2, ++k);
+	}
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, l_stack_tostring);
+	lua_setfield(L, -2, "__tostring");
+	lua_setmetatable(L, -2);
+	lua_getfield(L, LUA_REGISTRYINDEX, KEY_STACKS);
+	push_stack_key(L, ev, pi);
+	lua_pushvalue(L, -3);
+	lua_rawset(L, -3);
+	lua_pop(L, 1);
+	/* cache it with the event: a handler may read e.stack more than once */
+	lua_pushvalue(L, -1);
+	lua_setiuservalue(L, evidx, UV_STACK);
+}
+
+/* ---- dispatch ---- */
+
+static void push_event(lua_State *L, const struct lp_rec *rec, size_t size)
+{
+	struct levent *ev =
+		lua_newuserdatauv(L, sizeof(struct levent) - sizeof(struct lp_rec) + size, UV_N);
+
+	ev->size = size;
+	memcpy(&ev->rec, rec, size);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, lua_script_of(L)->event_mt_ref);
+	lua_setmetatable(L, -2);
+}
+
+/* After an event: count it if its output was lost; a write error ends the run. */
+static void event_done(struct lua_script *ls)
+{
+	output__event_done();
+	if (output__error())
+		host_stop(ls, LUA_STOP_CLEAN);
+}
+
+/* No handler: print the event, as text or JSON. */
+static void print_event(struct lua_script *ls, const struct lp_rec *rec, size_t size,
+			const struct planinfo *pi)
+{
+	sb_reset(&ls->line);
+	if (ls->opts.json)
+		event__json(&ls->line, rec, size, pi);
+	else
+		event__format(&ls->line, rec, size, pi);
+	sb_putc(&ls->line, '\n');
+	fwrite(ls->line.buf, 1, ls->line.len, stdout);
+}
+
+int lua_api__event(struct lua_script *ls, const struct lp_rec *rec, size_t size)
+{
+	lua_State *L = ls->L;
+	const struct planinfo *pi = probe_set__plan(ls->opts.ps, rec->plan);
+	int top = lua_gettop(L), nh, i;
+
+	if (!pi)
+		return 0;
+	/* disabled since the record was written: nothing after disable() returns */
+	if (!pi->probe->enabled)
+		return 0;
+	/* exit(), an error: the run is over, what comes after is not delivered */
+	if (host_stopping(ls)) {
+		ls->counts.undelivered++;
+		return 0;
+	}
+	pi->probe->events++;
+	ls->counts.delivered++;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, ls->handlers_ref);
+	if (lua_rawgeti(L, -1, pi->probe->id + 1) != LUA_TTABLE) {
+		print_event(ls, rec, size, pi);
+		lua_settop(L, top);
+		event_done(ls);
+		return 0;
+	}
+	nh = luaL_len(L, -1);
+	push_event(L, rec, size);
+	for (i = 1; i <= nh && !host_stopping(ls); i++) {
+		lua_rawgeti(L, -2, i);
+		lua_pushvalue(L, -2);
+		if (lua_script__call(ls, 1, NULL))
+			break;
+		/* a handler returning false hides the event from the handlers after it */
+		if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
+			lua_pop(L, 1);
+			break;
+		}
+		lua_pop(L, 1);
+	}
+	lua_settop(L, top);
+	event_done(ls);
+	return 0;
+}
+
+static const luaL_Reg meth[] = {
+	{"json", l_event_json},
+	{NULL, NULL},
+};
+
+static const luaL_Reg metameth[] = {
+	{"__index", l_event_index},
+	{"__tostring", l_event_tostring},
+	{NULL, NULL},
+};
+
+/*
+ * The event metatable, kept by reference (events are many: no name lookup
+ * per event) and hidden from scripts (getmetatable(e) is false).
+ */
+void lua_event__createmeta(lua_State *L, struct lua_script *ls)
+{
+	luaL_newmetatable(L, EVENT_MT);
+	luaL_setfuncs(L, metameth, 0);
+	luaL_newlib(L, meth);
+	lua_setfield(L, -2, "methods");
+	lua_pushboolean(L, 0);
+	lua_setfield(L, -2, "__metatable");
+	ls->event_mt_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
