@@ -445,171 +445,135 @@ static int check_privileges(const struct env *env)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for besides a run. */
+struct cmdline {
+	const char *list; /* -l BINARY */
+	const char *info; /* --info BINARY */
+};
+
+/* One option into env or cl: -1 to go on, else the exit code luprobe ends with now. */
+static int parse_option(int opt, struct env *env, struct cmdline *cl)
 {
-	static struct env env;
-	static struct session s;
-	const char *list = NULL, *info = NULL;
 	char *end;
-	int opt, code, i, nopts = argc;
 
-	/*
-	 * Output to a pipe or file is written at the end of each batch of events,
-	 * whole lines at a time: stdio's default buffer for a pipe (4 KiB) would
-	 * also write when full, mid-line, and a command sharing the pipe could
-	 * write its own lines into the middle of one of ours. Every write is
-	 * checked (src/output.c).
-	 */
-	if (output__init())
-		return fail("cannot set up the standard output");
-	env.lua_budget = 100000000;
-	env.memory = default_memory();
-	env.drain_ms = 5;
-	/* everything after "--" is the command, never options */
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0) {
-			nopts = i;
-			if (i + 1 < argc)
-				env.command = argv + i + 1;
-			else
-				return fail("-- must be followed by a command");
-			argv[i] = NULL;
-			break;
-		}
-	}
-	while ((opt = getopt_long(nopts, argv, "p:e:a:I:l:o:qvh", long_opts, NULL)) != -1) {
-		switch (opt) {
-		case 'p': {
-			long pid = strtol(optarg, &end, 10);
+	switch (opt) {
+	case 'p': {
+		long pid = strtol(optarg, &end, 10);
 
-			if (*end || pid <= 0)
-				return fail("-p needs a process id, e.g. -p 1234");
-			if (env.npids == MAX_TARGETS)
-				return fail("too many -p");
-			env.pids[env.npids++] = pid;
-			break;
-		}
-		case 'e':
-			env.code = optarg;
-			break;
-		case 'a':
-			if (env.nscript_args == MAX_SCRIPT_ARGS)
-				return fail("too many -a");
-			env.script_args[env.nscript_args++] = optarg;
-			break;
-		case 'I':
-			if (env.nincludes == MAX_INCLUDES)
-				return fail("too many -I");
-			env.includes[env.nincludes++] = optarg;
-			break;
-		case 'l':
-			list = optarg;
-			break;
-		case 'q':
-			env.quiet = true;
-			break;
-		case 'o':
-			env.output = optarg;
-			break;
-		case 'v':
-			lp_verbosity++;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case OPT_VERSION:
-			printf("luprobe %s\n", LUPROBE_VERSION);
-			return 0;
-		case OPT_JSON:
-			env.json = true;
-			break;
-		case OPT_INFO:
-			info = optarg;
-			break;
-		case OPT_DURATION:
-			env.duration_s = strtod(optarg, &end);
-			if (*end || env.duration_s <= 0)
-				return fail("--duration needs a positive number of seconds");
-			break;
-		case OPT_KEEP_GOING:
-			env.keep_going = true;
-			break;
-		case OPT_BUDGET:
-			env.lua_budget = strtoull(optarg, &end, 10);
-			if (*end || env.lua_budget > 2000000000ull)
-				return fail("--budget needs an instruction count (0 for no limit)");
-			break;
-		case OPT_RINGBUF:
-			env.topts.ringbuf_bytes = strtoull(optarg, &end, 0);
-			if (*end || env.topts.ringbuf_bytes < 4096 ||
-			    env.topts.ringbuf_bytes > (1u << 30))
-				return fail("--ringbuf needs a size from 4096 to 1073741824 bytes");
-			break;
-		case OPT_DESCRIBE:
-			code = describe_script(optarg);
-			return output__report() ? 1 : code;
-		case OPT_MEMORY:
-			if (parse_size(optarg, &env.memory) || env.memory < (1u << 20) ||
-			    env.memory > (1ull << 40))
-				return fail("--memory needs a size from 1M to 1T, e.g. 256M or 2G");
-			break;
-		case OPT_USER:
-			if (lookup_user(optarg, &env))
-				return 1;
-			break;
-		case OPT_MAX_CALLS:
-			env.topts.max_calls = strtoul(optarg, &end, 10);
-			if (*end || env.topts.max_calls < 64 || env.topts.max_calls > (1u << 22))
-				return fail("--max-calls needs 64 to 4194304");
-			break;
-		case OPT_AGG_KEYS:
-			env.topts.agg_keys = strtoul(optarg, &end, 10);
-			if (*end || !env.topts.agg_keys || env.topts.agg_keys > (1u << 30))
-				return fail("--agg-keys needs 1 to 1073741824");
-			break;
-		case OPT_MAP_LIMIT:
-			env.topts.map_limit = strtoull(optarg, &end, 0);
-			if (*end || env.topts.map_limit < (1u << 20) ||
-			    env.topts.map_limit > (1ULL << 40))
-				return fail(
-					"--map-limit needs a size from 1048576 to 1099511627776 "
-					"bytes");
-			break;
-		case OPT_DRAIN:
-			env.drain_ms = strtoul(optarg, &end, 10);
-			if (*end || !env.drain_ms || env.drain_ms > 1000)
-				return fail("--drain-ms needs 1 to 1000");
-			break;
-		default:
-			fputs("Try 'luprobe --help'.\n", stderr);
-			return 2;
-		}
+		if (*end || pid <= 0)
+			return fail("-p needs a process id, e.g. -p 1234");
+		if (env->npids == MAX_TARGETS)
+			return fail("too many -p");
+		env->pids[env->npids++] = pid;
+		break;
 	}
-	if (list) {
-		code = list_functions(list, optind < nopts ? argv[optind] : NULL);
+	case 'e':
+		env->code = optarg;
+		break;
+	case 'a':
+		if (env->nscript_args == MAX_SCRIPT_ARGS)
+			return fail("too many -a");
+		env->script_args[env->nscript_args++] = optarg;
+		break;
+	case 'I':
+		if (env->nincludes == MAX_INCLUDES)
+			return fail("too many -I");
+		env->includes[env->nincludes++] = optarg;
+		break;
+	case 'l':
+		cl->list = optarg;
+		break;
+	case 'q':
+		env->quiet = true;
+		break;
+	case 'o':
+		env->output = optarg;
+		break;
+	case 'v':
+		lp_verbosity++;
+		break;
+	case 'h':
+		fputs(usage, stdout);
+		return 0;
+	case OPT_VERSION:
+		printf("luprobe %s\n", LUPROBE_VERSION);
+		return 0;
+	case OPT_JSON:
+		env->json = true;
+		break;
+	case OPT_INFO:
+		cl->info = optarg;
+		break;
+	case OPT_DURATION:
+		env->duration_s = strtod(optarg, &end);
+		if (*end || env->duration_s <= 0)
+			return fail("--duration needs a positive number of seconds");
+		break;
+	case OPT_KEEP_GOING:
+		env->keep_going = true;
+		break;
+	case OPT_BUDGET:
+		env->lua_budget = strtoull(optarg, &end, 10);
+		if (*end || env->lua_budget > 2000000000ull)
+			return fail("--budget needs an instruction count (0 for no limit)");
+		break;
+	case OPT_RINGBUF:
+		env->topts.ringbuf_bytes = strtoull(optarg, &end, 0);
+		if (*end || env->topts.ringbuf_bytes < 4096 ||
+		    env->topts.ringbuf_bytes > (1u << 30))
+			return fail("--ringbuf needs a size from 4096 to 1073741824 bytes");
+		break;
+	case OPT_DESCRIBE: {
+		int code = describe_script(optarg);
+
 		return output__report() ? 1 : code;
 	}
-	if (info) {
-		code = show_info(info);
-		return output__report() ? 1 : code;
+	case OPT_MEMORY:
+		if (parse_size(optarg, &env->memory) || env->memory < (1u << 20) ||
+		    env->memory > (1ull << 40))
+			return fail("--memory needs a size from 1M to 1T, e.g. 256M or 2G");
+		break;
+	case OPT_USER:
+		if (lookup_user(optarg, env))
+			return 1;
+		break;
+	case OPT_MAX_CALLS:
+		env->topts.max_calls = strtoul(optarg, &end, 10);
+		if (*end || env->topts.max_calls < 64 || env->topts.max_calls > (1u << 22))
+			return fail("--max-calls needs 64 to 4194304");
+		break;
+	case OPT_AGG_KEYS:
+		env->topts.agg_keys = strtoul(optarg, &end, 10);
+		if (*end || !env->topts.agg_keys || env->topts.agg_keys > (1u << 30))
+			return fail("--agg-keys needs 1 to 1073741824");
+		break;
+	case OPT_MAP_LIMIT:
+		env->topts.map_limit = strtoull(optarg, &end, 0);
+		if (*end || env->topts.map_limit < (1u << 20) ||
+		    env->topts.map_limit > (1ULL << 40))
+			return fail(
+				"--map-limit needs a size from 1048576 to 1099511627776 "
+				"bytes");
+		break;
+	case OPT_DRAIN:
+		env->drain_ms = strtoul(optarg, &end, 10);
+		if (*end || !env->drain_ms || env->drain_ms > 1000)
+			return fail("--drain-ms needs 1 to 1000");
+		break;
+	default:
+		fputs("Try 'luprobe --help'.\n", stderr);
+		return 2;
 	}
-	if (!env.code) {
-		if (optind >= nopts) {
-			fputs(usage, stderr);
-			return 2;
-		}
-		env.script = argv[optind++];
-	}
-	if (optind < nopts)
-		return fail("unexpected argument; give script arguments with -a KEY=VALUE, and the "
-			    "command to run after --");
-	/* the command writes to the same stdout; before the Lua state takes it as io.stdout */
-	if (env.command && !env.output)
-		output__share();
-	if (check_privileges(&env))
-		return 1;
+	return -1;
+}
 
-	code = session__init(&s, &env);
+/* A run: the session from the script's main chunk to its summary; the exit code. */
+static int run(struct env *env)
+{
+	static struct session s;
+	int code, i;
+
+	code = session__init(&s, env);
 	pr_debug("luprobe: %.2f ms: initialized\n", (now_ns() - s.started_ns) / 1e6);
 	if (!code)
 		code = session__load_script(&s);
@@ -618,8 +582,8 @@ int main(int argc, char **argv)
 	pr_debug("luprobe: %.2f ms: script loaded, targets open\n",
 		 (now_ns() - s.started_ns) / 1e6);
 	/* after the fork: the command keeps the original stdout */
-	if (!code && env.output)
-		code = output__redirect(env.output);
+	if (!code && env->output)
+		code = output__redirect(env->output);
 	if (!code && !lp_signalled)
 		code = session__run_script(&s);
 	pr_debug("luprobe: %.2f ms: main chunk run\n", (now_ns() - s.started_ns) / 1e6);
@@ -651,4 +615,65 @@ int main(int argc, char **argv)
 	if (output__report() && !code)
 		code = 1;
 	return code;
+}
+
+int main(int argc, char **argv)
+{
+	static struct env env;
+	struct cmdline cl = {0};
+	int opt, code, i, nopts = argc;
+
+	/*
+	 * Output to a pipe or file is written at the end of each batch of events,
+	 * whole lines at a time: stdio's default buffer for a pipe (4 KiB) would
+	 * also write when full, mid-line, and a command sharing the pipe could
+	 * write its own lines into the middle of one of ours. Every write is
+	 * checked (src/output.c).
+	 */
+	if (output__init())
+		return fail("cannot set up the standard output");
+	env.lua_budget = 100000000;
+	env.memory = default_memory();
+	env.drain_ms = 5;
+	/* everything after "--" is the command, never options */
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			nopts = i;
+			if (i + 1 < argc)
+				env.command = argv + i + 1;
+			else
+				return fail("-- must be followed by a command");
+			argv[i] = NULL;
+			break;
+		}
+	}
+	while ((opt = getopt_long(nopts, argv, "p:e:a:I:l:o:qvh", long_opts, NULL)) != -1) {
+		code = parse_option(opt, &env, &cl);
+		if (code >= 0)
+			return code;
+	}
+	if (cl.list) {
+		code = list_functions(cl.list, optind < nopts ? argv[optind] : NULL);
+		return output__report() ? 1 : code;
+	}
+	if (cl.info) {
+		code = show_info(cl.info);
+		return output__report() ? 1 : code;
+	}
+	if (!env.code) {
+		if (optind >= nopts) {
+			fputs(usage, stderr);
+			return 2;
+		}
+		env.script = argv[optind++];
+	}
+	if (optind < nopts)
+		return fail("unexpected argument; give script arguments with -a KEY=VALUE, and the "
+			    "command to run after --");
+	/* the command writes to the same stdout; before the Lua state takes it as io.stdout */
+	if (env.command && !env.output)
+		output__share();
+	if (check_privileges(&env))
+		return 1;
+	return run(&env);
 }
