@@ -21,9 +21,11 @@
 #define EVENT_MT   "luprobe.event"
 #define TIMER_MT   "luprobe.timer"
 #define SPEC_MT	   "luprobe.spec"
+#define SENTINEL_MT "luprobe.finalizer"
 #define KEY_PROBES "luprobe.probes"  /* [probe id + 1] = probe userdata */
 #define KEY_EXIT   "luprobe.on_exit" /* { fn, ... } */
 #define KEY_STACKS "luprobe.stacks"  /* ["id:pid:bin"] = symbolized stack, shared */
+#define KEY_FINALIZERS "luprobe.finalizers" /* [table] = its finalizer's sentinel, weak keys */
 
 /* Why the Lua code running now is being stopped (lua_script.abort). */
 enum lp_abort {

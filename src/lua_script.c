@@ -399,18 +399,28 @@ static int l_co_wrap(lua_State *L)
 /*
  * Lua runs a __gc metamethod with hooks off: the budget, Ctrl-C and the
  * memory limit's stop could not reach a finalizer that loops, whether the
- * collector runs it during a callback or lua_close at exit. setmetatable
- * wraps a metatable's __gc so that it runs in a thread of its own, where
- * hooks work.
+ * collector runs it during a callback or lua_close at exit. And it calls
+ * whatever mt.__gc holds when the object is collected, which the script may
+ * have set after setmetatable. So Lua never finalizes a script's table
+ * itself: setmetatable gives a table whose metatable has a __gc a sentinel
+ * (KEY_FINALIZERS[t], weak by key) that is finalized with it, and the
+ * sentinel's __gc calls t's __gc of that moment in a thread of its own,
+ * where hooks work.
  */
-static int l_gc_wrapped(lua_State *L)
+static int l_gc_sentinel(lua_State *L)
 {
 	struct lua_script *ls = lua_script_of(L);
-	lua_State *co = lua_newthread(L), *prev;
+	lua_State *co, *prev;
 	int status, nres;
 
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_pushvalue(L, 1);
+	if (lua_getiuservalue(L, 1, 1) != LUA_TTABLE || !lua_getmetatable(L, -1))
+		return 0;
+	lua_pushliteral(L, "__gc");
+	if (lua_rawget(L, -2) == LUA_TNIL)
+		return 0;
+	co = lua_newthread(L);
+	lua_rotate(L, -2, 1); /* t, mt, co, __gc */
+	lua_pushvalue(L, -4);
 	lua_xmove(L, co, 2);
 	prev = resume_begin(ls, L, co);
 	status = lua_resume(co, L, 1, &nres);
@@ -422,23 +432,43 @@ static int l_gc_wrapped(lua_State *L)
 	return 0;
 }
 
-/* setmetatable(t, mt): Lua's, with mt.__gc made to run where hooks work */
+/* setmetatable(t, mt): Lua's, with mt.__gc run by a sentinel (above) */
 static int l_setmetatable(lua_State *L)
 {
-	if (lua_istable(L, 2)) {
-		lua_pushliteral(L, "__gc");
-		if (lua_rawget(L, 2) == LUA_TFUNCTION && lua_tocfunction(L, -1) != l_gc_wrapped) {
-			lua_pushliteral(L, "__gc");
-			lua_insert(L, -2);
-			lua_pushcclosure(L, l_gc_wrapped, 1);
-			lua_rawset(L, 2);
-		} else {
-			lua_pop(L, 1);
-		}
+	int t = lua_type(L, 2);
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+	if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+		return luaL_error(L, "cannot change a protected metatable");
+	lua_settop(L, 2);
+	lua_pushliteral(L, "__gc");
+	if (t == LUA_TNIL || lua_rawget(L, 2) == LUA_TNIL) {
+		lua_settop(L, 2);
+		lua_setmetatable(L, 1);
+		return 1;
 	}
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_insert(L, 1);
-	lua_call(L, lua_gettop(L) - 1, 1);
+	/* without __gc for a moment, so that Lua does not mark t for finalization */
+	lua_pushliteral(L, "__gc");
+	lua_pushnil(L);
+	lua_rawset(L, 2);
+	lua_pushvalue(L, 2);
+	lua_setmetatable(L, 1);
+	lua_pushliteral(L, "__gc");
+	lua_insert(L, -2);
+	lua_rawset(L, 2); /* t, mt */
+	lua_getfield(L, LUA_REGISTRYINDEX, KEY_FINALIZERS);
+	lua_pushvalue(L, 1);
+	if (lua_rawget(L, -2) == LUA_TNIL) {
+		lua_pop(L, 1);
+		lua_pushvalue(L, 1);
+		lua_newuserdatauv(L, 0, 1);
+		lua_pushvalue(L, 1);
+		lua_setiuservalue(L, -2, 1);
+		luaL_setmetatable(L, SENTINEL_MT);
+		lua_rawset(L, -3);
+	}
+	lua_settop(L, 1);
 	return 1;
 }
 
@@ -463,7 +493,35 @@ static int l_os_exit(lua_State *L)
 	return lua_script__abort_raise(ls, L, 1);
 }
 
-/* Lua's coroutine.resume and wrap, setmetatable and os.exit, replaced by the above. */
+/*
+ * What a script must not reach: the debug library but for traceback and
+ * getinfo (sethook would lift the budget, setmetatable and getregistry reach
+ * luprobe's own objects, setlocal and setupvalue its closures), and
+ * package.loadlib (native code from any path; package.cpath is empty).
+ */
+static void restrict_libs(lua_State *L)
+{
+	lua_getglobal(L, "debug");
+	lua_createtable(L, 0, 2);
+	lua_getfield(L, -2, "traceback");
+	lua_setfield(L, -2, "traceback");
+	lua_getfield(L, -2, "getinfo");
+	lua_setfield(L, -2, "getinfo");
+	lua_setglobal(L, "debug");
+	lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+	lua_getglobal(L, "debug");
+	lua_setfield(L, -2, "debug");
+	lua_pop(L, 2);
+	lua_getglobal(L, "package");
+	lua_pushnil(L);
+	lua_setfield(L, -2, "loadlib");
+	lua_pop(L, 1);
+}
+
+/*
+ * Lua's coroutine.resume and wrap, setmetatable and os.exit, replaced by the
+ * above; the debug library and package.loadlib restricted.
+ */
 void lua_script__open_guards(lua_State *L)
 {
 	lua_getglobal(L, "coroutine");
@@ -477,9 +535,19 @@ void lua_script__open_guards(lua_State *L)
 	lua_pushcfunction(L, l_os_exit);
 	lua_setfield(L, -2, "exit");
 	lua_pop(L, 2);
-	lua_getglobal(L, "setmetatable");
-	lua_pushcclosure(L, l_setmetatable, 1);
-	lua_setglobal(L, "setmetatable");
+	lua_register(L, "setmetatable", l_setmetatable);
+	/* the sentinels, weak by key, and their metatable (never seen by the script) */
+	lua_newtable(L);
+	lua_createtable(L, 0, 1);
+	lua_pushliteral(L, "k");
+	lua_setfield(L, -2, "__mode");
+	lua_setmetatable(L, -2);
+	lua_setfield(L, LUA_REGISTRYINDEX, KEY_FINALIZERS);
+	luaL_newmetatable(L, SENTINEL_MT);
+	lua_pushcfunction(L, l_gc_sentinel);
+	lua_setfield(L, -2, "__gc");
+	lua_pop(L, 1);
+	restrict_libs(L);
 }
 
 /* ---- the state ---- */
