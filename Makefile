@@ -202,7 +202,7 @@ bench:
 # fuzz-build builds the fuzzers and seeds; tests/e2e/test_fuzz.py runs each briefly.
 FUZZ_OUT := $(SHARED)/fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := gobin godwarf typespec predicate
+FUZZ_TARGETS := gobin godwarf typespec predicate lua
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 # each fuzzer links the fuzzers' own libgo.a, the logger and the modules named here
@@ -210,6 +210,8 @@ fuzz_deps_gobin :=
 fuzz_deps_godwarf := plan
 fuzz_deps_typespec := plan
 fuzz_deps_predicate := predicate plan
+fuzz_deps_lua := lua_script lua_load lua_probe lua_event lua_globals event decode probe tracer \
+	ring plan predicate lualloc output strbuf util
 fuzz_objs = $(patsubst %,$(FUZZ_OUT)/obj/%.o,$(fuzz_deps_$(1)) log)
 FUZZ_LIBGO := $(FUZZ_OUT)/libgo.a
 FUZZ_GO_OBJS := $(patsubst %,$(FUZZ_OUT)/obj/go/%.o,$(GO_MODULES))
@@ -230,6 +232,9 @@ $(FUZZ_OUT)/obj/go/%.o: src/go/%.c
 $(FUZZ_LIBGO): $(FUZZ_GO_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# the Lua layer links the tracer, which embeds the BPF object
+$(FUZZ_OUT)/obj/tracer.o: $(OUTPUT)/luprobe.skel.h
 
 $(FUZZ_OUT)/fuzz_%: tests/fuzz/fuzz_%.c $$(call fuzz_objs,$$*) $(FUZZ_LIBGO)
 	$(call msg,LINK,$@)

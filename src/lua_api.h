@@ -57,7 +57,7 @@ struct lua_host {
 	void *ctx;
 };
 
-/* The settings of the Lua layer (kept by pointer: they outlive the state). */
+/* The settings of the Lua layer (copied; the strings must outlive the state). */
 struct lua_opts {
 	uint64_t budget;	 /* instructions a callback may run (0: unlimited) */
 	size_t memory;		 /* bytes the state may hold */

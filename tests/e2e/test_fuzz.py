@@ -19,8 +19,8 @@ SECONDS = 6  # of fuzzing per target; make test runs all four
 # Coverage (libFuzzer's cov: edges) the seeds alone reach. A seed corpus that
 # stops opening (a reader rejecting what real binaries look like, or seeds.py
 # broken) reaches only the early exits, a small fraction of this.
-MIN_COV = {"gobin": 550, "godwarf": 550, "typespec": 550, "predicate": 650}
-MAX_LEN = {"gobin": 65536, "godwarf": 65536, "typespec": 1024, "predicate": 1024}
+MIN_COV = {"gobin": 550, "godwarf": 550, "typespec": 550, "predicate": 650, "lua": 300}
+MAX_LEN = {"gobin": 65536, "godwarf": 65536, "typespec": 1024, "predicate": 1024, "lua": 4096}
 
 _built = False
 
@@ -120,6 +120,10 @@ def test_fuzz_predicate_where_parser():
     _check("predicate")
 
 
+def test_fuzz_lua_scripts_through_a_fake_host():
+    _check("lua")
+
+
 def test_fuzz_regression_inputs_are_kept():
     # each made a fuzzer fail before its fix (tests/fuzz/RESULTS.md); losing one loses a test
     _build()
@@ -127,5 +131,10 @@ def test_fuzz_regression_inputs_are_kept():
                     (CRAFTED, "godwarf/stack-overflow-follow"),
                     (REGRESSIONS, "typespec/stack-overflow-is_flat-158ff56f"),
                     (REGRESSIONS, "predicate/capture-moves-resolved-values"),
-                    (REGRESSIONS, "predicate/string-ends-in-backslash")):
+                    (REGRESSIONS, "predicate/string-ends-in-backslash"),
+                    (REGRESSIONS, "lua/finalizer-set-after-setmetatable-hangs"),
+                    (REGRESSIONS, "lua/finalizer-at-close-hangs"),
+                    (REGRESSIONS, "lua/debug-sethook-lifts-the-budget"),
+                    (REGRESSIONS, "lua/debug-getregistry-reaches-luprobe-metatables"),
+                    (REGRESSIONS, "lua/package-loadlib-calls-native-code")):
         expect(os.path.isfile(os.path.join(d, path)), f"{os.path.join(d, path)} is missing")

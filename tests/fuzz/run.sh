@@ -34,6 +34,7 @@ REGR=tests/fuzz/regressions
 max_len() {
 	case $1 in
 	gobin | godwarf) echo 65536 ;;
+	lua) echo 4096 ;;
 	*) echo 1024 ;;
 	esac
 }

@@ -1400,6 +1400,39 @@ def godwarf_seeds(corpus, bins):
 
 
 # ---------------------------------------------------------------------------
+# lua: script text
+
+
+LUA_SNIPPETS = [
+    "local p = probe{ func = 'main.f', args = { 'n' }, ret = true }\n"
+    "on_event(p, function(e) return e.args.n end)\nattach()",
+    "every(10, function() luprobe.now() end) after(1, function() exit(2) end)",
+    "on_exit(function() local s = luprobe.stats() end)",
+    "local co = coroutine.wrap(function() while true do coroutine.yield(1) end end)\n"
+    "for i = 1, 100 do co() end",
+    "setmetatable({}, { __gc = function(o) local x = o end }) collectgarbage()",
+    "local t = setmetatable({}, { __index = function(t, k) return k end }) return t.x",
+    "local ok, err = pcall(error, { code = 1 }) assert(not ok)",
+    "local f = load('return 1 + 1') assert(f() == 2)",
+    "local p = probe 'main.f' p:disable() p:enable() local n = p.events",
+    "local s = string.rep('x', 1000) for i = 1, 10 do s = s .. s end",
+]
+
+
+def lua_seeds(corpus):
+    for d in ("scripts", os.path.join("lua", "luprobe")):
+        path = os.path.join(ROOT, d)
+        for name in sorted(os.listdir(path)) if os.path.isdir(path) else []:
+            if name.endswith(".lua"):
+                with open(os.path.join(path, name), "rb") as f:
+                    data = f.read()
+                if len(data) <= 4096:
+                    corpus.add(name, data)
+    for i, text in enumerate(LUA_SNIPPETS):
+        corpus.add(f"snippet{i}", text.encode())
+
+
+# ---------------------------------------------------------------------------
 
 
 def main():
@@ -1421,6 +1454,7 @@ def main():
         pass
     counts = {}
     for target, fn in (("typespec", typespec_seeds), ("predicate", predicate_seeds),
+                       ("lua", lua_seeds),
                        ("gobin", lambda c: gobin_seeds(c, bins)),
                        ("godwarf", lambda c: godwarf_seeds(c, bins))):
         c = Corpus(outdir, target)
