@@ -15,7 +15,6 @@
 #include <sys/types.h>
 #include "luprobe.h"
 
-struct lua_State;
 struct probe;
 struct probe_set;
 struct tracer;
@@ -93,11 +92,6 @@ bool lua_api__in_lua(const struct lua_script *ls);
 int lua_api__load_script(struct lua_script *ls, const char *code);
 /* Run the compiled main chunk (its errors are one line, a traceback at -v). */
 int lua_api__run_script(struct lua_script *ls);
-/*
- * Load a script or module: Lua source text only. A precompiled (bytecode)
- * chunk is refused with a message that says so. Like luaL_loadfilex.
- */
-int lua_api__loadfile(struct lua_State *L, const char *path);
 
 /* Publish the target pids as luprobe.pids. */
 void lua_api__set_pids(struct lua_script *ls, const pid_t *pids, int n);

@@ -80,18 +80,14 @@ static inline bool host_stopping(const struct lua_script *ls)
 	return ls->host.ops->stopping(ls->host.ctx);
 }
 
-/* lua_script.c: the one way into Lua, its message handler, the budget */
+/* lua_script.c: a callback through the one way into Lua */
 int lua_script__call(struct lua_script *ls, int nargs, const char *what);
-int lua_script__abort_raise(struct lua_script *ls, lua_State *L, int level);
-const char *lua_script__memory_text(const struct lua_script *ls);
-void lua_script__open_guards(lua_State *L);
 
 /* lua_load.c */
 void lua_load__open(lua_State *L, const struct lua_opts *opts);
 
 /* lua_probe.c */
 void lua_probe__createmeta(lua_State *L);
-struct probe *lua_probe__check(lua_State *L, int idx);
 int lua_probe__new(lua_State *L);
 int lua_probe__on_event(lua_State *L);
 

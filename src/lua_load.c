@@ -75,7 +75,11 @@ static bool is_bytecode_error(lua_State *L, int idx)
 	return msg && strstr(msg, "attempt to load a binary chunk");
 }
 
-int lua_api__loadfile(lua_State *L, const char *path)
+/*
+ * Load a script or module: Lua source text only. A precompiled (bytecode)
+ * chunk is refused with a message that says so. Like luaL_loadfilex.
+ */
+static int load_file(lua_State *L, const char *path)
 {
 	struct stat st;
 	int err;
@@ -118,7 +122,7 @@ static int l_loadfile_text(lua_State *L)
 	const char *path = luaL_optstring(L, 1, NULL);
 	int env = lua_isnone(L, 3) ? 0 : 3;
 
-	if (lua_api__loadfile(L, path) == LUA_OK) {
+	if (load_file(L, path) == LUA_OK) {
 		if (env) {
 			lua_pushvalue(L, env);
 			if (!lua_setupvalue(L, -2, 1))
@@ -137,7 +141,7 @@ static int l_dofile_text(lua_State *L)
 	const char *path = luaL_optstring(L, 1, NULL);
 
 	lua_settop(L, 1);
-	if (lua_api__loadfile(L, path) != LUA_OK)
+	if (load_file(L, path) != LUA_OK)
 		return lua_error(L);
 	lua_call(L, 0, LUA_MULTRET);
 	return lua_gettop(L) - 1;
@@ -197,7 +201,7 @@ static int l_searcher_text(lua_State *L)
 	if (!search_path(L, name, lua_tostring(L, -1)))
 		return 1; /* "no file ..." for require's message */
 	path = lua_tostring(L, -1);
-	if (lua_api__loadfile(L, path) == LUA_OK) {
+	if (load_file(L, path) == LUA_OK) {
 		lua_pushvalue(L, -2);
 		return 2; /* the loader and the file, as Lua's searcher returns them */
 	}
@@ -263,7 +267,7 @@ int lua_api__load_script(struct lua_script *ls, const char *code)
 			lp_seterr("%s: not a regular file (%s)", script, lp_filekind(st.st_mode));
 			return -EINVAL;
 		}
-		err = lua_api__loadfile(L, script);
+		err = load_file(L, script);
 	}
 	if (err) {
 		lp_seterr("%s", lua_tostring(L, -1));

@@ -233,11 +233,6 @@ static struct lprobe *check_probe(lua_State *L, int idx)
 	return luaL_checkudata(L, idx, PROBE_MT);
 }
 
-struct probe *lua_probe__check(lua_State *L, int idx)
-{
-	return check_probe(L, idx)->p;
-}
-
 /*
  * The spec being parsed lives in a userdata that frees it when collected:
  * parse errors unwind with longjmp, past any free in the C code. Once a

@@ -81,7 +81,7 @@ static void abort_arm(struct lua_script *ls, lua_State *L)
  * Raise the error that stops the running Lua code (ls->abort says why), with
  * the line of the function at level (0 in a hook: the function running).
  */
-int lua_script__abort_raise(struct lua_script *ls, lua_State *L, int level)
+static int abort_raise(struct lua_script *ls, lua_State *L, int level)
 {
 	abort_arm(ls, L);
 	luaL_where(L, level);
@@ -118,7 +118,7 @@ static void budget_hook(lua_State *L, lua_Debug *ar)
 			return;
 		ls->abort = LP_ABORT_BUDGET;
 	}
-	lua_script__abort_raise(ls, L, 0);
+	abort_raise(ls, L, 0);
 }
 
 /* Called from the signal handler while Lua runs: stop at the next instruction. */
@@ -136,7 +136,7 @@ void lua_api__interrupt(struct lua_script *ls)
 }
 
 /* "the script's memory limit of 64 MiB was reached; raise it with --memory SIZE" */
-const char *lua_script__memory_text(const struct lua_script *ls)
+static const char *memory_text(const struct lua_script *ls)
 {
 	static char text[128];
 	char size[32];
@@ -229,7 +229,7 @@ int lua_script__call(struct lua_script *ls, int nargs, const char *what)
 	if (why == LP_ABORT_MEMORY) {
 		/* every further event would fail the same way: the run ends, --keep-going or not */
 		fprintf(stderr, "luprobe: %s: %s\n", what ? what : "callback",
-			lua_script__memory_text(ls));
+			memory_text(ls));
 		lua_pop(L, 1);
 		host_stop(ls, LUA_STOP_ERROR);
 		return -1;
@@ -259,7 +259,7 @@ int lua_api__run_script(struct lua_script *ls)
 	}
 	if (why == LP_ABORT_MEMORY) {
 		lp_seterr("%s: %s", ls->opts.script ? ls->opts.script : "(command line)",
-			  lua_script__memory_text(ls));
+			  memory_text(ls));
 		lua_pop(L, 1);
 		return -ENOMEM;
 	}
@@ -332,7 +332,7 @@ static void resume_end(struct lua_script *ls, lua_State *L, lua_State *prev)
 {
 	ls->running = prev;
 	if (ls->abort)
-		lua_script__abort_raise(ls, L, 1);
+		abort_raise(ls, L, 1);
 }
 
 /* coroutine.resume(co, ...) */
@@ -490,7 +490,7 @@ static int l_os_exit(lua_State *L)
 	}
 	host_stop(ls, (int)code);
 	ls->abort = LP_ABORT_EXIT;
-	return lua_script__abort_raise(ls, L, 1);
+	return abort_raise(ls, L, 1);
 }
 
 /*
@@ -522,7 +522,7 @@ static void restrict_libs(lua_State *L)
  * Lua's coroutine.resume and wrap, setmetatable and os.exit, replaced by the
  * above; the debug library and package.loadlib restricted.
  */
-void lua_script__open_guards(lua_State *L)
+static void open_guards(lua_State *L)
 {
 	lua_getglobal(L, "coroutine");
 	lua_getfield(L, -1, "resume");
@@ -584,7 +584,7 @@ int lua_api__open(const struct lua_opts *opts, const struct lua_host *host,
 	*(struct lua_script **)lua_getextraspace(L) = ls;
 	luaL_openlibs(L);
 	lua_load__open(L, opts);
-	lua_script__open_guards(L);
+	open_guards(L);
 	lua_newtable(L);
 	ls->handlers_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_newtable(L);
@@ -628,7 +628,7 @@ void lua_api__close(struct lua_script *ls)
 				(int)ls->opts.budget);
 		else if (ls->abort == LP_ABORT_MEMORY)
 			fprintf(stderr, "luprobe: finalizers (__gc) at exit: %s\n",
-				lua_script__memory_text(ls));
+				memory_text(ls));
 		ls->abort = LP_ABORT_NONE;
 	}
 	ls->L = NULL;
