@@ -294,7 +294,8 @@ int lua_probe__new(lua_State *L)
 			/* q now scopes p: its calls are tracked per goroutine, its RETs attached */
 			q->scope = true;
 			lp_clearerr();
-			if (probe__update_plans(ls->opts.ps, q) || probe__scope_points(ls->opts.ps, q) ||
+			if (probe__update_plans(ls->opts.ps, q) ||
+			    probe__scope_points(ls->opts.ps, q) ||
 			    ((state & LUA_HOST_ATTACHED) && probe__attach(ls->opts.ps, q)))
 				return luaL_error(L, "%s", lp_lasterr());
 		}

@@ -36,7 +36,7 @@ static int msgh(lua_State *L)
 				return 1;
 			msg = lua_tostring(L, -1);
 		} else {
-			/* error(t): where it was thrown (error() itself is level 1, without a line) */
+			/* error(t): where it was thrown (error() is level 1, without a line) */
 			luaL_where(L, 1);
 			if (!*lua_tostring(L, -1)) {
 				lua_pop(L, 1);

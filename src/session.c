@@ -829,7 +829,8 @@ int session__finish(struct session *s)
 				(unsigned long long)st[LP_STAT_AGG_FULL],
 				st[LP_STAT_AGG_FULL] == 1 ? "" : "s");
 		if (counts->undelivered)
-			fprintf(stderr, ", %llu undelivered", (unsigned long long)counts->undelivered);
+			fprintf(stderr, ", %llu undelivered",
+				(unsigned long long)counts->undelivered);
 		if (unwritten)
 			fprintf(stderr, ", %llu not written", (unsigned long long)unwritten);
 		fputc('\n', stderr);
