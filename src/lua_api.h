@@ -82,8 +82,12 @@ struct lua_counts {
 /* Create the state with the luprobe globals; NULL and -errno on failure. */
 int lua_api__open(const struct lua_opts *opts, const struct lua_host *host,
 		  struct lua_script **out);
-/* Close the state (the script's finalizers run, budget and memory limit applied). */
-void lua_api__close(struct lua_script *ls);
+/*
+ * Close the state (the script's finalizers run, budget and memory limit
+ * applied; lua_api__interrupt still stops them), then free it and set *lsp
+ * to NULL.
+ */
+void lua_api__close(struct lua_script **lsp);
 struct lua_counts *lua_api__counts(struct lua_script *ls);
 /* A callback or the main chunk is running. */
 bool lua_api__in_lua(const struct lua_script *ls);

@@ -576,7 +576,7 @@ int lua_api__open(const struct lua_opts *opts, const struct lua_host *host,
 	ls->lalloc = lualloc__new(opts->memory, memory_refused, ls);
 	L = ls->lalloc ? lua_newstate(lualloc__fn, ls->lalloc) : NULL;
 	if (!L) {
-		lua_api__close(ls);
+		lua_api__close(&ls);
 		return -ENOMEM;
 	}
 	lua_atpanic(L, lua_panic);
@@ -601,8 +601,10 @@ int lua_api__open(const struct lua_opts *opts, const struct lua_host *host,
 	return 0;
 }
 
-void lua_api__close(struct lua_script *ls)
+void lua_api__close(struct lua_script **lsp)
 {
+	struct lua_script *ls = *lsp;
+
 	if (!ls)
 		return;
 	/*
@@ -632,6 +634,8 @@ void lua_api__close(struct lua_script *ls)
 		ls->abort = LP_ABORT_NONE;
 	}
 	ls->L = NULL;
+	/* a signal handler may look at *lsp: never at freed memory */
+	*lsp = NULL;
 	lualloc__free(ls->lalloc);
 	sb_free(&ls->line);
 	free(ls);

@@ -887,8 +887,7 @@ void session__free(struct session *s)
 		target__terminate(&s->targets[i], 1000);
 		target__close(&s->targets[i]);
 	}
-	lua_api__close(s->lua);
-	s->lua = NULL;
+	lua_api__close(&s->lua);
 	probe_set__free(&s->ps);
 	tracer__free(s->tracer);
 	free(s->timers);

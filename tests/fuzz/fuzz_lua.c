@@ -120,7 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lua_api__call_ref(ls, host.refs[i], "timer");
 	host.state |= LUA_HOST_ENDED;
 	lua_api__run_exit(ls);
-	lua_api__close(ls);
+	lua_api__close(&ls);
 	probe_set__free(&ps);
 	tracer__free(o.tracer);
 	lp_clearerr();

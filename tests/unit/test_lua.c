@@ -148,7 +148,7 @@ static struct lua_script *open_fake(struct fake *f)
 
 static void close_fake(struct lua_script *ls)
 {
-	lua_api__close(ls);
+	lua_api__close(&ls);
 	probe_set__free(&ps);
 	memset(&ps, 0, sizeof(ps));
 }
