@@ -14,6 +14,7 @@
 #include "lualloc.h"
 #include "predicate.h"
 #include "probe.h"
+#include "resolve.h"
 #include "tracer.h"
 
 struct lprobe {

@@ -131,15 +131,6 @@ struct probe_set {
 };
 
 /*
- * Feed an in-kernel aggregation from every function of p (before attach).
- * *keykind says how to decode its keys. When p already feeds the same data
- * (sum, min, max and avg of one value share it), req->id becomes that
- * aggregation's id. Errors name the probe and function.
- */
-int probe__add_agg(struct probe_set *ps, struct probe *p, struct agg_req *req,
-		   enum agg_keykind *keykind);
-
-/*
  * What the probes of ps need of the BPF object (call pairing and the
  * largest entry record, scopes, stacks, TLS reads), for tracer__set_needs()
  * before the tracer is loaded.
@@ -151,21 +142,6 @@ int probe__update_plans(struct probe_set *ps, struct probe *p);
 
 /* Open (or find) a binary. */
 int probe_set__binary(struct probe_set *ps, const char *path, struct binary **out);
-
-/*
- * Resolve spec against the binary at path for the given pid (-1 for every
- * process): compile a plan per matching function and record the attach
- * points. Errors are recorded with lp_seterr() and name the function and
- * binary. May be called several times for several targets.
- */
-int probe__resolve(struct probe_set *ps, struct probe *p, const char *path, pid_t pid);
-
-/*
- * p scopes other probes: for every binary and process it is resolved for,
- * add the site where a recovered panic resumes a goroutine (runtime.recovery
- * calling runtime.gogo), which ends the scopes it unwinds. Idempotent.
- */
-int probe__scope_points(struct probe_set *ps, struct probe *p);
 
 /*
  * Process pid no longer runs what p's points for it were made for (it

@@ -10,10 +10,11 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include "log.h"
 #include "capstone_loader.h"
+#include "log.h"
 #include "lua_api.h"
 #include "output.h"
+#include "resolve.h"
 #include "session.h"
 #include "util.h"
 

@@ -55,7 +55,7 @@ struct gobin_func {
 	uint32_t index;	  /* position in the function table */
 	uint8_t funcid;	  /* runtime funcID (0 = normal) */
 	uint8_t flag;	  /* runtime funcFlag bits (1.17+; 0 before) */
-	bool asm_abi0;	  /* assembly using the stack ABI (ABI0); see gobin.c for how it is known */
+	bool asm_abi0;	  /* assembly using the stack ABI (ABI0); see gobin_func.c for how it is known */
 	int32_t args;	  /* _func.args: bytes of arguments+results in stack-ABI terms, or -1 */
 };
 
