@@ -174,4 +174,19 @@ int gobin__type_kind(struct gobin *gb, uint64_t type_vaddr);
  */
 size_t gobin__types(struct gobin *gb, uint64_t *out, size_t max);
 
+/*
+ * For the runtime type reader (src/go/gobin_rtype_hooks.c). [start, end) of
+ * the module's type descriptors and their names (runtime.types to
+ * runtime.etypes), which nameOff and typeOff values are relative to; 0 or
+ * -ENOENT.
+ */
+int gobin__types_range(struct gobin *gb, uint64_t *start, uint64_t *end);
+
+/*
+ * Go 1.27 and later: [start, start + size) of the itabs the linker laid out
+ * after the type descriptors; 0 or -ENOENT (before 1.27 the .itablink
+ * section lists them).
+ */
+int gobin__itab_area(struct gobin *gb, uint64_t *start, uint64_t *size);
+
 #endif
