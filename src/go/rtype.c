@@ -581,7 +581,10 @@ static int find_itabs(struct rtypes *rt)
 	int err;
 
 	for (size_t i = 0; gobin__section(rt->gb, i, &s); i++) {
-		if (strcmp(s.name, ".itablink") != 0)
+		size_t len = strlen(s.name);
+
+		/* ".data.rel.ro.itablink" in PIE builds */
+		if (len < 9 || strcmp(s.name + len - 9, ".itablink") != 0)
 			continue;
 		for (uint64_t o = 0; o + 8 <= s.size && rt->nitabs < MAX_TYPES; o += 8) {
 			if (rd_ptr(rt, s.addr + o, &v) && v && (err = add_itab(rt, v, &cap)))
@@ -704,6 +707,7 @@ static const char *elem_name(struct rtypes *rt, const struct rtype *e, int depth
 static const char *full_name(struct rtypes *rt, struct rtype *t, int depth)
 {
 	const char *s = t->str, *dot, *br, *dir;
+	size_t plen = t->pkgpath ? strlen(t->pkgpath) : 0;
 	char *buf = NULL;
 	int n = -1;
 
@@ -712,10 +716,11 @@ static const char *full_name(struct rtypes *rt, struct rtype *t, int depth)
 	if (depth > NAME_DEPTH)
 		return t->str;
 	if (t->named) {
-		/* "http.Request" in package "net/http"; "main.Pair[main.T]" */
+		/* "http.Request" in package "net/http"; "main.Pair[main.T]"; "go.shape.int" */
 		dot = strchr(s, '.');
 		br = strchr(s, '[');
-		if (t->pkgpath && *t->pkgpath && dot && (!br || dot < br))
+		if (plen && dot && (!br || dot < br) &&
+		    (strncmp(s, t->pkgpath, plen) != 0 || s[plen] != '.'))
 			n = asprintf(&buf, "%s%s", t->pkgpath, dot);
 	} else {
 		switch (t->kind) {
@@ -726,7 +731,8 @@ static const char *full_name(struct rtypes *rt, struct rtype *t, int depth)
 			n = asprintf(&buf, "[]%s", elem_name(rt, t->elem, depth));
 			break;
 		case RK_ARRAY:
-			n = asprintf(&buf, "[%" PRIu64 "]%s", t->len, elem_name(rt, t->elem, depth));
+			n = asprintf(&buf, "[%" PRIu64 "]%s", t->len,
+				     elem_name(rt, t->elem, depth));
 			break;
 		case RK_MAP:
 			n = asprintf(&buf, "map[%s]%s", elem_name(rt, t->key, depth),

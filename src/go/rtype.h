@@ -60,7 +60,7 @@ struct rtype {
 	int chan_dir;		    /* CHAN: 1 receive, 2 send, 3 both */
 	size_t nfields;		    /* STRUCT */
 	const struct rtype_field *fields;
-	size_t nin, nout; /* FUNC: in[] includes no receiver; the last in[] is a slice if variadic */
+	size_t nin, nout; /* FUNC: no receiver in in[]; if variadic, the last in[] is a slice */
 	const struct rtype *const *in, *const *out;
 	bool variadic;
 	size_t nimethods; /* INTERFACE */
