@@ -4,11 +4,13 @@
  * whole ELF file. After a successful open, every query a probe makes is
  * asked, on addresses taken from the table itself and from the input, so
  * that the readers behind them (pclntab, funcdata, module data, type
- * names) see the fuzzed bytes too.
+ * names) see the fuzzed bytes too; and the runtime type reader (rtype.c)
+ * reads every type descriptor the damaged file describes.
  */
 #include <stdint.h>
 #include <string.h>
 #include "gobin.h"
+#include "rtype.h"
 
 /* Touch a string so ASan checks every byte up to its terminator. */
 static size_t touch(const char *s)
@@ -115,6 +117,35 @@ static void query_file(struct gobin *gb, const uint8_t *data, size_t size, size_
 		*sink += (size_t)(a + sz);
 }
 
+static void query_rtypes(struct gobin *gb, size_t *sink)
+{
+	const struct rtypes_stats *st;
+	struct rtypes *rt;
+	struct rtype_sig sig;
+	uint64_t off;
+
+	if (rtypes__open(gb, &rt))
+		return;
+	st = rtypes__stats(rt);
+	*sink += st->types + st->methods + st->errors;
+	for (size_t i = 0; i < st->types; i += st->types / 64 + 1) {
+		const struct rtype *t = rtypes__type(rt, i);
+
+		*sink += touch(t->name) + touch(t->str) + touch(t->pkgpath);
+		*sink += rtypes__lookup(rt, t->name) != NULL;
+		for (size_t j = 0; j < t->nfields; j++)
+			*sink += touch(t->fields[j].name) +
+				 (rtype__field(t, t->fields[j].name, &off) != NULL);
+		for (size_t j = 0; j < t->nmethods; j++)
+			*sink += touch(t->methods[j].name) +
+				 !rtypes__func_params(rt, t->methods[j].ifn, &sig);
+	}
+	for (size_t i = 0; i < gobin__nfuncs(gb); i += gobin__nfuncs(gb) / 64 + 1)
+		if (!rtypes__func_params(rt, gobin__func(gb, i)->entry, &sig))
+			*sink += touch(sig.method) + sig.func->nin + touch(sig.recv->name);
+	rtypes__free(rt);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct gobin *gb;
@@ -125,6 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	query_funcs(gb, &sink);
 	query_types(gb, data, size, &sink);
 	query_file(gb, data, size, &sink);
+	query_rtypes(gb, &sink);
 	gobin__free(gb);
 	/* keep the reads from being optimized away */
 	__asm__ volatile("" : : "r"(sink));
