@@ -47,6 +47,7 @@
 #define NAME_DEPTH	8
 #define FIELD_DEPTH	16
 #define FIELD_QUEUE	256
+#define GOTYPE_DEPTH	256
 
 struct reloc {
 	uint64_t where, value;
@@ -80,6 +81,14 @@ struct rtypes {
 	struct msig *sigs; /* sorted by text */
 	size_t nsigs, sigcap;
 	struct rtypes_stats st;
+	struct gotypes *conv_ts; /* the registry conv[] holds types of */
+	struct conv *conv;	 /* rtype -> gotype, open addressing on the rtype */
+	size_t conv_count, conv_mask;
+};
+
+struct conv {
+	const struct rtype *from;
+	struct gotype *to;
 };
 
 static uint16_t le16(const uint8_t *p)
@@ -894,6 +903,7 @@ void rtypes__free(struct rtypes *rt)
 	free(rt->byname);
 	free(rt->itabs);
 	free(rt->sigs);
+	free(rt->conv);
 	free(rt);
 }
 
@@ -990,4 +1000,138 @@ const struct rtype_field *rtype__field(const struct rtype *t, const char *name, 
 			return NULL;
 	}
 	return NULL;
+}
+
+/* Conversion to the gotype model */
+
+static struct conv *conv_slot(struct conv *tab, size_t mask, const struct rtype *t)
+{
+	size_t h = (size_t)((t->addr >> 3) * 0x9e3779b97f4a7c15ULL) & mask;
+
+	while (tab[h].from && tab[h].from != t)
+		h = (h + 1) & mask;
+	return &tab[h];
+}
+
+static int conv_put(struct rtypes *rt, const struct rtype *t, struct gotype *g)
+{
+	if ((rt->conv_count + 1) * 2 > (rt->conv ? rt->conv_mask + 1 : 0)) {
+		size_t size = rt->conv ? (rt->conv_mask + 1) * 2 : 256;
+		struct conv *tab = calloc(size, sizeof(*tab));
+
+		if (!tab)
+			return -ENOMEM;
+		for (size_t i = 0; rt->conv && i <= rt->conv_mask; i++)
+			if (rt->conv[i].from)
+				*conv_slot(tab, size - 1, rt->conv[i].from) = rt->conv[i];
+		free(rt->conv);
+		rt->conv = tab;
+		rt->conv_mask = size - 1;
+	}
+	*conv_slot(rt->conv, rt->conv_mask, t) = (struct conv){t, g};
+	rt->conv_count++;
+	return 0;
+}
+
+static enum gokind gokind_of(const struct rtype *t)
+{
+	static const enum gokind kinds[] = {
+		[RK_BOOL] = GK_BOOL,	   [RK_INT] = GK_INT,		[RK_INT8] = GK_INT,
+		[RK_INT16] = GK_INT,	   [RK_INT32] = GK_INT,		[RK_INT64] = GK_INT,
+		[RK_UINT] = GK_UINT,	   [RK_UINT8] = GK_UINT,	[RK_UINT16] = GK_UINT,
+		[RK_UINT32] = GK_UINT,	   [RK_UINT64] = GK_UINT,	[RK_UINTPTR] = GK_UINTPTR,
+		[RK_FLOAT32] = GK_FLOAT,   [RK_FLOAT64] = GK_FLOAT,	[RK_COMPLEX64] = GK_COMPLEX,
+		[RK_COMPLEX128] = GK_COMPLEX, [RK_ARRAY] = GK_ARRAY,	[RK_CHAN] = GK_CHAN,
+		[RK_FUNC] = GK_FUNC,	   [RK_INTERFACE] = GK_IFACE,	[RK_MAP] = GK_MAP,
+		[RK_PTR] = GK_PTR,	   [RK_SLICE] = GK_SLICE,	[RK_STRING] = GK_STRING,
+		[RK_STRUCT] = GK_STRUCT,   [RK_UNSAFEPTR] = GK_UNSAFEPTR,
+	};
+
+	if (t->kind >= sizeof(kinds) / sizeof(kinds[0]))
+		return GK_INVALID;
+	if (t->kind == RK_INTERFACE && !t->nimethods)
+		return GK_EFACE;
+	return kinds[t->kind];
+}
+
+static const struct gotype *to_gotype(struct rtypes *rt, const struct rtype *t, int depth);
+
+/*
+ * A part of a type. What cannot be converted (only in a damaged binary)
+ * becomes a byte, so that no converted type lacks a part its kind has.
+ */
+static const struct gotype *part(struct rtypes *rt, const struct rtype *t, int depth)
+{
+	const struct gotype *g = t ? to_gotype(rt, t, depth + 1) : NULL;
+
+	return g ? g : gotypes__builtin(rt->conv_ts, "uint8");
+}
+
+static int fill_gotype(struct rtypes *rt, const struct rtype *t, struct gotype *g, int depth)
+{
+	struct gofield *f;
+
+	switch (g->kind) {
+	case GK_MAP:
+		g->key = part(rt, t->key, depth);
+		/* fall through */
+	case GK_PTR:
+	case GK_SLICE:
+	case GK_ARRAY:
+	case GK_CHAN:
+		g->elem = part(rt, t->elem, depth);
+		g->len = t->len;
+		break;
+	default:
+		break;
+	}
+	if (!t->nfields || g->kind != GK_STRUCT)
+		return 0;
+	f = gotypes__alloc(rt->conv_ts, t->nfields * sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->nfields; i++) {
+		f[i].name = t->fields[i].name;
+		f[i].offset = t->fields[i].offset;
+		f[i].embedded = t->fields[i].embedded;
+		f[i].type = part(rt, t->fields[i].type, depth);
+	}
+	g->fields = f;
+	g->nfields = t->nfields;
+	return 0;
+}
+
+static const struct gotype *to_gotype(struct rtypes *rt, const struct rtype *t, int depth)
+{
+	enum gokind kind = gokind_of(t);
+	const struct gotype *b;
+	struct gotype *g;
+	struct conv *c;
+
+	if (rt->conv && (c = conv_slot(rt->conv, rt->conv_mask, t))->from)
+		return c->to;
+	if (kind == GK_INVALID || depth > GOTYPE_DEPTH)
+		return NULL;
+	/* int, string, error, any...: the registry's own */
+	b = gotypes__builtin(rt->conv_ts, t->name);
+	if (b && b->kind == kind && b->size == t->size)
+		return b;
+	g = gotypes__new_type(rt->conv_ts, kind, t->name, t->size, t->align ? t->align : 1);
+	/* in the table before its parts, so that a recursive type ends here */
+	if (!g || conv_put(rt, t, g) || fill_gotype(rt, t, g, depth))
+		return NULL;
+	return g;
+}
+
+const struct gotype *rtypes__gotype(struct rtypes *rt, const struct rtype *t, struct gotypes *ts)
+{
+	if (!rt || !t || !ts)
+		return NULL;
+	if (rt->conv_ts != ts) {
+		free(rt->conv);
+		rt->conv = NULL;
+		rt->conv_count = 0;
+		rt->conv_ts = ts;
+	}
+	return to_gotype(rt, t, 0);
 }

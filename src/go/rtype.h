@@ -123,4 +123,16 @@ struct rtype_sig {
  */
 int rtypes__func_params(const struct rtypes *rt, uint64_t text, struct rtype_sig *out);
 
+/*
+ * t in the type model the DWARF reader, the ABI model and the probe
+ * compiler share, allocated in ts: kinds, sizes, alignment, element, key,
+ * length and struct fields, recursively (a recursive type stays one
+ * node). Predeclared types are ts's own. Conversions are memoized for one ts
+ * at a time: passing another forgets those of the previous. NULL if t is
+ * NULL, its kind is invalid, or memory is short.
+ */
+struct gotypes;
+struct gotype;
+const struct gotype *rtypes__gotype(struct rtypes *rt, const struct rtype *t, struct gotypes *ts);
+
 #endif

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "gobin.h"
+#include "gotype.h"
 #include "rtype.h"
 
 /* Touch a string so ASan checks every byte up to its terminator. */
@@ -120,12 +121,14 @@ static void query_file(struct gobin *gb, const uint8_t *data, size_t size, size_
 static void query_rtypes(struct gobin *gb, size_t *sink)
 {
 	const struct rtypes_stats *st;
+	struct gotypes *ts;
 	struct rtypes *rt;
 	struct rtype_sig sig;
 	uint64_t off;
 
 	if (rtypes__open(gb, &rt))
 		return;
+	ts = gotypes__new();
 	st = rtypes__stats(rt);
 	*sink += st->types + st->methods + st->errors;
 	for (size_t i = 0; i < st->types; i += st->types / 64 + 1) {
@@ -133,6 +136,7 @@ static void query_rtypes(struct gobin *gb, size_t *sink)
 
 		*sink += touch(t->name) + touch(t->str) + touch(t->pkgpath);
 		*sink += rtypes__lookup(rt, t->name) != NULL;
+		*sink += ts && rtypes__gotype(rt, t, ts) != NULL;
 		for (size_t j = 0; j < t->nfields; j++)
 			*sink += touch(t->fields[j].name) +
 				 (rtype__field(t, t->fields[j].name, &off) != NULL);
@@ -143,6 +147,7 @@ static void query_rtypes(struct gobin *gb, size_t *sink)
 	for (size_t i = 0; i < gobin__nfuncs(gb); i += gobin__nfuncs(gb) / 64 + 1)
 		if (!rtypes__func_params(rt, gobin__func(gb, i)->entry, &sig))
 			*sink += touch(sig.method) + sig.func->nin + touch(sig.recv->name);
+	gotypes__free(ts);
 	rtypes__free(rt);
 }
 

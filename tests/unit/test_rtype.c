@@ -171,6 +171,22 @@ static bool struct_matches(const struct rtype *t, const struct gotype *d)
 	return true;
 }
 
+/* The conversion to the gotype model against DWARF's. */
+static bool gotype_matches(const char *name, const struct gotype *g, const struct gotype *d)
+{
+	bool ok = g && g->kind == d->kind && g->size == d->size && g->nfields == d->nfields;
+
+	for (size_t i = 0; ok && i < g->nfields; i++) {
+		const struct gofield *a = &g->fields[i], *b = &d->fields[i];
+
+		ok = strcmp(a->name, b->name) == 0 && a->offset == b->offset &&
+		     a->embedded == b->embedded && a->type->kind == b->type->kind &&
+		     a->type->size == b->type->size && a->type->align == b->type->align;
+	}
+	CHECK(ok, "%s: converted type differs from DWARF's", name);
+	return ok;
+}
+
 static void test_fields_match_dwarf(void)
 {
 	static const char *const mains[] = {"main.Kinds",   "main.Derived", "main.Box[int]",
@@ -190,7 +206,8 @@ static void test_fields_match_dwarf(void)
 		if (t->kind != RK_STRUCT || !t->named || !(d = godwarf__type(fx.dw, t->name)))
 			continue;
 		compared++;
-		matched += struct_matches(t, d);
+		matched += struct_matches(t, d) &&
+			   gotype_matches(t->name, rtypes__gotype(fx.rt, t, fx.ts), d);
 	}
 	CHECK(compared > 100 && matched == compared, "%zu of %zu struct types match DWARF",
 	      matched, compared);
@@ -311,6 +328,31 @@ static void check_sig(struct fixture *fx, const char *fn, const char *recv, bool
 	CHECK_STR(s.func->name, func);
 }
 
+/* main.Derived in the gotype model: field lookup and paths as probes use them. */
+static void check_gotype(struct fixture *fx, const struct rtype *d)
+{
+	struct gotypes *ts = gotypes__new();
+	const struct gotype *g = rtypes__gotype(fx->rt, d, ts), *k;
+	const struct gofield *path[4];
+	uint64_t off = 0;
+
+	CHECK(g && g->kind == GK_STRUCT && g->size == 64 && g->nfields == 5, "main.Derived");
+	CHECK(g && gotype__field(g, "Name", &off) && off == 8, "Derived.Name");
+	CHECK(g && gotype__field_path(g, "X", path, 4) == 2 && path[0]->type->kind == GK_PTR &&
+		      path[1]->offset == 0,
+	      "Derived.X through *Point");
+	CHECK(rtypes__gotype(fx->rt, d, ts) == g, "memoized");
+	k = rtypes__gotype(fx->rt, rtypes__lookup(fx->rt, "main.Kinds"), ts);
+	CHECK(k && k->nfields == 34 && k->fields[22].type == gotypes__builtin(ts, "error") &&
+		      k->fields[21].type->kind == GK_EFACE && k->fields[26].type->kind == GK_STRING,
+	      "main.Kinds: error, interface{}, string");
+	CHECK(k && k->fields[33].type->kind == GK_MAP &&
+		      k->fields[33].type->key->kind == GK_STRUCT &&
+		      k->fields[33].type->elem->elem == k,
+	      "map[main.Point]*main.Kinds refers to itself");
+	gotypes__free(ts);
+}
+
 /* Details the DWARF comparison does not cover, on every build of the program. */
 static void check_program(const char *variant)
 {
@@ -348,6 +390,7 @@ static void check_program(const char *variant)
 		CHECK(rtype__field(k, "UPtr", NULL)->type->kind == RK_UNSAFEPTR, "unsafe.Pointer");
 	}
 	d = rtypes__lookup(fx.rt, "main.Derived");
+	check_gotype(&fx, d);
 	CHECK(d && rtype__field(d, "Name", &off) && off == 8, "Derived.Name promoted from Base");
 	CHECK(d && rtype__field(d, "Extra", &off) && off == 48, "Derived.Extra");
 	CHECK(d && !rtype__field(d, "X", &off), "X is behind the embedded *Point");
@@ -512,8 +555,13 @@ static void test_damaged_types_never_crash(void)
 		for (int k = 0; k < 16 << (round % 6); k++)
 			copy[off + (uint64_t)rand_r(&seed) % (hi - lo)] = (char)rand_r(&seed);
 		if (!gobin__open_mem(copy, (size_t)len, "damaged", &gb) && !rtypes__open(gb, &rt)) {
+			struct gotypes *ts = gotypes__new();
+
 			t = rtypes__lookup(rt, "main.Derived");
 			rtype__field(t, "Name", &off);
+			for (size_t i = 0; ts && i < rtypes__stats(rt)->types; i++)
+				rtypes__gotype(rt, rtypes__type(rt, i), ts);
+			gotypes__free(ts);
 			for (size_t i = 0; i < gobin__nfuncs(gb); i += 7)
 				rtypes__func_params(rt, gobin__func(gb, i)->entry, &s);
 			CHECK(rtypes__stats(rt)->types > 0, "round %d read nothing", round);
