@@ -81,6 +81,7 @@ struct rtypes {
 	struct msig *sigs; /* sorted by text */
 	size_t nsigs, sigcap;
 	struct rtypes_stats st;
+	uint64_t budget; /* fields, methods, parameters and signatures left to read */
 	struct gotypes *conv_ts; /* the registry conv[] holds types of */
 	struct conv *conv;	 /* rtype -> gotype, open addressing on the rtype */
 	size_t conv_count, conv_mask;
@@ -121,6 +122,21 @@ static const uint8_t *need(struct rtypes *rt, uint64_t vaddr, size_t len)
 	if (!p)
 		bad(rt, __LINE__);
 	return p;
+}
+
+/*
+ * Parts (fields, methods, parameters, signatures) may be read in proportion
+ * to the type data: descriptors of a damaged binary can share one long
+ * array, which must not multiply into gigabytes.
+ */
+static bool take(struct rtypes *rt, uint64_t n)
+{
+	if (n > rt->budget) {
+		bad(rt, __LINE__);
+		return false;
+	}
+	rt->budget -= n;
+	return true;
 }
 
 /* Relocations */
@@ -384,7 +400,7 @@ static void read_func(struct rtypes *rt, struct rtype *t, bool uncommon)
 	nin = le16(p);
 	nout = le16(p + 2) & 0x7fff;
 	t->variadic = (le16(p + 2) & 0x8000) != 0;
-	if (!nin && !nout)
+	if ((!nin && !nout) || !take(rt, nin + nout))
 		return;
 	v = gotypes__alloc(rt->arena, (nin + nout) * sizeof(*v));
 	if (!v)
@@ -424,7 +440,7 @@ static void read_interface(struct rtypes *rt, struct rtype *t)
 	uint64_t ptr;
 	size_t n;
 
-	if (!read_slice(rt, t->addr + 56, 8, MAX_IMETHODS, &ptr, &n) || !n)
+	if (!read_slice(rt, t->addr + 56, 8, MAX_IMETHODS, &ptr, &n) || !n || !take(rt, n))
 		return;
 	m = gotypes__alloc(rt->arena, n * sizeof(*m));
 	if (!m)
@@ -447,7 +463,7 @@ static void read_struct(struct rtypes *rt, struct rtype *t)
 	uint64_t ptr;
 	size_t n;
 
-	if (!read_slice(rt, t->addr + 56, 24, MAX_FIELDS, &ptr, &n) || !n)
+	if (!read_slice(rt, t->addr + 56, 24, MAX_FIELDS, &ptr, &n) || !n || !take(rt, n))
 		return;
 	f = gotypes__alloc(rt->arena, n * sizeof(*f));
 	if (!f)
@@ -490,7 +506,7 @@ static void read_uncommon(struct rtypes *rt, struct rtype *t, uint64_t u)
 		return;
 	t->pkgpath = name_off(rt, (int32_t)le32(p));
 	n = le16(p + 4);
-	if (!n || !(m = need(rt, u + le32(p + 8), n * 16)))
+	if (!n || !(m = need(rt, u + le32(p + 8), n * 16)) || !take(rt, n))
 		return;
 	v = gotypes__alloc(rt->arena, n * sizeof(*v));
 	if (!v)
@@ -632,6 +648,8 @@ static int add_sig(struct rtypes *rt, uint64_t text, const struct rtype *t, cons
 		bad(rt, __LINE__);
 		return 0;
 	}
+	if (!take(rt, 1))
+		return 0;
 	if (rt->nsigs == rt->sigcap) {
 		size_t cap = rt->sigcap ? rt->sigcap * 2 : 1024;
 
@@ -878,6 +896,8 @@ int rtypes__open(struct gobin *gb, struct rtypes **out)
 		rtypes__free(rt);
 		return -ENOENT;
 	}
+	/* real binaries use a tenth of this or less (buf, Go 1.27: 137,000 of 1.5 million) */
+	rt->budget = (rt->etypes - rt->types) / 4 + 65536;
 	err = load_relocs(rt);
 	if (!err)
 		err = read_all(rt);
@@ -885,9 +905,10 @@ int rtypes__open(struct gobin *gb, struct rtypes **out)
 		rtypes__free(rt);
 		return err;
 	}
-	pr_debug("rtype: %s: %zu types (%zu listed, %zu itabs), %zu method addresses, %zu errors\n",
+	pr_debug("rtype: %s: %zu types (%zu listed, %zu itabs), %zu method addresses, %zu errors, "
+		 "%" PRIu64 " parts to spare\n",
 		 gobin__path(gb), rt->st.types, rt->st.roots, rt->st.itabs, rt->st.methods,
-		 rt->st.errors);
+		 rt->st.errors, rt->budget);
 	*out = rt;
 	return 0;
 }
