@@ -189,4 +189,11 @@ int gobin__types_range(struct gobin *gb, uint64_t *start, uint64_t *end);
  */
 int gobin__itab_area(struct gobin *gb, uint64_t *start, uint64_t *size);
 
+/*
+ * The pointer stored at vaddr, as linked: where a PIE build leaves the word
+ * to a RELATIVE relocation, the relocation's value. false if vaddr is not
+ * in the file.
+ */
+bool gobin__read_ptr(const struct gobin *gb, uint64_t vaddr, uint64_t *out);
+
 #endif

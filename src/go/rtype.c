@@ -25,7 +25,6 @@
  * embedded before 1.19. nameOff and typeOff count from runtime.types,
  * textOff from runtime.text; -1 (and 0) means none.
  */
-#include <elf.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -49,10 +48,6 @@
 #define FIELD_QUEUE	256
 #define GOTYPE_DEPTH	256
 
-struct reloc {
-	uint64_t where, value;
-};
-
 struct msig {
 	uint64_t text;
 	struct rtype_sig sig;
@@ -68,8 +63,6 @@ struct rtypes {
 	struct gotypes *arena;
 	int minor; /* Go 1.minor, which decides the encodings */
 	uint64_t types, etypes, text;
-	struct reloc *relocs;
-	size_t nrelocs;
 	struct rtype **all; /* every type, in the order found; also the queue to read */
 	size_t count, cap;
 	struct rtype **byaddr; /* open addressing on addr */
@@ -139,71 +132,13 @@ static bool take(struct rtypes *rt, uint64_t n)
 	return true;
 }
 
-/* Relocations */
-
-static int reloc_cmp(const void *a, const void *b)
-{
-	const struct reloc *x = a, *y = b;
-
-	return x->where < y->where ? -1 : x->where > y->where;
-}
-
-/* The pointers a PIE build leaves to the dynamic loader (RELATIVE relocations). */
-static int load_relocs(struct rtypes *rt)
-{
-	struct gobin_section s;
-	size_t cap = 0;
-
-	for (size_t i = 0; gobin__section(rt->gb, i, &s); i++) {
-		if (s.type != SHT_RELA || !s.data || s.entsize != sizeof(Elf64_Rela))
-			continue;
-		for (uint64_t o = 0; o + sizeof(Elf64_Rela) <= s.size; o += sizeof(Elf64_Rela)) {
-			uint64_t info = le64(s.data + o + 8);
-
-			if (ELF64_R_TYPE(info) != R_X86_64_RELATIVE &&
-			    (ELF64_R_TYPE(info) != R_X86_64_64 || ELF64_R_SYM(info)))
-				continue;
-			if (rt->nrelocs == cap) {
-				struct reloc *r;
-
-				cap = cap ? cap * 2 : 1024;
-				r = realloc(rt->relocs, cap * sizeof(*r));
-				if (!r)
-					return -ENOMEM;
-				rt->relocs = r;
-			}
-			rt->relocs[rt->nrelocs++] =
-				(struct reloc){le64(s.data + o), le64(s.data + o + 16)};
-		}
-	}
-	if (rt->nrelocs)
-		qsort(rt->relocs, rt->nrelocs, sizeof(*rt->relocs), reloc_cmp);
-	return 0;
-}
-
 /* A pointer stored at vaddr, as linked. */
 static bool rd_ptr(struct rtypes *rt, uint64_t vaddr, uint64_t *out)
 {
-	size_t lo = 0, hi = rt->nrelocs;
-	const uint8_t *p;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (rt->relocs[mid].where == vaddr) {
-			*out = rt->relocs[mid].value;
-			return true;
-		}
-		if (rt->relocs[mid].where < vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	p = need(rt, vaddr, 8);
-	if (!p)
-		return false;
-	*out = le64(p);
-	return true;
+	if (gobin__read_ptr(rt->gb, vaddr, out))
+		return true;
+	bad(rt, __LINE__);
+	return false;
 }
 
 /* Types by address */
@@ -898,9 +833,7 @@ int rtypes__open(struct gobin *gb, struct rtypes **out)
 	}
 	/* real binaries use a tenth of this or less (buf, Go 1.27: 137,000 of 1.5 million) */
 	rt->budget = (rt->etypes - rt->types) / 4 + 65536;
-	err = load_relocs(rt);
-	if (!err)
-		err = read_all(rt);
+	err = read_all(rt);
 	if (err) {
 		rtypes__free(rt);
 		return err;
@@ -918,7 +851,6 @@ void rtypes__free(struct rtypes *rt)
 	if (!rt)
 		return;
 	gotypes__free(rt->arena);
-	free(rt->relocs);
 	free(rt->all);
 	free(rt->byaddr);
 	free(rt->byname);

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// UNIT-DEPS: go/rtype go/gobin_rtype_hooks godwarf gotype gobin log
 /*
  * The runtime type reader checked against an independent source: the DWARF
  * of the unstripped build of the same program (godwarf) for struct sizes,
