@@ -1,0 +1,79 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""Stripped Go binaries (no DWARF, no symbol table) show named, typed
+arguments with no declaration: standard-library functions and methods from
+luprobe's signature table, struct fields from the binary's runtime type
+descriptors. What they print is checked against the same program built with
+DWARF and against the values the program itself passed."""
+import re
+
+from lib import each_toolchain, expect, expect_eq, go_minor, gobin, run
+
+STD = ["strconv.ParseInt", "strconv.ParseFloat", "strconv.Atoi", "strconv.Quote",
+       "strings.Repeat", "strings.Fields", "strings.EqualFold", "net/url.Parse",
+       "bytes.(*Buffer).WriteString", "time.Duration.String"]
+
+# what the program passed and got (tests/go/stdcalls prints the same); a
+# struct behind a pointer may print as its fields or as the pointer
+WANT = [
+    r'strconv\.ParseInt\(s="-12345", base=10, bitSize=64\) = \(-12345, nil\)',
+    r'strconv\.ParseFloat\(s="2\.5", bitSize=64\) = \((2\.5|\?), nil\)',
+    r'strconv\.Atoi\(s="12x"\) = \(0, \*strconv\.NumError\(0x[0-9a-f]+\)\)',
+    r'strconv\.Quote\(s="tab\\there"\) = "\\"tab\\\\there\\""',
+    r'strings\.Repeat\(s="ab", count=3\) = "ababab"',
+    r'strings\.Fields\(s=" alpha  beta gamma "\) = \[\]string\{"alpha", "beta", "gamma"\}',
+    r'strings\.EqualFold\(s="Gopher", t="GOPHER"\) = true',
+    r'net/url\.Parse\(rawURL="http://example\.test:8080/a/b\?x=1"\) = '
+    r'\((&\{Scheme:"http", .*Host:"example\.test:8080", Path:"/a/b", .*RawQuery:"x=1", .*\}'
+    r'|\*net/url\.URL\(0x[0-9a-f]+\)), nil\)',
+    r'bytes\.\(\*Buffer\)\.WriteString\(b=(&\{buf:\[\]uint8\(nil\), off:0, lastRead:0\}'
+    r'|\*bytes\.Buffer\(0x[0-9a-f]+\)), s="head-"\) = \(5, nil\)',
+    r'bytes\.\(\*Buffer\)\.WriteString\(b=(&\{buf:\[\]byte\("head-"\), off:0, lastRead:0\}'
+    r'|\*bytes\.Buffer\(0x[0-9a-f]+\)), s="payload"\) = \(7, nil\)',
+    r'time\.Duration\.String\(d=1500000000\) = "1\.5s"',
+]
+TAIL = re.compile(r"  [0-9.]+[µmn]?s  goroutine \d+$")
+
+
+def _events(variant, script):
+    code, lines, err = run("-q", "-e", script, "--", gobin("stdcalls", variant))
+    expect_eq(code, 0, f"{variant}: exit code ({err[-400:]})")
+    return [TAIL.sub("", ln) for ln in lines if "(" in ln and " -> " not in ln
+            and not ln.startswith("types ")]
+
+
+@each_toolchain
+def test_std_functions_on_a_stripped_build_are_named_and_typed():
+    script = ("for _, f in ipairs{%s} do probe{ func = f, ret = true } end"
+              % ", ".join(f'"{f}"' for f in STD))
+    stripped = _events("stripped", script)
+    expect_eq(len(stripped), len(WANT), f"events on the stripped build: {stripped}")
+    for got, want in zip(stripped, WANT):
+        expect(re.fullmatch(want, got), f"stripped: {got!r} does not match {want!r}")
+    # the same program with DWARF prints the same, a struct's fields aside
+    dwarf = _events("default", script)
+    for got, ref in zip(stripped, dwarf):
+        if "&{" in ref and "&{" not in got:
+            continue
+        expect_eq(got, ref, "stripped as with DWARF")
+
+
+@each_toolchain
+def test_field_paths_on_a_stripped_build_from_runtime_types():
+    script = ('probe{ func = "bytes.(*Buffer).WriteString", args = { "b.off", "b.buf", "s" }, '
+              'ret = true }')
+    want = ['bytes.(*Buffer).WriteString(b.off=0, b.buf=[]uint8(nil), s="head-") = (5, nil)',
+            'bytes.(*Buffer).WriteString(b.off=0, b.buf=[]byte("head-"), s="payload") = (7, nil)']
+    expect_eq(_events("default", script), want, "with DWARF")
+    expect_eq(_events("stripped", script), want, "stripped")
+
+
+def test_a_declaration_that_does_not_fit_the_layout_is_refused():
+    """strconv.ParseInt's first parameter is a string (two words): declaring
+    it an int read garbage (s=4913271, base=6) instead of failing."""
+    binary = gobin("stdcalls", "stripped")
+    code, lines, err = run("-q", "-e", 'probe{ func = "strconv.ParseInt", args = '
+                           '{ {"s", "int"}, {"base", "int"}, {"bitSize", "int"} } }', "--", binary)
+    expect_eq(code, 1, "exit code")
+    expect_eq([ln for ln in lines if ln.startswith("strconv.ParseInt(")], [], "no event")
+    expect("strconv.ParseInt" in err and "{" in err, f"the message names the function and "
+           f"shows the layout: {err[-400:]}")
