@@ -4,9 +4,11 @@ arguments with no declaration: standard-library functions and methods from
 luprobe's signature table, struct fields from the binary's runtime type
 descriptors. What they print is checked against the same program built with
 DWARF and against the values the program itself passed."""
+import os
 import re
+import tempfile
 
-from lib import each_toolchain, expect, expect_eq, go_minor, gobin, run
+from lib import each_toolchain, expect, expect_eq, gobin, release_bin, run
 
 STD = ["strconv.ParseInt", "strconv.ParseFloat", "strconv.Atoi", "strconv.Quote",
        "strings.Repeat", "strings.Fields", "strings.EqualFold", "net/url.Parse",
@@ -77,3 +79,29 @@ def test_a_declaration_that_does_not_fit_the_layout_is_refused():
     expect_eq([ln for ln in lines if ln.startswith("strconv.ParseInt(")], [], "no event")
     expect("strconv.ParseInt" in err and "{" in err, f"the message names the function and "
            f"shows the layout: {err[-400:]}")
+
+
+# stripped esbuild releases from npm (tests/gobins.sh): stack ABI (1.15, 1.16)
+# and register ABI; each opens the file it is given with os.OpenFile
+ESBUILD = ["go1.15", "go1.16", "go1.17", "go1.18", "go1.19", "go1.20", "go1.22", "go1.23",
+           "go1.25", "go1.26"]
+
+
+def test_std_functions_in_stripped_releases_of_every_abi():
+    """os.OpenFile(name string, flag int, perm os.FileMode) (*os.File, error)
+    in esbuild built by Go 1.15 to 1.26, stripped: the name luprobe reads is
+    the file esbuild was given, the flag O_RDONLY, and a result is there."""
+    with tempfile.TemporaryDirectory() as d:
+        src = os.path.join(d, "in.js")
+        with open(src, "w") as f:
+            f.write("let x = 1; console.log(x)\n")
+        want = re.compile(r'os\.OpenFile\(name="%s", flag=0, perm=0\) = '
+                          r'\((&\{.*\}|\*os\.File\(0x[0-9a-f]+\)), nil\)' % re.escape(src))
+        for label in ESBUILD:
+            binary = release_bin(label)
+            code, lines, err = run("-q", "-e", 'probe{ func = "os.OpenFile", ret = true }', "--",
+                                   binary, src)
+            expect_eq(code, 0, f"{label}: exit code ({err[-300:]})")
+            opened = [TAIL.sub("", ln) for ln in lines if ln.startswith("os.OpenFile(")]
+            expect(any(want.fullmatch(ln) for ln in opened),
+                   f"{label}: no os.OpenFile of {src} in {opened}")
