@@ -525,6 +525,9 @@ int stdsig__type_at(size_t i, struct stdsig_type *out)
 struct stdsig_types {
 	struct gotypes *ts;
 	const struct gotype **memo; /* by index in the types section */
+	int go_minor;		    /* the binary's release; -1: any */
+	gotype_lookup_fn first;	    /* the binary's own types, preferred */
+	void *first_ctx;
 };
 
 struct stdsig_types *stdsig_types__new(struct gotypes *ts)
@@ -537,12 +540,35 @@ struct stdsig_types *stdsig_types__new(struct gotypes *ts)
 	if (!st)
 		return NULL;
 	st->ts = ts;
+	st->go_minor = -1;
 	st->memo = calloc(tab.ntypes + 1, sizeof(*st->memo));
 	if (!st->memo) {
 		free(st);
 		return NULL;
 	}
 	return st;
+}
+
+void stdsig_types__for(struct stdsig_types *st, int go_minor, gotype_lookup_fn first,
+		       void *first_ctx)
+{
+	st->go_minor = go_minor;
+	st->first = first;
+	st->first_ctx = first_ctx;
+}
+
+/* Does the table's layout of the type on line hold in the binary's release? */
+static bool layout_holds(const struct stdsig_types *st, const char *line)
+{
+	struct stdsig_type t;
+
+	if (st->go_minor < 0 || parse_type(line, &t))
+		return st->go_minor < 0;
+	if (t.cls == STDSIG_SINCE)
+		return st->go_minor >= t.layout_minor;
+	if (t.cls == STDSIG_GUESS)
+		return st->go_minor == t.layout_minor;
+	return true;
 }
 
 void stdsig_types__free(struct stdsig_types *st)
@@ -563,6 +589,11 @@ const struct gotype *stdsig_types__lookup(void *ctx, const char *name)
 
 	if (!st)
 		return NULL;
+	if (st->first) {
+		u = st->first(st->first_ctx, name);
+		if (u)
+			return u;
+	}
 	i = type_index(name);
 	if (i < 0)
 		return NULL;
@@ -572,8 +603,11 @@ const struct gotype *stdsig_types__lookup(void *ctx, const char *name)
 	spec = strchr(strchr(line, '\t') + 1, '\t') + 1;
 	if (strncmp(strchr(line, '\t') + 1, "iface\t", 6) == 0) {
 		t = gotypes__new_type(st->ts, GK_IFACE, name, 16, 8);
-	} else if (strcmp(spec, "-") == 0) {
-		/* opaque: a pointer to it can be written, not a value */
+	} else if (strcmp(spec, "-") == 0 || !layout_holds(st, line)) {
+		/*
+		 * opaque, or a layout the binary's release may not have: a
+		 * pointer to it can be written, not a value
+		 */
 		t = gotypes__new_type(st->ts, GK_INVALID, name, 0, 1);
 	} else {
 		/* a placeholder first, for the types that refer back to this one */

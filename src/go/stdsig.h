@@ -137,6 +137,14 @@ int stdsig__type_at(size_t i, struct stdsig_type *out);
  */
 struct stdsig_types;
 struct stdsig_types *stdsig_types__new(struct gotypes *ts);
+/*
+ * For a binary of release 1.go_minor: a layout the table gives for another
+ * release (a "guess" of a different one, a "since" of a later one) is not
+ * used (the type is opaque); a type that first (may be NULL) knows, the
+ * binary's own, is taken from it instead of the table.
+ */
+void stdsig_types__for(struct stdsig_types *st, int go_minor, gotype_lookup_fn first,
+		       void *first_ctx);
 void stdsig_types__free(struct stdsig_types *st); /* accepts NULL */
 const struct gotype *stdsig_types__lookup(void *st, const char *name);
 

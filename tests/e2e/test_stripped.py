@@ -26,13 +26,14 @@ WANT = [
     r'strings\.EqualFold\(s="Gopher", t="GOPHER"\) = true',
     r'net/url\.Parse\(rawURL="http://example\.test:8080/a/b\?x=1"\) = '
     r'\((&\{Scheme:"http", .*Host:"example\.test:8080", Path:"/a/b", .*RawQuery:"x=1", .*\}'
-    r'|\*net/url\.URL\(0x[0-9a-f]+\)), nil\)',
+    r'|\(\*net/url\.URL\)\(0x[0-9a-f]+\)), nil\)',
     r'bytes\.\(\*Buffer\)\.WriteString\(b=(&\{buf:\[\]uint8\(nil\), off:0, lastRead:0\}'
-    r'|\*bytes\.Buffer\(0x[0-9a-f]+\)), s="head-"\) = \(5, nil\)',
+    r'|\(\*bytes\.Buffer\)\(0x[0-9a-f]+\)), s="head-"\) = \(5, nil\)',
     r'bytes\.\(\*Buffer\)\.WriteString\(b=(&\{buf:\[\]byte\("head-"\), off:0, lastRead:0\}'
-    r'|\*bytes\.Buffer\(0x[0-9a-f]+\)), s="payload"\) = \(7, nil\)',
+    r'|\(\*bytes\.Buffer\)\(0x[0-9a-f]+\)), s="payload"\) = \(7, nil\)',
     r'time\.Duration\.String\(d=1500000000\) = "1\.5s"',
 ]
+HEX = re.compile(r"0x[0-9a-f]+")
 TAIL = re.compile(r"  [0-9.]+[µmn]?s  goroutine \d+$")
 
 
@@ -56,7 +57,7 @@ def test_std_functions_on_a_stripped_build_are_named_and_typed():
     for got, ref in zip(stripped, dwarf):
         if "&{" in ref and "&{" not in got:
             continue
-        expect_eq(got, ref, "stripped as with DWARF")
+        expect_eq(HEX.sub("0x?", got), HEX.sub("0x?", ref), "stripped as with DWARF")
 
 
 @each_toolchain
@@ -96,7 +97,7 @@ def test_std_functions_in_stripped_releases_of_every_abi():
         with open(src, "w") as f:
             f.write("let x = 1; console.log(x)\n")
         want = re.compile(r'os\.OpenFile\(name="%s", flag=0, perm=0\) = '
-                          r'\((&\{.*\}|\*os\.File\(0x[0-9a-f]+\)), nil\)' % re.escape(src))
+                          r'\((&\{.*\}|\(\*os\.File\)\(0x[0-9a-f]+\)), nil\)' % re.escape(src))
         for label in ESBUILD:
             binary = release_bin(label)
             code, lines, err = run("-q", "-e", 'probe{ func = "os.OpenFile", ret = true }', "--",
