@@ -28,6 +28,9 @@ declare -A FLAGS=(
 	[trimpath]="CGO_ENABLED=0|-trimpath"
 	[nodwarf]="CGO_ENABLED=0|-ldflags=-w"
 	[cgo-pie]="CGO_ENABLED=1|-buildmode=pie;-ldflags=-linkmode=external -s -w"
+	# a GNU build id ("luprobe-test"), with DWARF and stripped: a debug file and its binary
+	[debug]="CGO_ENABLED=0|-ldflags=-B 0x6c7570726f62652d74657374"
+	[debug-stripped]="CGO_ENABLED=0|-ldflags=-s -w -B 0x6c7570726f62652d74657374"
 )
 # target -> variants it is built in
 declare -A TARGETS=(
