@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// UNIT-DEPS: signature debugfile stdsig stdsig_tab godwarf gotype goabi gobin log
 /*
  * Signature sources other than DWARF, on the stdcalls target: the std table's
  * signatures (named, typed, placed for the binary's release), the argument
