@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "binary.h"
+#include "signature.h"
 #include "log.h"
 
 struct godwarf *binary__dwarf(struct binary *b)
@@ -130,11 +131,19 @@ fail:
 	return err;
 }
 
+struct sigsrc *binary__sigsrc(struct binary *b)
+{
+	if (!b->sig)
+		b->sig = sigsrc__new(b->ts, gobin__info(b->gb)->go_minor, NULL, NULL);
+	return b->sig;
+}
+
 void binary__free(struct binary *b)
 {
 	if (!b)
 		return;
 	godwarf__free(b->dw);
+	sigsrc__free(b->sig);
 	disasm__check_release(&b->check);
 	callsites__free(b->cs, b->ncs);
 	free(b->cs);

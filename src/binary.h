@@ -24,6 +24,7 @@ struct binary {
 	struct gotypes *ts;
 	struct godwarf *dw;
 	bool dw_tried;
+	struct sigsrc *sig; /* the signature sources other than DWARF; binary__sigsrc() */
 	struct goruntime rt;
 	int16_t tls_off;      /* offset of g from the thread pointer */
 	struct callsites *cs; /* call sites found so far, sorted by target */
@@ -46,6 +47,9 @@ void binary__free(struct binary *b); /* accepts NULL */
 
 /* Its DWARF, opened at the first call; NULL when it has none. */
 struct godwarf *binary__dwarf(struct binary *b);
+
+/* The signature sources other than DWARF (signature.h), made on first use; NULL without memory. */
+struct sigsrc *binary__sigsrc(struct binary *b);
 
 /* Find the call sites of the targets not looked at yet, in one pass over the file. */
 int binary__find_callsites(struct binary *b, const uint64_t *targets, size_t n);

@@ -13,6 +13,7 @@
 #include "goabi.h"
 #include "log.h"
 #include "predicate.h"
+#include "signature.h"
 #include "strbuf.h"
 
 #define MAX_PARAMS    64
@@ -364,6 +365,9 @@ static int sig_script(struct compile *c, bool args, bool rets)
 			return -EINVAL;
 		}
 		err = declared(c->b, sp->args, sp->nargs, false, c->f->name, c->params);
+		/* a declaration the binary's own record of its arguments contradicts */
+		if (!err)
+			err = signature__check(c->b->gb, c->f, c->params, sp->nargs);
 		if (err)
 			return err;
 		c->np = sp->nargs;
@@ -421,12 +425,47 @@ static int sig_dwarf(struct compile *c, bool args, bool rets)
 	return 0;
 }
 
+/*
+ * The standard library's signature table (a std function or method, by the
+ * binary's release), used only when it agrees with the binary: its size
+ * with the pclntab's argument size, its arguments with the recorded layout.
+ */
+static int sig_std(struct compile *c, bool args, bool rets)
+{
+	struct sigsrc *ss = binary__sigsrc(c->b);
+	struct goparam sp[MAX_PARAMS];
+	int n = ss ? sigsrc__std(ss, c->f, sp, MAX_PARAMS) : -ENOMEM;
+	size_t i, na = 0;
+
+	if (n < 0)
+		return n == -ENOMEM ? n : 0;
+	while (na < (size_t)n && !sp[na].is_result)
+		na++;
+	if (!probe__dwarf_complete(c->f, sp, (size_t)n, c->go117) ||
+	    signature__check(c->b->gb, c->f, sp, na)) {
+		pr_info("luprobe: %s: the std table's signature does not fit this binary; not "
+			"used\n",
+			c->f->name);
+		return 0;
+	}
+	for (i = 0; args && i < na && c->np < MAX_PARAMS; i++)
+		c->params[c->np++] = sp[i];
+	if (args)
+		c->args_from = "the std table";
+	for (i = na; rets && c->sp->ret_mode == PR_ALL && i < (size_t)n && c->nr < MAX_PARAMS; i++)
+		c->rets[c->nr++] = sp[i];
+	if (rets && c->sp->ret_mode == PR_ALL)
+		c->rets_from = "the std table";
+	return 0;
+}
+
 static const struct sig_source {
 	const char *name;
 	int (*get)(struct compile *c, bool args, bool rets);
 } sig_sources[] = {
 	{"the script's declarations", sig_script},
 	{"DWARF", sig_dwarf},
+	{"the std table", sig_std},
 };
 
 /*

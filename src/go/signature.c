@@ -16,7 +16,7 @@ struct sigsrc {
 	void *ctx;
 };
 
-const char *sig_source__name(enum sig_source src)
+const char *sig_origin__name(enum sig_origin src)
 {
 	static const char *const names[] = {
 		[SIG_NONE] = "none",	       [SIG_DECLARED] = "declared", [SIG_DWARF] = "DWARF",

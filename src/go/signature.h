@@ -15,7 +15,7 @@
 #include "godwarf.h"
 #include "gotype.h"
 
-enum sig_source {
+enum sig_origin {
 	SIG_NONE,     /* nothing: raw words, or an error where types are needed */
 	SIG_DECLARED, /* the script's args/ret declaration */
 	SIG_DWARF,    /* the binary's DWARF */
@@ -26,7 +26,7 @@ enum sig_source {
 };
 
 /* "DWARF", "std table", ... as -l and messages say it */
-const char *sig_source__name(enum sig_source src);
+const char *sig_origin__name(enum sig_origin src);
 
 struct sigsrc;
 
