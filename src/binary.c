@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "binary.h"
+#include "rtype.h"
 #include "signature.h"
 #include "log.h"
 
@@ -131,10 +132,30 @@ fail:
 	return err;
 }
 
+struct rtypes *binary__rtypes(struct binary *b)
+{
+	if (!b->rtypes_tried) {
+		b->rtypes_tried = true;
+		if (rtypes__open(b->gb, &b->rtypes))
+			b->rtypes = NULL;
+	}
+	return b->rtypes;
+}
+
+/* A named type as the binary's runtime type descriptors give it (its exact layout). */
+static const struct gotype *binary_type(void *ctx, const char *name)
+{
+	struct binary *b = ctx;
+	struct rtypes *rt = binary__rtypes(b);
+	const struct rtype *t = rt ? rtypes__lookup(rt, name) : NULL;
+
+	return t ? rtypes__gotype(rt, t, b->ts) : NULL;
+}
+
 struct sigsrc *binary__sigsrc(struct binary *b)
 {
 	if (!b->sig)
-		b->sig = sigsrc__new(b->ts, gobin__info(b->gb)->go_minor, NULL, NULL);
+		b->sig = sigsrc__new(b->ts, gobin__info(b->gb)->go_minor, binary_type, b);
 	return b->sig;
 }
 
@@ -144,6 +165,7 @@ void binary__free(struct binary *b)
 		return;
 	godwarf__free(b->dw);
 	sigsrc__free(b->sig);
+	rtypes__free(b->rtypes);
 	disasm__check_release(&b->check);
 	callsites__free(b->cs, b->ncs);
 	free(b->cs);

@@ -25,6 +25,8 @@ struct binary {
 	struct godwarf *dw;
 	bool dw_tried;
 	struct sigsrc *sig; /* the signature sources other than DWARF; binary__sigsrc() */
+	struct rtypes *rtypes; /* its runtime type descriptors; binary__rtypes() */
+	bool rtypes_tried;
 	struct goruntime rt;
 	int16_t tls_off;      /* offset of g from the thread pointer */
 	struct callsites *cs; /* call sites found so far, sorted by target */
@@ -50,6 +52,9 @@ struct godwarf *binary__dwarf(struct binary *b);
 
 /* The signature sources other than DWARF (signature.h), made on first use; NULL without memory. */
 struct sigsrc *binary__sigsrc(struct binary *b);
+
+/* Its runtime type descriptors (rtype.h), read on first use (tens of ms); NULL if none. */
+struct rtypes *binary__rtypes(struct binary *b);
 
 /* Find the call sites of the targets not looked at yet, in one pass over the file. */
 int binary__find_callsites(struct binary *b, const uint64_t *targets, size_t n);

@@ -426,6 +426,35 @@ static int sig_dwarf(struct compile *c, bool args, bool rets)
 }
 
 /*
+ * A signature a source other than DWARF found (params then results), taken
+ * only when it agrees with the binary: its size with the pclntab's argument
+ * size, its arguments with the layout the binary records.
+ */
+static int take_found(struct compile *c, bool args, bool rets, const struct goparam *sp,
+		      size_t n, const char *from)
+{
+	size_t i, na = 0;
+
+	while (na < n && !sp[na].is_result)
+		na++;
+	if (!probe__dwarf_complete(c->f, sp, n, c->go117) ||
+	    signature__check(c->b->gb, c->f, sp, na)) {
+		pr_info("luprobe: %s: the signature from %s does not fit this binary; not used\n",
+			c->f->name, from);
+		return 0;
+	}
+	for (i = 0; args && i < na && c->np < MAX_PARAMS; i++)
+		c->params[c->np++] = sp[i];
+	if (args)
+		c->args_from = from;
+	for (i = na; rets && c->sp->ret_mode == PR_ALL && i < n && c->nr < MAX_PARAMS; i++)
+		c->rets[c->nr++] = sp[i];
+	if (rets && c->sp->ret_mode == PR_ALL)
+		c->rets_from = from;
+	return 0;
+}
+
+/*
  * The standard library's signature table (a std function or method, by the
  * binary's release), used only when it agrees with the binary: its size
  * with the pclntab's argument size, its arguments with the recorded layout.
@@ -435,28 +464,27 @@ static int sig_std(struct compile *c, bool args, bool rets)
 	struct sigsrc *ss = binary__sigsrc(c->b);
 	struct goparam sp[MAX_PARAMS];
 	int n = ss ? sigsrc__std(ss, c->f, sp, MAX_PARAMS) : -ENOMEM;
-	size_t i, na = 0;
 
 	if (n < 0)
 		return n == -ENOMEM ? n : 0;
-	while (na < (size_t)n && !sp[na].is_result)
-		na++;
-	if (!probe__dwarf_complete(c->f, sp, (size_t)n, c->go117) ||
-	    signature__check(c->b->gb, c->f, sp, na)) {
-		pr_info("luprobe: %s: the std table's signature does not fit this binary; not "
-			"used\n",
-			c->f->name);
-		return 0;
-	}
-	for (i = 0; args && i < na && c->np < MAX_PARAMS; i++)
-		c->params[c->np++] = sp[i];
-	if (args)
-		c->args_from = "the std table";
-	for (i = na; rets && c->sp->ret_mode == PR_ALL && i < (size_t)n && c->nr < MAX_PARAMS; i++)
-		c->rets[c->nr++] = sp[i];
-	if (rets && c->sp->ret_mode == PR_ALL)
-		c->rets_from = "the std table";
-	return 0;
+	return take_found(c, args, rets, sp, (size_t)n, "the std table");
+}
+
+/*
+ * The binary's runtime type descriptors: a method that a method table or
+ * an itab names, its receiver and parameters typed but unnamed (a0, ...),
+ * used only when they agree with the binary, as the std table's.
+ */
+static int sig_rtype(struct compile *c, bool args, bool rets)
+{
+	struct sigsrc *ss = binary__sigsrc(c->b);
+	struct rtypes *rt = binary__rtypes(c->b);
+	struct goparam sp[MAX_PARAMS];
+	int n = ss && rt ? sigsrc__rtype(ss, rt, c->f, sp, MAX_PARAMS) : -ENOENT;
+
+	if (n < 0)
+		return n == -ENOMEM ? n : 0;
+	return take_found(c, args, rets, sp, (size_t)n, "runtime types");
 }
 
 static const struct sig_source {
@@ -466,6 +494,7 @@ static const struct sig_source {
 	{"the script's declarations", sig_script},
 	{"DWARF", sig_dwarf},
 	{"the std table", sig_std},
+	{"runtime types", sig_rtype},
 };
 
 /*

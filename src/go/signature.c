@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "log.h"
+#include "rtype.h"
 #include "signature.h"
 #include "stdsig.h"
 
@@ -99,6 +100,44 @@ int sigsrc__std(struct sigsrc *ss, const struct gobin_func *f, struct goparam *o
 	for (i = 0; !err && i < s->nresults; i++)
 		err = std_param(ss, &s->results[i], true, i, false, &out[n++]);
 	free(s);
+	return err ? err : (int)n;
+}
+
+static int rtype_param(struct sigsrc *ss, struct rtypes *rt, const struct rtype *r, bool ptr,
+		       bool result, size_t k, struct goparam *out)
+{
+	const struct gotype *t = r ? rtypes__gotype(rt, r, ss->ts) : NULL;
+	char name[32];
+
+	if (t && ptr)
+		t = gotypes__ptr_to(ss->ts, t);
+	if (!t || t->kind == GK_INVALID)
+		return -EINVAL;
+	snprintf(name, sizeof(name), result ? "~r%zu" : "a%zu", k);
+	out->name = gotypes__strdup(ss->ts, name);
+	out->type = t;
+	out->is_result = result;
+	return out->name ? 0 : -ENOMEM;
+}
+
+int sigsrc__rtype(struct sigsrc *ss, struct rtypes *rt, const struct gobin_func *f,
+		  struct goparam *out, size_t max)
+{
+	struct rtype_sig sig;
+	size_t i, n = 0;
+	int err = rtypes__func_params(rt, f->entry, &sig);
+
+	if (err)
+		return err;
+	if (!sig.func || !sig.recv)
+		return -ENOENT;
+	if (1 + sig.func->nin + sig.func->nout > max)
+		return -E2BIG;
+	err = rtype_param(ss, rt, sig.recv, sig.recv_ptr, false, 0, &out[n++]);
+	for (i = 0; !err && i < sig.func->nin; i++)
+		err = rtype_param(ss, rt, sig.func->in[i], false, false, i + 1, &out[n++]);
+	for (i = 0; !err && i < sig.func->nout; i++)
+		err = rtype_param(ss, rt, sig.func->out[i], false, true, i, &out[n++]);
 	return err ? err : (int)n;
 }
 

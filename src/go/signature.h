@@ -47,6 +47,17 @@ void sigsrc__free(struct sigsrc *ss); /* accepts NULL */
  */
 int sigsrc__std(struct sigsrc *ss, const struct gobin_func *f, struct goparam *out, size_t max);
 
+/*
+ * The signature of f from the binary's runtime type descriptors, when f is
+ * a method a method table or an itab names (rtype.h): the receiver and the
+ * parameters named a0, a1, ... (only their types are known), the results
+ * ~r0, ~r1, ... Returns the number of entries, -ENOENT if no table names
+ * f, -EINVAL if a type cannot be converted, -E2BIG.
+ */
+struct rtypes;
+int sigsrc__rtype(struct sigsrc *ss, struct rtypes *rt, const struct gobin_func *f,
+		  struct goparam *out, size_t max);
+
 #endif
 
 /*

@@ -34,7 +34,7 @@ WANT = [
     r'time\.Duration\.String\(d=1500000000\) = "1\.5s"',
 ]
 HEX = re.compile(r"0x[0-9a-f]+")
-TAIL = re.compile(r"  [0-9.]+[µmn]?s  goroutine \d+$")
+TAIL = re.compile(r"(  [0-9.]+[µmn]?s)?  goroutine \d+$")
 
 
 def _events(variant, script):
@@ -106,3 +106,23 @@ def test_std_functions_in_stripped_releases_of_every_abi():
             opened = [TAIL.sub("", ln) for ln in lines if ln.startswith("os.OpenFile(")]
             expect(any(want.fullmatch(ln) for ln in opened),
                    f"{label}: no os.OpenFile of {src} in {opened}")
+
+
+@each_toolchain
+def test_a_method_of_a_stripped_program_typed_by_its_runtime_types():
+    """main.(*ConsoleLogger).Log(msg string, level int) int of tests/go/rtypes,
+    called as l.Log("x", i) through an interface: on the stripped build its
+    method table types the receiver, the arguments and the result (named a0,
+    a1, ... as only their types are known); the values are those DWARF gives."""
+    script = 'probe{ func = "main.(*ConsoleLogger).Log", ret = true }'
+    dwarf = 'main.(*ConsoleLogger).Log(c=&{prefix:"log", count:0}, msg="x", level=0) = 1'
+    stripped = 'main.(*ConsoleLogger).Log(a0=&{prefix:"log", count:0}, a1="x", a2=0) = 1'
+    for variant, want in (("default", dwarf), ("stripped", stripped), ("stripped-pie", stripped)):
+        code, lines, err = run("-q", "-e", script, "--", gobin("rtypes", variant))
+        expect_eq(code, 0, f"{variant}: exit code ({err[-300:]})")
+        expect_eq([TAIL.sub("", ln) for ln in lines if ln.startswith("main.")], [want], variant)
+    # a field path through the receiver's struct type, from the same descriptors
+    code, lines, err = run("-q", "-e", 'probe{ func = "main.(*ConsoleLogger).Log", '
+                           'args = { "a0.prefix", "a2" } }', "--", gobin("rtypes", "stripped"))
+    expect_eq([TAIL.sub("", ln) for ln in lines if ln.startswith("main.")],
+              ['main.(*ConsoleLogger).Log(a0.prefix="log", a2=0)'], f"field path ({err[-300:]})")
