@@ -467,7 +467,7 @@ static int sig_std(struct compile *c, bool args, bool rets)
 
 	if (n < 0)
 		return n == -ENOMEM ? n : 0;
-	return take_found(c, args, rets, sp, (size_t)n, "the std table");
+	return take_found(c, args, rets, sp, (size_t)n, "std table");
 }
 
 /*
@@ -493,9 +493,40 @@ static const struct sig_source {
 } sig_sources[] = {
 	{"the script's declarations", sig_script},
 	{"DWARF", sig_dwarf},
-	{"the std table", sig_std},
+	{"std table", sig_std},
 	{"runtime types", sig_rtype},
 };
+
+int compile__signature(struct binary *b, const struct gobin_func *f, struct goparam *out,
+		       size_t max, const char **from)
+{
+	struct probe_spec sp = {.args_mode = PA_DEFAULT, .ret_mode = PR_ALL};
+	struct compile *c = calloc(1, sizeof(*c));
+	size_t i;
+	int err = 0, n;
+
+	if (!c)
+		return -ENOMEM;
+	*c = (struct compile){.sp = &sp, .b = b, .f = f,
+			      .go117 = gobin__info(b->gb)->go_minor >= 17};
+	/* the binary's own sources, the script's declarations aside */
+	for (i = 1; i < sizeof(sig_sources) / sizeof(sig_sources[0]) && !c->args_from; i++) {
+		c->nr = 0;
+		err = sig_sources[i].get(c, true, true);
+		if (err)
+			break;
+	}
+	*from = c->args_from;
+	n = err ? err : !c->args_from ? -ENOENT : (int)(c->np + c->nr);
+	if (n > 0 && (size_t)n > max)
+		n = -E2BIG;
+	if (n > 0) {
+		memcpy(out, c->params, c->np * sizeof(*out));
+		memcpy(out + c->np, c->rets, c->nr * sizeof(*out));
+	}
+	free(c);
+	return n;
+}
 
 /*
  * The values a probe shows: raw argument words, the parameters it names, or

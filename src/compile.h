@@ -37,4 +37,14 @@ int compile__capture_hidden(struct planinfo *pi, const char *path);
 bool compile__wants_callsites(const struct probe *p, const struct gobin_func *f,
 			      const struct disasm_func *d);
 
+/*
+ * The best signature the binary gives for f, as a probe without a
+ * declaration would take it: parameters then results into out (at most
+ * max), *from naming the source ("DWARF", "the std table", "runtime
+ * types"). Returns the number of entries, -ENOENT when no source has one
+ * (the raw layout is all there is), -errno.
+ */
+int compile__signature(struct binary *b, const struct gobin_func *f, struct goparam *out,
+		       size_t max, const char **from);
+
 #endif

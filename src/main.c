@@ -15,8 +15,7 @@
 #include <linux/capability.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include "gobin.h"
-#include "godwarf.h"
+#include "listing.h"
 #include "log.h"
 #include "output.h"
 #include "probe.h"
@@ -126,125 +125,6 @@ static int fail(const char *msg)
 {
 	fprintf(stderr, "luprobe: %s\n", msg);
 	return 1;
-}
-
-static int list_functions(const char *path, const char *glob)
-{
-	const struct gobin_func **funcs;
-	struct gotypes *ts = NULL;
-	struct godwarf *dw = NULL;
-	struct gobin *gb;
-	struct strbuf sb;
-	size_t n, i, j;
-
-	if (gobin__open(path, &gb))
-		return fail(lp_lasterr());
-	n = gobin__glob(gb, glob ? glob : "*", NULL, 0);
-	funcs = calloc(n ? n : 1, sizeof(*funcs));
-	if (!funcs) {
-		gobin__free(gb);
-		return fail("out of memory");
-	}
-	gobin__glob(gb, glob ? glob : "*", funcs, n);
-	if (gobin__info(gb)->has_dwarf) {
-		ts = gotypes__new();
-		if (ts && godwarf__open(path, ts, &dw))
-			dw = NULL;
-	}
-	sb_init(&sb);
-	for (i = 0; i < n; i++) {
-		const struct goparam *params;
-		size_t np;
-
-		sb_reset(&sb);
-		sb_printf(&sb, "0x%-10llx %s", (unsigned long long)funcs[i]->entry, funcs[i]->name);
-		if (dw &&
-		    godwarf__func_params_at(dw, funcs[i]->name, funcs[i]->entry, &params, &np) ==
-			    0 &&
-		    probe__dwarf_complete(funcs[i], params, np, gobin__info(gb)->go_minor >= 17)) {
-			size_t nres = 0, k = 0;
-
-			sb_putc(&sb, '(');
-			for (j = 0; j < np; j++) {
-				if (params[j].is_result) {
-					nres++;
-					continue;
-				}
-				sb_printf(&sb, "%s%s %s", k++ ? ", " : "", params[j].name,
-					  params[j].type->name ? params[j].type->name : "?");
-			}
-			sb_putc(&sb, ')');
-			if (nres)
-				sb_puts(&sb, nres > 1 ? " (" : " ");
-			for (j = 0, k = 0; j < np; j++) {
-				if (!params[j].is_result)
-					continue;
-				if (k++)
-					sb_puts(&sb, ", ");
-				if (params[j].name[0] != '~')
-					sb_printf(&sb, "%s ", params[j].name);
-				sb_puts(&sb, params[j].type->name ? params[j].type->name : "?");
-			}
-			if (nres > 1)
-				sb_putc(&sb, ')');
-		}
-		puts(sb_str(&sb));
-	}
-	if (!n && glob)
-		fprintf(stderr, "luprobe: %s: no function matches in %s\n", glob, path);
-	sb_free(&sb);
-	free(funcs);
-	godwarf__free(dw);
-	gotypes__free(ts);
-	gobin__free(gb);
-	return n || !glob ? 0 : 1;
-}
-
-static const char *pcln_name(enum gobin_pcln p)
-{
-	switch (p) {
-	case GOBIN_PCLN_12:
-		return "Go 1.2-1.15";
-	case GOBIN_PCLN_116:
-		return "Go 1.16-1.17";
-	case GOBIN_PCLN_118:
-		return "Go 1.18-1.19";
-	case GOBIN_PCLN_120:
-		return "Go 1.20+";
-	}
-	return "?";
-}
-
-static int show_info(const char *path)
-{
-	const struct gobin_info *in;
-	struct gobin *gb;
-
-	if (gobin__open(path, &gb))
-		return fail(lp_lasterr());
-	in = gobin__info(gb);
-	printf("file:       %s\n", path);
-	if (in->go_version[0])
-		printf("go:         %s (from %s)\n", in->go_version,
-		       in->version_from_buildinfo ? "buildinfo" : "version string");
-	else
-		printf("go:         1.%d or later (from the pclntab format)\n", in->go_minor);
-	printf("abi:        %s\n",
-	       in->regabi ? "register (ABIInternal; assembly uses ABI0)" : "stack (ABI0)");
-	printf("arch:       %s\n", in->arch);
-	printf("pie:        %s\n", in->pie ? "yes" : "no");
-	printf("linking:    %s\n", in->static_link ? "static" : "dynamic");
-	printf("cgo:        %s\n", in->cgo ? "yes" : "no");
-	printf("symtab:     %s\n", in->has_symtab ? "yes" : "no");
-	printf("dwarf:      %s\n", in->has_dwarf ? "yes" : "no");
-	printf("buildinfo:  %s\n", in->has_buildinfo ? "yes" : "no");
-	printf("pclntab:    %s format at 0x%llx\n", pcln_name(in->pcln),
-	       (unsigned long long)in->pclntab_addr);
-	printf("functions:  %zu\n", in->nfuncs);
-	if (in->mod_path)
-		printf("module:     %s\n", in->mod_path);
-	gobin__free(gb);
-	return 0;
 }
 
 /*
@@ -653,11 +533,11 @@ int main(int argc, char **argv)
 			return code;
 	}
 	if (cl.list) {
-		code = list_functions(cl.list, optind < nopts ? argv[optind] : NULL);
+		code = listing__functions(cl.list, optind < nopts ? argv[optind] : NULL);
 		return output__report() ? 1 : code;
 	}
 	if (cl.info) {
-		code = show_info(cl.info);
+		code = listing__info(cl.info);
 		return output__report() ? 1 : code;
 	}
 	if (!env.code) {

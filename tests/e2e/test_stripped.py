@@ -126,3 +126,28 @@ def test_a_method_of_a_stripped_program_typed_by_its_runtime_types():
                            'args = { "a0.prefix", "a2" } }', "--", gobin("rtypes", "stripped"))
     expect_eq([TAIL.sub("", ln) for ln in lines if ln.startswith("main.")],
               ['main.(*ConsoleLogger).Log(a0.prefix="log", a2=0)'], f"field path ({err[-300:]})")
+
+
+@each_toolchain
+def test_list_says_where_each_signature_comes_from():
+    """-l prints the best signature luprobe has for each function and its
+    source; --info counts the functions each source covers."""
+    cases = [("stdcalls", "default", "strconv.ParseInt",
+              "strconv.ParseInt(s string, base int, bitSize int) (i int64, err error)  # DWARF"),
+             ("stdcalls", "stripped", "strconv.ParseInt",
+              "strconv.ParseInt(s string, base int, bitSize int) (i int64, err error)  # std table"),
+             ("rtypes", "stripped", "main.(*ConsoleLogger).Log",
+              "main.(*ConsoleLogger).Log(a0 *main.ConsoleLogger, a1 string, a2 int) int"
+              "  # runtime types"),
+             ("stdcalls", "stripped", "main.run", "main.run()  # layout only"),
+             ("computee", "stripped", "main.main.func1", "main.main.func1({a0, a1}, a2)  # layout only")]
+    for target, variant, func, want in cases:
+        code, lines, err = run("-l", gobin(target, variant), func)
+        expect_eq((code, [ln.split(None, 1)[1] for ln in lines]), (0, [want]),
+                  f"{target}/{variant} {func} ({err})")
+    code, lines, _ = run("--info", gobin("stdcalls", "stripped"))
+    cov = [ln for ln in lines if ln.startswith("signatures:")]
+    m = re.fullmatch(r"signatures: (\d+) functions: 0 DWARF, (\d+) std table, (\d+) runtime types, "
+                     r"(\d+) layout only, (\d+) none", cov[0] if cov else "")
+    expect(m and sum(map(int, m.groups()[1:])) == int(m.group(1)) and int(m.group(2)) > 50
+           and int(m.group(3)) > 10, f"--info: {cov}")

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* luprobe -l and --info (listing.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "binary.h"
+#include "compile.h"
+#include "listing.h"
+#include "log.h"
+#include "rtype.h"
+#include "signature.h"
+#include "strbuf.h"
+
+#define MAX_SIG 64
+
+static int fail(const char *msg)
+{
+	fprintf(stderr, "luprobe: %s\n", msg);
+	return 1;
+}
+
+/* "(n int64, s string) (r int, err error)" */
+static void put_signature(struct strbuf *sb, const struct goparam *p, size_t n)
+{
+	size_t j, k = 0, nres = 0;
+
+	sb_putc(sb, '(');
+	for (j = 0; j < n; j++) {
+		if (p[j].is_result) {
+			nres++;
+			continue;
+		}
+		sb_printf(sb, "%s%s %s", k++ ? ", " : "", p[j].name,
+			  p[j].type->name ? p[j].type->name : "?");
+	}
+	sb_putc(sb, ')');
+	if (nres)
+		sb_puts(sb, nres > 1 ? " (" : " ");
+	for (j = 0, k = 0; j < n; j++) {
+		if (!p[j].is_result)
+			continue;
+		if (k++)
+			sb_puts(sb, ", ");
+		if (p[j].name[0] != '~')
+			sb_printf(sb, "%s ", p[j].name);
+		sb_puts(sb, p[j].type->name ? p[j].type->name : "?");
+	}
+	if (nres > 1)
+		sb_putc(sb, ')');
+}
+
+/*
+ * The raw layout of f's arguments: the traceback record (Go 1.17+), else
+ * the argument words the pclntab's argument size counts (stack ABI and
+ * assembly: arguments and results; "()" for none). 0 if it is not known.
+ */
+static int put_layout(struct strbuf *sb, const struct gobin *gb, const struct gobin_func *f)
+{
+	char buf[512];
+	int i;
+
+	if (signature__layout(gb, f, buf, sizeof(buf)) > 0) {
+		sb_puts(sb, buf);
+		return 1;
+	}
+	if (f->args == 0) {
+		sb_puts(sb, "()");
+		return 1;
+	}
+	/* the register ABI without a record: only assembly (ABI0) has its words on the stack */
+	if (f->args < 0 || (gobin__info(gb)->go_minor >= 17 && !f->asm_abi0))
+		return 0;
+	sb_putc(sb, '(');
+	for (i = 0; i < f->args / 8 && i < 32; i++)
+		sb_printf(sb, "%sa%d", i ? ", " : "", i);
+	sb_puts(sb, f->args / 8 > 32 ? ", ...)" : ")");
+	return 1;
+}
+
+/* The best signature of f, and its source; the source's name, or NULL. */
+static const char *describe(struct strbuf *sb, struct binary *b, const struct gobin_func *f)
+{
+	struct goparam p[MAX_SIG];
+	const char *from = NULL;
+	int n = compile__signature(b, f, p, MAX_SIG, &from);
+
+	if (n >= 0 && from) {
+		put_signature(sb, p, (size_t)n);
+		return from;
+	}
+	return put_layout(sb, b->gb, f) ? "layout only" : NULL;
+}
+
+int listing__functions(const char *path, const char *glob)
+{
+	const struct gobin_func **funcs;
+	struct binary *b;
+	struct strbuf sb;
+	size_t n, i;
+
+	if (binary__open(path, &b))
+		return fail(lp_lasterr());
+	n = gobin__glob(b->gb, glob ? glob : "*", NULL, 0);
+	funcs = calloc(n ? n : 1, sizeof(*funcs));
+	if (!funcs) {
+		binary__free(b);
+		return fail("out of memory");
+	}
+	gobin__glob(b->gb, glob ? glob : "*", funcs, n);
+	sb_init(&sb);
+	for (i = 0; i < n; i++) {
+		const char *from;
+
+		sb_reset(&sb);
+		sb_printf(&sb, "0x%-10llx %s", (unsigned long long)funcs[i]->entry, funcs[i]->name);
+		from = describe(&sb, b, funcs[i]);
+		if (from)
+			sb_printf(&sb, "  # %s", from);
+		puts(sb_str(&sb));
+	}
+	if (!n && glob)
+		fprintf(stderr, "luprobe: %s: no function matches in %s\n", glob, path);
+	sb_free(&sb);
+	free(funcs);
+	binary__free(b);
+	return n || !glob ? 0 : 1;
+}
+
+static const char *pcln_name(enum gobin_pcln p)
+{
+	switch (p) {
+	case GOBIN_PCLN_12:
+		return "Go 1.2-1.15";
+	case GOBIN_PCLN_116:
+		return "Go 1.16-1.17";
+	case GOBIN_PCLN_118:
+		return "Go 1.18-1.19";
+	case GOBIN_PCLN_120:
+		return "Go 1.20+";
+	}
+	return "?";
+}
+
+/* How many functions each signature source covers, as a probe would take them. */
+static void print_coverage(struct binary *b)
+{
+	const char *names[] = {"DWARF", "std table", "runtime types", "layout only"};
+	size_t count[5] = {0}, i, k, n = gobin__nfuncs(b->gb);
+	struct strbuf sb;
+
+	sb_init(&sb);
+	for (i = 0; i < n; i++) {
+		const char *from;
+
+		sb_reset(&sb);
+		from = describe(&sb, b, gobin__func(b->gb, i));
+		for (k = 0; k < 4 && (!from || strcmp(from, names[k]) != 0); k++)
+			;
+		count[k]++;
+	}
+	sb_free(&sb);
+	printf("signatures: %zu functions: %zu DWARF, %zu std table, %zu runtime types, %zu "
+	       "layout only, %zu none\n",
+	       n, count[0], count[1], count[2], count[3], count[4]);
+}
+
+int listing__info(const char *path)
+{
+	const struct gobin_info *in;
+	struct binary *b;
+
+	if (binary__open(path, &b))
+		return fail(lp_lasterr());
+	in = gobin__info(b->gb);
+	printf("file:       %s\n", path);
+	if (in->go_version[0])
+		printf("go:         %s (from %s)\n", in->go_version,
+		       in->version_from_buildinfo ? "buildinfo" : "version string");
+	else
+		printf("go:         1.%d or later (from the pclntab format)\n", in->go_minor);
+	printf("abi:        %s\n",
+	       in->regabi ? "register (ABIInternal; assembly uses ABI0)" : "stack (ABI0)");
+	printf("arch:       %s\n", in->arch);
+	printf("pie:        %s\n", in->pie ? "yes" : "no");
+	printf("linking:    %s\n", in->static_link ? "static" : "dynamic");
+	printf("cgo:        %s\n", in->cgo ? "yes" : "no");
+	printf("symtab:     %s\n", in->has_symtab ? "yes" : "no");
+	printf("dwarf:      %s\n", in->has_dwarf ? "yes" : "no");
+	printf("buildinfo:  %s\n", in->has_buildinfo ? "yes" : "no");
+	printf("pclntab:    %s format at 0x%llx\n", pcln_name(in->pcln),
+	       (unsigned long long)in->pclntab_addr);
+	printf("functions:  %zu\n", in->nfuncs);
+	if (in->mod_path)
+		printf("module:     %s\n", in->mod_path);
+	print_coverage(b);
+	binary__free(b);
+	return 0;
+}
