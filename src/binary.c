@@ -1,21 +1,75 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "binary.h"
+#include "debugfile.h"
 #include "rtype.h"
 #include "signature.h"
 #include "log.h"
+
+/* The debug file of b by its build id, if one exists and matches; silently none otherwise. */
+static void find_debug(struct binary *b)
+{
+	const char *dir = getenv("LUPROBE_DEBUG_DIR");
+	char path[PATH_MAX];
+
+	if (debugfile__find(b->gb, dir && *dir ? dir : NULL, path, sizeof(path)))
+		return;
+	if (binary__set_debug(b, path))
+		pr_info("luprobe: %s: %s; not used\n", b->path, lp_lasterr());
+	else
+		pr_debug("%s: DWARF from %s (by build id)\n", b->path, path);
+}
 
 struct godwarf *binary__dwarf(struct binary *b)
 {
 	if (!b->dw_tried) {
 		b->dw_tried = true;
-		if (gobin__info(b->gb)->has_dwarf && godwarf__open(b->path, b->ts, &b->dw) < 0)
+		if (!gobin__info(b->gb)->has_dwarf && !b->debug_path)
+			find_debug(b);
+		if (gobin__info(b->gb)->has_dwarf) {
+			if (godwarf__open(b->path, b->ts, &b->dw) < 0)
+				b->dw = NULL;
+		} else if (b->debug_path && godwarf__open(b->debug_path, b->ts, &b->dw) < 0) {
 			b->dw = NULL;
+		}
 	}
 	return b->dw;
+}
+
+int binary__set_debug(struct binary *b, const char *path)
+{
+	struct gobin *dbg;
+	int err;
+
+	if (b->debug_path) {
+		if (strcmp(b->debug_path, path) == 0)
+			return 0;
+		lp_seterr("%s: two debug files given, %s and %s", b->path, b->debug_path, path);
+		return -EINVAL;
+	}
+	if (gobin__info(b->gb)->has_dwarf)
+		return 0; /* its own DWARF comes first */
+	err = gobin__open(path, &dbg);
+	if (err) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", lp_lasterr());
+		lp_seterr("debug file %s", msg);
+		return -EINVAL;
+	}
+	err = debugfile__match(b->gb, dbg, path);
+	gobin__free(dbg);
+	if (err)
+		return err;
+	b->debug_path = strdup(path);
+	if (!b->debug_path)
+		return -ENOMEM;
+	b->dw_tried = false;
+	return 0;
 }
 
 static int cs_cmp(const void *a, const void *b)
@@ -165,6 +219,7 @@ void binary__free(struct binary *b)
 		return;
 	godwarf__free(b->dw);
 	sigsrc__free(b->sig);
+	free(b->debug_path);
 	rtypes__free(b->rtypes);
 	disasm__check_release(&b->check);
 	callsites__free(b->cs, b->ncs);

@@ -26,6 +26,7 @@ struct binary {
 	bool dw_tried;
 	struct sigsrc *sig; /* the signature sources other than DWARF; binary__sigsrc() */
 	struct rtypes *rtypes; /* its runtime type descriptors; binary__rtypes() */
+	char *debug_path;      /* the separate debug file its DWARF comes from, if any */
 	bool rtypes_tried;
 	struct goruntime rt;
 	int16_t tls_off;      /* offset of g from the thread pointer */
@@ -47,8 +48,19 @@ struct binary {
 int binary__open(const char *path, struct binary **out);
 void binary__free(struct binary *b); /* accepts NULL */
 
-/* Its DWARF, opened at the first call; NULL when it has none. */
+/*
+ * Its DWARF, opened at the first call: the binary's own, else a separate
+ * debug file's (binary__set_debug, or found by build id under
+ * $LUPROBE_DEBUG_DIR, default /usr/lib/debug); NULL when there is none.
+ */
 struct godwarf *binary__dwarf(struct binary *b);
+
+/*
+ * Take DWARF from the debug file at path (an unstripped build of the same
+ * program). 0; -EINVAL with a message naming path if it is not of b (build
+ * id, Go release, function addresses) or b was given another one already.
+ */
+int binary__set_debug(struct binary *b, const char *path);
 
 /* The signature sources other than DWARF (signature.h), made on first use; NULL without memory. */
 struct sigsrc *binary__sigsrc(struct binary *b);

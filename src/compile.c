@@ -365,9 +365,6 @@ static int sig_script(struct compile *c, bool args, bool rets)
 			return -EINVAL;
 		}
 		err = declared(c->b, sp->args, sp->nargs, false, c->f->name, c->params);
-		/* a declaration the binary's own record of its arguments contradicts */
-		if (!err)
-			err = signature__check(c->b->gb, c->f, c->params, sp->nargs);
 		if (err)
 			return err;
 		c->np = sp->nargs;
@@ -671,10 +668,11 @@ static int stage_signature(struct compile *c)
 		return -EINVAL;
 	}
 	memcpy(c->params + c->np, c->rets, c->nr * sizeof(*c->rets));
-	if (sp->args_mode == PA_DECL)
-		return declared_fit(c->f, c->params, c->np, sp->ret_mode == PR_DECL ? c->nr : 0,
-				    c->go117);
-	return 0;
+	if (sp->args_mode != PA_DECL)
+		return 0;
+	/* more than its arguments, or what the binary's own record of them contradicts */
+	err = declared_fit(c->f, c->params, c->np, sp->ret_mode == PR_DECL ? c->nr : 0, c->go117);
+	return err ?: signature__check(c->b->gb, c->f, c->params, c->np);
 }
 
 /* Stage: where each argument and result lives, by the function's ABI. */

@@ -144,7 +144,7 @@ static void parse_list(lua_State *L, int idx, const char *field, bool types_only
 
 static const char *const spec_fields[] = {
 	"func",	  "target", "args",   "ret",   "mode",	"stack", "enabled",
-	"within", "where",  "strcap", "elems", "deref", "limit", NULL,
+	"within", "where",  "strcap", "elems", "deref", "limit", "debug", NULL,
 };
 
 static void check_fields(lua_State *L, int idx)
@@ -178,6 +178,7 @@ static void parse_spec(lua_State *L, int idx, struct probe_spec *sp)
 	if (!sp->func)
 		luaL_error(L, "probe: 'func' is required, e.g. probe{ func = \"main.computeE\" }");
 	sp->target = dup_field(L, idx, "target");
+	sp->debug = dup_field(L, idx, "debug");
 
 	lua_getfield(L, idx, "args");
 	if (lua_isnil(L, -1))

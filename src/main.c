@@ -53,6 +53,9 @@ static const char usage[] =
 	"                       512M, or a quarter of the RAM when that is less)\n"
 	"      --ringbuf BYTES  ring buffer size (default 8388608)\n"
 	"      --max-calls N    calls in flight kept for pairing with their return\n"
+	"      --debug-file PATH  DWARF from PATH, an unstripped build of the traced program\n"
+	"                       (else found by build id under $LUPROBE_DEBUG_DIR or\n"
+	"                       /usr/lib/debug/.build-id)\n"
 	"      --agg-keys N     keys each in-kernel aggregation map holds (default 16384)\n"
 	"      --map-limit BYTES  kernel memory one BPF map may take (default 1073741824);\n"
 	"                       a setting that needs more is refused\n"
@@ -89,6 +92,7 @@ enum {
 	OPT_RINGBUF,
 	OPT_DRAIN,
 	OPT_MAX_CALLS,
+	OPT_DEBUG_FILE,
 	OPT_DESCRIBE,
 	OPT_USER,
 	OPT_AGG_KEYS,
@@ -109,6 +113,7 @@ static const struct option long_opts[] = {
 	{"ringbuf", required_argument, NULL, OPT_RINGBUF},
 	{"drain-ms", required_argument, NULL, OPT_DRAIN},
 	{"max-calls", required_argument, NULL, OPT_MAX_CALLS},
+	{"debug-file", required_argument, NULL, OPT_DEBUG_FILE},
 	{"agg-keys", required_argument, NULL, OPT_AGG_KEYS},
 	{"map-limit", required_argument, NULL, OPT_MAP_LIMIT},
 	{"describe", required_argument, NULL, OPT_DESCRIBE},
@@ -416,6 +421,9 @@ static int parse_option(int opt, struct env *env, struct cmdline *cl)
 	case OPT_USER:
 		if (lookup_user(optarg, env))
 			return 1;
+		break;
+	case OPT_DEBUG_FILE:
+		env->debug_file = optarg;
 		break;
 	case OPT_MAX_CALLS:
 		env->topts.max_calls = strtoul(optarg, &end, 10);

@@ -23,8 +23,12 @@ int probe_set__binary(struct probe_set *ps, const char *path, struct binary **ou
 		}
 	}
 	err = binary__open(path, &b);
-	if (err)
+	if (!err && ps->debug_file)
+		err = binary__set_debug(b, ps->debug_file);
+	if (err) {
+		binary__free(b);
 		return err;
+	}
 	b->next = ps->bins;
 	ps->bins = b;
 	*out = b;
@@ -227,6 +231,7 @@ void probe_spec__free(struct probe_spec *spec)
 
 	free(spec->func);
 	free(spec->target);
+	free(spec->debug);
 	free(spec->where);
 	for (i = 0; i < spec->nargs; i++) {
 		free(spec->args[i].name);

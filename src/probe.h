@@ -38,6 +38,7 @@ struct probe_arg {
 struct probe_spec {
 	char *func;   /* exact Go symbol or glob */
 	char *target; /* binary path; NULL: the session's targets */
+	char *debug;  /* debug = PATH: DWARF from that unstripped build of the binary */
 	enum probe_args args_mode;
 	struct probe_arg *args;
 	size_t nargs;
@@ -128,6 +129,7 @@ struct probe_set {
 	struct probe **probes;
 	size_t nprobes;
 	uint32_t naggs; /* aggregation ids given so far */
+	const char *debug_file; /* --debug-file: for every binary without DWARF */
 };
 
 /*

@@ -196,6 +196,8 @@ static int resolve_funcs(struct probe_set *ps, struct probe *p, const char *path
 	int err;
 
 	err = probe_set__binary(ps, path, &b);
+	if (!err && sp->debug)
+		err = binary__set_debug(b, sp->debug);
 	if (err)
 		return err;
 	one = gobin__find_func(b->gb, sp->func);

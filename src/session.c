@@ -180,6 +180,7 @@ int session__init(struct session *s, struct env *env)
 		return err;
 	s->ps.tracer = s->tracer;
 	s->ps.interrupted = &lp_signalled;
+	s->ps.debug_file = env->debug_file;
 	return open_lua(s);
 }
 

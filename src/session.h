@@ -34,6 +34,7 @@ struct env {
 	int nscript_args;
 	bool json;		  /* --json: events and aggregations as JSON lines */
 	const char *output;	  /* -o FILE: luprobe's stdout goes there */
+	const char *debug_file;	  /* --debug-file: DWARF for the traced binaries */
 	bool quiet;		  /* -q: no summary line at exit */
 	bool keep_going;	  /* --keep-going: callback errors are counted, not fatal */
 	double duration_s;	  /* --duration: stop after this long (0: no limit) */

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """The example scripts in scripts/, run as a user would run them against the Go
-targets: latency, http-latency, sql-log, errors, trace-path and stripped."""
+targets: latency, http-latency, sql-log, errors, trace-path, stripped and opens."""
 import os
 import re
 import signal
@@ -108,3 +108,19 @@ def test_stripped_example_script():
     lp.wait_line(r"^computeE\(321\) took \d+\.\d µs  \(result \?\)$")
     http_get(port, "/quit")
     expect_eq(lp.wait(20), 0, "exit code")
+
+
+def test_opens_script_on_stripped_releases_without_declarations():
+    """scripts/opens.lua names os.OpenFile's arguments and results from the std
+    table on stripped esbuild releases of the stack and the register ABI."""
+    import tempfile
+    from lib import release_bin
+    with tempfile.TemporaryDirectory() as d:
+        src = os.path.join(d, "in.js")
+        with open(src, "w") as f:
+            f.write("let x = 1\n")
+        for label in ("go1.16", "go1.26"):
+            code, lines, err = run("-q", os.path.join(SCRIPTS, "opens.lua"), "--",
+                                   release_bin(label), src)
+            expect_eq(code, 0, f"{label}: exit code ({err[-300:]})")
+            expect(f"open {src} flag=0x0 perm=0: ok" in lines, f"{label}: {lines}")

@@ -151,3 +151,46 @@ def test_list_says_where_each_signature_comes_from():
                      r"(\d+) layout only, (\d+) none", cov[0] if cov else "")
     expect(m and sum(map(int, m.groups()[1:])) == int(m.group(1)) and int(m.group(2)) > 50
            and int(m.group(3)) > 10, f"--info: {cov}")
+
+
+QUOTED = ('strconv.appendQuotedWith(buf=[]byte(""), s="-12345", quote=34, ASCIIonly=false, '
+          'graphicOnly=false)')
+
+
+def _quoted(*args, env=None):
+    """The first strconv.appendQuotedWith event (an unexported function: only
+    DWARF names its arguments) of the stdcalls build with a GNU build id."""
+    code, lines, err = run("-q", *args, "--", gobin("stdcalls", "debug-stripped"), env=env)
+    first = [TAIL.sub("", ln) for ln in lines if ln.startswith("strconv.appendQuotedWith(")][:1]
+    return code, first, err
+
+
+@each_toolchain
+def test_a_separate_debug_file_by_build_id_option_or_probe():
+    probe = 'probe{ func = "strconv.appendQuotedWith" }'
+    debug = gobin("stdcalls", "debug")
+    code, first, err = _quoted("-e", probe)
+    expect(code == 0 and first and first[0].startswith("strconv.appendQuotedWith(a0="),
+           f"without a debug file: raw words ({first} {err[-300:]})")
+    with tempfile.TemporaryDirectory() as d:
+        os.makedirs(os.path.join(d, ".build-id", "6c"))
+        os.symlink(debug, os.path.join(d, ".build-id", "6c", "7570726f62652d74657374.debug"))
+        env = dict(os.environ, LUPROBE_DEBUG_DIR=d)
+        expect_eq(_quoted("-e", probe, env=env)[:2], (0, [QUOTED]), "found by build id")
+    expect_eq(_quoted("--debug-file", debug, "-e", probe)[:2], (0, [QUOTED]), "--debug-file")
+    expect_eq(_quoted("-e", 'probe{ func = "strconv.appendQuotedWith", debug = "%s" }' % debug)[:2],
+              (0, [QUOTED]), "debug =")
+
+
+def test_a_debug_file_of_another_build_is_refused():
+    binary = gobin("stdcalls", "debug-stripped")
+    other = gobin("stdcalls", "debug", toolchain="new")
+    code, first, err = _quoted("-e", 'probe{ func = "strconv.appendQuotedWith", debug = "%s" }'
+                               % other)
+    expect_eq((code, first), (1, []), "another Go release: refused, no event")
+    expect(f"debug file {other} is not of {binary}: built by go1." in err, err)
+    types = gobin("types")
+    code, first, err = _quoted("--debug-file", types, "-e",
+                               'probe{ func = "strconv.appendQuotedWith" }')
+    expect_eq((code, first), (1, []), "another program: refused, no event")
+    expect(f"debug file {types} is not of {binary}: " in err, err)
