@@ -70,12 +70,15 @@ static const char *split_path(const char *name, char *first, size_t len)
 	return dot ? dot + 1 : NULL;
 }
 
+/* A named type of a declaration: DWARF's, else the runtime types', else the std table's. */
 static const struct gotype *lookup_dwarf_type(void *ctx, const char *name)
 {
 	struct binary *b = ctx;
 	struct godwarf *dw = binary__dwarf(b);
+	const struct gotype *t = dw ? godwarf__type(dw, name) : NULL;
+	struct sigsrc *ss = t ? NULL : binary__sigsrc(b);
 
-	return dw ? godwarf__type(dw, name) : NULL;
+	return t ? t : ss ? sigsrc__lookup(ss, name) : NULL;
 }
 
 /* Parse the declared parameters into goparams. */

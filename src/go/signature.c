@@ -75,18 +75,34 @@ static int std_param(struct sigsrc *ss, const struct stdsig_param *sp, bool resu
 	return out->name ? 0 : -ENOMEM;
 }
 
+/* The std table's named types for this binary, made on first use. */
+static struct stdsig_types *std_types(struct sigsrc *ss)
+{
+	if (!ss->std) {
+		ss->std = stdsig_types__new(ss->ts);
+		if (ss->std)
+			stdsig_types__for(ss->std, ss->go_minor, ss->lookup, ss->ctx);
+	}
+	return ss->std;
+}
+
+const struct gotype *sigsrc__lookup(void *ctx, const char *name)
+{
+	struct sigsrc *ss = ctx;
+	struct stdsig_types *st = std_types(ss);
+
+	/* stdsig_types__lookup asks the binary's own lookup first */
+	return st ? stdsig_types__lookup(st, name) : ss->lookup ? ss->lookup(ss->ctx, name) : NULL;
+}
+
 int sigsrc__std(struct sigsrc *ss, const struct gobin_func *f, struct goparam *out, size_t max)
 {
 	struct stdsig *s;
 	size_t i, n = 0;
 	int err;
 
-	if (!ss->std) {
-		ss->std = stdsig_types__new(ss->ts);
-		if (!ss->std)
-			return -ENOENT;
-		stdsig_types__for(ss->std, ss->go_minor, ss->lookup, ss->ctx);
-	}
+	if (!std_types(ss))
+		return -ENOENT;
 	s = malloc(sizeof(*s));
 	if (!s)
 		return -ENOMEM;

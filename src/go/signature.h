@@ -38,6 +38,14 @@ struct sigsrc *sigsrc__new(struct gotypes *ts, int go_minor, gotype_lookup_fn lo
 void sigsrc__free(struct sigsrc *ss); /* accepts NULL */
 
 /*
+ * A named type as the binary describes it (the lookup given to
+ * sigsrc__new, its runtime type descriptors), else as the std table does
+ * for the binary's release; for gotypes__parse (ctx: the sigsrc). NULL if
+ * neither knows it.
+ */
+const struct gotype *sigsrc__lookup(void *ctx, const char *name);
+
+/*
  * The signature of f from the std table for the binary's release: params
  * then results into out (at most max), names as DWARF gives them (unnamed
  * results "~r0"..., blank or unnamed parameters "~p0"...). Returns the

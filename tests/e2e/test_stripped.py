@@ -194,3 +194,17 @@ def test_a_debug_file_of_another_build_is_refused():
                                'probe{ func = "strconv.appendQuotedWith" }')
     expect_eq((code, first), (1, []), "another program: refused, no event")
     expect(f"debug file {types} is not of {binary}: " in err, err)
+
+
+@each_toolchain
+def test_declared_named_types_from_runtime_types_on_a_stripped_build():
+    """A declaration may name a type the stripped binary describes only in
+    its runtime type descriptors (*bytes.Buffer for Go 1.19, whose layout the
+    std table only guesses): its fields are the binary's."""
+    script = ('probe{ func = "bytes.(*Buffer).WriteString", args = { {"b", "*bytes.Buffer"}, '
+              '{"s", "string"} }, where = [[b.off == 0 and s == "payload"]] }')
+    code, lines, err = run("-q", "-e", script, "--", gobin("stdcalls", "stripped"))
+    expect_eq(code, 0, f"exit code ({err[-300:]})")
+    expect_eq([TAIL.sub("", ln) for ln in lines if ln.startswith("bytes.(*Buffer).WriteString(")],
+              ['bytes.(*Buffer).WriteString(b=&{buf:[]byte("head-"), off:0, lastRead:0}, '
+               's="payload")'], "events")
