@@ -841,14 +841,16 @@ static int load_params(struct godwarf *dw, struct fn *f, const char *lookup_name
 			name = attr_string(&child, DW_AT_name);
 			/*
 			 * Go 1.19 lists the unnamed results of a function with a defer
-			 * twice (~r0 ~r0 ~r1 ~r1, golang/go#61357): keep the first.
+			 * twice (~r0 ~r0 ~r1 ~r1, golang/go#61357), Go 1.26 a named one
+			 * (r int, r int, err error): keep the first. No two results
+			 * share a name otherwise ("_" aside).
 			 */
-			if (p->is_result && name && name[0] == '~' &&
+			if (p->is_result && name && strcmp(name, "_") != 0 &&
 			    seen_result(seen, nseen, name)) {
 				n--;
 				continue;
 			}
-			if (p->is_result && name && name[0] == '~' && nseen < MAX_SEEN)
+			if (p->is_result && name && strcmp(name, "_") != 0 && nseen < MAX_SEEN)
 				seen[nseen++] = name;
 			p->type = conv_ref(dw, &child, DW_AT_type, 0);
 			if (!p->type)

@@ -70,6 +70,23 @@ def test_torture_traced_with_results_is_unharmed_and_pairs_every_call():
 
 
 @each_toolchain
+def test_named_results_of_a_function_with_a_defer_are_each_read_once():
+    """guarded(n int) (r int, err error) recovers its panic in a defer: Go 1.26's
+    DWARF lists r twice (r, r, err), which read err from the wrong registers
+    (0, 5109560, ?(0x...)); each result must come from its own place."""
+    code, events, out, err = _json_run('probe{ func = "main.guarded", ret = true }',
+                                       [gobin("torture"), "-goroutines", "1", "-depth", "10",
+                                        "-panics", "6"])
+    expect_eq(code, 0, f"exit code ({err[-300:]})")
+    expect("guarded: 6 calls, 3 recovered" in out, out)
+    got = sorted((e["args"]["n"], e["ret"]) for e in events)
+    want = [(n, {"r": n // 2, "err": None} if n % 2 == 0 else
+             {"r": 0, "err": {"type": "*errors.errorString", "value": f"recovered: odd {n}"}})
+            for n in range(6)]
+    expect_eq(got, want, "results")
+
+
+@each_toolchain
 def test_entry_and_return_counts_match_exactly():
     binary = gobin("torture")
     argv = [binary, "-goroutines", "200", "-rounds", "10"]
