@@ -6,9 +6,9 @@
 --
 -- `err` in a predicate is the function's last result when it is an error;
 -- functions that return no error are skipped (and counted in a message), and
--- so are those whose capture luprobe cannot make. Which result is an error
--- comes from DWARF: on a binary built without it (-ldflags=-w, or -s -w) no
--- function can be checked, and luprobe says so and exits 1.
+-- so are those whose capture luprobe cannot make. The signatures come from DWARF,
+-- a debug file, the std table or runtime types: stripped, std packages and methods
+-- work (pkg=strconv); a package luprobe knows no signature of is refused, exit 1.
 local pkg = luprobe.args.pkg or error("give the package: -a pkg=path/to/pkg")
 
 local p = probe{ func = pkg .. ".*", ret = true, where = "err ~= nil" }

@@ -8,7 +8,7 @@ import os
 import re
 import tempfile
 
-from lib import each_toolchain, expect, expect_eq, gobin, release_bin, run
+from lib import SCRIPTS, each_toolchain, expect, expect_eq, gobin, release_bin, run
 
 STD = ["strconv.ParseInt", "strconv.ParseFloat", "strconv.Atoi", "strconv.Quote",
        "strings.Repeat", "strings.Fields", "strings.EqualFold", "net/url.Parse",
@@ -208,3 +208,13 @@ def test_declared_named_types_from_runtime_types_on_a_stripped_build():
     expect_eq([TAIL.sub("", ln) for ln in lines if ln.startswith("bytes.(*Buffer).WriteString(")],
               ['bytes.(*Buffer).WriteString(b=&{buf:[]byte("head-"), off:0, lastRead:0}, '
                's="payload")'], "events")
+
+
+def test_errors_script_on_a_std_package_of_a_stripped_build():
+    """scripts/errors.lua counts the non-nil errors of strconv in the stripped
+    stdcalls build: only Atoi("12x") fails (ParseInt and ParseFloat succeed)."""
+    code, lines, err = run(os.path.join(SCRIPTS, "errors.lua"), "-a", "pkg=strconv", "--",
+                           gobin("stdcalls", "stripped"))
+    expect_eq(code, 0, f"exit code ({err[-300:]})")
+    counts = [ln.split() for ln in lines if ln.startswith("  strconv.")]
+    expect_eq(counts, [["strconv.Atoi", "1"]], f"counts ({lines[-6:]})")
