@@ -53,6 +53,9 @@ func run() {
 	fmt.Printf("net/url.Parse rawURL=%q -> host=%s path=%s %v\n",
 		"http://example.test:8080/a/b?x=1", u.Host, u.Path, err)
 	var b bytes.Buffer
+	// written before the first call: a fresh heap page that nothing touched
+	// yet is not mapped, and luprobe would rightly show the pointee as unreadable
+	b.Reset()
 	b.WriteString("head-")
 	k, err := bufWrite(&b, "payload")
 	fmt.Printf("bytes.(*Buffer).WriteString s=%q -> %d %v len=%d\n", "payload", k, err, b.Len())
