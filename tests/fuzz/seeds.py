@@ -1416,7 +1416,51 @@ LUA_SNIPPETS = [
     "local f = load('return 1 + 1') assert(f() == 2)",
     "local p = probe 'main.f' p:disable() p:enable() local n = p.events",
     "local s = string.rep('x', 1000) for i = 1, 10 do s = s .. s end",
+    # probes of tests/go/types, which the fuzzer resolves them in: events of every kind
+    "local n, h = 0, {}\n"
+    "for _, f in ipairs{'main.fInts', 'main.fUints', 'main.fFloats', 'main.fComplex',\n"
+    "    'main.fString', 'main.fBytes', 'main.fIntSlice', 'main.fArray', 'main.fPtrs',\n"
+    "    'main.fSmall', 'main.fBig', 'main.fRequest', 'main.fError', 'main.fAny',\n"
+    "    'main.fStringer', 'main.fMap', 'main.fChan', 'main.fFunc', 'main.fMulti',\n"
+    "    'main.fNamed', 'main.fNode', 'main.fOuter', 'main.fCelsius', 'main.fPair'} do\n"
+    "  on_event(probe{ func = f, ret = true }, function(e)\n"
+    "    local s = tostring(e) .. e:json()\n"
+    "    for k, v in pairs(e.args) do s = s .. k .. tostring(v) end\n"
+    "    for k, v in pairs(e.ret or {}) do s = s .. tostring(v) end\n"
+    "    h[e.func] = (h[e.func] or 0) + (e.latency or 0) n = n + #s\n"
+    "  end)\n"
+    "end",
+    "local p = probe{ func = 'main.fBig', args = { 'b.A', 'b.B', 'b.D' }, ret = true }\n"
+    "on_event(p, function(e) return tostring(e.args['b.B']) end)\n"
+    "local q = probe 'main.fRequest' q:count() q:hist('latency')\n"
+    "on_event(probe{ func = 'main.fMulti', ret = true }, function(e) local r = e.ret end)\n"
+    "on_event(probe 'main.(*Counter).Add', function(e) print(e) end)",
 ]
+
+
+def e2e_scripts():
+    """The Lua of tests/e2e/*.py: its string constants that look like scripts."""
+    import ast
+
+    out = []
+    d = os.path.join(ROOT, "tests", "e2e")
+    for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        if not name.endswith(".py"):
+            continue
+        with open(os.path.join(d, name), encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):
+                # an f-string: its literal parts with {...} left as they are
+                text = "".join(v.value if isinstance(v, ast.Constant) else "1"
+                               for v in node.values)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                text = node.value
+            else:
+                continue
+            if len(text) <= 4096 and re.search(r"\b(probe|on_event|on_exit|every)\s*[({'\"]", text):
+                out.append((name[:-3], text))
+    return out
 
 
 def lua_seeds(corpus):
@@ -1430,6 +1474,8 @@ def lua_seeds(corpus):
                     corpus.add(name, data)
     for i, text in enumerate(LUA_SNIPPETS):
         corpus.add(f"snippet{i}", text.encode())
+    for i, (test, text) in enumerate(e2e_scripts()):
+        corpus.add(f"{test}-{i}", text.encode())
 
 
 # ---------------------------------------------------------------------------
