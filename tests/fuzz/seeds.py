@@ -1474,6 +1474,18 @@ def lua_seeds(corpus):
                     corpus.add(name, data)
     for i, text in enumerate(LUA_SNIPPETS):
         corpus.add(f"snippet{i}", text.encode())
+    # the probes of tests/go/types again, with event bytes after a NUL: records
+    # (a u16 length, the lp_rec header, data) of each kind, flags and faults
+    events = b""
+    for k in range(8):
+        data = bytes((i * 29 + k * 7) & 0xff for i in range(32 + 48 * k))
+        hdr = struct.pack("<HHHHIIIiQQQQQQ", 1 + k % 3, (1 << k % 6) & 0x1f, 0, 0, 0, 1000 + k,
+                          1000 + k, -1, 10**9 * k, 1000 * k, k + 1, (0x5 << k) if k % 2 else 0,
+                          0, 0)
+        rec = hdr + data
+        events += struct.pack("<H", len(rec)) + rec
+    for i in (len(LUA_SNIPPETS) - 2, len(LUA_SNIPPETS) - 1):
+        corpus.add(f"snippet{i}-events", LUA_SNIPPETS[i].encode() + b"\0" + events)
     for i, (test, text) in enumerate(e2e_scripts()):
         corpus.add(f"{test}-{i}", text.encode())
 
