@@ -46,8 +46,14 @@ static struct {
 	struct probe_set *ps;
 } host;
 
-/* The Go target the probes resolve in, opened once (NULL: not built). */
+/*
+ * The Go target the probes resolve in (NULL: not built), opened again every
+ * REOPEN inputs: what it memoizes (types of declared specs, call sites)
+ * grows with the inputs, and an input should not depend on many before it.
+ */
+#define REOPEN 1000
 static struct binary *types_bin;
+static unsigned inputs;
 
 static int f_attach(void *ctx)
 {
@@ -229,6 +235,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text = strlen(code);
 	memset(&host, 0, sizeof(host));
 	host.ps = &ps;
+	if (types_bin && ++inputs % REOPEN == 0) {
+		char *path = strdup(types_bin->path);
+
+		binary__free(types_bin);
+		types_bin = NULL;
+		if (!path || binary__open(path, &types_bin))
+			abort();
+		free(path);
+	}
 	if (types_bin) {
 		types_bin->next = NULL;
 		ps.bins = types_bin;
