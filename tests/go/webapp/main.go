@@ -13,7 +13,7 @@
 //	GET  /users/ID                  200 name, 400, 404 no such user, 500 error
 //	POST /orders?user=ID&item=NAME  201 created, 400, 404 no such user, 500 error
 //	GET  /orders/count              200 number of orders
-//	GET  /slow?ms=N                 200 "slept N"
+//	GET  /slow?ms=N                 200 "slept N in NS ns" (NS: slow's own measure)
 //	GET  /dbsleep?ms=N              200 "db slept N" (SELECT pg_sleep in the driver)
 //	GET  /fail?kind=K               500 error text (K = bad, missing) or 200 "ok"
 //	GET  /healthz                   200 "ok", without the database
@@ -77,9 +77,15 @@ func dbSleep(ctx context.Context, ms int64) error {
 	return err
 }
 
+// slow sleeps ms milliseconds and returns how long that took, measured
+// inside the call, so tests know the latency a probe on it must see (at
+// least this, under load more than ms).
+//
 //go:noinline
-func slow(ms int) {
+func slow(ms int) time.Duration {
+	t := time.Now()
 	time.Sleep(time.Duration(ms) * time.Millisecond)
+	return time.Since(t)
 }
 
 // process fails for kind "bad" with an error of its own and for "missing"
@@ -193,8 +199,8 @@ func handleSlow(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ms, ok := msParam(w, r); ok {
-		slow(ms)
-		reply(w, http.StatusOK, fmt.Sprintf("slept %d", ms))
+		took := slow(ms)
+		reply(w, http.StatusOK, fmt.Sprintf("slept %d in %d ns", ms, took.Nanoseconds()))
 	}
 }
 
