@@ -13,6 +13,7 @@
 #include "goabi.h"
 #include "log.h"
 #include "predicate.h"
+#include "rtype.h"
 #include "signature.h"
 #include "strbuf.h"
 
@@ -70,15 +71,85 @@ static const char *split_path(const char *name, char *first, size_t len)
 	return dot ? dot + 1 : NULL;
 }
 
-/* A named type of a declaration: DWARF's, else the runtime types', else the std table's. */
-static const struct gotype *lookup_dwarf_type(void *ctx, const char *name)
+/*
+ * The named types of a declaration, as the binary describes them: DWARF
+ * (its own or a debug file's), else its runtime type descriptors, else the
+ * std table for its release. from: the source of the last one found, the
+ * least precise when there are several.
+ */
+struct decl_types {
+	struct binary *b;
+	int rank; /* of from: 0 none, 1 DWARF, 2 runtime types, 3 std table */
+	const char *from;
+};
+
+static void decl_from(struct decl_types *dt, int rank, const char *from)
 {
-	struct binary *b = ctx;
+	if (rank > dt->rank)
+		dt->rank = rank, dt->from = from;
+}
+
+static const struct gotype *lookup_decl_type(void *ctx, const char *name)
+{
+	struct decl_types *dt = ctx;
+	struct binary *b = dt->b;
 	struct godwarf *dw = binary__dwarf(b);
 	const struct gotype *t = dw ? godwarf__type(dw, name) : NULL;
-	struct sigsrc *ss = t ? NULL : binary__sigsrc(b);
+	struct rtypes *rt;
+	const struct rtype *r;
+	struct sigsrc *ss;
 
-	return t ? t : ss ? sigsrc__lookup(ss, name) : NULL;
+	if (t) {
+		decl_from(dt, 1, gobin__info(b->gb)->has_dwarf ? "DWARF" : "the debug file");
+		return t;
+	}
+	rt = binary__rtypes(b);
+	r = rt ? rtypes__lookup(rt, name) : NULL;
+	t = r ? rtypes__gotype(rt, r, b->ts) : NULL;
+	if (t) {
+		decl_from(dt, 2, "runtime types");
+		return t;
+	}
+	ss = binary__sigsrc(b);
+	t = ss ? sigsrc__lookup(ss, name) : NULL;
+	if (t)
+		decl_from(dt, 3, "std table");
+	return t;
+}
+
+/* Does the binary describe t (a struct it only names is opaque: no fields, no size)? */
+static bool described(const struct gotype *t)
+{
+	while (t->kind == GK_PTR && t->elem)
+		t = t->elem;
+	return t->kind != GK_INVALID;
+}
+
+/*
+ * One declared type; with a fallback ({name, type, fallback}), the fallback
+ * when the binary does not describe type (its named type unknown or only
+ * named). -v says which was used.
+ */
+static int declared_type(struct binary *b, const struct probe_arg *d, const char *fname,
+			 const struct gotype **out, char *err, size_t errlen)
+{
+	struct decl_types dt = {.b = b};
+	const char *pname = d->name ? d->name : d->type;
+	int e = gotypes__parse(b->ts, d->type, lookup_decl_type, &dt, out, err, errlen);
+
+	if (!d->fallback) {
+		if (!e && dt.from)
+			pr_debug("%s: %s: %s from %s\n", fname, pname, d->type, dt.from);
+		return e;
+	}
+	if (!e && described(*out)) {
+		pr_info("luprobe: %s: %s: %s from %s\n", fname, pname, d->type, dt.from);
+		return 0;
+	}
+	pr_info("luprobe: %s: %s: %s does not describe %s; the declared fallback type is used\n",
+		fname, pname, b->path, d->type);
+	dt.rank = 0;
+	return gotypes__parse(b->ts, d->fallback, lookup_decl_type, &dt, out, err, errlen);
 }
 
 /* Parse the declared parameters into goparams. */
@@ -91,8 +162,7 @@ static int declared(struct binary *b, const struct probe_arg *decl, size_t n, bo
 	for (i = 0; i < n; i++) {
 		char name[32];
 
-		if (gotypes__parse(b->ts, decl[i].type, lookup_dwarf_type, b, &out[i].type, err,
-				   sizeof(err))) {
+		if (declared_type(b, &decl[i], fname, &out[i].type, err, sizeof(err))) {
 			lp_seterr("%s: %s %s: %s", fname, results ? "result" : "argument",
 				  decl[i].name ? decl[i].name : decl[i].type, err);
 			return -EINVAL;
@@ -363,14 +433,14 @@ static int sig_script(struct compile *c, bool args, bool rets)
 	int err;
 
 	if (args && sp->args_mode == PA_DECL) {
-		if (sp->nargs > MAX_PARAMS) {
+		if (sp->ndecl > MAX_PARAMS) {
 			lp_seterr("%s: too many arguments declared", c->f->name);
 			return -EINVAL;
 		}
-		err = declared(c->b, sp->args, sp->nargs, false, c->f->name, c->params);
+		err = declared(c->b, sp->args, sp->ndecl, false, c->f->name, c->params);
 		if (err)
 			return err;
-		c->np = sp->nargs;
+		c->np = sp->ndecl;
 		c->args_from = "the script";
 	}
 	if (rets && sp->ret_mode == PR_DECL) {
@@ -528,43 +598,55 @@ int compile__signature(struct binary *b, const struct gobin_func *f, struct gopa
 	return n;
 }
 
+/* The parameters and field paths a probe names (args = { "n", "r.URL.Path" }). */
+static int add_named(struct compile *c, const struct probe_arg *names, size_t n)
+{
+	const struct goparam *params = c->params;
+	size_t i, j, np = c->np;
+	int err = 0;
+
+	for (i = 0; i < n && !err; i++) {
+		char first[128];
+		const char *path = split_path(names[i].name, first, sizeof(first));
+		struct plan_param pp;
+
+		for (j = 0; j < np; j++)
+			if (strcmp(params[j].name, first) == 0)
+				break;
+		if (j == np) {
+			struct strbuf sb;
+
+			sb_init(&sb);
+			list_params(&sb, params, np);
+			lp_seterr("%s has no parameter '%s' (parameters: %s)", c->f->name, first,
+				  sb_str(&sb));
+			sb_free(&sb);
+			return -EINVAL;
+		}
+		pp = (struct plan_param){params[j].name, params[j].type, false, &c->ploc[j], !path};
+		err = plan__add(c->pb, &pp, path, names[i].name);
+	}
+	return err;
+}
+
 /*
  * The values a probe shows: raw argument words, the parameters it names, or
  * all of them, and the results. Whole parameters and results are best
  * effort (plan__fit); a field path is captured in full or is an error.
+ * Declared parameters that the list also names are shown only as named.
  */
 static int add_values(struct compile *c)
 {
 	const struct probe_spec *sp = c->sp;
 	const struct goparam *params = c->params;
-	size_t i, j, np = c->np;
+	size_t i, np = c->np;
 	int err = 0;
 
 	if (c->raw) {
 		err = add_raw(c->pb, &c->d, c->b->gb, c->f, c->regabi);
-	} else if (sp->args_mode == PA_NAMES) {
-		for (i = 0; i < sp->nargs && !err; i++) {
-			char first[128];
-			const char *path = split_path(sp->args[i].name, first, sizeof(first));
-			struct plan_param pp;
-
-			for (j = 0; j < np; j++)
-				if (strcmp(params[j].name, first) == 0)
-					break;
-			if (j == np) {
-				struct strbuf sb;
-
-				sb_init(&sb);
-				list_params(&sb, params, np);
-				lp_seterr("%s has no parameter '%s' (parameters: %s)", c->f->name,
-					  first, sb_str(&sb));
-				sb_free(&sb);
-				return -EINVAL;
-			}
-			pp = (struct plan_param){params[j].name, params[j].type, false,
-						 &c->ploc[j], !path};
-			err = plan__add(c->pb, &pp, path, sp->args[i].name);
-		}
+	} else if (sp->args_mode == PA_NAMES ||
+		   (sp->args_mode == PA_DECL && sp->nargs > sp->ndecl)) {
+		err = add_named(c, sp->args + sp->ndecl, sp->nargs - sp->ndecl);
 	} else if (sp->args_mode != PA_NONE) {
 		for (i = 0; i < np && !err; i++) {
 			struct plan_param pp = {params[i].name, params[i].type, false, &c->ploc[i],

@@ -78,15 +78,50 @@ static bool opt_bool(lua_State *L, int idx, const char *field, bool def)
 
 /*
  * args/ret lists: { "n", "r.URL.Path" } (names) or { {"s","string"}, ... }
- * (declared) or, for ret, { "float64", "error" } (types). The list and its
+ * (declared; {name, type, fallback}: fallback is the type to use when the
+ * binary does not describe type's named type) or, for ret, { "float64",
+ * "error" } (types). An args list may declare parameters and name some of
+ * them (or field paths of them): only those are captured; the declared ones
+ * come first in *out (*ndecl of them), then the names. The list and its
  * strings belong to the spec (*out, *nout) from the moment they exist: any
  * error below unwinds past this function, and the spec's __gc frees them.
  */
-static void parse_list(lua_State *L, int idx, const char *field, bool types_only,
-		       struct probe_arg **out, size_t *nout, bool *declared)
+static void parse_entry(lua_State *L, const char *field, size_t i, struct probe_arg *a)
 {
-	size_t n = luaL_len(L, idx), i;
-	struct probe_arg *a;
+	size_t n = luaL_len(L, -1), k;
+
+	if (n != 2 && n != 3)
+		luaL_error(L, "probe: %s[%d] must be a name or {\"name\", \"type\"}", field,
+			   (int)i + 1);
+	for (k = 1; k <= n; k++)
+		if (lua_rawgeti(L, -(int)k, k) != LUA_TSTRING)
+			luaL_error(L, "probe: %s[%d] must be {\"name\", \"type\"}%s", field,
+				   (int)i + 1,
+				   n == 3 ? " or {\"name\", \"type\", \"fallback type\"}" : "");
+	a->name = strdup(lua_tostring(L, -(int)n));
+	a->type = strdup(lua_tostring(L, -(int)n + 1));
+	a->fallback = n == 3 ? strdup(lua_tostring(L, -1)) : NULL;
+	if (!a->name || !a->type || (n == 3 && !a->fallback))
+		luaL_error(L, "out of memory");
+	lua_pop(L, (int)n);
+}
+
+/* Is name ("r" or "r.URL.Path") one of the n declared parameters or a field path of one? */
+static bool names_declared(const struct probe_arg *a, size_t n, const char *name)
+{
+	size_t len = strcspn(name, "."), i;
+
+	for (i = 0; i < n; i++)
+		if (strlen(a[i].name) == len && strncmp(a[i].name, name, len) == 0)
+			return true;
+	return false;
+}
+
+static void parse_list(lua_State *L, int idx, const char *field, bool types_only,
+		       struct probe_arg **out, size_t *nout, size_t *ndecl)
+{
+	size_t n = luaL_len(L, idx), i, k = 0;
+	struct probe_arg *a, tmp;
 
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
@@ -103,7 +138,7 @@ static void parse_list(lua_State *L, int idx, const char *field, bool types_only
 		luaL_error(L, "out of memory");
 	*out = a;
 	*nout = n;
-	*declared = false;
+	*ndecl = 0;
 	for (i = 0; i < n; i++) {
 		int t = lua_rawgeti(L, idx, i + 1);
 
@@ -114,28 +149,25 @@ static void parse_list(lua_State *L, int idx, const char *field, bool types_only
 				a[i].name = strdup(lua_tostring(L, -1));
 			if (!a[i].type && !a[i].name)
 				luaL_error(L, "out of memory");
-			if (types_only)
-				*declared = true;
-		} else if (t == LUA_TTABLE && luaL_len(L, -1) == 2) {
-			lua_rawgeti(L, -1, 1);
-			lua_rawgeti(L, -2, 2);
-			if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-				luaL_error(L, "probe: %s[%d] must be {\"name\", \"type\"}", field,
-					   (int)i + 1);
-			a[i].name = strdup(lua_tostring(L, -2));
-			a[i].type = strdup(lua_tostring(L, -1));
-			if (!a[i].name || !a[i].type)
-				luaL_error(L, "out of memory");
-			*declared = true;
-			lua_pop(L, 2);
+		} else if (t == LUA_TTABLE) {
+			parse_entry(L, field, i, &a[i]);
 		} else {
 			luaL_error(L, "probe: %s[%d] must be a name or {\"name\", \"type\"}", field,
 				   (int)i + 1);
 		}
 		lua_pop(L, 1);
 	}
-	for (i = 0; i < n; i++)
-		if (*declared && !a[i].type)
+	/* the declared ones first, in order, then the names (a stable partition) */
+	for (i = 0; i < n; i++) {
+		if (!a[i].type)
+			continue;
+		tmp = a[i];
+		memmove(&a[k + 1], &a[k], (i - k) * sizeof(*a));
+		a[k++] = tmp;
+	}
+	*ndecl = k;
+	for (i = k; k && i < n; i++)
+		if (!names_declared(a, k, a[i].name))
 			luaL_error(L,
 				   "probe: %s mixes names and declarations; declare every "
 				   "entry as {\"name\", \"type\"}",
@@ -170,7 +202,7 @@ static void check_fields(lua_State *L, int idx)
 static void parse_spec(lua_State *L, int idx, struct probe_spec *sp)
 {
 	const char *mode;
-	bool declared;
+	size_t ndecl;
 
 	memset(sp, 0, sizeof(*sp));
 	check_fields(L, idx);
@@ -186,8 +218,8 @@ static void parse_spec(lua_State *L, int idx, struct probe_spec *sp)
 	else if (lua_isboolean(L, -1))
 		sp->args_mode = lua_toboolean(L, -1) ? PA_ALL : PA_NONE;
 	else if (lua_istable(L, -1)) {
-		parse_list(L, lua_gettop(L), "args", false, &sp->args, &sp->nargs, &declared);
-		sp->args_mode = declared ? PA_DECL : PA_NAMES;
+		parse_list(L, lua_gettop(L), "args", false, &sp->args, &sp->nargs, &sp->ndecl);
+		sp->args_mode = sp->ndecl ? PA_DECL : PA_NAMES;
 	} else
 		luaL_error(L, "probe: 'args' must be true, false or a list");
 	lua_pop(L, 1);
@@ -198,7 +230,7 @@ static void parse_spec(lua_State *L, int idx, struct probe_spec *sp)
 	else if (lua_isboolean(L, -1))
 		sp->ret_mode = PR_ALL;
 	else if (lua_istable(L, -1)) {
-		parse_list(L, lua_gettop(L), "ret", true, &sp->rets, &sp->nrets, &declared);
+		parse_list(L, lua_gettop(L), "ret", true, &sp->rets, &sp->nrets, &ndecl);
 		sp->ret_mode = PR_DECL;
 	} else
 		luaL_error(L, "probe: 'ret' must be true, false or a list of types");

@@ -236,11 +236,13 @@ void probe_spec__free(struct probe_spec *spec)
 	for (i = 0; i < spec->nargs; i++) {
 		free(spec->args[i].name);
 		free(spec->args[i].type);
+		free(spec->args[i].fallback);
 	}
 	free(spec->args);
 	for (i = 0; i < spec->nrets; i++) {
 		free(spec->rets[i].name);
 		free(spec->rets[i].type);
+		free(spec->rets[i].fallback);
 	}
 	free(spec->rets);
 	memset(spec, 0, sizeof(*spec));

@@ -21,7 +21,8 @@ enum probe_args {
 	PA_ALL,		/* args = true: all parameters (DWARF or declared) */
 	PA_NONE,	/* args = false */
 	PA_NAMES,	/* args = { "n", "r.URL.Path" }: these, from DWARF */
-	PA_DECL,	/* args = { {"s", "string"}, ... }: declared in the script, in order */
+	PA_DECL,	/* args = { {"s", "string"}, ... }: declared in the script, in order;
+			 * with names ({ {"r", "*T"}, "r.Method" }) only those are captured */
 };
 
 enum probe_ret {
@@ -31,8 +32,9 @@ enum probe_ret {
 };
 
 struct probe_arg {
-	char *name; /* parameter name, or a field path "r.URL.Path" */
-	char *type; /* PA_DECL / PR_DECL: the Go type as written */
+	char *name;	/* parameter name, or a field path "r.URL.Path" */
+	char *type;	/* PA_DECL / PR_DECL: the Go type as written; NULL for a name */
+	char *fallback; /* {name, type, fallback}: the type to use if the binary lacks type's */
 };
 
 struct probe_spec {
@@ -40,8 +42,8 @@ struct probe_spec {
 	char *target; /* binary path; NULL: the session's targets */
 	char *debug;  /* debug = PATH: DWARF from that unstripped build of the binary */
 	enum probe_args args_mode;
-	struct probe_arg *args;
-	size_t nargs;
+	struct probe_arg *args; /* PA_DECL: the ndecl declared ones first, then the names */
+	size_t nargs, ndecl;
 	enum probe_ret ret_mode;
 	struct probe_arg *rets;
 	size_t nrets;
