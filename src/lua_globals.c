@@ -278,6 +278,8 @@ void lua_globals__open(lua_State *L, const struct lua_opts *opts)
 	lua_setfield(L, -2, "notcaptured");
 	lua_pushboolean(L, opts->json);
 	lua_setfield(L, -2, "json_output");
+	lua_pushinteger(L, lp_verbosity);
+	lua_setfield(L, -2, "verbosity");
 	push_args(L, opts);
 	lua_setfield(L, -2, "args");
 	lua_newtable(L);
