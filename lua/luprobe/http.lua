@@ -34,22 +34,30 @@
 -- connection closes ((*conn).close), the HTTP/2 handler goroutine ends
 -- (runHandler returns).
 --
--- Arguments are declared, not read from DWARF, so stripped binaries work:
--- Request.Method, URL and Proto have been the first fields of http.Request,
--- and Scheme, Opaque, User, Host, Path the first of url.URL, in every Go
--- release; the response writers' receivers are only used as keys.
+-- The request's fields are read at the offsets the binary gives: the
+-- arguments are declared (serverHandler.ServeHTTP is a method of an
+-- unexported type, which no signature source names), req as
+-- *net/http.Request, a type the binary describes in its DWARF, its debug
+-- file, its runtime type descriptors (which stripped binaries keep) or the std
+-- table. Only when none of them describes it do the declared fallbacks serve:
+-- Method, URL and Proto have been the first fields of http.Request, and
+-- Scheme, Opaque, User, Host, Path the first of url.URL, in every Go release.
+-- luprobe -v says which was used. The response writers' receivers are only
+-- used as keys.
 local M = {}
 
-local REQUEST = "*struct{ Method string; URL *struct{ Scheme string; Opaque string; User uintptr; "
-	.. "Host string; Path string }; Proto string }"
+local REQUEST_PREFIX = "*struct{ Method string; URL *struct{ Scheme string; Opaque string; "
+	.. "User uintptr; Host string; Path string }; Proto string }"
 
 -- The HTTP/2 server inside net/http: the bundle of golang.org/x/net/http2
 -- (Go 1.6 to 1.26), then net/http/internal/http2.
 local H2 = {
 	{ status = "net/http.(*http2responseWriterState).writeHeader",
-	  handler = "net/http.(*http2serverConn).runHandler" },
+	  handler = "net/http.(*http2serverConn).runHandler",
+	  writer = "*net/http.http2responseWriter" },
 	{ status = "net/http/internal/http2.(*responseWriterState).writeHeader",
-	  handler = "net/http/internal/http2.(*serverConn).runHandler" },
+	  handler = "net/http/internal/http2.(*serverConn).runHandler",
+	  writer = "*net/http/internal/http2.responseWriter" },
 }
 
 local NOTE_PANIC = "the handler panicked or called runtime.Goexit: net/http cut the response off"
@@ -67,6 +75,11 @@ local function optional(spec)
 		return nil
 	end
 	error(p, 0)
+end
+
+-- a field path's value: "?" when it could not be read (a nil URL)
+local function str(v)
+	return type(v) == "string" and v or "?"
 end
 
 local function minor(goversion)
@@ -177,8 +190,10 @@ function M.requests(opts)
 				target = opts.target,
 				mode = "separate",
 				ret = {},
-				args = { { "sc", "uintptr" }, { "rw", "*struct{ rws uintptr }" },
-					{ "req", "uintptr" }, { "handler", "uintptr" } },
+				-- the writer's state pointer, as an address (deref = 0)
+				args = { { "sc", "uintptr" }, { "rw", names.writer, "*struct{ rws uintptr }" },
+					"rw.rws" },
+				deref = 0,
 			}
 			break
 		end
@@ -190,7 +205,7 @@ function M.requests(opts)
 		h2handler:on_event(function(e)
 			local k = e.pid .. ":" .. e.goid
 			if e.kind == "entry" then
-				h2state[k] = e.args.rw and e.args.rw.rws
+				h2state[k] = e.args["rw.rws"]
 				return
 			end
 			h2state[k] = nil
@@ -216,9 +231,10 @@ function M.requests(opts)
 		func = "net/http.serverHandler.ServeHTTP",
 		target = opts.target,
 		mode = "separate",
-		args = { { "sh", "uintptr" }, { "rw", "error" }, { "req", REQUEST } },
+		args = { { "sh", "uintptr" }, { "rw", "error" },
+			{ "req", "*net/http.Request", REQUEST_PREFIX },
+			"rw", "req.Method", "req.URL.Path", "req.Proto" },
 		ret = {},
-		deref = 2,
 		strcap = opts.strcap or 128,
 		where = opts.where,
 		within = opts.within,
@@ -226,12 +242,11 @@ function M.requests(opts)
 	serve:on_event(function(e)
 		local k = e.pid .. ":" .. e.goid
 		if e.kind == "entry" then
-			local req, rw = e.args.req, e.args.rw
-			local url = req and req.URL
+			local a, rw = e.args, e.args.rw
 			local r = {
-				method = req and req.Method or "?",
-				path = url and url.Path or "?",
-				proto = req and req.Proto or "?",
+				method = str(a["req.Method"]),
+				path = str(a["req.URL.Path"]),
+				proto = str(a["req.Proto"]),
 				pid = e.pid,
 				goid = e.goid,
 				event = e,

@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 
 from lib import (LUPROBE, Proc, SCRIPTS, Skip, each_toolchain, expect, expect_eq, free_port, gobin,
-                 luprobe, release_bin, write_script)
+                 luprobe, release_bin, run, write_script)
 
 PANIC = "the handler panicked or called runtime.Goexit: net/http cut the response off"
 HIJACK = "the handler hijacked the connection"
@@ -43,22 +43,24 @@ end }
 """
 
 
-def _curl(port, proto, urls, method="GET"):
+def _curl(port, proto, urls, method="GET", host=None, local_port=None):
     """curl the paths on one connection: [(http_code, http_version)], curl's exit code."""
     argv = ["curl", "-sk", "--max-time", "10", "--http1.1" if proto == "1.1" else "--http2",
             "-X", method, "-w", "%{http_code} %{http_version}\\n"]
+    argv += ["-H", f"Host: {host}"] if host else []
+    argv += ["--local-port", str(local_port)] if local_port else []
     for u in urls:
         argv += ["-o", "/dev/null", f"https://127.0.0.1:{port}{u}"]
     p = subprocess.run(argv, capture_output=True, text=True, timeout=30)
     return [tuple(ln.split()) for ln in p.stdout.splitlines()], p.returncode
 
 
-def _server(variant, where="nil"):
+def _server(variant, where="nil", script=None, opts=("-q",)):
     binary = gobin("https", variant)
     d = tempfile.mkdtemp()
-    script = write_script(d, "records.lua", RECORDS % where)
+    script = write_script(d, "records.lua", script or RECORDS % where)
     port = free_port()
-    lp = luprobe("-q", script, "--", binary, "-addr", f"127.0.0.1:{port}")
+    lp = luprobe(*opts, script, "--", binary, "-addr", f"127.0.0.1:{port}")
     lp.wait_line("^listening on ", timeout=20)
     return lp, port
 
@@ -117,6 +119,94 @@ def test_http_statuses_of_filtered_requests_on_kept_alive_connections():
     got = [ln for ln in lp.lines if ln.startswith("REQ ")]
     expect_eq(got, [f"REQ GET /missing HTTP/{p} 404 ns -" for p in ("1.1", "1.1", "2.0", "2.0")],
               "only the filtered path, with its own status")
+
+
+@each_toolchain
+def test_http_module_filters_on_request_fields_at_the_binarys_offsets():
+    """where on req.Host, a field of http.Request beyond the prefix the module
+    once declared (Method, URL, Proto): the stripped build's own type
+    descriptors place it, and only the requests whose Host header names the
+    host are reported, with the method and path the client sent."""
+    if not os.path.exists("/usr/bin/curl"):
+        raise Skip("curl is not installed (scripts/install-deps.sh installs it)")
+    for variant in ("stripped", "default"):
+        lp, port = _server(variant, where="'req.Host == \"b.example\" and req.Method ~= \"GET\"'")
+        sent = [("a.example", "POST", "/created", 201), ("b.example", "POST", "/created", 201),
+                ("b.example", "GET", "/ok", 200), ("b.example", "DELETE", "/fail", 500),
+                ("a.example", "DELETE", "/fail", 500)]
+        for proto in ("1.1", "2"):
+            for host, method, path, status in sent:
+                got, rc = _curl(port, proto, [path], method, host=host)
+                expect_eq((got, rc), ([(str(status), proto)], 0), f"{variant} {host} {path}")
+        _quit(lp, port)
+        expect_eq([ln for ln in lp.lines if ln.startswith("REQ ")],
+                  [f"REQ {m} {p} HTTP/{v} {s} ns -" for v in ("1.1", "2.0")
+                   for m, p, s in (("POST", "/created", 201), ("DELETE", "/fail", 500))],
+                  f"{variant}: the requests to b.example that are not GETs")
+
+
+# A declaration whose type the binary describes, with only field paths of
+# it captured; the prefix is the fallback when the binary does not describe it.
+FIELDS = """
+local PREFIX = "*struct{ Method string; URL *struct{ Scheme string; Opaque string; User uintptr; "
+	.. "Host string; Path string }; Proto string }"
+local p = probe{ func = "net/http.serverHandler.ServeHTTP",
+	args = { {"sh", "uintptr"}, {"rw", "error"}, {"req", "%s", PREFIX}, %s } }
+p:on_event(function(e)
+	local names = {}
+	for k in pairs(e.args) do names[#names + 1] = k end
+	table.sort(names)
+	local out = {}
+	for _, k in ipairs(names) do out[#out + 1] = k .. "=" .. tostring(e.args[k]) end
+	printf("ARGS %%s\\n", table.concat(out, " "))
+	io.stdout:flush()
+end)
+"""
+
+
+@each_toolchain
+def test_declared_request_type_is_the_binarys_with_only_its_field_paths_captured():
+    """{"req", "*net/http.Request", PREFIX} takes the binary's http.Request
+    (DWARF, or the stripped build's runtime type descriptors): req.Host and
+    req.RemoteAddr, which no prefix declares, read what the client sent; the
+    names listed are all that is captured. A type the binary does not
+    describe falls back to the declared prefix, and -v says which was used."""
+    if not os.path.exists("/usr/bin/curl"):
+        raise Skip("curl is not installed (scripts/install-deps.sh installs it)")
+    for variant, source in (("stripped", "runtime types"), ("default", "DWARF")):
+        names = '"req.Method", "req.URL.Path", "req.Host", "req.RemoteAddr"'
+        lp, port = _server(variant, script=FIELDS % ("*net/http.Request", names),
+                           opts=("-q", "-v"))
+        local = free_port()
+        got, rc = _curl(port, "1.1", ["/created"], "POST", host="c.example:8443",
+                        local_port=local)
+        expect_eq((got, rc), ([("201", "1.1")], 0), f"{variant}: curl")
+        line = lp.wait_line(r"^ARGS ", timeout=10).string
+        expect_eq(line, f"ARGS req.Host=c.example:8443 req.Method=POST req.RemoteAddr=127.0.0.1:"
+                  f"{local} req.URL.Path=/created", f"{variant}: the field paths, and only them")
+        _quit(lp, port)
+        expect("luprobe: net/http.serverHandler.ServeHTTP: req: *net/http.Request from "
+               f"{source}\n" in lp.stderr(), lp.stderr()[-800:])
+
+        lp, port = _server(variant, script=FIELDS % ("*net/http.NoSuchType",
+                                                     '"req.Method", "req.URL.Path"'),
+                           opts=("-q", "-v"))
+        got, rc = _curl(port, "2", ["/missing"], "GET")
+        expect_eq((got, rc), ([("404", "2")], 0), f"{variant}: curl")
+        line = lp.wait_line(r"^ARGS ", timeout=10).string
+        expect_eq(line, "ARGS req.Method=GET req.URL.Path=/missing", f"{variant}: fallback")
+        _quit(lp, port)
+        expect(f"luprobe: net/http.serverHandler.ServeHTTP: req: {gobin('https', variant)} does "
+               "not describe *net/http.NoSuchType; the declared fallback type is used\n"
+               in lp.stderr(), lp.stderr()[-800:])
+
+        with tempfile.TemporaryDirectory() as d:
+            script = write_script(d, "host.lua", FIELDS % ("*net/http.NoSuchType", '"req.Host"'))
+            code, _, err = run("-q", script, "--", gobin("https", variant), "-addr", "127.0.0.1:0")
+        expect_eq((code, err.strip().splitlines()[-1]), (1, f"luprobe: {script}:4: req: struct {{ "
+                  "Method string; URL *struct { Scheme string; Opaque string; User uintptr; "
+                  "Host string; Path string }; Proto string } has no field Host"),
+                  f"{variant}: the fallback has no Host")
 
 
 @each_toolchain
