@@ -92,6 +92,60 @@ static const char *describe(struct strbuf *sb, struct binary *b, const struct go
 	return put_layout(sb, b->gb, f) ? "layout only" : NULL;
 }
 
+/* Is s, up to its end, a word followed by digits ("func12"), word being one of words? */
+static bool numbered(const char *s, const char *const *words)
+{
+	size_t k, n;
+
+	for (k = 0; words[k]; k++) {
+		n = strlen(words[k]);
+		if (strncmp(s, words[k], n) == 0 && s[n] && s[n] != '.' &&
+		    strspn(s + n, "0123456789.") == strlen(s + n))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * What f is when its name says more than its signature: a closure (its
+ * captured variables come through its context register, not as arguments),
+ * a generic instantiation (the shape one takes a dictionary, which no
+ * traceback record lists). layout: only the raw layout is shown.
+ */
+static void put_kind(struct strbuf *sb, const char *name, bool layout)
+{
+	static const char *const closures[] = {"func", "gowrap", "deferwrap", NULL};
+	static const char *const digits[] = {"", NULL};
+	const char *br = strchr(name, '['), *last = strrchr(name, '.');
+	size_t i;
+
+	/* "main.main.func1", "main.f.func2.1", "main.f.deferwrap1": in the function before */
+	for (i = 0; name[i]; i++) {
+		if (name[i] != '.' || !numbered(name + i + 1, closures))
+			continue;
+		if (last && (numbered(last + 1, closures) || numbered(last + 1, digits)))
+			sb_printf(sb, "; a closure in %.*s: its captured variables are not "
+				      "arguments",
+				  (int)(last - name), name);
+		return;
+	}
+	if (!br || (last && last < br))
+		return;
+	if (strstr(name, "go.shape."))
+		sb_printf(sb, "; generic, shape instantiation: it takes a dictionary first (after "
+			      "a method's receiver)%s",
+			  layout ? ", which the layout does not show" : "");
+	else if (strstr(name, "[...]"))
+		sb_printf(sb, "; generic instantiation (the binary does not name its type "
+			      "arguments)%s",
+			  layout ? ": a shape instantiation takes a dictionary first (after a "
+				   "method's receiver), which the layout does not show"
+				 : "");
+	else
+		sb_puts(sb, "; generic instantiation: a wrapper that calls the shape instantiation "
+			    "with its dictionary");
+}
+
 int listing__functions(const char *path, const char *glob)
 {
 	const struct gobin_func **funcs;
@@ -115,8 +169,10 @@ int listing__functions(const char *path, const char *glob)
 		sb_reset(&sb);
 		sb_printf(&sb, "0x%-10llx %s", (unsigned long long)funcs[i]->entry, funcs[i]->name);
 		from = describe(&sb, b, funcs[i]);
-		if (from)
+		if (from) {
 			sb_printf(&sb, "  # %s", from);
+			put_kind(&sb, funcs[i]->name, strcmp(from, "layout only") == 0);
+		}
 		puts(sb_str(&sb));
 	}
 	if (!n && glob)

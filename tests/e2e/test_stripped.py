@@ -140,7 +140,8 @@ def test_list_says_where_each_signature_comes_from():
               "main.(*ConsoleLogger).Log(a0 *main.ConsoleLogger, a1 string, a2 int) int"
               "  # runtime types"),
              ("stdcalls", "stripped", "main.run", "main.run()  # layout only"),
-             ("computee", "stripped", "main.main.func1", "main.main.func1({a0, a1}, a2)  # layout only")]
+             ("computee", "stripped", "main.main.func1", "main.main.func1({a0, a1}, a2)  # layout "
+              "only; a closure in main.main: its captured variables are not arguments")]
     for target, variant, func, want in cases:
         code, lines, err = run("-l", gobin(target, variant), func)
         expect_eq((code, [ln.split(None, 1)[1] for ln in lines]), (0, [want]),
