@@ -8,8 +8,10 @@
 --   end)
 --
 -- http.requests{ on_request = fn, target = "./app", where = "...", within = p }
--- also works; `where` filters in the kernel on req.Method and req.URL.Path,
--- e.g. 'prefix(req.URL.Path, "/api/")'. It returns the probes it uses:
+-- also works; `where` filters in the kernel on any field of req, e.g.
+-- 'prefix(req.URL.Path, "/api/") and req.Host == "example.com"' (on
+-- req.Method, req.URL.Path and req.Proto only, when the binary does not
+-- describe http.Request: see below). It returns the probes it uses:
 -- { serve = probe, status = probe, ... } (`within = requests.serve` scopes
 -- other probes to the requests).
 --
