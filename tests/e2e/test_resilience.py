@@ -90,6 +90,11 @@ def test_malformed_args_and_ret_lists_are_named_and_leak_nothing():
         ('args = { {"a", "int"}, "b" }',
          'probe: args mixes names and declarations; declare every entry as {"name", "type"}'),
         ('args = { {"a", "int"}, {"b", 1} }', 'probe: args[2] must be {"name", "type"}'),
+        ('args = { {"a", "int", 5} }',
+         'probe: args[1] must be {"name", "type"} or {"name", "type", "fallback type"}'),
+        ('args = { {"a", "int", "int", "int"} }', 'probe: args[1] must be a name or {"name", "type"}'),
+        ('args = { "a.X", {"b", "*main.T", "*struct{ X int }"} }',
+         'probe: args mixes names and declarations; declare every entry as {"name", "type"}'),
         ('args = { "a", [4] = "b" }', "probe: 'args' must be a list, in order: "
          '{ {"n", "int64"}, {"s", "string"} } or { "n", "s" }'),
         ('ret = { "int", {} }', 'probe: ret[2] must be a name or {"name", "type"}'),
