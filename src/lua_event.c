@@ -263,98 +263,194 @@ static int l_stack_tostring(lua_State *L)
 	return 1;
 }
 
-static void push_stack_key(lua_State *L, const struct levent *ev, const struct planinfo *pi)
+static void push_stack_key(lua_State *L, const struct lp_rec *rec, const struct planinfo *pi)
 {
 	uint64_t bias;
-	bool known = event__bias(&ev->rec, pi, &bias);
+	bool known = event__bias(rec, pi, &bias);
 
 	/* symbolized with the load bias of the event's process image */
-	lua_pushfstring(L, "%d:%I:%d:%p:%I", (int)ev->rec.stack_id, (lua_Integer)bias, (int)known,
-			(void *)pi->bin, (lua_Integer)ev->rec.stack_ret);
+	lua_pushfstring(L, "%d:%I:%d:%p:%I", (int)rec->stack_id, (lua_Integer)bias, (int)known,
+			(void *)pi->bin, (lua_Integer)rec->stack_ret);
 }
 
-static void push_stack(lua_State *L, int evidx)
-{
-	struct levent *ev = check_event(L, evidx);
-	struct lua_script *ls = lua_script_of(L);
-	const struct planinfo *pi = event_plan(L, ev);
-	uint64_t ips[LP_STACK_DEPTH + 1];
-	int n, i, k = 0;
-	uint64_t bias;
-	bool known;
+struct frame {
+	uint64_t pc;
+	const char *func; /* NULL: not known */
+	const char *file; /* NULL: not known */
+	int line;
+};
 
-	if (!(ev->rec.flags & LP_RF_STACK) || !pi) {
+/* A frame of pc, a return address (after its CALL) unless exact. */
+static void frame_at(struct frame *fr, const struct planinfo *pi, uint64_t pc, uint64_t bias,
+		     bool known, bool exact)
+{
+	const struct gobin_func *f;
+	uint64_t at = pc - bias - (exact ? 0 : 1);
+
+	memset(fr, 0, sizeof(*fr));
+	fr->pc = pc;
+	f = known ? gobin__func_at(pi->bin->gb, at) : NULL;
+	if (!f)
+		return;
+	fr->func = f->name;
+	if (gobin__pc_line(pi->bin->gb, f, at, &fr->file, &fr->line))
+		fr->file = NULL;
+}
+
+/*
+ * The frames of rec's stack, innermost first (at most LP_STACK_DEPTH + 2);
+ * 0 when it has none. The kernel keeps one copy per distinct stack.
+ */
+static int stack_frames(struct lua_script *ls, const struct lp_rec *rec,
+			const struct planinfo *pi, struct frame *fr)
+{
+	uint64_t ips[LP_STACK_DEPTH + 1], bias;
+	bool known;
+	int n, i, k = 0;
+
+	if (!(rec->flags & LP_RF_STACK) || !pi)
+		return 0;
+	n = tracer__stack(ls->opts.tracer, rec->stack_id, ips + 1, LP_STACK_DEPTH);
+	if (n <= 0)
+		return 0;
+	known = event__bias(rec, pi, &bias);
+	/*
+	 * The frame-pointer walk starts at the probed function's ip and then the
+	 * return address saved by the caller's frame: at entry the function has
+	 * not pushed its own frame yet, so the return address into its caller is
+	 * the word at SP, recorded at the probe. Put it second. At a call site
+	 * (no such word) the walk starts at the CALL in the caller: the function
+	 * itself comes first.
+	 */
+	ips[0] = ips[1];
+	ips[1] = rec->stack_ret;
+	n += 1;
+	for (i = 0; i < n && i <= LP_STACK_DEPTH; i++) {
+		if (i == 1 && !ips[i])
+			continue;
+		frame_at(&fr[k], pi, ips[i], bias, known, i == 0);
+		if (k == 0 && !rec->stack_ret && fr[0].func && strcmp(fr[0].func, pi->func->name)) {
+			fr[1] = fr[0];
+			frame_at(&fr[0], pi, pi->func->entry + bias, bias, known, true);
+			k++;
+		}
+		k++;
+	}
+	return k;
+}
+
+/*
+ * A stack list prints like a Go traceback: "func(...)\n\tfile:line" per frame.
+ * Pushes rec's stack, symbolized once per distinct stack (a table shared by
+ * every event and aggregation key of it), or nil.
+ */
+void lua_event__push_stack(lua_State *L, const struct lp_rec *rec, const struct planinfo *pi)
+{
+	struct lua_script *ls = lua_script_of(L);
+	struct frame fr[LP_STACK_DEPTH + 2];
+	int n, i;
+
+	if (!(rec->flags & LP_RF_STACK) || !pi) {
 		lua_pushnil(L);
 		return;
 	}
-	if (lua_getiuservalue(L, evidx, UV_STACK) == LUA_TTABLE)
-		return;
-	lua_pop(L, 1);
-	/*
-	 * The kernel keeps one copy per distinct stack: symbolize each once. The
-	 * caller's return address is not part of the kernel's stack, so it is
-	 * part of the key.
-	 */
+	/* the caller's return address is not part of the kernel's stack: it is part of the key */
 	lua_getfield(L, LUA_REGISTRYINDEX, KEY_STACKS);
-	push_stack_key(L, ev, pi);
+	push_stack_key(L, rec, pi);
 	if (lua_rawget(L, -2) == LUA_TTABLE) {
 		lua_remove(L, -2);
 		return;
 	}
 	lua_pop(L, 2);
-	n = tracer__stack(ls->opts.tracer, ev->rec.stack_id, ips + 1, LP_STACK_DEPTH);
+	n = stack_frames(ls, rec, pi, fr);
 	if (n <= 0) {
 		lua_pushnil(L);
 		return;
 	}
-	/*
-	 * The frame-pointer walk starts at the probed function's ip and then the
-	 * return address saved by the caller's frame: at entry the function has
-	 * not pushed its own frame yet, so the return address into its caller is
-	 * the word at SP, recorded at the probe. Put it second.
-	 */
-	ips[0] = ips[1];
-	ips[1] = ev->rec.stack_ret;
-	n += 1;
-	known = event__bias(&ev->rec, pi, &bias);
 	lua_createtable(L, n, 0);
-	for (i = 0; i < n && i <= LP_STACK_DEPTH; i++) {
-		const struct gobin_func *f;
-		uint64_t pc = ips[i] - bias;
-		const char *file = NULL;
-		int line = 0;
-
-		if (i == 1 && !ips[i])
-			continue;
-		/* a return address points after the CALL: look up the CALL itself */
-		f = known ? gobin__func_at(pi->bin->gb, i ? pc - 1 : pc) : NULL;
+	for (i = 0; i < n; i++) {
 		lua_createtable(L, 0, 4);
-		lua_pushinteger(L, ips[i]);
+		lua_pushinteger(L, fr[i].pc);
 		lua_setfield(L, -2, "pc");
-		if (f) {
-			lua_pushstring(L, f->name);
+		if (fr[i].func) {
+			lua_pushstring(L, fr[i].func);
 			lua_setfield(L, -2, "func");
-			if (gobin__pc_line(pi->bin->gb, f, i ? pc - 1 : pc, &file, &line) == 0) {
-				lua_pushstring(L, file);
-				lua_setfield(L, -2, "file");
-				lua_pushinteger(L, line);
-				lua_setfield(L, -2, "line");
-			}
 		}
-		lua_rawseti(L, -2, ++k);
+		if (fr[i].file) {
+			lua_pushstring(L, fr[i].file);
+			lua_setfield(L, -2, "file");
+			lua_pushinteger(L, fr[i].line);
+			lua_setfield(L, -2, "line");
+		}
+		lua_rawseti(L, -2, i + 1);
 	}
 	lua_createtable(L, 0, 1);
 	lua_pushcfunction(L, l_stack_tostring);
 	lua_setfield(L, -2, "__tostring");
 	lua_setmetatable(L, -2);
 	lua_getfield(L, LUA_REGISTRYINDEX, KEY_STACKS);
-	push_stack_key(L, ev, pi);
+	push_stack_key(L, rec, pi);
 	lua_pushvalue(L, -3);
 	lua_rawset(L, -3);
 	lua_pop(L, 1);
+}
+
+static void push_stack(lua_State *L, int evidx)
+{
+	struct levent *ev = check_event(L, evidx);
+
+	if (lua_getiuservalue(L, evidx, UV_STACK) == LUA_TTABLE)
+		return;
+	lua_pop(L, 1);
+	lua_event__push_stack(L, &ev->rec, event_plan(L, ev));
 	/* cache it with the event: a handler may read e.stack more than once */
-	lua_pushvalue(L, -1);
-	lua_setiuservalue(L, evidx, UV_STACK);
+	if (lua_istable(L, -1)) {
+		lua_pushvalue(L, -1);
+		lua_setiuservalue(L, evidx, UV_STACK);
+	}
+}
+
+/* The stack of a printed event: a line per frame after the event's, or a JSON list. */
+static void print_stack(struct lua_script *ls, const struct lp_rec *rec,
+			const struct planinfo *pi)
+{
+	struct frame fr[LP_STACK_DEPTH + 2];
+	struct strbuf *sb = &ls->line;
+	int n = stack_frames(ls, rec, pi, fr), i;
+
+	if (ls->opts.json) {
+		if (!sb->len || sb->buf[sb->len - 1] != '}')
+			return;
+		sb->len--;
+		sb_puts(sb, n ? ",\"stack\":[" : ",\"stack\":null}");
+		if (!n)
+			return;
+		for (i = 0; i < n; i++) {
+			sb_printf(sb, "%s{\"pc\":%llu", i ? "," : "", (unsigned long long)fr[i].pc);
+			if (fr[i].func) {
+				sb_puts(sb, ",\"func\":");
+				decode__json_string(sb, fr[i].func, strlen(fr[i].func));
+			}
+			if (fr[i].file) {
+				sb_puts(sb, ",\"file\":");
+				decode__json_string(sb, fr[i].file, strlen(fr[i].file));
+				sb_printf(sb, ",\"line\":%d", fr[i].line);
+			}
+			sb_putc(sb, '}');
+		}
+		sb_puts(sb, "]}");
+		return;
+	}
+	if (pi && (pi->probe->spec.stack) && !n)
+		sb_puts(sb, "\n    (stack not captured)");
+	for (i = 0; i < n; i++) {
+		if (fr[i].func && fr[i].file)
+			sb_printf(sb, "\n    %s  %s:%d", fr[i].func, fr[i].file, fr[i].line);
+		else if (fr[i].func)
+			sb_printf(sb, "\n    %s  pc=0x%llx", fr[i].func, (unsigned long long)fr[i].pc);
+		else
+			sb_printf(sb, "\n    ?  pc=0x%llx", (unsigned long long)fr[i].pc);
+	}
 }
 
 /* ---- dispatch ---- */
@@ -387,6 +483,8 @@ static void print_event(struct lua_script *ls, const struct lp_rec *rec, size_t 
 		event__json(&ls->line, rec, size, pi);
 	else
 		event__format(&ls->line, rec, size, pi);
+	if (pi && (rec->flags & LP_RF_STACK || pi->probe->spec.stack))
+		print_stack(ls, rec, pi);
 	sb_putc(&ls->line, '\n');
 	fwrite(ls->line.buf, 1, ls->line.len, stdout);
 }

@@ -93,6 +93,10 @@ int lua_probe__on_event(lua_State *L);
 
 /* lua_event.c */
 void lua_event__createmeta(lua_State *L, struct lua_script *ls);
+struct lp_rec;
+struct planinfo;
+/* rec's stack (stack_id, stack_ret, flags, bias) symbolized: a shared table, or nil */
+void lua_event__push_stack(lua_State *L, const struct lp_rec *rec, const struct planinfo *pi);
 
 /* lua_globals.c */
 void lua_globals__open(lua_State *L, const struct lua_opts *opts);

@@ -57,6 +57,8 @@ static const char usage[] =
 	"                       (else found by build id under $LUPROBE_DEBUG_DIR or\n"
 	"                       /usr/lib/debug/.build-id)\n"
 	"      --agg-keys N     keys each in-kernel aggregation map holds (default 16384)\n"
+	"      --max-stacks N   distinct stacks kept for stack = true and keys by stack\n"
+	"                       (default 4096)\n"
 	"      --map-limit BYTES  kernel memory one BPF map may take (default 1073741824);\n"
 	"                       a setting that needs more is refused\n"
 	"      --user NAME      once every probe is attached, drop to user NAME for good:\n"
@@ -96,6 +98,7 @@ enum {
 	OPT_DESCRIBE,
 	OPT_USER,
 	OPT_AGG_KEYS,
+	OPT_MAX_STACKS,
 	OPT_MAP_LIMIT,
 	OPT_MEMORY,
 };
@@ -115,6 +118,7 @@ static const struct option long_opts[] = {
 	{"max-calls", required_argument, NULL, OPT_MAX_CALLS},
 	{"debug-file", required_argument, NULL, OPT_DEBUG_FILE},
 	{"agg-keys", required_argument, NULL, OPT_AGG_KEYS},
+	{"max-stacks", required_argument, NULL, OPT_MAX_STACKS},
 	{"map-limit", required_argument, NULL, OPT_MAP_LIMIT},
 	{"describe", required_argument, NULL, OPT_DESCRIBE},
 	{"output", required_argument, NULL, 'o'},
@@ -434,6 +438,11 @@ static int parse_option(int opt, struct env *env, struct cmdline *cl)
 		env->topts.agg_keys = strtoul(optarg, &end, 10);
 		if (*end || !env->topts.agg_keys || env->topts.agg_keys > (1u << 30))
 			return fail("--agg-keys needs 1 to 1073741824");
+		break;
+	case OPT_MAX_STACKS:
+		env->topts.max_stacks = strtoul(optarg, &end, 10);
+		if (*end || !env->topts.max_stacks || env->topts.max_stacks > (1u << 20))
+			return fail("--max-stacks needs 1 to 1048576");
 		break;
 	case OPT_MAP_LIMIT:
 		env->topts.map_limit = strtoull(optarg, &end, 0);

@@ -851,6 +851,13 @@ int session__finish(struct session *s)
 			"luprobe.options{ agg_keys = N }\n",
 			(unsigned long long)st[LP_STAT_AGG_FULL],
 			st[LP_STAT_AGG_FULL] == 1 ? " was" : "s were", tracer__agg_keys(s->tracer));
+	if (st[LP_STAT_STACK_ERR])
+		fprintf(stderr,
+			"luprobe: %llu stack%s not captured (counted under \"[stack not "
+			"captured]\" in aggregations by stack): the stack map was full "
+			"(--max-stacks %u) or the frame-pointer walk failed\n",
+			(unsigned long long)st[LP_STAT_STACK_ERR],
+			st[LP_STAT_STACK_ERR] == 1 ? " was" : "s were", tracer__max_stacks(s->tracer));
 	if (counts->undelivered && late)
 		fprintf(stderr,
 			"luprobe: %llu event%s still in the ring buffer a second after the run "

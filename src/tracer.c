@@ -517,7 +517,7 @@ static void exact_cfg(struct tracer *t, struct load_cfg *c)
 		c->plans = t->nplans + 512;
 	c->probes = t->opts.max_probes;
 	/* a stack map is only worth its memory when a probe captures stacks */
-	c->stacks = t->needs.stacks ? (t->opts.max_stacks ? t->opts.max_stacks : 4096) : 1;
+	c->stacks = t->needs.stacks ? tracer__max_stacks(t) : 1;
 	c->call_value = sizeof(struct lp_rec) + ((t->needs.call_bytes + 7) & ~7u);
 	if (c->call_value > sizeof(struct lp_rec) + LP_DATA_MAX)
 		c->call_value = sizeof(struct lp_rec) + LP_DATA_MAX;
@@ -706,6 +706,10 @@ static int cfg_check(const struct tracer *t, const struct load_cfg *c, bool say)
 				c->agg_keys, t->script_agg_keys ? " }" : "", size,
 				(unsigned long long)(mem[i] / c->agg_keys), ncpu, limit,
 				t->script_agg_keys ? "agg_keys" : "--agg-keys");
+		else if (i == MEM_STACKS)
+			lp_seterr("--max-stacks %u would take %s of kernel memory for stacks; the "
+				  "limit is %s: lower --max-stacks (or raise --map-limit)",
+				  c->stacks, size, limit);
 		else
 			lp_seterr("%s would take %s of kernel memory; the limit is %s: raise "
 				  "--map-limit",
@@ -733,6 +737,11 @@ int tracer__set_agg_keys(struct tracer *t, uint32_t n)
 	if (err)
 		t->script_agg_keys = was;
 	return err;
+}
+
+uint32_t tracer__max_stacks(const struct tracer *t)
+{
+	return t->opts.max_stacks ? t->opts.max_stacks : 4096;
 }
 
 uint32_t tracer__agg_keys(const struct tracer *t)

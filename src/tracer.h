@@ -66,6 +66,8 @@ void tracer__set_needs(struct tracer *t, const struct tracer_needs *needs);
 int tracer__set_agg_keys(struct tracer *t, uint32_t n);
 /* Keys each aggregation map holds (as loaded, or as it will be). */
 uint32_t tracer__agg_keys(const struct tracer *t);
+/* Distinct stacks the stack map holds (--max-stacks), when a probe wants stacks. */
+uint32_t tracer__max_stacks(const struct tracer *t);
 
 /* One group (and bucket) of an aggregation, summed over CPUs. */
 typedef int (*tracer_agg_fn)(void *ctx, const struct lp_agg_key *key, const struct lp_agg_val *val);
