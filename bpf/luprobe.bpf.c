@@ -663,11 +663,28 @@ __noinline int lp_agg(__u32 i, struct agg_run *ar)
 	if (sp->kind == LP_AGG_NONE)
 		return 1;
 	/* an unreadable key or value is not counted as anything */
-	if (s->rec.faults & ((1ULL << (sp->key_slot & 63)) | (1ULL << (sp->val_slot & 63))))
+	if ((sp->key_src == LP_AS_INT || sp->key_src == LP_AS_STR) &&
+	    (s->rec.faults & (1ULL << (sp->key_slot & 63))))
+		return 0;
+	if (sp->val_src == LP_AS_INT && (s->rec.faults & (1ULL << (sp->val_slot & 63))))
 		return 0;
 	__builtin_memset(&a->key, 0, sizeof(a->key));
 	a->key.id = sp->id;
-	if (sp->key_src == LP_AS_INT) {
+	if (sp->key_src == LP_AS_REG) {
+		*(__u64 *)a->key.key = s->regs[sp->key_off < LP_NREGS ? sp->key_off : LP_REG_PID];
+	} else if (sp->key_src == LP_AS_COMM) {
+		*(__u64 *)a->key.key = s->regs[LP_REG_COMM0];
+		*(__u64 *)&a->key.key[8] = s->regs[LP_REG_COMM1];
+	} else if (sp->key_src == LP_AS_STACK) {
+		struct lp_stack_key *sk = (struct lp_stack_key *)a->key.key;
+
+		/* a stack that could not be captured is a key of its own, never dropped */
+		sk->flags = s->rec.flags & (LP_RF_STACK | LP_RF_BIAS);
+		sk->stack_id = (s->rec.flags & LP_RF_STACK) ? s->rec.stack_id : -1;
+		sk->plan = s->rec.plan;
+		sk->stack_ret = (s->rec.flags & LP_RF_STACK) ? s->rec.stack_ret : 0;
+		sk->bias = s->rec.bias;
+	} else if (sp->key_src == LP_AS_INT) {
 		*(__s64 *)a->key.key = data_int(s, sp->key_off, sp->key_size, sp->sign & 2);
 	} else if (sp->key_src == LP_AS_STR) {
 		struct lp_var var = *(struct lp_var *)&s->data[sp->key_off & (LP_DATA_MAX - 1)];
@@ -699,7 +716,7 @@ __noinline int lp_agg(__u32 i, struct agg_run *ar)
 		else
 			a->key.bucket = 1 + d / (__u64)sp->lstep;
 	}
-	if (sp->key_src != LP_AS_STR) {
+	if (sp->key_src != LP_AS_STR && sp->key_src != LP_AS_COMM && sp->key_src != LP_AS_STACK) {
 		v = bpf_map_lookup_elem(&aggs16, &a->key16);
 		if (!v) {
 			bpf_map_update_elem(&aggs16, &a->key16, &init, BPF_NOEXIST);
@@ -999,6 +1016,19 @@ static __always_inline void mark_rejected(const struct lp_plan *p, struct scratc
 		stat_inc(LP_STAT_CALLS_FULL);
 }
 
+/* Who made the call, for predicates and aggregation keys (LP_PF_CTX). */
+static __always_inline void set_ctx_regs(const struct lp_plan *p, struct scratch *s)
+{
+	if (!(p->flags & LP_PF_CTX))
+		return;
+	s->regs[LP_REG_PID] = s->rec.pid;
+	s->regs[LP_REG_TID] = s->rec.tid;
+	s->regs[LP_REG_GOID] = s->rec.goid;
+	s->regs[LP_REG_COMM0] = 0;
+	s->regs[LP_REG_COMM1] = 0;
+	bpf_get_current_comm(&s->regs[LP_REG_COMM0], 16);
+}
+
 /*
  * Entry and return are global functions too, verified once each instead of
  * inline in every path of lp_uprobe: that halves the time the kernel spends
@@ -1020,7 +1050,7 @@ __noinline int lp_entry(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 ena
 		return 0;
 	/* a plan that only feeds aggregations needs no time, process or goroutine */
 	light = (p->flags & LP_PF_NOEVENT) &&
-		!(p->flags & (LP_PF_PAIR | LP_PF_SCOPE | LP_PF_WITHIN | LP_PF_STACK));
+		!(p->flags & (LP_PF_PAIR | LP_PF_SCOPE | LP_PF_WITHIN | LP_PF_STACK | LP_PF_CTX));
 
 	s->rec.type = LP_REC_ENTRY;
 	s->rec.flags = 0;
@@ -1061,6 +1091,7 @@ __noinline int lp_entry(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 ena
 	r.vpos = p->data_fixed;
 	r.g = current_g(p, s, cookie);
 	s->rec.goid = goid_of(p, r.g, &user_g, &s->rec.flags);
+	set_ctx_regs(p, s);
 
 	if (p->flags & (LP_PF_WITHIN | LP_PF_SCOPE))
 		depth = frame_depth(p, s, r.g);
@@ -1086,7 +1117,8 @@ __noinline int lp_entry(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 ena
 
 		if (id >= 0) {
 			s->rec.stack_id = id;
-			s->rec.stack_ret = read_u64(s->regs[LP_REG_SP]);
+			/* at a call site the walk starts in the caller: nothing to add */
+			s->rec.stack_ret = site == LP_SITE_CALL ? 0 : read_u64(s->regs[LP_REG_SP]);
 			s->rec.flags |= LP_RF_STACK;
 		} else {
 			stat_inc(LP_STAT_STACK_ERR);
@@ -1178,6 +1210,7 @@ __noinline int lp_return(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 en
 		r.vpos = len & (LP_DATA_MAX - 1);
 	}
 	s->regs[LP_REG_LATENCY] = s->rec.latency;
+	set_ctx_regs(p, s);
 
 	run_ops(&r, p->nentry, p->nret);
 	if (r.drop) {

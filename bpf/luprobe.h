@@ -58,6 +58,12 @@ enum lp_reg {
 	LP_REG_IP,
 	LP_REG_FLAGS,
 	LP_REG_LATENCY, /* pseudo-register: the call's latency at a return site, 0 at entry */
+	/* pseudo-registers of plans with LP_PF_CTX: who made the call */
+	LP_REG_PID,   /* process (tgid) */
+	LP_REG_TID,   /* thread */
+	LP_REG_GOID,  /* goroutine id, 0 when not known */
+	LP_REG_COMM0, /* bytes 0-7 of the thread's name (comm, zero-padded) */
+	LP_REG_COMM1, /* bytes 8-15 */
 	LP_NREGS,
 };
 
@@ -140,6 +146,7 @@ enum lp_plan_flags {
 	LP_PF_SCOPE = 1 << 6,	     /* other probes are scoped to calls of this one */
 	LP_PF_ENTRY_FILTER = 1 << 7, /* a predicate may drop calls at entry */
 	LP_PF_PIE = 1 << 8,	     /* position-independent binary: records carry the load bias */
+	LP_PF_CTX = 1 << 9,	     /* ops or aggregations read LP_REG_PID ... LP_REG_COMM1 */
 };
 
 enum lp_agg_kind {
@@ -156,6 +163,19 @@ enum lp_agg_src {
 	LP_AS_STR,     /* a copied string: the struct lp_var at off */
 	LP_AS_LATENCY, /* the call's latency */
 	LP_AS_PLAN,    /* the plan index (which function of a glob) */
+	LP_AS_REG,     /* a pseudo-register (key_off: LP_REG_PID, _TID, _GOID): 8 bytes */
+	LP_AS_COMM,    /* the thread's name: 16 bytes, a string key */
+	LP_AS_STACK,   /* the user stack: struct lp_stack_key in the key (LP_PF_STACK) */
+};
+
+/* The key of an aggregation by stack: what symbolizes it (see struct lp_rec). */
+struct lp_stack_key {
+	__s32 stack_id; /* < 0: the stack could not be captured */
+	__u32 plan;
+	__u64 stack_ret;
+	__u64 bias; /* load bias, when flags has LP_RF_BIAS */
+	__u16 flags; /* LP_RF_STACK, LP_RF_BIAS */
+	__u16 pad[3];
 };
 
 /* One aggregation a plan feeds, in the per-CPU hash "aggs". */

@@ -420,6 +420,25 @@ static int l_probe_funcs(lua_State *L)
 	return 1;
 }
 
+/* An aggregation key by stack: the symbolized stack (shared with events), or a note. */
+static void push_stack_key(lua_State *L, const struct lp_stack_key *sk, struct lua_script *ls)
+{
+	const struct planinfo *pi = probe_set__plan(ls->opts.ps, sk->plan);
+	struct lp_rec rec = {.flags = sk->flags,
+			     .plan = sk->plan,
+			     .stack_id = sk->stack_id,
+			     .stack_ret = sk->stack_ret,
+			     .bias = sk->bias};
+
+	if (sk->stack_id >= 0 && (sk->flags & LP_RF_STACK)) {
+		lua_event__push_stack(L, &rec, pi);
+		if (!lua_isnil(L, -1))
+			return;
+		lua_pop(L, 1);
+	}
+	lua_pushliteral(L, "[stack not captured]");
+}
+
 struct kagg {
 	uint32_t id;
 	enum agg_keykind keykind;
@@ -461,6 +480,19 @@ static int push_agg_entry(void *ctx, const struct lp_agg_key *key, const struct 
 		memcpy(&iv, key->key, 4);
 		pi = probe_set__plan(k->ls->opts.ps, (uint32_t)iv);
 		lua_pushstring(L, pi ? pi->func->name : "?");
+		lua_setfield(L, -2, "key");
+		break;
+	case AK_GOID:
+		/* no goroutine could be read (not Go code, or g unreadable): never a guess */
+		memcpy(&iv, key->key, sizeof(iv));
+		if (iv)
+			decode__push_u64(L, iv);
+		else
+			decode__push_unreadable(L);
+		lua_setfield(L, -2, "key");
+		break;
+	case AK_STACK:
+		push_stack_key(L, (const struct lp_stack_key *)key->key, k->ls);
 		lua_setfield(L, -2, "key");
 		break;
 	}

@@ -9,6 +9,10 @@
  *   term  := NAME | INT | STRING | nil | true | false | latency
  *          | len(NAME) | prefix(NAME, STRING) | "(" expr ")"
  *
+ * NAME is a parameter, a result or a field path; failing those, pid, tid,
+ * goid (integers) or comm (the thread's name, a string) name who made the
+ * call, as in bpftrace.
+ *
  * It is parsed into a small tree, names are resolved against what the plan
  * captures (capturing more, hidden, when needed), then compiled into plan
  * ops that leave 0 or 1 in a temporary and drop the call on 0.
@@ -54,6 +58,7 @@ struct node {
 	/* after resolution */
 	const struct dnode *dn;
 	bool is_result;
+	int ctx; /* pid, tid, goid, comm: LP_REG_PID, ... LP_REG_COMM0; else 0 */
 };
 
 struct parser {
@@ -431,6 +436,7 @@ struct gen {
 	int ntmp;
 	bool failed;
 	bool room; /* failed for lack of room in the plan */
+	bool ctx;  /* reads pid, tid, goid or comm */
 };
 
 static int gerr(struct gen *g, const struct node *n, const char *fmt, ...)
@@ -473,6 +479,24 @@ static const struct dnode *last_error(struct pred_ctx *c, bool capture, bool *is
 	return d;
 }
 
+/* pid, tid, goid, comm: who made the call (a pseudo-register), 0 for another name */
+static int ctx_reg(const char *name)
+{
+	static const struct {
+		const char *name;
+		int reg;
+	} ctx[] = {{"pid", LP_REG_PID},
+		   {"tid", LP_REG_TID},
+		   {"goid", LP_REG_GOID},
+		   {"comm", LP_REG_COMM0}};
+	size_t i;
+
+	for (i = 0; i < sizeof(ctx) / sizeof(ctx[0]); i++)
+		if (!strcmp(name, ctx[i].name))
+			return ctx[i].reg;
+	return 0;
+}
+
 static int resolve(struct gen *g, struct node *n)
 {
 	if (!n)
@@ -492,6 +516,10 @@ static int resolve(struct gen *g, struct node *n)
 		}
 		if (!n->dn && !strcmp(n->name, "err"))
 			n->dn = last_error(g->c, true, &n->is_result);
+		if (!n->dn && (n->ctx = ctx_reg(n->name))) {
+			g->ctx = true;
+			return 0;
+		}
 		if (!n->dn)
 			return gerr(g, n, "unknown name '%s'", n->name);
 		if (n->dn->avail == DA_FLOATREG)
@@ -520,6 +548,8 @@ static int resolve(struct gen *g, struct node *n)
 static void rebind(struct pred_ctx *c, struct node *n)
 {
 	if (!n)
+		return;
+	if (n->k == N_NAME && n->ctx)
 		return;
 	if (n->k == N_NAME) {
 		n->dn = plan__resolve(c->pb, n->name, &n->is_result);
@@ -565,6 +595,8 @@ static void guard(struct gen *g, const struct node *n, int dst, unsigned slot)
 /* A comparison with an unreadable operand is false. */
 static void guard_operand(struct gen *g, const struct node *at, int t, const struct node *o)
 {
+	if ((o->k == N_NAME && o->ctx) || (o->k == N_LEN && o->a->ctx))
+		return; /* always known */
 	if (o->k == N_NAME)
 		guard(g, at, t, o->dn->slot);
 	else if (o->k == N_LEN)
@@ -622,6 +654,9 @@ static int load_int(struct gen *g, const struct node *n, bool *uns)
 		*uns = true;
 		return t;
 	case N_LEN:
+		if (n->a->ctx)
+			return gerr(g, n, "len() of %s, which is not a string, slice, map or channel",
+				    n->a->name);
 		d = n->a->dn;
 		*uns = true;
 		if (d->kind == DN_STRING || d->kind == DN_SLICE) {
@@ -635,6 +670,13 @@ static int load_int(struct gen *g, const struct node *n, bool *uns)
 		return gerr(g, n, "len() of %s, which is not a string, slice, map or channel",
 			    n->a->name);
 	case N_NAME:
+		if (n->ctx == LP_REG_COMM0)
+			return gerr(g, n, "comm is a string; compare it with == \"...\" or prefix()");
+		if (n->ctx) {
+			op(g, LP_OP_REG, t, n->ctx, 0, 0, 0, 0);
+			*uns = true;
+			return t;
+		}
 		d = n->dn;
 		if (d->kind != DN_SCALAR || !is_int_type(d->type))
 			return gerr(g, n, "%s is a %s, not an integer; compare it %s", n->name,
@@ -654,6 +696,68 @@ static int load_int(struct gen *g, const struct node *n, bool *uns)
 
 static int gen_bool(struct gen *g, const struct node *n);
 
+/*
+ * t = t && (the low `keep` bytes of word `reg` of comm == those of want):
+ * the bytes past them are shifted out (multiplied away: MULI by 2^k).
+ */
+static void comm_word(struct gen *g, const struct node *at, int t, int reg, uint64_t want,
+		      unsigned keep)
+{
+	unsigned shift = 64 - 8 * keep, k;
+	int u = tmp(g, at), c = tmp(g, at), off;
+
+	if (u < 0 || c < 0)
+		return;
+	if (shift)
+		want <<= shift;
+	off = plan__const(g->c->pb, &want, 8);
+	if (off < 0) {
+		gerr(g, at, "too many string constants");
+		return;
+	}
+	op(g, LP_OP_REG, u, reg, 0, 0, 0, 0);
+	for (; shift; shift -= k) {
+		k = shift > 28 ? 28 : shift;
+		op(g, LP_OP_MULI, u, u, 0, (int32_t)(1u << k), 0, 0);
+	}
+	op(g, LP_OP_CONST, c, 0, 0, off, 0, 0);
+	op(g, LP_OP_CMPT, u, c, 0, 0, 0, LP_CMP_EQ);
+	op(g, LP_OP_AND, t, u, 0, 0, 0, 0);
+	g->ntmp = t + 1;
+}
+
+/*
+ * comm == / != / prefix: the kernel's copy of the thread's name is zero-padded
+ * to 16 bytes, so equality is two words against the zero-padded constant.
+ */
+static int gen_comm(struct gen *g, const struct node *str, bool prefix, bool negate,
+		    const struct node *at)
+{
+	unsigned char want[16] = {0};
+	uint64_t w[2];
+	size_t len = str->slen, i;
+	int t;
+
+	if (len > 15)
+		return gerr(g, at, "comm holds at most 15 bytes (the kernel cuts thread names)");
+	memcpy(want, str->sval, len);
+	memcpy(w, want, sizeof(w));
+	t = tmp(g, at);
+	if (t < 0)
+		return -1;
+	op(g, LP_OP_IMM, t, 0, 0, 1, 0, 0);
+	for (i = 0; i < 2; i++) {
+		size_t keep = prefix ? (len > 8 * i ? len - 8 * i : 0) : 8;
+
+		if (keep)
+			comm_word(g, at, t, LP_REG_COMM0 + (int)i, w[i], keep > 8 ? 8 : keep);
+	}
+	if (negate)
+		op(g, LP_OP_NOT, t, t, 0, 0, 0, 0);
+	g->ntmp = t + 1;
+	return t;
+}
+
 /* string == / != / prefix */
 static int gen_string(struct gen *g, const struct node *name, const struct node *str, bool prefix,
 		      bool negate, const struct node *at)
@@ -662,6 +766,10 @@ static int gen_string(struct gen *g, const struct node *name, const struct node 
 	int t, c, constoff;
 	size_t k;
 
+	if (name->ctx == LP_REG_COMM0)
+		return gen_comm(g, str, prefix, negate, at);
+	if (name->ctx)
+		return gerr(g, at, "%s is not a string", name->name);
 	if (d->kind != DN_STRING)
 		return gerr(g, at, "%s is not a string", name->name);
 	t = tmp(g, at);
@@ -744,7 +852,7 @@ static int gen_cmp(struct gen *g, const struct node *n)
 		return gen_string(g, l, r, false, cmpop == LP_CMP_NE, n);
 	}
 	if (r->k == N_NIL) {
-		const struct dnode *d = l->k == N_NAME ? l->dn : NULL;
+		const struct dnode *d = l->k == N_NAME && !l->ctx ? l->dn : NULL;
 
 		if (!d || !is_nilable(d))
 			return gerr(g, n,
@@ -761,7 +869,7 @@ static int gen_cmp(struct gen *g, const struct node *n)
 		return t;
 	}
 	if (r->k == N_BOOL) {
-		const struct dnode *d = l->k == N_NAME ? l->dn : NULL;
+		const struct dnode *d = l->k == N_NAME && !l->ctx ? l->dn : NULL;
 
 		if (!d || d->kind != DN_SCALAR || d->type->kind != GK_BOOL)
 			return gerr(g, n, "true and false compare with booleans only");
@@ -828,6 +936,9 @@ static int gen_bool(struct gen *g, const struct node *n)
 	case N_NAME: {
 		const struct dnode *d = n->dn;
 
+		if (n->ctx)
+			return gerr(g, n, "%s is not a condition; compare it with something",
+				    n->name);
 		/* a bare name is true when a boolean is true or a reference is not nil */
 		if (d->kind == DN_SCALAR && d->type->kind == GK_BOOL) {
 			a = tmp(g, n);
@@ -881,5 +992,7 @@ int predicate__compile(const char *expr, struct pred_ctx *ctx, char *err, size_t
 	}
 	if (!g.ret)
 		plan__set_flags(ctx->pb, LP_PF_ENTRY_FILTER);
+	if (g.ctx)
+		plan__set_flags(ctx->pb, LP_PF_CTX);
 	return 0;
 }

@@ -209,7 +209,7 @@ void probe_set__needs(const struct probe_set *ps, struct tracer_needs *needs)
 
 		if (!pi->probe)
 			continue;
-		needs->stacks |= pi->probe->spec.stack;
+		needs->stacks |= pi->probe->spec.stack || (plan__bpf(pi->pb)->flags & LP_PF_STACK);
 		/* RET sites are attached for results, or while the probe is a scope */
 		needs->tls |= pi->tls_entry || (pi->tls_rets && (pi->want_ret || pi->probe->scope));
 		if (!pi->want_ret)

@@ -118,6 +118,8 @@ enum agg_keykind {
 	AK_STR,
 	AK_BOOL,
 	AK_FUNC,
+	AK_GOID,  /* a goroutine id: 0 is not known */
+	AK_STACK, /* struct lp_stack_key */
 };
 
 /* Registries shared by all probes of a run. */

@@ -302,6 +302,36 @@ static int resolve_funcs(struct probe_set *ps, struct probe *p, const char *path
 	return err;
 }
 
+/*
+ * Keys for who made the call (pid, tid, goid, comm) and where from (stack),
+ * when the function has no parameter or result of that name.
+ */
+static bool agg_ctx_key(struct planinfo *pi, const char *name, uint8_t *src, uint16_t *off,
+			uint8_t *size, enum agg_keykind *kind)
+{
+	struct lp_plan *bp = plan__bpf(pi->pb);
+
+	if (!strcmp(name, "stack")) {
+		*src = LP_AS_STACK;
+		*kind = AK_STACK;
+		bp->flags |= LP_PF_STACK;
+		return true;
+	}
+	if (!strcmp(name, "comm")) {
+		*src = LP_AS_COMM;
+		*kind = AK_STR;
+	} else if (!strcmp(name, "pid") || !strcmp(name, "tid") || !strcmp(name, "goid")) {
+		*src = LP_AS_REG;
+		*off = name[0] == 'p' ? LP_REG_PID : name[0] == 't' ? LP_REG_TID : LP_REG_GOID;
+		*size = 8;
+		*kind = name[0] == 'g' ? AK_GOID : AK_UINT;
+	} else {
+		return false;
+	}
+	bp->flags |= LP_PF_CTX;
+	return true;
+}
+
 /* Where an aggregation's key or value comes from in one plan. */
 static int agg_source(struct planinfo *pi, const char *name, bool is_key, uint8_t *src,
 		      uint16_t *off, uint8_t *size, bool *sgn, uint8_t *slot,
@@ -338,6 +368,8 @@ static int agg_source(struct planinfo *pi, const char *name, bool is_key, uint8_
 		if (!err)
 			d = plan__resolve(pi->pb, name, &res);
 	}
+	if (!d && is_key && agg_ctx_key(pi, name, src, off, size, kind))
+		return 0;
 	if (!d) {
 		lp_seterr("%s: no parameter or result '%s' to aggregate", pi->func->name, name);
 		return -EINVAL;
