@@ -12,8 +12,15 @@
 -- event per call: p:count(), p:hist("latency"), ... (see docs/lua-api.md);
 -- they return objects with the same methods, except add.
 --
+-- Histograms print their count, average and percentile estimates (p50, p90,
+-- p99: interpolated within the bucket that holds the rank, clamped to the
+-- exact min and max). print{ top = N } prints the N largest keys,
+-- print{ clear = true } starts over after printing. A key may be a stack
+-- (e.stack, or "stack" in the kernel): printed a frame per line, most
+-- frequent first.
+--
 -- Aggregations that counted something no print showed are printed when the
--- run ends (as JSON with --json).
+-- run ends (as JSON with --json); one that counted nothing says so.
 local fmt = require "luprobe.fmt"
 
 local M = {}
@@ -24,7 +31,24 @@ local NOKEY = setmetatable({}, { __tostring = function() return "" end })
 M.NOKEY = NOKEY
 
 local all = {}
+local titles = {} -- title -> aggregations that have it
 local BAR = 52
+
+-- Two aggregations never print under one title: the second is "title #2".
+local function unique_title(t)
+	local n = (titles[t] or 0) + 1
+	titles[t] = n
+	if n == 1 then
+		return t
+	end
+	local u = t .. " #" .. n
+	while titles[u] do
+		n = n + 1
+		u = t .. " #" .. n
+	end
+	titles[u] = 1
+	return u
+end
 
 local function new(kind, opts)
 	if type(opts) == "string" then
@@ -33,7 +57,7 @@ local function new(kind, opts)
 	opts = opts or {}
 	local a = setmetatable({
 		kind = kind,
-		title = opts.title,
+		title = unique_title(opts.title or kind),
 		unit = opts.unit,
 		groups = {},
 		min = opts.min,
@@ -293,18 +317,36 @@ function Agg:get(key)
 	return g and scalar(self, g) or nil
 end
 
+-- A stack (e.stack, or a kernel key by stack): a list of frames { pc, func, file, line }
+local function is_stack(k)
+	return type(k) == "table" and type(k[1]) == "table" and k[1].pc ~= nil
+end
+
+-- Text of a key, for sorting ties: a stack's frames, else tostring
+local function sort_text(k)
+	if is_stack(k) then
+		local t = {}
+		for i, f in ipairs(k) do
+			t[i] = (f.func or "?") .. ":" .. tostring(f.line or f.pc)
+		end
+		return table.concat(t, "\n")
+	end
+	return tostring(k)
+end
+
 --- Groups as a list sorted by value, then key: { { key = k, value = v, group = g }, ... }.
 function Agg:items()
 	refresh(self)
 	local list = {}
 	for k, g in pairs(self.groups) do
-		list[#list + 1] = { key = k ~= NOKEY and k or nil, value = scalar(self, g), group = g }
+		list[#list + 1] = { key = k ~= NOKEY and k or nil, value = scalar(self, g), group = g,
+			text = sort_text(k) }
 	end
 	table.sort(list, function(x, y)
 		if x.value ~= y.value then
 			return x.value < y.value
 		end
-		return tostring(x.key) < tostring(y.key)
+		return x.text < y.text
 	end)
 	return list
 end
@@ -315,7 +357,7 @@ function Agg:clear()
 		self.reader("clear")
 	end
 	self.groups = {}
-	self.printed = nil
+	self.printed = 0
 end
 
 local suffixes = { "", "K", "M", "G", "T", "P", "E" }
@@ -409,11 +451,24 @@ local function print_hist(self, g, out)
 	end
 end
 
+local function frame_text(f)
+	if f.func and f.file then
+		return string.format("%s  %s:%d", f.func, f.file, f.line)
+	end
+	return string.format("%s  pc=0x%x", f.func or "?", f.pc)
+end
+
 local function key_text(k)
 	if type(k) == "string" then
 		return k
 	elseif type(k) == "number" then
 		return num_text(k) -- a uint64 key from 2^63 up: all the digits its float holds
+	elseif is_stack(k) then
+		local t = {}
+		for i, f in ipairs(k) do
+			t[i] = frame_text(f)
+		end
+		return table.concat(t, "\n")
 	end
 	return fmt.value(k)
 end
@@ -428,18 +483,109 @@ local function value_text(self, v)
 	return num_text(v)
 end
 
---- The aggregation as text lines (what print writes).
-function Agg:lines(title)
+local function sorted_buckets(g)
+	local keys = {}
+	for b in pairs(g.buckets or {}) do
+		keys[#keys + 1] = b
+	end
+	table.sort(keys)
+	return keys
+end
+
+-- The q-quantile of a histogram group, estimated from its buckets: the value
+-- of rank ceil(q * count) is in the bucket where the running count reaches
+-- it; it is placed inside that bucket by its position among the bucket's
+-- counts (linear interpolation), and clamped to the group's exact min and
+-- max, which also close the open buckets at either end.
+local function quantile(self, g, q)
+	local rank = math.max(1, math.ceil(q * g.count))
+	local seen = 0
+	for _, b in ipairs(sorted_buckets(g)) do
+		local n = g.buckets[b]
+		if seen + n >= rank then
+			local lo, hi = bounds(self, b)
+			lo = (lo == nil or lo < g.min) and g.min or lo
+			hi = (hi == nil or hi > g.max) and g.max or hi
+			local v = lo + (hi - lo) * ((rank - seen - 0.5) / n)
+			if v < g.min then v = g.min end
+			if v > g.max then v = g.max end
+			return v
+		end
+		seen = seen + n
+	end
+	return g.max
+end
+
+-- An estimate as text: durations, or numbers with the precision they deserve
+local function estimate_text(self, v)
+	if self.unit == "ns" then
+		return fmt.duration(v)
+	end
+	if math.abs(v) < 2 ^ 53 and math.floor(v) == v then
+		return num_text(math.tointeger(v) or v)
+	end
+	return string.format("%.4g", v)
+end
+
+local QUANTILES = { { "p50", 0.5 }, { "p90", 0.9 }, { "p99", 0.99 } }
+
+-- "count 12, average 3.2ms, p50 ~2.1ms, p90 ~7.9ms, p99 ~9.6ms"
+local function stats_line(self, g)
+	local t = { "count " .. num_text(g.count), "average " .. value_text(self, g.sum / g.count) }
+	for _, q in ipairs(QUANTILES) do
+		t[#t + 1] = q[1] .. " ~" .. estimate_text(self, quantile(self, g, q[2]))
+	end
+	return table.concat(t, ", ")
+end
+
+-- The items a print shows: all, or the n largest (in the same order)
+local function top_items(items, n)
+	if not n or n >= #items then
+		return items
+	end
+	return table.move(items, #items - n + 1, #items, 1, {})
+end
+
+local function reversed(items)
+	local r = {}
+	for i = #items, 1, -1 do
+		r[#r + 1] = items[i]
+	end
+	return r
+end
+
+local function indent(text, pad)
+	return pad .. text:gsub("\n", "\n" .. pad)
+end
+
+--- The aggregation as text lines (what print writes); opts: { title, top = N }.
+function Agg:lines(opts)
+	if type(opts) ~= "table" then
+		opts = { title = opts }
+	end
 	refresh(self)
-	title = title or self.title or self.kind
+	local title = opts.title or self.title or self.kind
 	local out = {}
-	local items = self:items()
+	local items = top_items(self:items(), opts.top)
 	if #items == 0 then
 		return { title .. ": no data" }
 	end
+	-- stacks are long: the most frequent first
+	local stacks = is_stack(items[#items].key)
+	if stacks then
+		items = reversed(items)
+	end
 	if self.kind == "hist" or self.kind == "lhist" then
 		for _, it in ipairs(items) do
-			out[#out + 1] = it.key == nil and (title .. ":") or string.format("%s [%s]:", title, key_text(it.key))
+			if it.key == nil then
+				out[#out + 1] = title .. ":"
+			elseif is_stack(it.key) then
+				out[#out + 1] = title .. ":"
+				out[#out + 1] = indent(key_text(it.key), "    ")
+			else
+				out[#out + 1] = string.format("%s [%s]:", title, key_text(it.key))
+			end
+			out[#out + 1] = stats_line(self, it.group)
 			print_hist(self, it.group, out)
 			out[#out + 1] = ""
 		end
@@ -451,52 +597,70 @@ function Agg:lines(title)
 	end
 	out[1] = title .. ":"
 	for _, it in ipairs(items) do
-		out[#out + 1] = string.format("  %-30s %12s", key_text(it.key), value_text(self, it.value))
+		if is_stack(it.key) or (type(it.key) == "string" and it.key:find("\n", 1, true)) then
+			out[#out + 1] = "  " .. value_text(self, it.value)
+			out[#out + 1] = indent(key_text(it.key), "    ")
+		else
+			out[#out + 1] = string.format("  %-30s %12s", key_text(it.key), value_text(self, it.value))
+		end
 	end
 	return out
 end
 
---- The aggregation as one JSON object.
-function M.json_of(self, title)
+--- The aggregation as one JSON object; opts: { title, top = N }.
+function M.json_of(self, opts)
+	if type(opts) ~= "table" then
+		opts = { title = opts }
+	end
 	local json = require "luprobe.json"
 	local groups = {}
-	for _, it in ipairs(self:items()) do
+	for _, it in ipairs(top_items(self:items(), opts.top)) do
 		local g = { key = it.key, count = it.group.count, sum = it.group.sum, min = it.group.min, max = it.group.max }
 		if self.kind == "hist" or self.kind == "lhist" then
 			local bs = {}
-			local keys = {}
-			for b in pairs(it.group.buckets or {}) do
-				keys[#keys + 1] = b
-			end
-			table.sort(keys)
-			for _, b in ipairs(keys) do
+			for _, b in ipairs(sorted_buckets(it.group)) do
 				local lo, hi = bounds(self, b)
 				bs[#bs + 1] = { min = lo, max = hi, count = it.group.buckets[b] }
 			end
 			g.buckets = bs
+			g.avg = it.group.sum / it.group.count
+			for _, q in ipairs(QUANTILES) do
+				g[q[1]] = quantile(self, it.group, q[2])
+			end
 		else
 			g.value = it.value
 		end
 		groups[#groups + 1] = g
 	end
-	return json.encode({ aggregation = title or self.title or self.kind, kind = self.kind, groups = groups })
+	return json.encode({ aggregation = opts.title or self.title or self.kind, kind = self.kind,
+		groups = groups })
 end
 
-function Agg:json(title)
-	return M.json_of(self, title)
+function Agg:json(opts)
+	return M.json_of(self, opts)
 end
 
---- Print the aggregation (text, or one JSON line with --json).
-function Agg:print(title)
+--- Print the aggregation (text, or one JSON line with --json): print([title]) or
+--- print{ title = ..., top = N, clear = true }.
+function Agg:print(opts)
+	if type(opts) ~= "table" then
+		opts = { title = opts }
+	end
+	if opts.top ~= nil and (math.type(opts.top) ~= "integer" or opts.top < 1) then
+		error("print{ top = N }: N must be a positive integer", 2)
+	end
 	local text
 	if luprobe.json_output then
-		text = self:json(title)
+		text = self:json(opts)
 	else
-		text = table.concat(self:lines(title), "\n")
+		text = table.concat(self:lines(opts), "\n")
 	end
 	-- what this print showed (the groups just read): at exit, anything more is printed
 	self.printed = total(self.groups)
 	io.write(text, "\n")
+	if opts.clear then
+		self:clear()
+	end
 end
 
 Agg.__tostring = function(self)
@@ -509,7 +673,7 @@ end
 function M._at_exit()
 	for _, a in ipairs(all) do
 		local n = total(a:data())
-		if n > 0 and n ~= a.printed then
+		if n ~= a.printed then
 			a:print()
 		end
 	end
