@@ -673,7 +673,8 @@ end
 function M._at_exit()
 	for _, a in ipairs(all) do
 		local n = total(a:data())
-		if n ~= a.printed then
+		-- never printed, or counted since: printed (an empty one says so)
+		if n ~= a.printed and (n > 0 or a.printed == nil) then
 			a:print()
 		end
 	end
