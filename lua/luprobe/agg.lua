@@ -566,10 +566,12 @@ function Agg:lines(opts)
 	refresh(self)
 	local title = opts.title or self.title or self.kind
 	local out = {}
-	local items = top_items(self:items(), opts.top)
+	local all = self:items()
+	local items = top_items(all, opts.top)
 	if #items == 0 then
 		return { title .. ": no data" }
 	end
+	local more = #all > #items and string.format("  ... and %d more", #all - #items) or nil
 	-- stacks are long: the most frequent first
 	local stacks = is_stack(items[#items].key)
 	if stacks then
@@ -589,6 +591,7 @@ function Agg:lines(opts)
 			print_hist(self, it.group, out)
 			out[#out + 1] = ""
 		end
+		out[#out + 1] = more
 		return out
 	end
 	if #items == 1 and items[1].key == nil then
@@ -604,6 +607,7 @@ function Agg:lines(opts)
 			out[#out + 1] = string.format("  %-30s %12s", key_text(it.key), value_text(self, it.value))
 		end
 	end
+	out[#out + 1] = more
 	return out
 end
 

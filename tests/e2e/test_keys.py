@@ -9,7 +9,7 @@ import os
 import re
 import tempfile
 
-from lib import each_toolchain, expect, expect_eq, gobin, run, write_script
+from lib import SCRIPTS, each_toolchain, expect, expect_eq, gobin, run, write_script
 
 KEYS = "keys"
 
@@ -287,11 +287,34 @@ def test_print_top_and_clear_distinct_titles_and_empty_aggregations_at_exit():
     expect_eq(code, 0, f"exit code ({err})")
     top = lines.index("top 2:")
     expect_eq([ln.split()[1] for ln in lines[top + 1:top + 3]], ["30", "40"], "the 2 largest")
-    expect_eq(lines[top + 3], "all:", "nothing more after the top 2")
-    counts = [int(ln.split()[1]) for ln in lines[top + 4:top + 9]]
+    expect_eq(lines[top + 3], "  ... and 3 more", "what the top 2 left out")
+    expect_eq(lines[top + 4], "all:", "nothing more after the top 2")
+    counts = [int(ln.split()[1]) for ln in lines[top + 5:top + 10]]
     expect_eq(counts, [7, 10, 20, 30, 40], "all keys")
-    expect_eq(lines[top + 9], "after clear: no data", "cleared by the print")
+    expect_eq(lines[top + 10], "after clear: no data", "cleared by the print")
     expect_eq(lines[top - 6], "main.work count by goid #2:",
               "the same aggregation twice on one probe: a distinct title")
     # at exit: what no print showed; the cleared one and the printed one are not repeated
-    expect_eq(lines[top + 10:], ["main.val count: no data"], "an empty aggregation says so")
+    expect_eq(lines[top + 11:], ["main.val count: no data"], "an empty aggregation says so")
+
+
+def test_stacks_script_counts_callers_by_stack_or_by_goroutine():
+    """scripts/stacks.lua as a user runs it: the most frequent stack (top=1) and what was
+    left out; by=goid with a where on goid, against the target's own counts."""
+    code, lines, err = run("-q", os.path.join(SCRIPTS, "stacks.lua"), "-a", "func=main.leaf",
+                           "-a", "top=1", "--", gobin(KEYS), "-mode", "paths", "-a", "30",
+                           "-b", "20", timeout=60)
+    expect_eq(code, 0, f"exit code ({err})")
+    at = lines.index("calls of main.leaf by stack:")
+    expect_eq(lines[at + 1], "  30", "the most frequent stack")
+    expect_eq([ln.split()[0] for ln in lines[at + 2:at + 5]], PATH_A, "its frames")
+    expect_eq(lines[-1], "  ... and 1 more", "the other stack is left out, and counted")
+    code, lines, err = run("-q", os.path.join(SCRIPTS, "stacks.lua"), "-a", "func=main.work",
+                           "-a", "by=goid", "-a", "where=goid > 1", "--", gobin(KEYS), "-mode",
+                           "goroutines", timeout=60)
+    expect_eq(code, 0, f"exit code ({err})")
+    truth = {m.group(1): int(m.group(2))
+             for m in (re.match(r"^goroutine (\d+) calls (\d+)$", ln) for ln in lines) if m}
+    at = lines.index("calls of main.work by goid:")
+    got = {ln.split()[0]: int(ln.split()[1]) for ln in lines[at + 1:]}
+    expect_eq(got, {k: n for k, n in truth.items() if k != "1"}, "calls by goroutine but main")
