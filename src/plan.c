@@ -1362,7 +1362,11 @@ static void agg_reads(const struct lp_plan *p, struct live *l)
 	for (i = 0; i < p->naggs && i < LP_MAX_AGGS; i++) {
 		const struct lp_agg_spec *a = &p->aggs[i];
 
-		l->faults |= (1ull << (a->key_slot & 63)) | (1ull << (a->val_slot & 63));
+		/* fault slots only of what is read from the record (as lp_agg checks them) */
+		if (a->key_src == LP_AS_INT || a->key_src == LP_AS_STR)
+			l->faults |= 1ull << (a->key_slot & 63);
+		if (a->val_src == LP_AS_INT)
+			l->faults |= 1ull << (a->val_slot & 63);
 		if (a->key_src == LP_AS_INT)
 			data_set(l, a->key_off, a->key_size, true);
 		else if (a->key_src == LP_AS_STR)

@@ -318,3 +318,20 @@ def test_stacks_script_counts_callers_by_stack_or_by_goroutine():
     at = lines.index("calls of main.work by goid:")
     got = {ln.split()[0]: int(ln.split()[1]) for ln in lines[at + 1:]}
     expect_eq(got, {k: n for k, n in truth.items() if k != "1"}, "calls by goroutine but main")
+
+
+def test_counts_without_a_value_key_ignore_unreadable_captures():
+    """fUnreadable's u.S cannot be read (its pointer is unmapped): a count, and a count by
+    pid, still count the call; a count keyed by u.S counts nothing rather than a guess."""
+    text = """
+local p = probe{ func = "main.fUnreadable", args = { "u.S" } }
+p:count()
+p:count("pid")
+p:count("u.S")
+"""
+    code, lines, err = _run(text, gobin("values"))
+    expect_eq(code, 0, f"exit code ({err})")
+    expect("main.fUnreadable count: 1" in lines, lines)
+    at = lines.index("main.fUnreadable count by pid:")
+    expect_eq(lines[at + 1].split()[1], "1", "by pid")
+    expect("main.fUnreadable count by u.S: no data" in lines, lines)

@@ -50,6 +50,24 @@ static void test_count_keeps_nothing(void)
 	CHECK(p.nentry == 0, "a count reads no argument: %u ops left", p.nentry);
 }
 
+/* slot 0 is the first value's: a count, or a key by pid or stack, reads no slot */
+static void test_count_by_process_or_stack_keeps_nothing(void)
+{
+	static const uint8_t keys[] = {LP_AS_NONE, LP_AS_PLAN, LP_AS_REG, LP_AS_COMM, LP_AS_STACK};
+	struct lp_plan p;
+	size_t i;
+
+	for (i = 0; i < sizeof(keys); i++) {
+		two_args(&p);
+		p.naggs = 1;
+		p.aggs[0].kind = LP_AGG_COUNT;
+		p.aggs[0].key_src = keys[i];
+		p.aggs[0].key_off = LP_REG_PID;
+		plan__prune(&p);
+		CHECK(p.nentry == 0, "count by key source %u: %u ops left", keys[i], p.nentry);
+	}
+}
+
 static void test_keyed_by_int_keeps_its_store(void)
 {
 	struct lp_plan p;
@@ -273,6 +291,7 @@ int main(void)
 	RUN(test_keyed_by_int_keeps_its_store);
 	RUN(test_keyed_by_string_keeps_the_copy);
 	RUN(test_predicate_and_its_inputs_are_kept);
+	RUN(test_count_by_process_or_stack_keeps_nothing);
 	RUN(test_dereference_chain_and_skips);
 	RUN(test_paired_plan_keeps_what_the_return_reads);
 	RUN(test_fit_captures_every_image_first_then_what_fits);
