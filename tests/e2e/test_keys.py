@@ -248,13 +248,12 @@ def test_histograms_print_count_average_and_percentiles_of_known_values():
                     r"p99 ~\d+(\.\d+)?$", lines[at + 1]), lines[at + 1])
 
 
-def _bucket(ns):
-    return int(ns).bit_length()
-
-
 def test_latency_percentiles_agree_with_the_targets_own_clock():
-    """80 calls spin 80 µs, 20 calls 5 ms: the percentile estimates of the latency
-    histogram fall in the log2 bucket of the percentiles the target measured itself."""
+    """80 calls spin 80 µs, 20 calls 5 ms (at least: a spin only ends late): every call of
+    5 ms is in a bucket from 4.2 ms up, and the percentile estimates of the latency
+    histogram are within a factor of 2 (the precision of log2 buckets) of the percentiles
+    the target measured around its calls (which add the probes' traps, and under load
+    the machine's delays, to what luprobe measures between the probes)."""
     script = 'probe{ func = "main.spin", args = false, ret = true }:hist("latency")'
     code, lines, err = _run(script, gobin(KEYS), "-mode", "spins", "-a", "80", "-b", "20",
                             luprobe_args=("-q", "--json"))
@@ -263,8 +262,10 @@ def test_latency_percentiles_agree_with_the_targets_own_clock():
     truth = [int(x) for x in next(x for x in m if x).groups()]
     g = _aggs(lines)["main.spin hist latency"]["groups"][0]
     expect_eq(g["count"], 100, "calls")
+    slow = sum(b["count"] for b in g["buckets"] if b["min"] is not None and b["min"] >= 2**22)
+    expect(20 <= slow <= 100, f"the 20 spins of 5 ms are 4.2 ms or longer: {g['buckets']}")
     for q, want in zip(("p50", "p90", "p99"), truth):
-        expect_eq(_bucket(g[q]), _bucket(want), f"{q}: estimate {g[q]} ns, target {want} ns")
+        expect(want / 2 <= g[q] <= want * 2, f"{q}: estimate {g[q]} ns, target {want} ns")
         expect(g["min"] <= g[q] <= g["max"], f"{q} within min and max")
 
 
