@@ -36,6 +36,7 @@ p:count("goid")
 p:count("tid")
 probe{ func = "main.work", args = false, where = "goid > 1 && tid > 0" }:count()
 probe{ func = "main.work", args = false, where = "goid == 1" }:count()
+probe{ func = "main.work", args = false, ret = true, where = "latency > 0 && goid ~= 1" }:count()
 local by_goid = agg.count("events by goid")
 probe{ func = "main.work", args = false }:on_event(function(e) by_goid:add(e.goid) end)
 """
@@ -63,6 +64,7 @@ def test_counts_by_goroutine_and_goid_predicates_match_the_targets_own_counts():
     expect_eq(main_goid, 1, "main runs in goroutine 1")
     expect_eq(aggs["main.work count"]["groups"][0]["value"], 100, "where goid > 1")
     expect_eq(aggs["main.work count #2"]["groups"][0]["value"], 7, "where goid == 1")
+    expect_eq(aggs["main.work count #3"]["groups"][0]["value"], 100, "at return: goid ~= 1")
 
 
 def test_counts_by_pid_and_comm_over_two_processes_and_comm_predicates():
