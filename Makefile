@@ -211,7 +211,8 @@ fuzz_deps_godwarf := plan
 fuzz_deps_typespec := plan
 fuzz_deps_predicate := predicate plan
 fuzz_deps_lua := lua_script lua_load lua_probe lua_event lua_globals event decode decode_text \
-	decode_json decode_lua probe resolve binary compile tracer ring plan predicate lualloc output strbuf util
+	decode_json decode_lua probe resolve binary compile bounded tracer ring plan predicate lualloc \
+	output strbuf util
 fuzz_objs = $(patsubst %,$(FUZZ_OUT)/obj/%.o,$(fuzz_deps_$(1)) log)
 FUZZ_LIBGO := $(FUZZ_OUT)/libgo.a
 FUZZ_GO_OBJS := $(patsubst %,$(FUZZ_OUT)/obj/go/%.o,$(GO_MODULES))

@@ -531,6 +531,11 @@ __noinline int lp_op(__u32 i, struct run *r)
 	case LP_OP_CONST:
 		r->t[dst] = *(__u64 *)&p->consts[op->imm & (LP_CONST_MAX - 8)];
 		break;
+	case LP_OP_FAULT:
+		/* not a read that faulted: the value is marked, the fault counter is not */
+		if (r->t[src & (LP_NTMP - 1)])
+			s->rec.faults |= 1ULL << (op->slot & (LP_MAX_SLOTS - 1));
+		break;
 	case LP_OP_SEXT:
 		v = r->t[src & (LP_NTMP - 1)];
 		if (op->size == 1)

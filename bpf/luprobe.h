@@ -94,6 +94,8 @@ enum lp_opcode {
 	LP_OP_REGSTORE, /* data[out..out+size) = low `size` bytes of reg[src] */
 	LP_OP_REGSTR,	/* a string in reg[src] (ptr) and reg[dst] (len): image at
 			 * data[imm], bytes (at most size) to the var area, lp_var at data[out] */
+	LP_OP_FAULT,	/* set fault bit `slot` if t[src] != 0 (a value that cannot be, as b[:n]
+			 * with n beyond cap(b)) */
 };
 
 enum lp_cmp {

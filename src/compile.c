@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "bounded.h"
 #include "callsites.h"
 #include "compile.h"
 #include "disasm.h"
@@ -598,6 +599,21 @@ int compile__signature(struct binary *b, const struct gobin_func *f, struct gopa
 	return n;
 }
 
+/* b[:n]: an argument's memory read at return, bounded by a result (bounded.h). */
+static int add_bounded(struct compile *c, const char *expr)
+{
+	struct bounded_sig sig = {.func = c->f->name,
+				  .params = c->params,
+				  .np = c->np,
+				  .nr = c->nr,
+				  .ploc = c->ploc,
+				  .rloc = c->rloc,
+				  .want_ret = c->want_ret,
+				  .separate = c->sp->separate};
+
+	return bounded__add(c->pb, &sig, expr);
+}
+
 /* The parameters and field paths a probe names (args = { "n", "r.URL.Path" }). */
 static int add_named(struct compile *c, const struct probe_arg *names, size_t n)
 {
@@ -610,6 +626,10 @@ static int add_named(struct compile *c, const struct probe_arg *names, size_t n)
 		const char *path = split_path(names[i].name, first, sizeof(first));
 		struct plan_param pp;
 
+		if (bounded__is(names[i].name)) {
+			err = add_bounded(c, names[i].name);
+			continue;
+		}
 		for (j = 0; j < np; j++)
 			if (strcmp(params[j].name, first) == 0)
 				break;

@@ -305,6 +305,28 @@ static unsigned alloc_slot(struct plan_builder *pb)
 	return LP_MAX_SLOTS - 1; /* shared: a fault there marks every value using it */
 }
 
+int plan__alloc(struct plan_builder *pb, uint32_t size, uint32_t align)
+{
+	uint32_t at = alloc_fixed(pb, size, align);
+
+	return pb->overflow ? -E2BIG : (int)at;
+}
+
+unsigned plan__slot(struct plan_builder *pb)
+{
+	return alloc_slot(pb);
+}
+
+void plan__var_cap(struct plan_builder *pb, bool at_return, uint32_t bytes)
+{
+	pb->var_caps[at_return ? RET : ENTRY] += bytes;
+}
+
+const struct plan_opts *plan__opts(const struct plan_builder *pb)
+{
+	return &pb->opts;
+}
+
 static enum dnode_kind kind_of(const struct gotype *t)
 {
 	switch (t->kind) {
@@ -856,6 +878,11 @@ static struct plan_value *new_value(struct plan_builder *pb, const char *name, b
 	return v;
 }
 
+struct plan_value *plan__new_value(struct plan_builder *pb, const char *name, bool is_result)
+{
+	return new_value(pb, name, is_result);
+}
+
 /* The source of the parameter itself: its registers, or its stack slot from SP. */
 static void param_src(struct plan_builder *pb, enum side sd, const struct plan_param *p,
 		      struct src *s, unsigned slot)
@@ -1238,7 +1265,7 @@ static bool op_writes_tmp(const struct lp_op *op)
 static bool op_sets_fault(const struct lp_op *op)
 {
 	return op->code == LP_OP_LOAD || op->code == LP_OP_READ || op->code == LP_OP_STR ||
-	       op->code == LP_OP_REGSTR;
+	       op->code == LP_OP_REGSTR || op->code == LP_OP_FAULT;
 }
 
 /* Add what a needed op reads to the live set (after removing what it overwrites). */
@@ -1262,6 +1289,7 @@ static void op_uses(const struct lp_op *op, struct live *l)
 	case LP_OP_MULI:
 	case LP_OP_SKIPZ:
 	case LP_OP_SEXT:
+	case LP_OP_FAULT:
 		l->tmps |= tbit(op->src);
 		break;
 	case LP_OP_LOAD:

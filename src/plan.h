@@ -158,6 +158,17 @@ unsigned plan__nops(const struct plan_builder *pb, bool at_return);
  * a multiple of 8; returns the offset, or -E2BIG when the area is full.
  */
 int plan__const(struct plan_builder *pb, const void *bytes, size_t len);
+/*
+ * Building blocks for captures composed elsewhere (src/bounded.c): record
+ * data in the fixed area (its offset, or -E2BIG when the plan is full), a
+ * fault slot, a value shown under a name (its root node is the caller's to
+ * fill), variable-area room a side's copies may take, and the options.
+ */
+int plan__alloc(struct plan_builder *pb, uint32_t size, uint32_t align);
+unsigned plan__slot(struct plan_builder *pb);
+struct plan_value *plan__new_value(struct plan_builder *pb, const char *name, bool is_result);
+void plan__var_cap(struct plan_builder *pb, bool at_return, uint32_t bytes);
+const struct plan_opts *plan__opts(const struct plan_builder *pb);
 /* Find a captured value by name (NULL if none). */
 const struct plan_value *plan__find(const struct plan_builder *pb, const char *name);
 /*
