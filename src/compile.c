@@ -153,6 +153,18 @@ static int declared_type(struct binary *b, const struct probe_arg *d, const char
 	return gotypes__parse(b->ts, d->fallback, lookup_decl_type, &dt, out, err, errlen);
 }
 
+/* The type of a type assertion in a field path: Go syntax, named types from the binary. */
+static const struct gotype *parse_type(void *ctx, const char *text)
+{
+	struct decl_types dt = {.b = ctx};
+	const struct gotype *t = NULL;
+	char err[128];
+
+	if (gotypes__parse(dt.b->ts, text, lookup_decl_type, &dt, &t, err, sizeof(err)))
+		return NULL;
+	return t;
+}
+
 /* Parse the declared parameters into goparams. */
 static int declared(struct binary *b, const struct probe_arg *decl, size_t n, bool results,
 		    const char *fname, struct goparam *out)
@@ -850,6 +862,8 @@ static int stage_plan(struct compile *c)
 	int err;
 
 	popts.rt = &c->b->rt;
+	popts.parse_type = parse_type;
+	popts.parse_ctx = c->b;
 	for (;;) {
 		c->pb = plan__new(&popts);
 		if (!c->pb)

@@ -28,11 +28,35 @@ static bool slot_ok(const struct decode_ctx *c, unsigned slot)
 	return !(c->faults & (1ULL << (slot & 63)));
 }
 
+static uint64_t rd(const struct decode_ctx *c, uint32_t off, unsigned size);
+
+/*
+ * A type assertion of a field path holds when the dynamic type's runtime name
+ * is the asserted one's: "*net.TCPConn" for *net.TCPConn, the package's
+ * name without its path ("*http.Request" for *net/http.Request).
+ */
+static bool guards_hold(const struct decode_ctx *c, const struct dnode *n)
+{
+	unsigned i;
+
+	for (i = 0; i < n->nguard && i < DNODE_GUARDS; i++) {
+		uint64_t typ = rd(c, n->guard[i], 8);
+		const char *got = typ && c->gb ? gobin__type_name(c->gb, typ - c->bias) : NULL;
+		const char *want = n->guard_type[i]->elem->name, *slash = strrchr(want, '/');
+
+		if (!got || got[0] != '*' || strcmp(got + 1, slash ? slash + 1 : want) != 0)
+			return false;
+	}
+	return true;
+}
+
 int decode__readable(const struct decode_ctx *c, const struct dnode *n)
 {
 	uint64_t size = n->type ? n->type->size : 0;
 
 	if (n->avail != DA_OK || !slot_ok(c, n->slot))
+		return 0;
+	if (n->nguard && !guards_hold(c, n))
 		return 0;
 	if (size > 512)
 		size = 512;

@@ -898,58 +898,145 @@ static void param_src(struct plan_builder *pb, enum side sd, const struct plan_p
 	s->off = p->loc->stack_off;
 }
 
+/* Move s to the pointee of the pointer at s (one level deeper). */
+static int deref_step(struct plan_builder *pb, enum side sd, const struct plan_param *p,
+		      const char *path, struct src *s, unsigned slot, int level)
+{
+	int nt = tmp(level < MAX_LEVEL ? level + 1 : MAX_LEVEL, 0);
+
+	if (s->regs) {
+		uint32_t i;
+		int reg = -1;
+
+		for (i = 0; i < s->loc->npieces; i++)
+			if (s->loc->pieces[i].offset == s->base)
+				reg = s->loc->pieces[i].reg;
+		if (reg < 0) {
+			lp_seterr("%s.%s: pointer not in a register", p->name, path);
+			return -EINVAL;
+		}
+		emit(pb, sd, LP_OP_REG, nt, reg, slot, 0, 0, 0);
+	} else {
+		emit(pb, sd, LP_OP_LOAD, nt, s->tmp, slot, s->off, 0, 8);
+	}
+	*s = (struct src){.regs = false, .tmp = nt, .off = 0};
+	return 0;
+}
+
 /*
- * Walk a field path ("URL.Path") from the parameter's source: fields move
- * the offset, pointers are loaded into a temporary of the next level.
+ * A type assertion x.(*T) in a field path: the interface's data word read
+ * as a *T. Its dynamic type (an iface's itab's type) goes into the record
+ * for the decoder to check (g->guard): another type reads as unreadable.
+ */
+static int assert_step(struct plan_builder *pb, enum side sd, const struct plan_param *p,
+		       const char *text, struct src *s, const struct gotype **t, unsigned slot,
+		       int level, struct dnode *g)
+{
+	const struct gotype *to = pb->opts.parse_type ?
+					  pb->opts.parse_type(pb->opts.parse_ctx, text) : NULL;
+	int gt = tmp(level, 3), reg = -1;
+	uint32_t i, at;
+
+	if ((*t)->kind != GK_IFACE && (*t)->kind != GK_EFACE) {
+		lp_seterr("%s: .(%s): %s is not an interface", p->name, text,
+			  (*t)->name ? (*t)->name : "the value");
+		return -EINVAL;
+	}
+	if (!to || to->kind != GK_PTR || !to->elem || !to->elem->name) {
+		lp_seterr("%s: .(%s): a field path asserts pointers to named types the binary "
+			  "describes, as .(*net.TCPConn)",
+			  p->name, text);
+		return -EINVAL;
+	}
+	if (g->nguard == DNODE_GUARDS) {
+		lp_seterr("%s: at most %d type assertions in a field path", p->name, DNODE_GUARDS);
+		return -EINVAL;
+	}
+	if (s->regs) {
+		for (i = 0; i < s->loc->npieces; i++)
+			if (s->loc->pieces[i].offset == s->base)
+				reg = s->loc->pieces[i].reg;
+		if (reg < 0) {
+			lp_seterr("%s: .(%s): interface not in registers", p->name, text);
+			return -EINVAL;
+		}
+		emit(pb, sd, LP_OP_REG, gt, reg, slot, 0, 0, 0);
+		s->base += 8;
+	} else {
+		emit(pb, sd, LP_OP_LOAD, gt, s->tmp, slot, s->off, 0, 8);
+		s->off += 8;
+	}
+	if ((*t)->kind == GK_IFACE) {
+		emit(pb, sd, LP_OP_SKIPZ, 0, gt, 0, 1, 0, 0);
+		emit(pb, sd, LP_OP_LOAD, gt, gt, slot, pb->opts.rt ? pb->opts.rt->itab_type : 8, 0, 8);
+	}
+	at = alloc_fixed(pb, 8, 8);
+	emit(pb, sd, LP_OP_STORE, 0, gt, slot, 0, at, 8);
+	g->guard[g->nguard] = at;
+	g->guard_type[g->nguard++] = to;
+	*t = to;
+	return 0;
+}
+
+/*
+ * Walk a field path ("URL.Path", "conn.(*net.TCPConn).fd") from the
+ * parameter's source: fields move the offset, pointers are loaded into a
+ * temporary of the next level, type assertions take an interface's data
+ * word (guards in g).
  */
 static int walk_path(struct plan_builder *pb, enum side sd, const struct plan_param *p,
 		     const char *path, struct src *s, const struct gotype **t, unsigned slot,
-		     int *level)
+		     int *level, struct dnode *g)
 {
-	char *copy = strdup(path), *save = NULL, *part;
+	const char *q = path;
 	int err = 0;
 
-	if (!copy)
-		return -ENOMEM;
-	for (part = strtok_r(copy, ".", &save); part; part = strtok_r(NULL, ".", &save)) {
+	while (*q && !err) {
 		const struct gofield *f;
 		uint64_t off = 0;
+		char part[256];
+		size_t n;
 
+		if (*q == '(') {
+			/* the type ends at the ')' before the next field, or at the end */
+			for (n = 1; q[n] && !(q[n] == ')' && (q[n + 1] == '.' || !q[n + 1])); n++)
+				;
+			if (!q[n] || n < 2 || n - 1 >= sizeof(part)) {
+				lp_seterr("%s.%s: a type assertion is written .(*T)", p->name, path);
+				return -EINVAL;
+			}
+			memcpy(part, q + 1, n - 1);
+			part[n - 1] = '\0';
+			q += n + 1;
+			q += *q == '.';
+			err = assert_step(pb, sd, p, part, s, t, slot, *level, g);
+			continue;
+		}
+		n = strcspn(q, ".");
+		if (n >= sizeof(part))
+			n = sizeof(part) - 1;
+		memcpy(part, q, n);
+		part[n] = '\0';
+		q += n;
+		q += *q == '.';
 		if ((*t)->kind == GK_PTR) {
-			int nt;
-
-			if (*level + 1 > MAX_LEVEL || !(*t)->elem) {
-				lp_seterr("%s.%s: field path too deep", p->name, path);
-				err = -EINVAL;
+			if (!(*t)->elem) {
+				lp_seterr("%s.%s: field path through an untyped pointer", p->name,
+					  path);
+				return -EINVAL;
+			}
+			/* beyond the last level, one temporary holds each address in turn */
+			err = deref_step(pb, sd, p, path, s, slot, *level);
+			if (err)
 				break;
-			}
-			nt = tmp(*level + 1, 0);
-			if (s->regs) {
-				uint32_t i;
-				int reg = -1;
-
-				for (i = 0; i < s->loc->npieces; i++)
-					if (s->loc->pieces[i].offset == s->base)
-						reg = s->loc->pieces[i].reg;
-				if (reg < 0) {
-					lp_seterr("%s.%s: pointer not in a register", p->name,
-						  path);
-					err = -EINVAL;
-					break;
-				}
-				emit(pb, sd, LP_OP_REG, nt, reg, slot, 0, 0, 0);
-			} else {
-				emit(pb, sd, LP_OP_LOAD, nt, s->tmp, slot, s->off, 0, 8);
-			}
-			*s = (struct src){.regs = false, .tmp = nt, .off = 0};
 			*t = (*t)->elem;
-			(*level)++;
+			if (*level < MAX_LEVEL)
+				(*level)++;
 		}
 		if ((*t)->kind != GK_STRUCT || !(f = gotype__field(*t, part, &off))) {
 			lp_seterr("%s: %s has no field %s", p->name,
 				  (*t)->name ? (*t)->name : "value", part);
-			err = -EINVAL;
-			break;
+			return -EINVAL;
 		}
 		if (s->regs)
 			s->base += off;
@@ -957,7 +1044,6 @@ static int walk_path(struct plan_builder *pb, enum side sd, const struct plan_pa
 			s->off += off;
 		*t = f->type;
 	}
-	free(copy);
 	return err;
 }
 
@@ -976,6 +1062,7 @@ int plan__add(struct plan_builder *pb, const struct plan_param *param, const cha
 	enum side sd = param->is_result ? RET : ENTRY;
 	const struct gotype *t = param->type;
 	struct plan_value *v;
+	struct dnode g;
 	unsigned slot;
 	int level = 0, err;
 	struct src s;
@@ -1004,8 +1091,9 @@ int plan__add(struct plan_builder *pb, const struct plan_param *param, const cha
 	slot = alloc_slot(pb);
 
 	param_src(pb, sd, param, &s, slot);
+	memset(&g, 0, sizeof(g));
 	if (path && *path) {
-		err = walk_path(pb, sd, param, path, &s, &t, slot, &level);
+		err = walk_path(pb, sd, param, path, &s, &t, slot, &level, &g);
 		if (err)
 			return err;
 	}
@@ -1013,6 +1101,9 @@ int plan__add(struct plan_builder *pb, const struct plan_param *param, const cha
 	if (!v)
 		return -ENOMEM;
 	err = capture(pb, sd, t, &s, &v->root, level, pb->opts.depth, slot);
+	v->root.nguard = g.nguard;
+	memcpy(v->root.guard, g.guard, sizeof(g.guard));
+	memcpy(v->root.guard_type, g.guard_type, sizeof(g.guard_type));
 	if (!err && s.regs)
 		mark_floats(&v->root, &s, s.base);
 	if (err)
@@ -1176,258 +1267,4 @@ int plan__add_raw(struct plan_builder *pb, const char *name, enum raw_loc loc, i
 		return -E2BIG;
 	}
 	return 0;
-}
-
-/* ---- pruning ops nobody reads ---- */
-
-/* What is live at a point of the op list: temporaries, data bytes, fault bits. */
-struct live {
-	uint32_t tmps;
-	uint64_t faults;
-	uint8_t data[LP_DATA_MAX / 8];
-};
-
-static void data_set(struct live *l, uint32_t off, uint32_t len, bool on)
-{
-	uint32_t i;
-
-	for (i = off; i < off + len && i < LP_DATA_MAX; i++) {
-		if (on)
-			l->data[i / 8] |= 1u << (i % 8);
-		else
-			l->data[i / 8] &= ~(1u << (i % 8));
-	}
-}
-
-static bool data_any(const struct live *l, uint32_t off, uint32_t len)
-{
-	uint32_t i;
-
-	for (i = off; i < off + len && i < LP_DATA_MAX; i++)
-		if (l->data[i / 8] & (1u << (i % 8)))
-			return true;
-	return false;
-}
-
-static uint32_t tbit(unsigned t)
-{
-	return 1u << (t & (LP_NTMP - 1));
-}
-
-/* The data an op writes, as [off, off+len) (and a second range for REGSTR's image). */
-static int op_writes_data(const struct lp_op *op, uint32_t r[2][2])
-{
-	switch (op->code) {
-	case LP_OP_STORE:
-	case LP_OP_REGSTORE:
-		r[0][0] = op->out, r[0][1] = op->size;
-		return 1;
-	case LP_OP_READ:
-		r[0][0] = op->out, r[0][1] = op->size < 8 ? 8 : op->size;
-		return 1;
-	case LP_OP_STR:
-		r[0][0] = op->out, r[0][1] = sizeof(struct lp_var);
-		return 1;
-	case LP_OP_REGSTR:
-		r[0][0] = op->out, r[0][1] = sizeof(struct lp_var);
-		r[1][0] = (uint32_t)op->imm, r[1][1] = 16;
-		return 2;
-	}
-	return 0;
-}
-
-static bool op_writes_tmp(const struct lp_op *op)
-{
-	switch (op->code) {
-	case LP_OP_REG:
-	case LP_OP_IMM:
-	case LP_OP_ADD:
-	case LP_OP_LOAD:
-	case LP_OP_G:
-	case LP_OP_CMP:
-	case LP_OP_CMPT:
-	case LP_OP_STRLEN:
-	case LP_OP_STRCHUNK:
-	case LP_OP_AND:
-	case LP_OP_OR:
-	case LP_OP_NOT:
-	case LP_OP_FAULTED:
-	case LP_OP_DATA:
-	case LP_OP_MULI:
-	case LP_OP_SEXT:
-	case LP_OP_CONST:
-		return true;
-	}
-	return false;
-}
-
-/* Ops that may set their slot's fault bit. */
-static bool op_sets_fault(const struct lp_op *op)
-{
-	return op->code == LP_OP_LOAD || op->code == LP_OP_READ || op->code == LP_OP_STR ||
-	       op->code == LP_OP_REGSTR || op->code == LP_OP_FAULT;
-}
-
-/* Add what a needed op reads to the live set (after removing what it overwrites). */
-static void op_uses(const struct lp_op *op, struct live *l)
-{
-	uint32_t r[2][2];
-	int i, n = op_writes_data(op, r);
-
-	/* full overwrites end earlier values' lives; fault bits only accumulate */
-	if (op_writes_tmp(op) && op->code != LP_OP_CMPT && op->code != LP_OP_AND &&
-	    op->code != LP_OP_OR)
-		l->tmps &= ~tbit(op->dst);
-	for (i = 0; i < n; i++)
-		data_set(l, r[i][0], r[i][1], false);
-	switch (op->code) {
-	case LP_OP_ADD:
-	case LP_OP_STORE:
-	case LP_OP_CMP:
-	case LP_OP_NOT:
-	case LP_OP_FILTER:
-	case LP_OP_MULI:
-	case LP_OP_SKIPZ:
-	case LP_OP_SEXT:
-	case LP_OP_FAULT:
-		l->tmps |= tbit(op->src);
-		break;
-	case LP_OP_LOAD:
-	case LP_OP_READ:
-		l->tmps |= tbit(op->src);
-		l->faults |= 1ull << (op->slot & 63);
-		break;
-	case LP_OP_STR:
-		l->tmps |= tbit(op->src) | tbit(op->dst);
-		l->faults |= 1ull << (op->slot & 63);
-		break;
-	case LP_OP_CMPT:
-	case LP_OP_AND:
-	case LP_OP_OR:
-		l->tmps |= tbit(op->src) | tbit(op->dst);
-		break;
-	case LP_OP_STRLEN:
-	case LP_OP_STRCHUNK:
-		data_set(l, op->out, sizeof(struct lp_var), true);
-		break;
-	case LP_OP_FAULTED:
-		l->faults |= 1ull << (op->slot & 63);
-		break;
-	case LP_OP_DATA:
-		data_set(l, op->out, op->size ? op->size : 8, true);
-		break;
-	}
-}
-
-static bool op_needed(const struct lp_op *op, const struct live *l)
-{
-	uint32_t r[2][2];
-	int i, n;
-
-	if (op->code == LP_OP_FILTER)
-		return true;
-	if (op_writes_tmp(op) && (l->tmps & tbit(op->dst)))
-		return true;
-	if (op_sets_fault(op) && (l->faults & (1ull << (op->slot & 63))))
-		return true;
-	n = op_writes_data(op, r);
-	for (i = 0; i < n; i++)
-		if (data_any(l, r[i][0], r[i][1]))
-			return true;
-	return false;
-}
-
-/*
- * Backward over ops[0, n): marks keep[] and leaves in l what is live before
- * the first op. A SKIPZ is kept when an op it may skip is kept.
- */
-static void prune_side(const struct lp_op *ops, unsigned n, bool *keep, struct live *l)
-{
-	int i;
-
-	for (i = (int)n - 1; i >= 0; i--) {
-		const struct lp_op *op = &ops[i];
-
-		keep[i] = false;
-		if (op->code == LP_OP_SKIPZ) {
-			unsigned j;
-
-			for (j = i + 1; j <= (unsigned)i + (unsigned)op->imm && j < n; j++)
-				keep[i] |= keep[j];
-		} else {
-			keep[i] = op_needed(op, l);
-		}
-		if (keep[i])
-			op_uses(op, l);
-	}
-}
-
-/* Copy the kept ops, fixing the skip counts of the SKIPZ ops kept. */
-static unsigned compact(const struct lp_op *ops, unsigned n, const bool *keep, struct lp_op *out)
-{
-	unsigned i, j, k = 0;
-
-	for (i = 0; i < n; i++) {
-		if (!keep[i])
-			continue;
-		out[k] = ops[i];
-		if (ops[i].code == LP_OP_SKIPZ) {
-			int32_t skip = 0;
-
-			for (j = i + 1; j <= i + (unsigned)ops[i].imm && j < n; j++)
-				skip += keep[j];
-			out[k].imm = skip;
-		}
-		k++;
-	}
-	return k;
-}
-
-static void agg_reads(const struct lp_plan *p, struct live *l)
-{
-	unsigned i;
-
-	for (i = 0; i < p->naggs && i < LP_MAX_AGGS; i++) {
-		const struct lp_agg_spec *a = &p->aggs[i];
-
-		/* fault slots only of what is read from the record (as lp_agg checks them) */
-		if (a->key_src == LP_AS_INT || a->key_src == LP_AS_STR)
-			l->faults |= 1ull << (a->key_slot & 63);
-		if (a->val_src == LP_AS_INT)
-			l->faults |= 1ull << (a->val_slot & 63);
-		if (a->key_src == LP_AS_INT)
-			data_set(l, a->key_off, a->key_size, true);
-		else if (a->key_src == LP_AS_STR)
-			data_set(l, a->key_off, sizeof(struct lp_var), true);
-		if (a->val_src == LP_AS_INT)
-			data_set(l, a->val_off, a->val_size, true);
-	}
-}
-
-void plan__prune(struct lp_plan *p)
-{
-	struct lp_op ops[LP_MAX_OPS];
-	bool keep[LP_MAX_OPS];
-	struct live l;
-	unsigned ne = p->nentry, nr = p->nret, ke, kr;
-
-	if (ne + nr > LP_MAX_OPS)
-		return;
-	/* what the aggregations read, where they run: at return when calls pair */
-	memset(&l, 0, sizeof(l));
-	if (p->flags & LP_PF_PAIR) {
-		agg_reads(p, &l);
-		prune_side(p->ops + ne, nr, keep + ne, &l);
-		/* the return side starts from the entry's record */
-	} else {
-		memset(keep + ne, 1, nr);
-		agg_reads(p, &l);
-	}
-	prune_side(p->ops, ne, keep, &l);
-	ke = compact(p->ops, ne, keep, ops);
-	kr = compact(p->ops + ne, nr, keep + ne, ops + ke);
-	memcpy(p->ops, ops, (ke + kr) * sizeof(ops[0]));
-	memset(p->ops + ke + kr, 0, (ne + nr - ke - kr) * sizeof(ops[0]));
-	p->nentry = ke;
-	p->nret = kr;
 }

@@ -48,6 +48,8 @@ enum dnode_avail {
 	DA_UNKNOWN, /* where the value lives is not known (raw words of a dead register) */
 };
 
+#define DNODE_GUARDS 2 /* type assertions in one field path */
+
 struct dnode {
 	enum dnode_kind kind;
 	const struct gotype *type;
@@ -62,6 +64,14 @@ struct dnode {
 	uint16_t aux;	  /* DN_IFACE, DN_MAP, DN_CHAN, DN_FUNC */
 	uint32_t nchild;
 	struct dnode *child;
+	/*
+	 * A field path through type assertions (x.(*T)): where each asserted
+	 * interface's dynamic type is in the record; the value is readable only
+	 * when each is that *T.
+	 */
+	uint8_t nguard;
+	uint16_t guard[DNODE_GUARDS];
+	const struct gotype *guard_type[DNODE_GUARDS];
 };
 
 /* A value the script asked for: an argument, a result, or a field path of one. */
@@ -90,6 +100,9 @@ struct plan_opts {
 	uint32_t elems;		    /* slice/array elements captured (default 8) */
 	uint32_t depth;		    /* pointer levels followed (default 1) */
 	const struct goruntime *rt; /* offsets for maps, chans, itabs */
+	/* the type of a type assertion in a field path ("*net.TCPConn"), NULL if unknown */
+	const struct gotype *(*parse_type)(void *ctx, const char *text);
+	void *parse_ctx;
 	/* plan__fit(), when it cannot capture everything: room left for what follows */
 	uint32_t reserve_ops, reserve_bytes;
 };

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// UNIT-DEPS: plan
+// UNIT-DEPS: plan plan_prune
 /*
  * Pruning of aggregation-only plans (plan__prune): ops whose results no
  * aggregation or predicate reads are dropped, everything they depend on is
