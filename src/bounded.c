@@ -41,11 +41,6 @@ static bool parse(const char *expr, char *slice, char *bound)
 	return true;
 }
 
-bool bounded__is(const char *expr)
-{
-	return strchr(expr, '[') != NULL;
-}
-
 static bool scalar(const struct gotype *t)
 {
 	switch (t ? t->kind : GK_INVALID) {

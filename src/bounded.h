@@ -15,9 +15,6 @@
 #include "godwarf.h"
 #include "plan.h"
 
-/* Does an args entry have the form of a bounded capture ("b[:n]")? */
-bool bounded__is(const char *expr);
-
 /* What bounded__add needs of the function being compiled. */
 struct bounded_sig {
 	const char *func;	      /* for messages */

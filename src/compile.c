@@ -638,10 +638,6 @@ static int add_named(struct compile *c, const struct probe_arg *names, size_t n)
 		const char *path = split_path(names[i].name, first, sizeof(first));
 		struct plan_param pp;
 
-		if (bounded__is(names[i].name)) {
-			err = add_bounded(c, names[i].name);
-			continue;
-		}
 		for (j = 0; j < np; j++)
 			if (strcmp(params[j].name, first) == 0)
 				break;
@@ -687,6 +683,8 @@ static int add_values(struct compile *c)
 			err = plan__add(c->pb, &pp, NULL, NULL);
 		}
 	}
+	for (i = 0; i < sp->nbounded && !err; i++)
+		err = add_bounded(c, sp->bounded[i]);
 	for (i = 0; i < c->nr && !err && c->want_ret; i++) {
 		struct plan_param pp = {params[np + i].name, params[np + i].type, true,
 					&c->rloc[i], true};

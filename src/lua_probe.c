@@ -76,6 +76,12 @@ static bool opt_bool(lua_State *L, int idx, const char *field, bool def)
 	return v;
 }
 
+/* "b[:n]": a slice bounded by a result, read at return (not a field path "x.(*T[int])") */
+static bool is_bounded(const char *name)
+{
+	return strchr(name, '[') && !strchr(name, '(');
+}
+
 /*
  * args/ret lists: { "n", "r.URL.Path" } (names) or { {"s","string"}, ... }
  * (declared; {name, type, fallback}: fallback is the type to use when the
@@ -106,10 +112,10 @@ static void parse_entry(lua_State *L, const char *field, size_t i, struct probe_
 	lua_pop(L, (int)n);
 }
 
-/* Is name ("r" or "r.URL.Path") one of the n declared parameters or a field path of one? */
+/* Is name ("r", "r.URL.Path", "b[:n]") one of the n declared parameters, or a path of one? */
 static bool names_declared(const struct probe_arg *a, size_t n, const char *name)
 {
-	size_t len = strcspn(name, "."), i;
+	size_t len = strcspn(name, ".["), i;
 
 	for (i = 0; i < n; i++)
 		if (strlen(a[i].name) == len && strncmp(a[i].name, name, len) == 0)
@@ -174,6 +180,28 @@ static void parse_list(lua_State *L, int idx, const char *field, bool types_only
 				   field);
 }
 
+/* "b[:n]" entries of args (memory read at return) go to their own list. */
+static void take_bounded(lua_State *L, struct probe_spec *sp)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < sp->nargs; i++) {
+		if (sp->args[i].type || !is_bounded(sp->args[i].name))
+			continue;
+		if (!sp->bounded) {
+			sp->bounded = calloc(sp->nargs, sizeof(*sp->bounded));
+			if (!sp->bounded)
+				luaL_error(L, "out of memory");
+		}
+		sp->bounded[sp->nbounded++] = sp->args[i].name;
+		sp->args[i].name = NULL;
+	}
+	for (i = 0; i < sp->nargs; i++)
+		if (sp->args[i].name || sp->args[i].type)
+			sp->args[k++] = sp->args[i];
+	sp->nargs = k;
+}
+
 static const char *const spec_fields[] = {
 	"func",	  "target", "args",   "ret",   "mode",	"stack", "enabled",
 	"within", "where",  "strcap", "elems", "deref", "limit", "debug", NULL,
@@ -220,6 +248,7 @@ static void parse_spec(lua_State *L, int idx, struct probe_spec *sp)
 	else if (lua_istable(L, -1)) {
 		parse_list(L, lua_gettop(L), "args", false, &sp->args, &sp->nargs, &sp->ndecl);
 		sp->args_mode = sp->ndecl ? PA_DECL : PA_NAMES;
+		take_bounded(L, sp);
 	} else
 		luaL_error(L, "probe: 'args' must be true, false or a list");
 	lua_pop(L, 1);

@@ -245,6 +245,9 @@ void probe_spec__free(struct probe_spec *spec)
 		free(spec->rets[i].fallback);
 	}
 	free(spec->rets);
+	for (i = 0; i < spec->nbounded; i++)
+		free(spec->bounded[i]);
+	free(spec->bounded);
 	memset(spec, 0, sizeof(*spec));
 }
 

@@ -47,6 +47,9 @@ struct probe_spec {
 	enum probe_ret ret_mode;
 	struct probe_arg *rets;
 	size_t nrets;
+	/* "b[:n]" entries of args: memory read at return (bounded.h), not in args[] */
+	char **bounded;
+	size_t nbounded;
 	bool separate;	/* entry and return as separate events */
 	bool stack;	/* capture user stacks */
 	bool enabled;	/* start enabled (default true) */

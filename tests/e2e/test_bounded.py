@@ -5,13 +5,15 @@ not there at entry. The slice's words are kept with the call's entry state,
 n is read at the RET and the bytes are copied there, in the kernel, as Go's
 b[:n] would give them: at most strcap bytes, the rest counted; an n below 0
 or above cap(b) (where Go would panic) and memory that is not mapped read as
-unreadable. tests/go/bounded makes one call per case, in order."""
+unreadable. tests/go/bounded makes one call per case, in order, through a Go
+method (register ABI) and through an assembly function (stack ABI, as Go code
+before 1.17 is); esbuild of Go 1.13-1.16 (stack ABI, stripped) reads files."""
 import json
 import os
 import re
 import tempfile
 
-from lib import each_toolchain, expect, expect_eq, gobin, run
+from lib import each_toolchain, expect, expect_eq, gobin, release_bin, run
 
 TAIL = re.compile(r"  [0-9.]+[µmn]?s  goroutine \d+$")
 FILE_TEXT = "hello from a file, read by os.File.Read\n"
@@ -21,7 +23,7 @@ CASES = [
     ('[]byte("hello, world")', "(12, nil)"),
     ('[]byte("0123456789")', "(10, nil)"),  # n > len(b), n <= cap(b)
     ("?", "(17, nil)"),  # n > cap(b)
-    ("?", '(-1, *errors.errorString("negative count"))'),
+    ("?", '(-1, *errors.errorString("negative count"))'),  # NEG
     ("?", "(1099511627776, nil)"),  # a huge n
     ("[]uint8(nil)", "(0, nil)"),  # nil[:0]
     ("?", "(3, nil)"),  # nil[:3]
@@ -29,6 +31,7 @@ CASES = [
     ("?", "(4, nil)"),  # at an unmapped address
     ('[]byte("")', "(0, nil)"),
 ]
+NEG = '(-1, *errors.errorString("negative count"))'
 FILE_READS = [f'os.(*File).Read(b[:n]=[]byte("{FILE_TEXT.encode("unicode_escape").decode()}"))'
               " = (40, nil)",
               'os.(*File).Read(b[:n]=[]byte("")) = (0, *errors.errorString("EOF"))']
@@ -71,6 +74,42 @@ def test_read_at_return_on_a_stripped_build():
     script = ('probe{ func = "main.(*source).Read", args = { "a1[:~r0]" }, ret = true } '
               'probe{ func = "os.(*File).Read", args = { "b[:n]" }, ret = true }')
     expect_eq(_events("stripped", script), _want("a1[:~r0]"), "events")
+
+
+@each_toolchain
+def test_read_at_return_on_the_stack_abi_declared():
+    """main.passAsm is assembly (ABI0: arguments and results on the stack) with no
+    DWARF parameters: declared, with b[:r] among the declarations, default and stripped."""
+    script = ('probe{ func = "main.passAsm", args = { {"b", "[]byte"}, {"n", "int"}, "b[:r]" }, '
+              'ret = { {"r", "int"}, {"err", "error"} } }')
+    for variant in ("default", "stripped"):
+        got = [re.sub(r"\(b=.*, n=-?\d+, ", "(", ln) for ln in _events(variant, script)]
+        want = [f"main.passAsm(b[:r]={v}) = {r.replace(NEG, '(-1, nil)')}" for v, r in CASES]
+        expect_eq(got, want, f"{variant}: events")
+
+
+def test_read_at_return_in_release_binaries_of_the_stack_abi():
+    """esbuild built by Go 1.13 to 1.16 (stack ABI, stripped: os.(*File).Read typed by
+    the std table) reads its input file."""
+    text = 'let greeting = "hello from esbuild";\nconsole.log(greeting)\n'
+    fd, path = tempfile.mkstemp(prefix="luprobe-bounded-", suffix=".js")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    try:
+        for label in ("go1.13", "go1.14", "go1.15", "go1.16"):
+            code, lines, err = run("-q", "-e", 'probe{ func = "os.(*File).Read", '
+                                   'args = { "b[:n]" }, ret = true, strcap = 100 }', "--",
+                                   release_bin(label), path, f"--outfile={path}.out")
+            expect_eq(code, 0, f"{label}: exit code ({err[-400:]})")
+            got = [TAIL.sub("", ln) for ln in lines if ln.startswith("os.")]
+            quoted = text.replace('"', '\\"').replace("\n", "\\n")
+            expect_eq(got[:2], [f'os.(*File).Read(b[:n]=[]byte("{quoted}")) = ({len(text)}, nil)',
+                                'os.(*File).Read(b[:n]=[]byte("")) = '
+                                '(0, *errors.errorString("EOF"))'], f"{label}: events")
+    finally:
+        for p in (path, path + ".out"):
+            if os.path.exists(p):
+                os.unlink(p)
 
 
 @each_toolchain

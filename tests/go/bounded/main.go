@@ -15,6 +15,9 @@
 //  9. a slice at an unmapped address, n = 4 (nothing written)
 //  10. 16-byte buffer, n = 0
 //
+// The same ten cases then go through passAsm, an assembly function on the
+// stack ABI (ABI0): the caller writes the data, passAsm returns n.
+//
 // Then, with -file PATH, os.(*File).Read of that file into a 64-byte buffer,
 // until EOF. It prints "done" and exits.
 package main
@@ -49,6 +52,9 @@ func (s *source) Read(b []byte) (n int, err error) {
 	}
 	return st.n, nil
 }
+
+// passAsm returns n and a nil error (asm_amd64.s).
+func passAsm(b []byte, n int) (int, error)
 
 // readInto calls Read through the interface: an itab, whose method types
 // stripped builds keep.
@@ -92,6 +98,13 @@ func main() {
 			src.steps[src.next].data = "" // never written: the memory is not there
 		}
 		readInto(src, b)
+	}
+	for i, b := range bufs {
+		st := src.steps[i]
+		if i != 8 {
+			copy(b[:cap(b)], st.data)
+		}
+		passAsm(b, st.n)
 	}
 	if *file != "" {
 		f, err := os.Open(*file)
