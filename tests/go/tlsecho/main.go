@@ -10,6 +10,8 @@
 //	tlsecho load -addr ADDR [-c 8] [-d 5s]
 //	                                     GET /hello as fast as the server answers, keep-alive,
 //	                                     HTTP/1.1; prints "requests N errors N rate R"
+//	tlsecho unix -sock PATH              serve on a unix socket and GET /hello through it
+//	                                     (HTTP/1.1), in one process; prints the answer, "unix done"
 //
 // Routes: GET /hello answers "hello\n"; POST /echo answers "echo: " and the
 // request body; /quit answers "bye\n" and exits.
@@ -17,6 +19,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -59,7 +62,7 @@ func selfSigned() tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
-func serve(addr string) {
+func routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/hello", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "hello\n")
@@ -79,17 +82,55 @@ func serve(addr string) {
 			os.Exit(0)
 		}()
 	})
+	return mux
+}
+
+func server() *http.Server {
+	return &http.Server{
+		Handler:   routes(),
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{selfSigned()}},
+		ErrorLog:  log.New(io.Discard, "", 0),
+	}
+}
+
+func serve(addr string) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := &http.Server{
-		Handler:   mux,
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{selfSigned()}},
-		ErrorLog:  log.New(io.Discard, "", 0),
-	}
+	srv := server()
 	fmt.Printf("listening on %s\n", ln.Addr())
 	log.Fatal(srv.ServeTLS(ln, "", ""))
+}
+
+// unix serves on a unix socket and asks it for /hello: TLS over a connection
+// that is not TCP.
+func unix(sock string) {
+	os.Remove(sock)
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		log.Fatal(err)
+	}
+	go server().ServeTLS(ln, "", "")
+	tr := &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+		TLSNextProto:    map[string]func(string, *tls.Conn) http.RoundTripper{},
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	req, _ := http.NewRequest("GET", "https://localhost/hello", nil)
+	req.Header.Set("User-Agent", "tlsecho")
+	resp, err := c.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	fmt.Printf("%d %q\n", resp.StatusCode, got)
+	fmt.Println("unix done")
 }
 
 // client1 is an HTTP/1.1 client that keeps one connection.
@@ -163,6 +204,7 @@ func main() {
 	addr := fs.String("addr", "127.0.0.1:0", "address")
 	conns := fs.Int("c", 8, "load: connections")
 	d := fs.Duration("d", 5*time.Second, "load: duration")
+	sock := fs.String("sock", "", "unix: socket path")
 	fs.Parse(os.Args[2:])
 	switch os.Args[1] {
 	case "serve":
@@ -171,6 +213,8 @@ func main() {
 		client(*addr)
 	case "load":
 		load(*addr, *conns, *d)
+	case "unix":
+		unix(*sock)
 	default:
 		log.Fatal("usage: tlsecho serve|client|load [flags]")
 	}
