@@ -173,6 +173,10 @@ static const struct dnode *resolve_in(const struct plan_value *v, const char *pa
 	const char *rest = path + len;
 	size_t i;
 
+	/* through a type assertion: only the decoder checks the type (dnode.guard) */
+	if (n->nguard)
+		return NULL;
+
 	while (*rest == '.') {
 		const char *name = rest + 1, *end = strchr(name, '.');
 		size_t nl = end ? (size_t)(end - name) : strlen(name);

@@ -212,6 +212,13 @@ def test_type_assertion_refusals():
                                % path, "--", binary, "client")
         expect_eq(code, 1, f"{path}: exit code")
         expect_eq(err.strip(), f"luprobe: (command line):1: {msg}", f"{path}: message")
+    # the kernel does not check an asserted type: no aggregation reads such a path
+    path = "c.conn.(*net.TCPConn).fd.raddr.(*net.TCPAddr).Port"
+    code, lines, err = run("-e", 'probe{ func = "crypto/tls.(*Conn).Read", ret = true, '
+                           'args = false }:count("%s")' % path, "--", binary, "client")
+    expect_eq(code, 1, "aggregation: exit code")
+    expect_eq(err.strip(), "luprobe: (command line):1: crypto/tls.(*Conn).Read: no parameter or "
+              f"result '{path}' to aggregate", "aggregation: message")
 
 
 def test_tls_plaintext_script_prints_http1_messages():
