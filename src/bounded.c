@@ -88,8 +88,8 @@ static int slice_words(struct plan_builder *pb, const struct goassign *loc, unsi
 }
 
 /* The bound, at the RET, into temporary 0 (sign-extended when its type is signed). */
-static int bound_word(struct plan_builder *pb, const struct goparam *n,
-		      const struct goassign *loc, unsigned slot)
+static int bound_word(struct plan_builder *pb, const struct goparam *n, const struct goassign *loc,
+		      unsigned slot)
 {
 	uint32_t size = n->type->size;
 	int err;
@@ -97,8 +97,8 @@ static int bound_word(struct plan_builder *pb, const struct goparam *n,
 	if (loc->in_regs)
 		err = emit(pb, true, LP_OP_REG, 0, loc->pieces[0].reg, slot, 0, 0, 0);
 	else
-		err = emit(pb, true, LP_OP_REG, 1, LP_REG_SP, slot, 0, 0, 0) ?:
-		      emit(pb, true, LP_OP_LOAD, 0, 1, slot, loc->stack_off, 0, size);
+		err = emit(pb, true, LP_OP_REG, 1, LP_REG_SP, slot, 0, 0, 0)
+			      ?: emit(pb, true, LP_OP_LOAD, 0, 1, slot, loc->stack_off, 0, size);
 	if (!err && n->type->kind == GK_INT && size < 8)
 		err = emit(pb, true, LP_OP_SEXT, 0, 0, slot, 0, 0, size);
 	return err;

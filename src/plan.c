@@ -936,8 +936,8 @@ static int assert_step(struct plan_builder *pb, enum side sd, const struct plan_
 		       const char *text, struct src *s, const struct gotype **t, unsigned slot,
 		       int level, struct dnode *g)
 {
-	const struct gotype *to = pb->opts.parse_type ?
-					  pb->opts.parse_type(pb->opts.parse_ctx, text) : NULL;
+	const struct gotype *to =
+		pb->opts.parse_type ? pb->opts.parse_type(pb->opts.parse_ctx, text) : NULL;
 	int gt = tmp(level, 3), reg = -1;
 	uint32_t i, at;
 
@@ -972,7 +972,8 @@ static int assert_step(struct plan_builder *pb, enum side sd, const struct plan_
 	}
 	if ((*t)->kind == GK_IFACE) {
 		emit(pb, sd, LP_OP_SKIPZ, 0, gt, 0, 1, 0, 0);
-		emit(pb, sd, LP_OP_LOAD, gt, gt, slot, pb->opts.rt ? pb->opts.rt->itab_type : 8, 0, 8);
+		emit(pb, sd, LP_OP_LOAD, gt, gt, slot, pb->opts.rt ? pb->opts.rt->itab_type : 8, 0,
+		     8);
 	}
 	at = alloc_fixed(pb, 8, 8);
 	emit(pb, sd, LP_OP_STORE, 0, gt, slot, 0, at, 8);
@@ -1006,7 +1007,8 @@ static int walk_path(struct plan_builder *pb, enum side sd, const struct plan_pa
 			for (n = 1; q[n] && !(q[n] == ')' && (q[n + 1] == '.' || !q[n + 1])); n++)
 				;
 			if (!q[n] || n < 2 || n - 1 >= sizeof(part)) {
-				lp_seterr("%s.%s: a type assertion is written .(*T)", p->name, path);
+				lp_seterr("%s.%s: a type assertion is written .(*T)", p->name,
+					  path);
 				return -EINVAL;
 			}
 			memcpy(part, q + 1, n - 1);

@@ -4,13 +4,16 @@
  * Pruning of aggregation-only plans (plan__prune): ops whose results no
  * aggregation or predicate reads are dropped, everything they depend on is
  * kept, and skip counts follow. Default captures that do not fit the plan
- * (plan__fit). And the names callsites.c accepts as plain functions.
+ * (plan__fit). Field paths through type assertions. And the names
+ * callsites.c accepts as plain functions.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include "unit.h"
 #include "callsites.h"
 #include "gotype.h"
+#include "log.h"
 #include "plan.h"
 
 static struct lp_op op(uint8_t code, uint8_t dst, uint8_t src, uint8_t slot, int32_t imm,
@@ -162,6 +165,115 @@ static void test_paired_plan_keeps_what_the_return_reads(void)
 	CHECK(p.nret == 0, "no return op is read: %u", p.nret);
 }
 
+static void test_fault_op_is_kept_when_its_slot_is_read(void)
+{
+	struct lp_plan p;
+
+	/*
+	 * b[:n] keyed: the return side compares n (t0) with cap (t1) and marks
+	 * slot 3 faulted when it is above; the aggregation skips a faulted key,
+	 * so the FAULT op and the compare feeding it stay.
+	 */
+	two_args(&p);
+	p.flags |= LP_PF_PAIR;
+	p.ops[2] = op(LP_OP_REG, 0, LP_REG_AX, 3, 0, 0, 0);
+	p.ops[3] = op(LP_OP_DATA, 1, 0, 3, 0, 16, 8);
+	p.ops[4] = op(LP_OP_CMPT, 0, 1, 3, 0, 0, LP_CMP_GTU);
+	p.ops[5] = op(LP_OP_FAULT, 0, 0, 3, 0, 0, 0);
+	p.ops[6] = op(LP_OP_REGSTORE, 0, LP_REG_BX, 3, 0, 300, 8);
+	p.nret = 5;
+	p.naggs = 1;
+	p.aggs[0].kind = LP_AGG_COUNT;
+	p.aggs[0].key_src = LP_AS_INT;
+	p.aggs[0].key_off = 300;
+	p.aggs[0].key_size = 8;
+	p.aggs[0].key_slot = 3;
+	p.aggs[0].val_slot = 63;
+	plan__prune(&p);
+	CHECK(p.nret == 5 && p.ops[p.nentry + 3].code == LP_OP_FAULT,
+	      "the fault op and what it reads are kept: %u return ops", p.nret);
+	CHECK(p.nentry == 1 && p.ops[0].code == LP_OP_REGSTR,
+	      "at entry, the string whose image (at 16) the DATA op reads: %u ops", p.nentry);
+}
+
+/* The *T of x.(*T): a named struct main.T { A int64; F int64 } */
+static const struct gotype *assert_type(void *ctx, const char *text)
+{
+	struct gotypes *ts = ctx;
+	struct gotype *t;
+	struct gofield *f;
+
+	if (strcmp(text, "*main.T") != 0)
+		return NULL;
+	t = gotypes__new_type(ts, GK_STRUCT, "main.T", 16, 8);
+	f = gotypes__alloc(ts, 2 * sizeof(*f));
+	f[0] = (struct gofield){.name = "A", .type = gotypes__builtin(ts, "int64"), .offset = 0};
+	f[1] = (struct gofield){.name = "F", .type = gotypes__builtin(ts, "int64"), .offset = 8};
+	t->fields = f;
+	t->nfields = 2;
+	return gotypes__ptr_to(ts, t);
+}
+
+static void test_type_assertion_in_a_field_path(void)
+{
+	struct gotypes *ts = gotypes__new();
+	struct plan_opts opts = {.depth = 1, .parse_type = assert_type, .parse_ctx = ts};
+	struct goassign loc = {.in_regs = false, .stack_off = 8};
+	const struct gotype *t = NULL;
+	const char *specs[] = {"*struct{ x any }", "*struct{ x error }"};
+	char err[128];
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		struct plan_builder *pb = plan__new(&opts);
+		const struct plan_value *v;
+		struct plan_param pp;
+		struct lp_plan *bp;
+		unsigned i, loads = 0, stores_of_guard = 0;
+		size_t n;
+		bool res;
+
+		CHECK(gotypes__parse(ts, specs[k], NULL, NULL, &t, err, sizeof(err)) == 0, "%s",
+		      err);
+		pp = (struct plan_param){"p", t, false, &loc, false};
+		CHECK(plan__add(pb, &pp, "x.(*main.T).F", "p.x.(*main.T).F") == 0, "%s: added: %s",
+		      specs[k], lp_lasterr());
+		v = plan__values(pb, &n);
+		CHECK(n == 1 && v[0].root.nguard == 1 && v[0].root.guard_type[0] &&
+			      strcmp(v[0].root.guard_type[0]->elem->name, "main.T") == 0,
+		      "%s: one guard, *main.T", specs[k]);
+		bp = plan__bpf(pb);
+		for (i = 0; i < bp->nentry; i++) {
+			loads += bp->ops[i].code == LP_OP_LOAD;
+			stores_of_guard += bp->ops[i].code == LP_OP_STORE &&
+					   bp->ops[i].out == v[0].root.guard[0];
+		}
+		/* p, the type word (and the itab's type), the data word; then F's READ */
+		CHECK(loads == (k == 0 ? 3u : 4u) && stores_of_guard == 1,
+		      "%s: %u loads, %u stores of the dynamic type", specs[k], loads,
+		      stores_of_guard);
+		CHECK(plan__resolve(pb, "p.x.(*main.T).F", &res) == NULL,
+		      "%s: no predicate or aggregation reads it", specs[k]);
+		plan__free(pb);
+	}
+	{
+		struct plan_builder *pb = plan__new(&opts);
+		struct plan_param pp;
+
+		CHECK(gotypes__parse(ts, "*struct{ x int64 }", NULL, NULL, &t, err, sizeof(err)) == 0,
+		      "%s", err);
+		pp = (struct plan_param){"p", t, false, &loc, false};
+		CHECK(plan__add(pb, &pp, "x.(*main.T).F", NULL) == -EINVAL &&
+			      strstr(lp_lasterr(), "is not an interface"),
+		      "an int64 asserted: %s", lp_lasterr());
+		CHECK(plan__add(pb, &pp, "x.(*main.T", NULL) == -EINVAL &&
+			      strstr(lp_lasterr(), "is written .(*T)"),
+		      "unclosed: %s", lp_lasterr());
+		plan__free(pb);
+	}
+	gotypes__free(ts);
+}
+
 /* n parameters of one type, each on the stack (at entry SP + 8 + 24 i). */
 static struct plan_builder *stack_params(struct gotypes *ts, const char *spec, size_t n,
 					 struct goassign *loc, bool best_effort)
@@ -294,6 +406,8 @@ int main(void)
 	RUN(test_count_by_process_or_stack_keeps_nothing);
 	RUN(test_dereference_chain_and_skips);
 	RUN(test_paired_plan_keeps_what_the_return_reads);
+	RUN(test_fault_op_is_kept_when_its_slot_is_read);
+	RUN(test_type_assertion_in_a_field_path);
 	RUN(test_fit_captures_every_image_first_then_what_fits);
 	RUN(test_fit_follows_shallower_and_strings_before_pointees);
 	RUN(test_fit_changes_nothing_that_fits);
