@@ -31,7 +31,8 @@
 -- local, remote, dir, pid, goid }. The stream is reassembled across calls
 -- (net/http reads a request's first byte on its own), the header names of
 -- headers are lower case, and body holds at most `body` bytes of a body
--- whose length Content-Length gives (body_len); a chunked body is not
+-- whose length Content-Length gives (body_len; none in a response to HEAD,
+-- a 1xx, 204 or 304 one); a chunked body is not
 -- decoded (chunked = true, body nil), nor is one that lasts until the
 -- connection closes. Bytes the capture missed (`cap` reached) end the
 -- message (truncated = true) and decoding resumes at the next call that
@@ -114,23 +115,8 @@ local function starts_message(buf)
 		or (word == "HTTP" and buf:sub(5, 5) == "/"))
 end
 
--- The HTTP/1 decoder of one direction of one connection.
-local function feed(st, chunk, missed, emit, body_max)
-	if missed > 0 then
-		-- bytes the capture did not hold: what they belonged to is lost
-		if st.msg then
-			st.msg.truncated = true
-			emit(st.msg)
-		end
-		st.msg, st.buf, st.sync = nil, "", false
-		return
-	end
-	if st.sync == false then
-		if not starts_message(chunk) then
-			return
-		end
-		st.sync = true
-	end
+-- The bytes of chunk, in order, into the message being read.
+local function decode(st, chunk, emit, body_max, heads)
 	while #chunk > 0 do
 		local m = st.msg
 		if m then
@@ -159,8 +145,14 @@ local function feed(st, chunk, missed, emit, body_max)
 			st.buf = ""
 			local te = head.headers["transfer-encoding"]
 			local cl = tonumber(head.headers["content-length"])
-			local bodiless = head.kind == "response" and (head.status < 200 or head.status == 204
-				or head.status == 304)
+			local bodiless = false
+			if head.kind == "request" then
+				heads[#heads + 1] = head.method == "HEAD"
+			elseif head.status < 200 then
+				bodiless = true -- informational: the final response follows
+			else
+				bodiless = table.remove(heads, 1) or head.status == 204 or head.status == 304
+			end
 			if te and te:lower():find("chunked", 1, true) then
 				head.chunked = true
 				emit(head)
@@ -182,6 +174,28 @@ local function feed(st, chunk, missed, emit, body_max)
 	end
 end
 
+-- The HTTP/1 decoder of one direction of one connection; heads lists the
+-- connection's requests that were HEAD (true) or not, in order, whose
+-- responses have not been seen: a response to HEAD has no body whatever
+-- its Content-Length says.
+local function feed(st, chunk, missed, emit, body_max, heads)
+	if st.sync == false then
+		if not starts_message(chunk) then
+			return
+		end
+		st.sync = true
+	end
+	decode(st, chunk, emit, body_max, heads)
+	if missed > 0 then
+		-- bytes the capture did not hold: the message they belong to ends here
+		if st.msg then
+			st.msg.truncated = true
+			emit(st.msg)
+		end
+		st.msg, st.buf, st.sync = nil, "", false
+	end
+end
+
 function M.data(opts)
 	if type(opts) == "function" then
 		opts = { on_data = opts }
@@ -195,7 +209,7 @@ function M.data(opts)
 	local function conn_state(key)
 		local c = conns[key]
 		if not c then
-			c = { read = { buf = "", sync = false }, write = { buf = "", sync = false } }
+			c = { read = { buf = "", sync = false }, write = { buf = "", sync = false }, heads = {} }
 			conns[key] = c
 		end
 		return c
@@ -241,7 +255,7 @@ function M.data(opts)
 					m.conn, m["local"], m.remote = key, d["local"], d.remote
 					m.dir, m.pid, m.goid = dir, e.pid, e.goid
 					on_http(m)
-				end, body_max)
+				end, body_max, c.heads)
 			end
 		end
 	end

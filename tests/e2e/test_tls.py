@@ -36,6 +36,7 @@ tls.data{
     out{ record = "http", dir = m.dir, kind = m.kind, method = m.method or false,
          target = m.target or false, proto = m.proto, status = m.status or false,
          body = m.body or false, body_len = m.body_len or false, truncated = m.truncated or false,
+         chunked = m.chunked or false,
          ["local"] = m["local"] or false, remote = m.remote or false, pid = m.pid }
   end,
 }
@@ -157,6 +158,43 @@ def _both_sides(variant, tmp):
         if r["record"] == "data" and not r["h2"]:
             expect_eq((len(r["data"].encode()), r["truncated"]), (r["len"], False),
                       f"{what}bytes of {r}")
+
+
+def test_http1_decoding_across_calls():
+    """What the decoder must get right beyond one call, one message: the response to
+    HEAD has a Content-Length and no body (the next response on the connection is
+    not taken for it), an interim 100 Continue, a body longer than a call's capture
+    (cut, said truncated), a chunked response (not decoded, said chunked)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        binary, lp = _trace("default", tmp)
+        srv = Proc([binary, "serve", "-addr", "127.0.0.1:0"])
+        addr = srv.wait_line(r"^listening on (\S+)$", timeout=30).group(1)
+        _curl("--http1.1", "--head", f"https://{addr}/hello", "--next", "-sk", "--http1.1",
+              f"https://{addr}/hello")
+        big = os.path.join(tmp, "big")
+        with open(big, "w") as f:
+            f.write("y" * 5000)
+        _curl("--http1.1", "-H", "Expect: 100-continue", "--data-binary", "@" + big,
+              f"https://{addr}/echo", "-o", "/dev/null")
+        _curl("--http1.1", "-d", "small", f"https://{addr}/echo")
+        lp.wait_line(r'"body":"echo: small"', timeout=20)
+        srv.signal(signal.SIGTERM)
+        srv.wait(10)
+        lp.signal(signal.SIGINT)
+        expect_eq(lp.wait(20), 0, f"luprobe exit code ({lp.stderr()[-400:]})")
+    msgs = [r for r in _records(lp) if r["record"] == "http" and r["pid"] == srv.pid]
+    got = [(*_msg(r), r["truncated"], r["chunked"]) for r in msgs]
+    expect_eq(got, [
+        ("read", "HEAD /hello HTTP/1.1", "", False, False),
+        ("write", "HTTP/1.1 200", "", False, False),
+        ("read", "GET /hello HTTP/1.1", "", False, False),
+        ("write", "HTTP/1.1 200", "hello\n", False, False),
+        ("write", "HTTP/1.1 100", "", False, False),
+        ("read", "POST /echo HTTP/1.1", "y" * 256, True, False),
+        ("write", "HTTP/1.1 200", False, False, True),
+        ("read", "POST /echo HTTP/1.1", "small", False, False),
+        ("write", "HTTP/1.1 200", "echo: small", False, False),
+    ], "server's messages")
 
 
 @each_toolchain
