@@ -80,7 +80,7 @@ def _fuzz(target):
         dict_ = os.path.join(ROOT, "tests", "fuzz", f"{target}.dict")
         if os.path.exists(dict_):
             args.insert(1, f"-dict={dict_}")
-        p = subprocess.run(args, cwd=ROOT, capture_output=True, text=True,
+        p = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, errors="replace",
                            timeout=SECONDS + 120)
         crashes = [f for f in os.listdir(corpus) if f.startswith(("crash-", "leak-", "timeout-",
                                                                   "oom-"))]
