@@ -111,7 +111,8 @@ func unix(sock string) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	go server().ServeTLS(ln, "", "")
+	srv := server()
+	go srv.ServeTLS(ln, "", "")
 	tr := &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
 		TLSNextProto:    map[string]func(string, *tls.Conn) http.RoundTripper{},
@@ -130,6 +131,15 @@ func unix(sock string) {
 	got, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	fmt.Printf("%d %q\n", resp.StatusCode, got)
+	// The client can read the answer before the server's (*tls.Conn).Write
+	// has returned: wait for the server's connection to go idle, so the
+	// process does not end in the middle of a traced call.
+	tr.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		log.Fatal(err)
+	}
 	fmt.Println("unix done")
 }
 
