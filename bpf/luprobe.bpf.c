@@ -60,6 +60,7 @@ struct {
 struct scratch {
 	__u64 busy;
 	__u64 regs[LP_NREGS];
+	struct lp_lineage lineage; /* LP_RF_LINEAGE: appended to the record's data by emit() */
 	struct lp_rec rec;
 	__u8 data[2 * LP_DATA_MAX];
 };
@@ -87,6 +88,11 @@ struct {
  * goroutine ends (the goid no longer matches: g structs are reused). Entries
  * exist only while a scope is open, so a plain hash with its misses counted
  * (LP_STAT_SCOPE_FULL) bounds the memory without ever evicting a live scope.
+ *
+ * A goroutine started while a scope that spawned goroutines inherit is open
+ * (runtime.newproc) gets the scope as an inherited frame at depth 0, open
+ * until it ends (runtime.goexit1 deletes its state), and passes it on to the
+ * goroutines it starts.
  */
 struct scope_key {
 	__u32 pid;
@@ -94,15 +100,22 @@ struct scope_key {
 	__u64 g;
 };
 
+enum scope_frame_flags {
+	SF_FOLLOW = 1 << 0,    /* goroutines started inside inherit it */
+	SF_INHERITED = 1 << 1, /* opened in an ancestor goroutine (depth 0) */
+};
+
 struct scope_frame {
 	__u32 probe;
-	__u32 pad;
+	__u32 flags; /* enum scope_frame_flags */
 	__u64 depth;
+	__u64 root; /* the goroutine whose call opened it */
 };
 
 struct scope_state {
-	__u64 goid; /* the goroutine that owns g now (0 for g0 and gsignal) */
-	__u32 n;    /* frames in use */
+	__u64 goid;   /* the goroutine that owns g now (0 for g0 and gsignal) */
+	__u64 parent; /* the goroutine that started it, when it inherited scopes */
+	__u32 n;      /* frames in use */
 	__u32 pad;
 	struct scope_frame f[LP_SCOPE_FRAMES];
 };
@@ -211,21 +224,27 @@ static __noinline __u64 read_u64(__u64 addr)
  * cookie says which), R14 under the register ABI, else thread-local storage
  * at fsbase + tls_off.
  */
-static __always_inline __u64 current_g(const struct lp_plan *p, struct scratch *s, __u64 cookie)
+static __always_inline __u64 tls_g(const struct lp_plan *p)
 {
-	__u32 greg = LP_COOKIE_GREG(cookie);
 	__u64 fsbase = 0, task;
 
-	if (greg && greg <= LP_NREGS)
-		return s->regs[greg - 1];
-	if (p->gsrc == LP_G_R14)
-		return s->regs[LP_REG_R14];
 	if (p->gsrc != LP_G_TLS || !fsbase_off)
 		return 0;
 	task = bpf_get_current_task();
 	if (bpf_probe_read_kernel(&fsbase, sizeof(fsbase), (void *)(task + fsbase_off)))
 		return 0;
 	return read_u64(fsbase + p->tls_off);
+}
+
+static __always_inline __u64 current_g(const struct lp_plan *p, struct scratch *s, __u64 cookie)
+{
+	__u32 greg = LP_COOKIE_GREG(cookie);
+
+	if (greg && greg <= LP_NREGS)
+		return s->regs[greg - 1];
+	if (p->gsrc == LP_G_R14)
+		return s->regs[LP_REG_R14];
+	return tls_g(p);
 }
 
 /*
@@ -776,11 +795,31 @@ struct {
 	__type(value, __u64);
 } produced SEC(".maps");
 
-static __always_inline void emit(struct scratch *s, __u32 len)
+/*
+ * The lineage goes last, where the decoder looks for it (no room: not sent).
+ * The new length of the data. A global function: emit is inlined in many paths.
+ */
+__noinline __u32 lp_add_lineage(__u32 slot, __u32 len)
+{
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &slot);
+
+	if (!s)
+		return len;
+	if (len > LP_DATA_MAX - sizeof(struct lp_lineage)) {
+		s->rec.flags &= ~LP_RF_LINEAGE;
+		return len;
+	}
+	*(struct lp_lineage *)&s->data[len & (LP_DATA_MAX - 1)] = s->lineage;
+	return len + sizeof(struct lp_lineage);
+}
+
+static __always_inline void emit(struct scratch *s, __u32 slot, __u32 len)
 {
 	__u64 fl = BPF_RB_NO_WAKEUP, *bytes;
 	__u32 zero = 0;
 
+	if (s->rec.flags & LP_RF_LINEAGE)
+		len = lp_add_lineage(slot, len);
 	s->rec.data_len = len;
 	len = (len & (LP_DATA_MAX * 2 - 1)) + sizeof(struct lp_rec);
 	if (len > sizeof(struct lp_rec) + LP_DATA_MAX)
@@ -832,40 +871,46 @@ static __always_inline void scope_put(__u32 pid, __u64 g, struct scope_state *st
 
 /*
  * Forget the frames deeper than d (and at d with `at`): a goroutine that
- * runs at depth d has left every frame below it, however it left.
+ * runs at depth d has left every frame below it, however it left. The
+ * frames are in the order of their depths (inherited ones, at 0, first): a
+ * frame is opened only above those left after trimming to its depth, and
+ * every removal but scope_close's is a trim, so this cuts the stack.
  */
 static __always_inline void scope_trim(struct scope_state *st, __u64 d, bool at)
 {
-	__u32 i, k = 0, n = st->n;
+	__u32 i, n = st->n;
 
-	for (i = 0; i < LP_SCOPE_FRAMES && i < n; i++) {
+	for (i = 0; i < LP_SCOPE_FRAMES && i < n; i++)
 		if (st->f[i].depth > d || (at && st->f[i].depth == d))
-			continue;
-		st->f[k & (LP_SCOPE_FRAMES - 1)] = st->f[i];
-		k++;
-	}
-	st->n = k;
+			break;
+	st->n = i;
 }
 
-static __always_inline bool scope_has(const struct scope_state *st, __u32 probe)
+/* The frame of probe's scope in st: own frames only, or inherited ones too; -1: none. */
+static __always_inline int scope_find(const struct scope_state *st, __u32 probe, bool inherited)
 {
 	__u32 i;
 
 	for (i = 0; i < LP_SCOPE_FRAMES && i < st->n; i++)
-		if (st->f[i].probe == probe)
-			return true;
-	return false;
+		if (st->f[i].probe == probe && (inherited || !(st->f[i].flags & SF_INHERITED)))
+			return i;
+	return -1;
 }
 
-/* A call of scoping probe `probe` begins at depth d: open its scope unless one is open. */
-static __always_inline void scope_open(__u32 pid, __u64 g, __u64 goid, __u32 probe, __u64 d)
+/*
+ * A call of scoping probe `probe` begins at depth d: open its scope unless
+ * the goroutine has one open itself (an inherited one does not count: the
+ * call is the goroutine's own).
+ */
+static __always_inline void scope_open(__u32 pid, __u64 g, __u64 goid, __u32 probe, __u64 d,
+				       bool follow)
 {
 	struct scope_key k = {.pid = pid, .g = g};
 	struct scope_state *st = scope_get(pid, g, goid);
 	__u32 n;
 
 	if (!st) {
-		/* inserted from .bss: 144 bytes on the BPF stack would not fit */
+		/* inserted from .bss: the state would not fit on the BPF stack */
 		if (bpf_map_update_elem(&scopes, &k, &scope_empty, BPF_NOEXIST) == 0)
 			st = bpf_map_lookup_elem(&scopes, &k);
 		if (!st) {
@@ -876,7 +921,7 @@ static __always_inline void scope_open(__u32 pid, __u64 g, __u64 goid, __u32 pro
 	}
 	/* a frame of the same probe at d is a call whose RET was missed: the same scope */
 	scope_trim(st, d, false);
-	if (scope_has(st, probe))
+	if (scope_find(st, probe, false) >= 0)
 		return;
 	n = st->n;
 	if (n >= LP_SCOPE_FRAMES) {
@@ -884,7 +929,9 @@ static __always_inline void scope_open(__u32 pid, __u64 g, __u64 goid, __u32 pro
 		return;
 	}
 	st->f[n].probe = probe;
+	st->f[n].flags = follow ? SF_FOLLOW : 0;
 	st->f[n].depth = d;
+	st->f[n].root = goid;
 	st->n = n + 1;
 }
 
@@ -892,42 +939,151 @@ static __always_inline void scope_open(__u32 pid, __u64 g, __u64 goid, __u32 pro
 static __always_inline void scope_close(__u32 pid, __u64 g, __u64 goid, __u32 probe, __u64 d)
 {
 	struct scope_state *st = scope_get(pid, g, goid);
-	__u32 i, k = 0;
+	__u32 i, n;
 
 	if (!st)
 		return;
-	for (i = 0; i < LP_SCOPE_FRAMES && i < st->n; i++) {
-		if (st->f[i].depth > d || (st->f[i].depth == d && st->f[i].probe == probe))
-			continue;
-		st->f[k & (LP_SCOPE_FRAMES - 1)] = st->f[i];
-		k++;
+	scope_trim(st, d, false);
+	/* the frames at d are last: probe's goes, the last takes its place (same depth) */
+	n = st->n;
+	for (i = n; i > 0 && i <= LP_SCOPE_FRAMES; i--) {
+		if (st->f[i - 1].depth != d)
+			break;
+		if (st->f[i - 1].probe == probe) {
+			st->f[i - 1] = st->f[(n - 1) & (LP_SCOPE_FRAMES - 1)];
+			st->n = n - 1;
+			break;
+		}
 	}
-	st->n = k;
 	scope_put(pid, g, st);
 }
 
 /*
  * Is the goroutine inside a call of probe `within`? g is the running g and
  * d the depth on its stack; user_g is the goroutine an event on the system
- * stack (g0, gsignal) runs for, whose scopes count too, at any depth.
+ * stack (g0, gsignal) runs for, whose scopes count too, at any depth. With
+ * `spawned`, scopes inherited from the goroutines that started it count
+ * too, and the goroutine's lineage is set in *ln.
  */
 static __always_inline bool scope_inside(__u32 pid, __u64 g, __u64 goid, __u64 user_g,
-					 __u64 user_goid, __u32 within, __u64 d)
+					 __u64 user_goid, __u32 within, __u64 d, bool spawned,
+					 struct lp_lineage *ln)
 {
 	struct scope_state *st = scope_get(pid, g, g == user_g ? user_goid : 0);
-	bool in = false;
+	int i = -1;
 
 	if (st) {
 		/* strictly inside: a frame at this depth or below has returned or unwound */
 		scope_trim(st, d, true);
-		in = scope_has(st, within);
+		i = scope_find(st, within, spawned);
+		if (i >= 0) {
+			ln->parent_goid = st->parent;
+			ln->scope_goid = st->f[i & (LP_SCOPE_FRAMES - 1)].root;
+		}
 		scope_put(pid, g, st);
 	}
-	if (!in && g != user_g) {
+	if (i < 0 && g != user_g) {
 		st = scope_get(pid, user_g, user_goid);
-		in = st && scope_has(st, within);
+		i = st ? scope_find(st, within, spawned) : -1;
+		if (i >= 0) {
+			ln->parent_goid = st->parent;
+			ln->scope_goid = st->f[i & (LP_SCOPE_FRAMES - 1)].root;
+		}
 	}
-	return in;
+	return i >= 0;
+}
+
+/* The lineage of the goroutine at a return of a spawned = true probe; false: not known. */
+static __always_inline bool scope_lineage(__u32 pid, __u64 g, __u64 user_g, __u64 user_goid,
+					  __u32 within, struct lp_lineage *ln)
+{
+	struct scope_state *st = scope_get(pid, user_g, user_goid);
+	int i = st ? scope_find(st, within, true) : -1;
+
+	if (i < 0 && g != user_g) {
+		st = scope_get(pid, g, 0);
+		i = st ? scope_find(st, within, true) : -1;
+	}
+	if (i < 0 || !st)
+		return false;
+	ln->parent_goid = st->parent;
+	ln->scope_goid = st->f[i & (LP_SCOPE_FRAMES - 1)].root;
+	return true;
+}
+
+/*
+ * The runtime is about to queue newg, which the running goroutine (m.curg:
+ * this runs on the system stack) started: newg inherits its open scopes that
+ * spawned goroutines follow, inherited ones included, at depth 0. newg has
+ * not run yet, so no state of its own can be lost.
+ */
+__noinline int lp_spawn(__u32 idx, __u32 pid, __u64 g, __u64 newg)
+{
+	const struct lp_plan *p = bpf_map_lookup_elem(&plans, &idx);
+	struct scope_key k = {.pid = pid, .g = newg};
+	struct scope_state *ps, *cs;
+	__u64 user_g, goid, child;
+	__u16 fl = 0;
+	__u32 i, n = 0;
+
+	if (!p || !g || !newg)
+		return 0;
+	goid = goid_of(p, g, &user_g, &fl);
+	if (!goid)
+		return 0;
+	ps = scope_get(pid, user_g, goid);
+	if (!ps)
+		return 0;
+	for (i = 0; i < LP_SCOPE_FRAMES && i < ps->n; i++)
+		n += (ps->f[i].flags & SF_FOLLOW) != 0;
+	if (!n)
+		return 0;
+	child = read_u64(newg + p->goid_off);
+	bpf_map_delete_elem(&scopes, &k); /* a g of an ended goroutine, reused */
+	if (bpf_map_update_elem(&scopes, &k, &scope_empty, BPF_NOEXIST) == 0)
+		cs = bpf_map_lookup_elem(&scopes, &k);
+	else
+		cs = NULL;
+	if (!cs) {
+		stat_inc(LP_STAT_SPAWN_FULL);
+		return 0;
+	}
+	cs->goid = child;
+	cs->parent = goid;
+	for (i = 0, n = 0; i < LP_SCOPE_FRAMES && i < ps->n; i++) {
+		if (!(ps->f[i].flags & SF_FOLLOW))
+			continue;
+		cs->f[n & (LP_SCOPE_FRAMES - 1)] = ps->f[i];
+		cs->f[n & (LP_SCOPE_FRAMES - 1)].flags = SF_FOLLOW | SF_INHERITED;
+		cs->f[n & (LP_SCOPE_FRAMES - 1)].depth = 0;
+		n++;
+	}
+	cs->n = n;
+	return 0;
+}
+
+/*
+ * A goroutine is about to be queued (spawn), or the running one ends
+ * (runtime.goexit1): then its scopes, inherited or not, are gone.
+ */
+__noinline int lp_goroutine(struct pt_regs *ctx, __u32 idx, bool spawn)
+{
+	const struct lp_plan *p = bpf_map_lookup_elem(&plans, &idx);
+	struct lp_regs *rg = (struct lp_regs *)ctx;
+	struct scope_key k = {.pid = bpf_get_current_pid_tgid() >> 32};
+	__u64 newg;
+
+	if (!ctx || !p)
+		return 0;
+	k.g = p->gsrc == LP_G_R14 ? rg->r14 : tls_g(p);
+	if (!k.g)
+		return 0;
+	if (!spawn) {
+		bpf_map_delete_elem(&scopes, &k);
+		return 0;
+	}
+	newg = p->newg_sp ? read_u64(rg->sp + p->newg_sp) : rg->bx;
+	return lp_spawn(idx, k.pid, k.g, newg);
 }
 
 /*
@@ -1035,6 +1191,45 @@ static __always_inline void set_ctx_regs(const struct lp_plan *p, struct scratch
 }
 
 /*
+ * The `within` test of an entry (1: inside), and its lineage with spawned =
+ * true. A global function, verified once: its loops over the scope frames
+ * would otherwise be verified in every path of lp_entry, and its state
+ * stays out of lp_entry's frame, which is on the deepest path of calls (the
+ * BPF stack of the whole chain is 512 bytes).
+ */
+__noinline int lp_inside(__u32 slot, __u32 plan, __u64 g, __u64 user_g, __u64 depth)
+{
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &slot);
+	const struct lp_plan *p = bpf_map_lookup_elem(&plans, &plan);
+	bool spawned;
+
+	if (!s || !p)
+		return 0;
+	spawned = p->flags & LP_PF_SPAWNED;
+	if (!scope_inside(s->rec.pid, g, s->rec.goid, user_g, s->rec.goid, p->within, depth,
+			  spawned, &s->lineage))
+		return 0;
+	if (spawned)
+		s->rec.flags |= LP_RF_LINEAGE;
+	return 1;
+}
+
+/* At a return of a spawned = true probe: the goroutine's lineage, when it is known. */
+__noinline int lp_return_lineage(__u32 slot, __u32 plan, __u64 g, __u64 user_g, __u64 user_goid)
+{
+	struct scratch *s = bpf_map_lookup_elem(&scratch, &slot);
+	const struct lp_plan *p = bpf_map_lookup_elem(&plans, &plan);
+
+	if (!s || !p)
+		return 0;
+	s->rec.flags &= ~LP_RF_LINEAGE;
+	if (scope_lineage(bpf_get_current_pid_tgid() >> 32, g, user_g, user_goid, p->within,
+			  &s->lineage))
+		s->rec.flags |= LP_RF_LINEAGE;
+	return 0;
+}
+
+/*
  * Entry and return are global functions too, verified once each instead of
  * inline in every path of lp_uprobe: that halves the time the kernel spends
  * loading the program, which every start of luprobe waits for.
@@ -1100,8 +1295,7 @@ __noinline int lp_entry(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 ena
 
 	if (p->flags & (LP_PF_WITHIN | LP_PF_SCOPE))
 		depth = frame_depth(p, s, r.g);
-	if (enabled && (p->flags & LP_PF_WITHIN) &&
-	    !scope_inside(s->rec.pid, r.g, s->rec.goid, user_g, s->rec.goid, p->within, depth)) {
+	if (enabled && (p->flags & LP_PF_WITHIN) && !lp_inside(slot, r.plan, r.g, user_g, depth)) {
 		stat_inc(LP_STAT_OUTSIDE);
 		mark_rejected(p, s, r.g);
 		return 0;
@@ -1115,7 +1309,8 @@ __noinline int lp_entry(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 ena
 	}
 
 	if (p->flags & LP_PF_SCOPE)
-		scope_open(s->rec.pid, r.g, r.g == user_g ? s->rec.goid : 0, p->probe, depth);
+		scope_open(s->rec.pid, r.g, r.g == user_g ? s->rec.goid : 0, p->probe, depth,
+			   p->flags & LP_PF_SCOPE_SPAWN);
 
 	if (enabled && (p->flags & LP_PF_STACK)) {
 		long id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
@@ -1141,7 +1336,7 @@ __noinline int lp_entry(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 ena
 	if (!(p->flags & LP_PF_PAIR))
 		run_aggs(&r, p, 0);
 	if ((p->flags & LP_PF_ENTRY_EVENT) || !(p->flags & (LP_PF_PAIR | LP_PF_NOEVENT)))
-		emit(s, r.vpos);
+		emit(s, slot, r.vpos);
 	return 0;
 }
 
@@ -1216,6 +1411,9 @@ __noinline int lp_return(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 en
 	}
 	s->regs[LP_REG_LATENCY] = s->rec.latency;
 	set_ctx_regs(p, s);
+	s->rec.flags &= ~LP_RF_LINEAGE;
+	if (p->flags & LP_PF_SPAWNED)
+		lp_return_lineage(slot, r.plan, r.g, user_g, goid);
 
 	run_ops(&r, p->nentry, p->nret);
 	if (r.drop) {
@@ -1224,7 +1422,7 @@ __noinline int lp_return(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 en
 	}
 	run_aggs(&r, p, s->rec.latency);
 	if (!(p->flags & LP_PF_NOEVENT))
-		emit(s, r.vpos);
+		emit(s, slot, r.vpos);
 	return 0;
 }
 
@@ -1315,6 +1513,11 @@ int lp_uprobe(struct pt_regs *ctx)
 	if (site == LP_SITE_RECOVER) {
 		/* belongs to no probe: every scope of the binary depends on it */
 		lp_recover(idx, ((struct lp_regs *)ctx)->sp, bpf_get_current_pid_tgid() >> 32);
+		return 0;
+	}
+	if (site == LP_SITE_SPAWN || site == LP_SITE_GOEXIT) {
+		/* belong to no probe either: every spawned scope of the binary depends on them */
+		lp_goroutine(ctx, idx, site == LP_SITE_SPAWN);
 		return 0;
 	}
 	ps = bpf_map_lookup_elem(&probes, &p->probe);

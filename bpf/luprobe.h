@@ -149,6 +149,8 @@ enum lp_plan_flags {
 	LP_PF_ENTRY_FILTER = 1 << 7, /* a predicate may drop calls at entry */
 	LP_PF_PIE = 1 << 8,	     /* position-independent binary: records carry the load bias */
 	LP_PF_CTX = 1 << 9,	     /* ops or aggregations read LP_REG_PID ... LP_REG_COMM1 */
+	LP_PF_SPAWNED = 1 << 10,     /* LP_PF_WITHIN: also in goroutines started inside (spawned) */
+	LP_PF_SCOPE_SPAWN = 1 << 11, /* LP_PF_SCOPE: goroutines started inside inherit the scope */
 };
 
 enum lp_agg_kind {
@@ -245,7 +247,8 @@ struct lp_plan {
 	__u8 naggs; /* aggregations fed at the emission point */
 	__u8 pad2;
 	__u16 sched_off; /* LP_SITE_RECOVER: runtime.g.sched (its first word is sched.sp) */
-	__u32 pad3;
+	__u16 newg_sp;	 /* LP_SITE_SPAWN, stack ABI: newg is at newg_sp(SP); 0: in BX */
+	__u16 pad3;
 	struct lp_agg_spec aggs[LP_MAX_AGGS];
 	struct lp_op ops[LP_MAX_OPS];
 	__u8 consts[LP_CONST_MAX];
@@ -287,6 +290,8 @@ enum lp_site {
 	LP_SITE_RET,	 /* a RET instruction */
 	LP_SITE_CALL,	 /* a direct CALL to the function (SP is 8 higher than at entry) */
 	LP_SITE_RECOVER, /* runtime.recovery's CALL of runtime.gogo: a recovered panic resumes */
+	LP_SITE_SPAWN,	 /* the runtime's CALL of runqput(pp, newg, true) after making a goroutine */
+	LP_SITE_GOEXIT,	 /* entry of runtime.goexit1: the running goroutine ends */
 };
 
 /*
@@ -334,6 +339,17 @@ enum lp_rec_flags {
 	LP_RF_BIAS = 1 << 4,	/* bias is the load bias of the plan's binary in this process */
 	/* call state only: `where` or `within` turned the call away at entry */
 	LP_RF_REJECTED = 1 << 5,
+	/*
+	 * spawned = true: the last 16 bytes of data are the goroutine ids of the
+	 * goroutine's parent (0: not started inside a scope) and of the goroutine
+	 * that runs the scoping call (struct lp_lineage)
+	 */
+	LP_RF_LINEAGE = 1 << 6,
+};
+
+struct lp_lineage {
+	__u64 parent_goid;
+	__u64 scope_goid;
 };
 
 /* Every ring-buffer record starts with this header. */
@@ -380,6 +396,7 @@ enum lp_stat {
 	LP_STAT_AGG_FULL,   /* aggregation map full: updates dropped */
 	LP_STAT_SCOPE_FULL, /* a scope could not be opened (scope map or frame stack full) */
 	LP_STAT_EXEC_LOST,  /* an exec of a watched process could not be reported (ring full) */
+	LP_STAT_SPAWN_FULL, /* a goroutine started inside a scope could not be followed (map full) */
 	LP_NSTATS,
 };
 

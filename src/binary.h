@@ -36,6 +36,10 @@ struct binary {
 	bool recover_known;
 	uint32_t recover_plan; /* the tracer's plan for it (set by the probes) */
 	uint64_t recover_site;
+	/* where the runtime queues a goroutine it made, and where one ends (spawned scopes) */
+	bool spawn_known;
+	uint32_t spawn_plan;
+	uint64_t spawn_site, goexit_site;
 	struct disasm_check check; /* the function that held the last probe site checked */
 	struct binary *next;	   /* the run's other binaries */
 };

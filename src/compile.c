@@ -917,9 +917,13 @@ static int fill_bpf_plan(struct compile *c, struct lp_plan *bp)
 	if (c->p->within) {
 		bp->flags |= LP_PF_WITHIN;
 		bp->within = c->p->within->id;
+		if (c->p->spawned)
+			bp->flags |= LP_PF_SPAWNED;
 	}
 	if (c->p->scope)
 		bp->flags |= LP_PF_SCOPE;
+	if (c->p->scope_spawn)
+		bp->flags |= LP_PF_SCOPE_SPAWN;
 	return 0;
 }
 

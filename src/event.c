@@ -8,6 +8,14 @@
 #include "event.h"
 #include "util.h"
 
+bool event__lineage(const struct lp_rec *rec, struct lp_lineage *ln)
+{
+	if (!(rec->flags & LP_RF_LINEAGE) || rec->data_len < sizeof(*ln))
+		return false;
+	memcpy(ln, (const char *)(rec + 1) + rec->data_len - sizeof(*ln), sizeof(*ln));
+	return true;
+}
+
 bool event__has_entry(const struct lp_rec *rec)
 {
 	return rec->type == LP_REC_CALL || rec->type == LP_REC_ENTRY ||
@@ -126,6 +134,7 @@ void event__json(struct strbuf *sb, const struct lp_rec *rec, size_t size,
 	size_t n, i, k;
 	bool entry = event__has_entry(rec);
 	bool ret = event__has_return(rec);
+	struct lp_lineage ln;
 	int pass;
 
 	if (!pi)
@@ -137,6 +146,9 @@ void event__json(struct strbuf *sb, const struct lp_rec *rec, size_t size,
 	decode__json_string(sb, pi->func->name, strlen(pi->func->name));
 	sb_printf(sb, ",\"pid\":%u,\"tid\":%u,\"goid\":%llu,\"ts\":%llu", rec->pid, rec->tid,
 		  (unsigned long long)rec->goid, (unsigned long long)rec->ts);
+	if (event__lineage(rec, &ln))
+		sb_printf(sb, ",\"parent_goid\":%llu,\"scope_goid\":%llu",
+			  (unsigned long long)ln.parent_goid, (unsigned long long)ln.scope_goid);
 	if (ret && entry)
 		sb_printf(sb, ",\"latency_ns\":%llu", (unsigned long long)rec->latency);
 	for (pass = 0; pass < 2; pass++) {

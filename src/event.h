@@ -20,6 +20,12 @@
 bool event__has_entry(const struct lp_rec *rec);
 /* The record carries the results (a call or a return). */
 bool event__has_return(const struct lp_rec *rec);
+/*
+ * The goroutine ids a spawned = true probe's record carries: the parent of
+ * its goroutine (0 when it did not inherit a scope) and the goroutine that
+ * runs the scoping call. false: the record has none.
+ */
+bool event__lineage(const struct lp_rec *rec, struct lp_lineage *ln);
 /* "call", "entry" or "return" */
 const char *event__kind(const struct lp_rec *rec);
 /*

@@ -80,12 +80,29 @@ static void push_values(lua_State *L, int evidx, bool results)
 
 static void push_stack(lua_State *L, int evidx);
 
+/* e.parent_goid, e.scope_goid (spawned = true): the goroutine's lineage; false: not those */
+static bool push_lineage(lua_State *L, const struct levent *ev, const char *k)
+{
+	struct lp_lineage ln;
+	bool parent = strcmp(k, "parent_goid") == 0;
+
+	if (!parent && strcmp(k, "scope_goid") != 0)
+		return false;
+	if (event__lineage(&ev->rec, &ln))
+		lua_pushinteger(L, parent ? ln.parent_goid : ln.scope_goid);
+	else
+		lua_pushnil(L);
+	return true;
+}
+
 static int l_event_index(lua_State *L)
 {
 	struct levent *ev = check_event(L, 1);
 	const char *k = luaL_checkstring(L, 2);
 	const struct planinfo *pi;
 
+	if ((k[0] == 'p' || k[0] == 's') && push_lineage(L, ev, k))
+		return 1;
 	switch (k[0]) {
 	case 'a':
 		if (strcmp(k, "args") == 0) {

@@ -156,6 +156,8 @@ static int l_stats(lua_State *L)
 	lua_setfield(L, -2, "errors");
 	lua_pushinteger(L, st[LP_STAT_AGG_FULL]);
 	lua_setfield(L, -2, "agg_dropped");
+	lua_pushinteger(L, st[LP_STAT_SPAWN_FULL]);
+	lua_setfield(L, -2, "spawn_dropped");
 	lua_pushinteger(L, ls->counts.undelivered);
 	lua_setfield(L, -2, "undelivered");
 	tracer__batches(ls->opts.tracer, &batches, &cut);

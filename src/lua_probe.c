@@ -204,7 +204,7 @@ static void take_bounded(lua_State *L, struct probe_spec *sp)
 
 static const char *const spec_fields[] = {
 	"func",	  "target", "args",   "ret",   "mode",	"stack", "enabled",
-	"within", "where",  "strcap", "elems", "deref", "limit", "debug", NULL,
+	"within", "where",  "strcap", "elems", "deref", "limit", "debug", "spawned", NULL,
 };
 
 static void check_fields(lua_State *L, int idx)
@@ -318,6 +318,7 @@ int lua_probe__new(lua_State *L)
 	struct lprobe *lp;
 	struct probe *p;
 	unsigned state = host_state(ls);
+	bool spawned;
 	int err;
 
 	if (state & LUA_HOST_ENDED)
@@ -339,9 +340,17 @@ int lua_probe__new(lua_State *L)
 	memset(spec, 0, sizeof(*spec));
 	luaL_setmetatable(L, SPEC_MT);
 	parse_spec(L, 1, spec);
+	lua_getfield(L, 1, "spawned");
+	spawned = lua_toboolean(L, -1);
+	if (!lua_isnil(L, -1) && !lua_isboolean(L, -1))
+		return luaL_error(L, "probe: 'spawned' must be a boolean");
+	lua_pop(L, 1);
 	lua_getfield(L, 1, "within");
 	if (!lua_isnil(L, -1) && !luaL_testudata(L, -1, PROBE_MT))
 		return luaL_error(L, "probe: 'within' must be a probe (returned by probe{...})");
+	if (spawned && lua_isnil(L, -1))
+		return luaL_error(L, "probe: 'spawned = true' needs 'within = q': it follows the "
+				     "goroutines started inside calls of q");
 	lp = lua_newuserdatauv(L, sizeof(*lp), 0);
 	lp->p = NULL;
 	luaL_setmetatable(L, PROBE_MT);
@@ -353,9 +362,11 @@ int lua_probe__new(lua_State *L)
 		struct probe *q = check_probe(L, -2)->p;
 
 		p->within = q;
-		if (!q->scope) {
+		p->spawned = spawned;
+		if (!q->scope || (spawned && !q->scope_spawn)) {
 			/* q now scopes p: its calls are tracked per goroutine, its RETs attached */
 			q->scope = true;
+			q->scope_spawn |= spawned;
 			lp_clearerr();
 			if (probe__update_plans(ls->opts.ps, q) ||
 			    probe__scope_points(ls->opts.ps, q) ||

@@ -108,6 +108,8 @@ static bool point_needed(const struct probe *p, const struct attach_point *ap)
 {
 	if (ap->is_recover)
 		return p->scope;
+	if (ap->is_spawn)
+		return p->scope_spawn;
 	return !ap->is_ret || p->spec.ret_mode != PR_NONE || p->scope;
 }
 
@@ -177,11 +179,13 @@ int probe__update_plans(struct probe_set *ps, struct probe *p)
 		struct planinfo *pi = &ps->plans[p->plans[i]];
 		struct lp_plan *bp = plan__bpf(pi->pb);
 
-		bp->flags &= ~(LP_PF_NOEVENT | LP_PF_SCOPE);
+		bp->flags &= ~(LP_PF_NOEVENT | LP_PF_SCOPE | LP_PF_SCOPE_SPAWN);
 		if (p->naggs && !p->has_handlers)
 			bp->flags |= LP_PF_NOEVENT;
 		if (p->scope)
 			bp->flags |= LP_PF_SCOPE;
+		if (p->scope_spawn)
+			bp->flags |= LP_PF_SCOPE_SPAWN;
 		if (bp->flags & LP_PF_NOEVENT) {
 			struct lp_plan pruned = *bp;
 
@@ -201,8 +205,11 @@ void probe_set__needs(const struct probe_set *ps, struct tracer_needs *needs)
 	size_t i;
 
 	memset(needs, 0, sizeof(*needs));
-	for (i = 0; i < ps->nprobes; i++)
+	for (i = 0; i < ps->nprobes; i++) {
 		needs->scopes |= ps->probes[i]->scope;
+		/* the spawn and goroutine-exit sites read g from TLS under the stack ABI */
+		needs->tls |= ps->probes[i]->scope_spawn;
+	}
 	for (i = 0; i < ps->plans_cap; i++) {
 		const struct planinfo *pi = &ps->plans[i];
 		uint32_t bytes;

@@ -79,6 +79,7 @@ struct planinfo {
 struct attach_point {
 	bool is_ret;	 /* a RET site: attached for results or for a scope */
 	bool is_recover; /* LP_SITE_RECOVER: attached while the probe is a scope */
+	bool is_spawn;	 /* LP_SITE_SPAWN, LP_SITE_GOEXIT: while spawned goroutines inherit it */
 	bool attached;
 	struct binary *bin;
 	uint64_t offset; /* file offset */
@@ -92,6 +93,8 @@ struct probe {
 	bool enabled;
 	struct probe *within; /* scope: only inside calls of this probe */
 	bool scope;	      /* other probes are scoped to this one */
+	bool spawned;	      /* within: also in goroutines started inside (transitively) */
+	bool scope_spawn;     /* scope: goroutines started inside inherit it */
 	uint32_t *plans;
 	size_t nplans;
 	struct attach_point *points;

@@ -86,6 +86,108 @@ static int binary__recovery(struct probe_set *ps, struct binary *b)
 	return 0;
 }
 
+/*
+ * Where the runtime queues a goroutine it has just made: its only CALL of
+ * runqput(pp, newg, true), in the closure newproc runs on the system stack
+ * (Go 1.15 and later) or in newproc1 (1.13, 1.14), with newg in BX (register
+ * ABI, 1.17 and later) or at 8(SP) (stack ABI). Where one ends: the entry of
+ * runtime.goexit1, on the goroutine itself, in every release.
+ */
+static int spawn_sites(struct binary *b, uint64_t *spawn, uint64_t *goexit, uint16_t *newg_sp)
+{
+	static const char *const holders[] = {"runtime.newproc.func1", "runtime.newproc1"};
+	const struct gobin_info *info = gobin__info(b->gb);
+	const struct gobin_func *f = NULL, *ex = gobin__find_func(b->gb, "runtime.goexit1");
+	uint64_t sites[2];
+	size_t i;
+	int n = 0, err;
+
+	for (i = 0; i < 2 && n == 0; i++) {
+		f = gobin__find_func(b->gb, holders[i]);
+		n = f ? disasm__calls_to(b->gb, f, "runtime.runqput", sites, 2) : 0;
+		if (n < 0)
+			return n;
+	}
+	if (n != 1 || !ex) {
+		lp_seterr("%s (Go %s): cannot find where the runtime starts goroutines "
+			  "(runqput called %d times by newproc%s): spawned = true supports Go "
+			  "1.13 to 1.27",
+			  b->path, *info->go_version ? info->go_version : "release unknown", n,
+			  ex ? "" : ", no runtime.goexit1");
+		return -EINVAL;
+	}
+	err = binary__check_site(b, sites[0], f);
+	if (!err)
+		err = binary__check_site(b, ex->entry, ex);
+	if (err)
+		return err;
+	*spawn = sites[0];
+	*goexit = ex->entry;
+	*newg_sp = info->go_minor >= 17 ? 0 : 8;
+	return 0;
+}
+
+/* The spawn and goroutine-exit sites of b and the plan their cookies name (once per binary). */
+static int binary__spawn(struct probe_set *ps, struct binary *b)
+{
+	struct lp_plan plan;
+	uint64_t spawn, goexit;
+	uint16_t newg_sp;
+	int idx, err;
+
+	if (b->spawn_known)
+		return 0;
+	err = spawn_sites(b, &spawn, &goexit, &newg_sp);
+	if (err)
+		return err;
+	idx = tracer__alloc_plan(ps->tracer);
+	if (idx < 0)
+		return idx;
+	memset(&plan, 0, sizeof(plan));
+	plan.gsrc = newg_sp ? LP_G_TLS : LP_G_R14;
+	plan.tls_off = b->tls_off;
+	plan.goid_off = b->rt.g_goid;
+	plan.m_off = b->rt.g_m;
+	plan.curg_off = b->rt.m_curg;
+	plan.stackhi_off = b->rt.g_stack_hi;
+	plan.newg_sp = newg_sp;
+	err = tracer__set_plan(ps->tracer, idx, &plan);
+	if (err)
+		return err;
+	b->spawn_plan = idx;
+	b->spawn_site = spawn;
+	b->goexit_site = goexit;
+	b->spawn_known = true;
+	pr_debug("%s: goroutines are queued at 0x%lx and end at 0x%lx\n", b->path,
+		 (unsigned long)spawn, (unsigned long)goexit);
+	return 0;
+}
+
+/* The spawn and goroutine-exit points of p in (b, pid), unless it has them. */
+static int spawn_points(struct probe_set *ps, struct probe *p, struct binary *b, pid_t pid)
+{
+	size_t j;
+	int err;
+
+	for (j = 0; j < p->npoints; j++)
+		if (p->points[j].is_spawn && p->points[j].bin == b && p->points[j].pid == pid)
+			return 0;
+	err = binary__spawn(ps, b);
+	if (!err)
+		err = probe__add_point(p, b, b->spawn_site,
+				       LP_COOKIE(b->spawn_plan, LP_SITE_SPAWN, 0, 0, 0), pid,
+				       gobin__find_func(b->gb, "runtime.runqput"), false);
+	if (!err)
+		p->points[p->npoints - 1].is_spawn = true;
+	if (!err)
+		err = probe__add_point(p, b, b->goexit_site,
+				       LP_COOKIE(b->spawn_plan, LP_SITE_GOEXIT, 0, 0, 0), pid,
+				       gobin__find_func(b->gb, "runtime.goexit1"), false);
+	if (!err)
+		p->points[p->npoints - 1].is_spawn = true;
+	return err;
+}
+
 int probe__scope_points(struct probe_set *ps, struct probe *p)
 {
 	size_t i, j, n = p->npoints;
@@ -96,8 +198,13 @@ int probe__scope_points(struct probe_set *ps, struct probe *p)
 		struct binary *b = ap->bin;
 		pid_t pid = ap->pid;
 
-		if (ap->is_recover)
+		if (ap->is_recover || ap->is_spawn)
 			continue;
+		if (p->scope_spawn) {
+			err = spawn_points(ps, p, b, pid);
+			if (err)
+				return err;
+		}
 		for (j = 0; j < p->npoints; j++)
 			if (p->points[j].is_recover && p->points[j].bin == b &&
 			    p->points[j].pid == pid)

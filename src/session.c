@@ -818,6 +818,12 @@ int session__finish(struct session *s)
 			fprintf(stderr, ", %llu scope%s not tracked (more than %d at once)",
 				(unsigned long long)st[LP_STAT_SCOPE_FULL],
 				st[LP_STAT_SCOPE_FULL] == 1 ? "" : "s", 16384);
+		if (st[LP_STAT_SPAWN_FULL])
+			fprintf(stderr,
+				", %llu spawned goroutine%s not followed (more than %u goroutines "
+				"in scopes at once)",
+				(unsigned long long)st[LP_STAT_SPAWN_FULL],
+				st[LP_STAT_SPAWN_FULL] == 1 ? "" : "s", 16384);
 		if (st[LP_STAT_STACK_ERR])
 			fprintf(stderr, ", %llu stack%s not captured",
 				(unsigned long long)st[LP_STAT_STACK_ERR],

@@ -645,7 +645,7 @@ static void cfg_memory(const struct load_cfg *c, int ncpu, uint64_t mem[MEM_N])
 	mem[MEM_PLANS] = array_bytes(sizeof(struct lp_plan), c->plans, false, ncpu);
 	/* struct scope_key, struct scope_state */
 	mem[MEM_SCOPES] =
-		htab_bytes(16, 16 + 16 * LP_SCOPE_FRAMES, c->scopes, false, true, true, ncpu);
+		htab_bytes(16, 24 + 24 * LP_SCOPE_FRAMES, c->scopes, false, true, true, ncpu);
 	mem[MEM_STACKS] = 320 + pow2_of(c->stacks) * 8 + c->stacks * (16 + LP_STACK_DEPTH * 8);
 	mem[MEM_OTHER] = array_bytes(sizeof(struct lp_probe_state), c->probes, false, ncpu) +
 			 array_bytes(8 + 8 * LP_NREGS + sizeof(struct lp_rec) + 2 * LP_DATA_MAX,
