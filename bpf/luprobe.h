@@ -149,7 +149,7 @@ enum lp_plan_flags {
 	LP_PF_ENTRY_FILTER = 1 << 7, /* a predicate may drop calls at entry */
 	LP_PF_PIE = 1 << 8,	     /* position-independent binary: records carry the load bias */
 	LP_PF_CTX = 1 << 9,	     /* ops or aggregations read LP_REG_PID ... LP_REG_COMM1 */
-	LP_PF_SPAWNED = 1 << 10,     /* LP_PF_WITHIN: also in goroutines started inside (spawned) */
+	LP_PF_SPAWNED = 1 << 10,     /* LP_PF_WITHIN: also in goroutines started inside */
 	LP_PF_SCOPE_SPAWN = 1 << 11, /* LP_PF_SCOPE: goroutines started inside inherit the scope */
 };
 
@@ -290,7 +290,7 @@ enum lp_site {
 	LP_SITE_RET,	 /* a RET instruction */
 	LP_SITE_CALL,	 /* a direct CALL to the function (SP is 8 higher than at entry) */
 	LP_SITE_RECOVER, /* runtime.recovery's CALL of runtime.gogo: a recovered panic resumes */
-	LP_SITE_SPAWN,	 /* the runtime's CALL of runqput(pp, newg, true) after making a goroutine */
+	LP_SITE_SPAWN,	 /* the runtime's CALL of runqput(pp, newg, true): a goroutine starts */
 	LP_SITE_GOEXIT,	 /* entry of runtime.goexit1: the running goroutine ends */
 };
 
@@ -396,7 +396,7 @@ enum lp_stat {
 	LP_STAT_AGG_FULL,   /* aggregation map full: updates dropped */
 	LP_STAT_SCOPE_FULL, /* a scope could not be opened (scope map or frame stack full) */
 	LP_STAT_EXEC_LOST,  /* an exec of a watched process could not be reported (ring full) */
-	LP_STAT_SPAWN_FULL, /* a goroutine started inside a scope could not be followed (map full) */
+	LP_STAT_SPAWN_FULL, /* a goroutine started in a scope was not followed (map full) */
 	LP_NSTATS,
 };
 

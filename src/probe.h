@@ -79,7 +79,7 @@ struct planinfo {
 struct attach_point {
 	bool is_ret;	 /* a RET site: attached for results or for a scope */
 	bool is_recover; /* LP_SITE_RECOVER: attached while the probe is a scope */
-	bool is_spawn;	 /* LP_SITE_SPAWN, LP_SITE_GOEXIT: while spawned goroutines inherit it */
+	bool is_spawn;	 /* LP_SITE_SPAWN, LP_SITE_GOEXIT: while started goroutines inherit it */
 	bool attached;
 	struct binary *bin;
 	uint64_t offset; /* file offset */

@@ -46,7 +46,8 @@ local function inner_probe(outer, spec, i)
 		return spec
 	end
 	if type(spec) ~= "table" then
-		error(string.format("speculate: inner[%d] must be a probe or a probe specification", i), 3)
+		error(string.format("speculate: inner[%d] must be a probe or a probe specification",
+			i), 3)
 	end
 	local t = {}
 	for k, v in pairs(spec) do
