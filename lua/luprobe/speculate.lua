@@ -83,6 +83,9 @@ local function held(s, e, goid)
 	byproc[goid] = h
 	s.nopen = s.nopen + 1
 	s.order[#s.order + 1] = h
+	if #s.order - s.head > 2 * s.nopen + 64 then
+		s:compact()
+	end
 	return h
 end
 
@@ -100,24 +103,29 @@ function Spec:evict()
 	local order = self.order
 	while self.head <= #order do
 		local h = order[self.head]
-		order[self.head] = nil
 		self.head = self.head + 1
 		if not h.gone then
 			forget(self, h)
+			for i = 1, h.n do
+				h[i] = nil
+			end
 			self.st.calls_evicted = self.st.calls_evicted + 1
 			self.st.events_evicted = self.st.events_evicted + h.n
 			self.st.events_dropped = self.st.events_dropped + h.n
 			break
 		end
 	end
-	if self.head > 4096 and self.head > #order / 2 then
-		-- compact the queue
-		local n = {}
-		for i = self.head, #order do
+end
+
+-- The queue of held calls, oldest first, without those decided since.
+function Spec:compact()
+	local order, n = self.order, {}
+	for i = self.head, #order do
+		if not order[i].gone then
 			n[#n + 1] = order[i]
 		end
-		self.order, self.head = n, 1
 	end
+	self.order, self.head = n, 1
 end
 
 function Spec:inner(e)
