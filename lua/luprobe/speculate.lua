@@ -33,7 +33,8 @@
 -- events_dropped). An inner event older than the call it is held for came
 -- too late for an earlier call (another CPU wrote it after that call's
 -- return): dropped and counted in late. s:stats() gives the counters; when
--- anything was dropped, one line says so on stderr at exit.
+-- anything was dropped, one line says so on stderr at exit. speculate.trace(call,
+-- events) gives a kept call as a tree of spans (the call, its inner events).
 local M = {}
 
 local Spec = {}
@@ -213,6 +214,18 @@ function Spec:report()
 		.. "(%d over max_events %d, %d of %d calls evicted over max_calls %d, %d late)\n",
 		self.name, st.calls, st.kept, st.events_dropped, st.events_over, self.max_events,
 		st.events_evicted, st.calls_evicted, self.max_calls, st.late))
+end
+
+-- A kept call as one trace, the shape an exporter of spans wants: the call
+-- is the parent span, each inner event a child; times in CLOCK_MONOTONIC ns.
+function M.trace(call, events)
+	local root = { name = call.func, start = call.ts, stop = call.ts + call.latency,
+		pid = call.pid, goid = call.goid, event = call.event, children = {} }
+	for i, e in ipairs(events) do
+		root.children[i] = { name = e.func, start = e.ts, stop = e.ts + (e.latency or 0),
+			goid = e.goid, parent_goid = e.parent_goid, event = e }
+	end
+	return root
 end
 
 setmetatable(M, { __call = function(_, opts) return M.new(opts) end })

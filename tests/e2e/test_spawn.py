@@ -191,9 +191,13 @@ local s = speculate{{
 	max_calls = tonumber(luprobe.args.max_calls),
 	on_keep = function(call, events)
 		local others, last = 0, 0
-		for _, e in ipairs(events) do
+		local t = speculate.trace(call, events)
+		if #t.children ~= #events or t.stop - t.start ~= call.latency then others = 99 end
+		for i, e in ipairs(events) do
 			if e.args.req ~= call.args.req or e.scope_goid ~= call.goid then others = others + 1 end
 			if e.ts < last then others = others + 1 end
+			local c = t.children[i]
+			if c.start < t.start or c.stop > t.stop or c.event ~= e then others = others + 1 end
 			last = e.ts
 		end
 		print(("kept %d slow %s events %d others %d dropped %d")
