@@ -351,6 +351,11 @@ int lua_probe__new(lua_State *L)
 	if (spawned && lua_isnil(L, -1))
 		return luaL_error(L, "probe: 'spawned = true' needs 'within = q': it follows the "
 				     "goroutines started inside calls of q");
+	/* the kernel's maps and TLS reads are sized for it at load */
+	if (spawned && (state & LUA_HOST_ATTACHED) &&
+	    !check_probe(L, -1)->p->scope_spawn)
+		return luaL_error(L, "probe: spawned = true on a probe created after attach(); "
+				     "create it in the main chunk");
 	lp = lua_newuserdatauv(L, sizeof(*lp), 0);
 	lp->p = NULL;
 	luaL_setmetatable(L, PROBE_MT);

@@ -166,13 +166,17 @@ on_exit(function() print(("within %d spawned %d started inside %d"):format(a, b,
         raise Skip("no release binary of esbuild (tests/gobins.sh)")
 
 
-def test_spawned_needs_within_and_a_boolean():
+def test_spawned_needs_within_a_boolean_and_the_main_chunk():
     for spec, msg in (
             ('probe{ func = "main.inner", spawned = true }',
              "probe: 'spawned = true' needs 'within = q': it follows the goroutines started "
              "inside calls of q"),
             ('probe{ func = "main.inner", within = probe("main.handle"), spawned = 1 }',
-             "probe: 'spawned' must be a boolean")):
+             "probe: 'spawned' must be a boolean"),
+            ('local h = probe("main.handle") attach() '
+             'probe{ func = "main.inner", within = h, spawned = true }',
+             "probe: spawned = true on a probe created after attach(); create it in the main "
+             "chunk")):
         code, _, err = _run(spec, "-n", "1")
         expect_eq(code, 1, f"{spec}: exit code")
         expect(msg in err, f"{spec}: {err}")
