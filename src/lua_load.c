@@ -6,6 +6,7 @@
  * standard library). No native modules.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,48 +14,89 @@
 #include <sys/stat.h>
 #include "log.h"
 #include "lua_int.h"
+#include "trust.h"
 
-static void set_path(lua_State *L, const struct lua_opts *o)
+#if defined(__x86_64__)
+#define LP_MULTIARCH "x86_64-linux-gnu"
+#elif defined(__aarch64__)
+#define LP_MULTIARCH "aarch64-linux-gnu"
+#else
+#define LP_MULTIARCH "unknown"
+#endif
+
+/* Pure-Lua modules of Lua 5.4 (LuaRocks, Debian), and of 5.3 (some Debian packages stop there) */
+static const char *const system_dirs[] = {
+	"/usr/local/share/lua/5.4", "/usr/local/lib/lua/5.4", "/usr/share/lua/5.4",
+	"/usr/local/share/lua/5.3", "/usr/share/lua/5.3",
+};
+/* Where Lua 5.4 would find native modules: luprobe only says why it does not load them */
+static const char native_path[] = "/usr/local/lib/lua/5.4/?.so;"
+				  "/usr/lib/" LP_MULTIARCH "/lua/5.4/?.so;"
+				  "/usr/lib/lua/5.4/?.so;"
+				  "/usr/local/lib/lua/5.4/loadall.so";
+
+/* Who may have written the code luprobe loads (trust.h); set once per process. */
+static struct trust trust;
+static bool trust_set;
+
+static void add_dir(struct strbuf *sb, const char *d)
+{
+	sb_printf(sb, "%s/?.lua;%s/?/init.lua;", d, d);
+}
+
+/* The installed standard library: next to the binary in a build tree, and installed. */
+static void stdlib_path(struct strbuf *sb)
+{
+	char exe[4096], *slash;
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			sb_printf(sb, "%s/../lua/?.lua;%s/../lua/?/init.lua;", exe, exe);
+		}
+	}
+	sb_printf(sb, "%s/?.lua;%s/?/init.lua", LUPROBE_LUADIR, LUPROBE_LUADIR);
+}
+
+/*
+ * package.path: the script's directory, -I, LUPROBE_PATH, the system's Lua
+ * directories, the standard library. Returns the standard library's own
+ * path, which alone serves the luprobe.* names (see l_searcher_text).
+ */
+static void set_path(lua_State *L, const struct lua_opts *o, struct strbuf *lib)
 {
 	struct strbuf sb;
 	const char *env = getenv("LUPROBE_PATH");
-	char exe[4096];
-	ssize_t n;
-	int i;
+	size_t i;
+	int k;
 
 	sb_init(&sb);
 	if (o->script) {
 		const char *slash = strrchr(o->script, '/');
 
 		if (slash)
-			sb_printf(&sb, "%.*s/?.lua;", (int)(slash - o->script),
-				  o->script);
+			sb_printf(&sb, "%.*s/?.lua;", (int)(slash - o->script), o->script);
 		else
 			sb_puts(&sb, "./?.lua;");
 	}
-	for (i = 0; i < o->nincludes; i++)
-		sb_printf(&sb, "%s/?.lua;%s/?/init.lua;", o->includes[i], o->includes[i]);
+	for (k = 0; k < o->nincludes; k++)
+		add_dir(&sb, o->includes[k]);
 	if (env && *env) {
 		char *copy = strdup(env), *save = NULL, *d;
 
 		for (d = copy ? strtok_r(copy, ":", &save) : NULL; d;
 		     d = strtok_r(NULL, ":", &save))
-			sb_printf(&sb, "%s/?.lua;%s/?/init.lua;", d, d);
+			add_dir(&sb, d);
 		free(copy);
 	}
-	/* the standard library: next to the binary in a build tree, else installed */
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		char *slash;
-
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = '\0';
-			sb_printf(&sb, "%s/../lua/?.lua;%s/../lua/?/init.lua;", exe, exe);
-		}
-	}
-	sb_printf(&sb, "%s/?.lua;%s/?/init.lua", LUPROBE_LUADIR, LUPROBE_LUADIR);
+	for (i = 0; i < sizeof(system_dirs) / sizeof(*system_dirs); i++)
+		add_dir(&sb, system_dirs[i]);
+	stdlib_path(lib);
+	sb_puts(&sb, sb_str(lib));
 	lua_getglobal(L, "package");
 	lua_pushstring(L, sb_str(&sb));
 	lua_setfield(L, -2, "path");
@@ -87,6 +129,11 @@ static int load_file(lua_State *L, const char *path)
 	/* a module that is a FIFO would block luprobe, a device be read forever */
 	if (path && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
 		lua_pushfstring(L, "%s: not a regular file (%s)", path, lp_filekind(st.st_mode));
+		return LUA_ERRFILE;
+	}
+	if (path && trust__file(&trust, path)) {
+		lua_pushstring(L, lp_lasterr());
+		lp_clearerr();
 		return LUA_ERRFILE;
 	}
 	err = luaL_loadfilex(L, path, "t");
@@ -150,9 +197,11 @@ static int l_dofile_text(lua_State *L)
 /*
  * package.searchpath without opening the candidates (it opens each one to see
  * whether it is readable, and a FIFO on the path would block): pushes the
- * first readable file, or Lua's "no file '...'" message and returns false.
+ * first readable file and returns 1, or pushes Lua's "no file '...'" message
+ * and returns 0. Privileged, every directory looked in must be trusted (a
+ * module could be planted in it): -1 and why, if one is not.
  */
-static bool search_path(lua_State *L, const char *name, const char *path)
+static int search_path(lua_State *L, const char *name, const char *path, bool check)
 {
 	const char *p, *semi;
 	int n = 0; /* the message so far is on the stack (0 or 1 value) */
@@ -167,10 +216,17 @@ static bool search_path(lua_State *L, const char *name, const char *path)
 			lua_pushlstring(L, p, len);
 			luaL_gsub(L, lua_tostring(L, -1), LUA_PATH_MARK, name);
 			lua_remove(L, -2);
+			if (check && trust__candidate(&trust, lua_tostring(L, -1))) {
+				lua_pushstring(L, lp_lasterr());
+				lp_clearerr();
+				lua_replace(L, -(n + 3)); /* over the name */
+				lua_pop(L, n + 1);
+				return -1;
+			}
 			if (access(lua_tostring(L, -1), R_OK) == 0) {
 				lua_replace(L, -(n + 2)); /* over the name */
 				lua_pop(L, n);
-				return true;
+				return 1;
 			}
 			lua_pushfstring(L, n ? "\n\tno file '%s'" : "no file '%s'",
 					lua_tostring(L, -1));
@@ -185,27 +241,15 @@ static bool search_path(lua_State *L, const char *name, const char *path)
 	if (!n)
 		lua_pushliteral(L, "");
 	lua_remove(L, -2); /* the name */
-	return false;
+	return 0;
 }
 
-/* package.searchers[2]: modules on package.path, as source text only */
-static int l_searcher_text(lua_State *L)
+/* Raise "script.lua:LINE: module 'name': why", naming the require() that asked. */
+static int module_error(lua_State *L, const char *name, const char *why)
 {
-	const char *name = luaL_checkstring(L, 1), *path;
 	lua_Debug ar;
 	int level;
 
-	lua_getfield(L, lua_upvalueindex(1), "path");
-	if (!lua_isstring(L, -1))
-		return luaL_error(L, "'package.path' must be a string");
-	if (!search_path(L, name, lua_tostring(L, -1)))
-		return 1; /* "no file ..." for require's message */
-	path = lua_tostring(L, -1);
-	if (load_file(L, path) == LUA_OK) {
-		lua_pushvalue(L, -2);
-		return 2; /* the loader and the file, as Lua's searcher returns them */
-	}
-	/* name the require() in the script that asked for it */
 	for (level = 1; lua_getstack(L, level, &ar); level++) {
 		lua_getinfo(L, "Sl", &ar);
 		if (ar.currentline > 0) {
@@ -215,11 +259,62 @@ static int l_searcher_text(lua_State *L)
 	}
 	if (!lua_getstack(L, level, &ar))
 		lua_pushliteral(L, "");
-	return luaL_error(L, "%smodule '%s': %s", lua_tostring(L, -1), name, lua_tostring(L, -2));
+	return luaL_error(L, "%smodule '%s': %s", lua_tostring(L, -1), name, why);
+}
+
+/* luprobe and luprobe.*: the installed library's, whatever else is on the path */
+static bool is_std_name(const char *name)
+{
+	return strcmp(name, "luprobe") == 0 || strncmp(name, "luprobe.", 8) == 0;
+}
+
+/*
+ * package.searchers[2]: modules on package.path, as source text only; the
+ * luprobe.* names only on the standard library's path (upvalue 2).
+ */
+static int l_searcher_text(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1), *path;
+	int found;
+
+	if (is_std_name(name)) {
+		lua_pushvalue(L, lua_upvalueindex(2));
+	} else {
+		lua_getfield(L, lua_upvalueindex(1), "path");
+		if (!lua_isstring(L, -1))
+			return luaL_error(L, "'package.path' must be a string");
+	}
+	found = search_path(L, name, lua_tostring(L, -1), true);
+	if (found < 0)
+		return module_error(L, name, lua_tostring(L, -1));
+	if (!found)
+		return 1; /* "no file ..." for require's message */
+	path = lua_tostring(L, -1);
+	if (load_file(L, path) == LUA_OK) {
+		lua_pushvalue(L, -2);
+		return 2; /* the loader and the file, as Lua's searcher returns them */
+	}
+	return module_error(L, name, lua_tostring(L, -1));
+}
+
+/* package.searchers[3]: a native module where Lua 5.4 would load one is refused, saying why */
+static int l_searcher_native(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+	char msg[PATH_MAX + 300];
+
+	if (search_path(L, name, native_path, false) <= 0)
+		return 1;
+	snprintf(msg, sizeof(msg),
+		 "%s is a native (C) module: luprobe loads Lua source only (native code "
+		 "would run unchecked inside the tracer, with its privileges); use a pure-Lua "
+		 "module",
+		 lua_tostring(L, -1));
+	return module_error(L, name, msg);
 }
 
 /* load, loadfile, dofile and require's file searcher, for source text only */
-static void text_only(lua_State *L)
+static void text_only(lua_State *L, const char *lib)
 {
 	lua_getglobal(L, "load");
 	lua_pushcclosure(L, l_load_text, 1);
@@ -229,15 +324,26 @@ static void text_only(lua_State *L)
 	lua_getglobal(L, "package");
 	lua_getfield(L, -1, "searchers");
 	lua_pushvalue(L, -2);
-	lua_pushcclosure(L, l_searcher_text, 1);
+	lua_pushstring(L, lib);
+	lua_pushcclosure(L, l_searcher_text, 2);
 	lua_rawseti(L, -2, 2);
+	lua_pushcfunction(L, l_searcher_native);
+	lua_rawseti(L, -2, 3);
 	lua_pop(L, 2);
 }
 
 void lua_load__open(lua_State *L, const struct lua_opts *opts)
 {
-	text_only(L);
-	set_path(L, opts);
+	struct strbuf lib;
+
+	if (!trust_set) {
+		trust__init(&trust);
+		trust_set = true;
+	}
+	sb_init(&lib);
+	set_path(L, opts, &lib);
+	text_only(L, sb_str(&lib));
+	sb_free(&lib);
 }
 
 int lua_api__load_script(struct lua_script *ls, const char *code)
