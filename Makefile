@@ -210,7 +210,7 @@ fuzz_deps_gobin :=
 fuzz_deps_godwarf := plan plan_prune
 fuzz_deps_typespec := plan plan_prune
 fuzz_deps_predicate := predicate plan plan_prune
-fuzz_deps_lua := lua_script lua_load lua_probe lua_event lua_globals event decode decode_text \
+fuzz_deps_lua := lua_script lua_load trust lua_probe lua_event lua_globals event decode decode_text \
 	decode_json decode_lua probe resolve binary compile bounded tracer ring plan plan_prune \
 	predicate lualloc output strbuf util
 fuzz_objs = $(patsubst %,$(FUZZ_OUT)/obj/%.o,$(fuzz_deps_$(1)) log)

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include "binary.h"
 #include "debugfile.h"
 #include "rtype.h"
@@ -31,7 +33,7 @@ struct godwarf *binary__dwarf(struct binary *b)
 		if (!gobin__info(b->gb)->has_dwarf && !b->debug_path)
 			find_debug(b);
 		if (gobin__info(b->gb)->has_dwarf) {
-			if (godwarf__open(b->path, b->ts, &b->dw) < 0)
+			if (godwarf__open_fd(b->fd, b->path, b->ts, &b->dw) < 0)
 				b->dw = NULL;
 		} else if (b->debug_path && godwarf__open(b->debug_path, b->ts, &b->dw) < 0) {
 			b->dw = NULL;
@@ -147,21 +149,41 @@ static int16_t tls_offset(const struct gobin *gb)
 
 int binary__open(const char *path, struct binary **out)
 {
+	int fd = gobin__open_file(path);
+
+	if (fd < 0) {
+		*out = NULL;
+		return fd;
+	}
+	return binary__open_fd(path, fd, out);
+}
+
+int binary__open_fd(const char *path, int fd, struct binary **out)
+{
 	const struct gobin_info *info;
 	struct binary *b;
+	struct stat st;
 	int err;
 
 	*out = NULL;
 	b = calloc(1, sizeof(*b));
-	if (!b)
+	if (!b) {
+		close(fd);
 		return -ENOMEM;
+	}
+	b->fd = fd;
+	snprintf(b->fdpath, sizeof(b->fdpath), "/proc/self/fd/%d", fd);
+	if (fstat(fd, &st) == 0) {
+		b->dev = st.st_dev;
+		b->ino = st.st_ino;
+	}
 	b->path = strdup(path);
 	b->ts = gotypes__new();
 	if (!b->path || !b->ts) {
 		err = -ENOMEM;
 		goto fail;
 	}
-	err = gobin__open(path, &b->gb);
+	err = gobin__open_fd(fd, path, &b->gb);
 	if (err)
 		goto fail;
 	info = gobin__info(b->gb);
@@ -177,13 +199,22 @@ int binary__open(const char *path, struct binary **out)
 	 * table had to guess for.
 	 */
 	if (info->has_dwarf && (b->rt.go_minor != info->go_minor || !info->go_version[0]))
-		goruntime__from_dwarf(path, &b->rt);
+		goruntime__from_dwarf(b->fdpath, &b->rt);
 	b->tls_off = tls_offset(b->gb);
 	*out = b;
 	return 0;
 fail:
 	binary__free(b);
 	return err;
+}
+
+bool binary__replaced(const struct binary *b)
+{
+	struct stat st;
+
+	if (strncmp(b->path, "/proc/", 6) == 0)
+		return false;
+	return stat(b->path, &st) < 0 || st.st_dev != b->dev || st.st_ino != b->ino;
 }
 
 struct rtypes *binary__rtypes(struct binary *b)
@@ -227,6 +258,8 @@ void binary__free(struct binary *b)
 	gobin__free(b->gb);
 	gotypes__free(b->ts);
 	free(b->path);
+	if (b->fd >= 0)
+		close(b->fd);
 	free(b);
 }
 

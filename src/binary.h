@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "callsites.h"
 #include "disasm.h"
 #include "gobin.h"
@@ -19,7 +20,18 @@
 #include "gotype.h"
 
 struct binary {
-	char *path;
+	char *path; /* as given (a target's path, or /proc/PID/exe) */
+	/*
+	 * The file read, open for the whole run: ELF, pclntab and DWARF come
+	 * from it and its probes are attached through fdpath (/proc/self/fd/N),
+	 * so to this inode whatever path names later.
+	 */
+	int fd;
+	char fdpath[32];
+	dev_t dev;
+	ino_t ino;
+	bool by_path;  /* opened by its path (target =), not as a process's executable */
+	bool replaced; /* path names another file now (binary__replaced); said once */
 	struct gobin *gb;
 	struct gotypes *ts;
 	struct godwarf *dw;
@@ -50,6 +62,14 @@ struct binary {
  * Errors are recorded with lp_seterr() when they need saying.
  */
 int binary__open(const char *path, struct binary **out);
+/* The same for the file open at fd (taken: closed on failure or by binary__free). */
+int binary__open_fd(const char *path, int fd, struct binary **out);
+
+/*
+ * Does b's path name another file than the one read (renamed over, deleted)?
+ * Paths of the /proc/PID/exe kind name an inode, never another file.
+ */
+bool binary__replaced(const struct binary *b);
 void binary__free(struct binary *b); /* accepts NULL */
 
 /*

@@ -203,8 +203,8 @@ static void take_bounded(lua_State *L, struct probe_spec *sp)
 }
 
 static const char *const spec_fields[] = {
-	"func",	  "target", "args",   "ret",   "mode",	"stack", "enabled",
-	"within", "where",  "strcap", "elems", "deref", "limit", "debug", "spawned", NULL,
+	"func",	  "target", "args",  "ret",   "mode",  "stack",	  "enabled",  "within", "where",
+	"strcap", "elems",  "deref", "limit", "debug", "spawned", "replaced", NULL,
 };
 
 static void check_fields(lua_State *L, int idx)
@@ -287,6 +287,14 @@ static void parse_spec(lua_State *L, int idx, struct probe_spec *sp)
 	sp->popts.elems = opt_int(L, idx, "elems", 8, 1, 256);
 	sp->popts.depth = opt_int(L, idx, "deref", 1, 0, 3);
 	sp->limit = opt_int(L, idx, "limit", 1000, 1, 100000);
+	lua_getfield(L, idx, "replaced");
+	mode = lua_tostring(L, -1);
+	if (mode && strcmp(mode, "resolve") == 0)
+		sp->follow_path = true;
+	else if ((mode && strcmp(mode, "keep") != 0) || (!mode && !lua_isnil(L, -1)))
+		luaL_error(L, "probe: 'replaced' must be \"keep\" (stay on the file read) or "
+			      "\"resolve\" (resolve again in the file target = names now)");
+	lua_pop(L, 1);
 }
 
 /* ---- probe objects ---- */
@@ -352,8 +360,7 @@ int lua_probe__new(lua_State *L)
 		return luaL_error(L, "probe: 'spawned = true' needs 'within = q': it follows the "
 				     "goroutines started inside calls of q");
 	/* the kernel's maps and TLS reads are sized for it at load */
-	if (spawned && (state & LUA_HOST_ATTACHED) &&
-	    !check_probe(L, -1)->p->scope_spawn)
+	if (spawned && (state & LUA_HOST_ATTACHED) && !check_probe(L, -1)->p->scope_spawn)
 		return luaL_error(L, "probe: spawned = true on a probe created after attach(); "
 				     "create it in the main chunk");
 	lp = lua_newuserdatauv(L, sizeof(*lp), 0);

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include "disasm.h"
 #include "log.h"
 #include "probe.h"
@@ -11,24 +14,50 @@
 
 #define DEFAULT_LIMIT 1000
 
-int probe_set__binary(struct probe_set *ps, const char *path, struct binary **out)
+int probe_set__binary(struct probe_set *ps, const char *path, int fd, struct binary **out)
 {
+	bool by_path = fd < 0;
 	struct binary *b;
+	struct stat st;
 	int err;
 
-	for (b = ps->bins; b; b = b->next) {
-		if (strcmp(b->path, path) == 0) {
-			*out = b;
-			return 0;
+	if (by_path) {
+		/* a path: the file read first stands for it all run, unless it was resolved again */
+		for (b = ps->bins; b; b = b->next) {
+			if (b->by_path && !b->replaced && strcmp(b->path, path) == 0) {
+				*out = b;
+				return 0;
+			}
+		}
+		fd = gobin__open_file(path);
+		if (fd < 0)
+			return fd;
+	} else {
+		/* a process's executable: the inode it runs */
+		fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (fd < 0 || fstat(fd, &st) < 0) {
+			err = -errno;
+			lp_seterr("%s: %s", path, strerror(-err));
+			if (fd >= 0)
+				close(fd);
+			return err;
+		}
+		for (b = ps->bins; b; b = b->next) {
+			if (b->dev == st.st_dev && b->ino == st.st_ino) {
+				close(fd);
+				*out = b;
+				return 0;
+			}
 		}
 	}
-	err = binary__open(path, &b);
+	err = binary__open_fd(path, fd, &b);
 	if (!err && ps->debug_file)
 		err = binary__set_debug(b, ps->debug_file);
 	if (err) {
 		binary__free(b);
 		return err;
 	}
+	b->by_path = by_path;
 	b->next = ps->bins;
 	ps->bins = b;
 	*out = b;
@@ -157,7 +186,8 @@ int probe__attach(struct probe_set *ps, struct probe *p)
 			cookies[n] = ap->cookie;
 			which[n++] = j;
 		}
-		err = tracer__attach(ps->tracer, first->bin->path, offsets, cookies, n, first->pid);
+		err = tracer__attach(ps->tracer, first->bin->fdpath, first->bin->path, offsets,
+				     cookies, n, first->pid);
 		while (!err && n)
 			p->points[which[--n]].attached = true;
 	}

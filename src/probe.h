@@ -55,6 +55,8 @@ struct probe_spec {
 	bool enabled;	/* start enabled (default true) */
 	char *where;	/* predicate */
 	uint32_t limit; /* most functions a glob may match */
+	/* replaced = "resolve": target = renamed over before attach: resolve in the new file */
+	bool follow_path;
 	struct plan_opts popts;
 };
 
@@ -152,8 +154,13 @@ void probe_set__needs(const struct probe_set *ps, struct tracer_needs *needs);
 /* Write p's plans again (flags changed: events on or off, scope). */
 int probe__update_plans(struct probe_set *ps, struct probe *p);
 
-/* Open (or find) a binary. */
-int probe_set__binary(struct probe_set *ps, const char *path, struct binary **out);
+/*
+ * Open (or find) a binary: the file at path (fd -1; the first one read stays
+ * the file of that path for the run), or the file open at fd (a process's
+ * executable: found by its inode, or opened from a duplicate of fd; path
+ * names it in messages).
+ */
+int probe_set__binary(struct probe_set *ps, const char *path, int fd, struct binary **out);
 
 /*
  * Process pid no longer runs what p's points for it were made for (it

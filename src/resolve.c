@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fnmatch.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,8 @@ static int prepare_callsites(struct probe *p, struct binary *b, const struct gob
 	return err;
 }
 
-static int resolve_funcs(struct probe_set *ps, struct probe *p, const char *path, pid_t pid);
+static int resolve_funcs(struct probe_set *ps, struct probe *p, const char *path, int fd,
+			 pid_t pid);
 
 /* The recovery site of b and the plan its cookie names (made once per binary). */
 static int binary__recovery(struct probe_set *ps, struct binary *b)
@@ -284,14 +286,20 @@ static bool first_of_name(const struct gobin_func **funcs, size_t i)
 
 int probe__resolve(struct probe_set *ps, struct probe *p, const char *path, pid_t pid)
 {
-	int err = resolve_funcs(ps, p, path, pid);
+	return probe__resolve_fd(ps, p, path, -1, pid);
+}
+
+int probe__resolve_fd(struct probe_set *ps, struct probe *p, const char *path, int fd, pid_t pid)
+{
+	int err = resolve_funcs(ps, p, path, fd, pid);
 
 	if (!err && p->scope)
 		err = probe__scope_points(ps, p);
 	return err;
 }
 
-static int resolve_funcs(struct probe_set *ps, struct probe *p, const char *path, pid_t pid)
+static int resolve_funcs(struct probe_set *ps, struct probe *p, const char *path, int fd,
+			 pid_t pid)
 {
 	const struct probe_spec *sp = &p->spec;
 	const struct gobin_func **funcs = NULL, *one;
@@ -302,7 +310,7 @@ static int resolve_funcs(struct probe_set *ps, struct probe *p, const char *path
 	bool normal;
 	int err;
 
-	err = probe_set__binary(ps, path, &b);
+	err = probe_set__binary(ps, path, fd, &b);
 	if (!err && sp->debug)
 		err = binary__set_debug(b, sp->debug);
 	if (err)
@@ -593,4 +601,76 @@ int probe__add_agg(struct probe_set *ps, struct probe *p, struct agg_req *req,
 	}
 	p->naggs++;
 	return 0;
+}
+
+/* Forget p's points in b not attached yet. */
+static void drop_points(struct probe *p, const struct binary *b)
+{
+	size_t i, k;
+
+	for (i = 0, k = 0; i < p->npoints; i++)
+		if (p->points[i].bin != b || p->points[i].attached)
+			p->points[k++] = p->points[i];
+	p->npoints = k;
+}
+
+static bool uses(const struct probe *p, const struct binary *b)
+{
+	size_t i;
+
+	for (i = 0; i < p->npoints; i++)
+		if (p->points[i].bin == b)
+			return true;
+	return false;
+}
+
+/* b's path names another file: say so, and resolve again the probes that ask for it. */
+static int on_replaced(struct probe_set *ps, struct binary *b)
+{
+	struct stat st;
+	size_t i, follow = 0;
+	bool gone = stat(b->path, &st) < 0;
+	int err = 0;
+
+	b->replaced = true; /* its path leads to the new file from now on */
+	for (i = 0; i < ps->nprobes; i++)
+		follow += ps->probes[i]->spec.follow_path && uses(ps->probes[i], b);
+	if (gone)
+		fprintf(stderr,
+			"luprobe: %s no longer exists (removed after luprobe read it): the probes "
+			"stay on the file read, and its processes are traced\n",
+			b->path);
+	else if (!follow)
+		fprintf(stderr,
+			"luprobe: %s now names another file than the one luprobe read: the "
+			"probes stay on the file read (its processes are traced, the new file's "
+			"are not); replaced = \"resolve\" in a probe resolves it in the new file\n",
+			b->path);
+	else
+		fprintf(stderr,
+			"luprobe: %s now names another file than the one luprobe read: %zu "
+			"probe%s with replaced = \"resolve\" %s resolved in the new file, the "
+			"others stay on the file read\n",
+			b->path, follow, follow == 1 ? "" : "s", follow == 1 ? "is" : "are");
+	for (i = 0; i < ps->nprobes && !err && !gone; i++) {
+		struct probe *p = ps->probes[i];
+
+		if (!p->spec.follow_path || !uses(p, b))
+			continue;
+		drop_points(p, b);
+		err = probe__resolve(ps, p, b->path, -1);
+	}
+	return err;
+}
+
+int probe_set__check_replaced(struct probe_set *ps)
+{
+	struct binary *b;
+	int err = 0;
+
+	/* new binaries are put first: those opened by on_replaced are not looked at */
+	for (b = ps->bins; b && !err; b = b->next)
+		if (b->by_path && !b->replaced && binary__replaced(b))
+			err = on_replaced(ps, b);
+	return err;
 }

@@ -17,6 +17,8 @@
  * binary. May be called several times for several targets.
  */
 int probe__resolve(struct probe_set *ps, struct probe *p, const char *path, pid_t pid);
+/* The same in the file open at fd (a process's executable), named path in messages. */
+int probe__resolve_fd(struct probe_set *ps, struct probe *p, const char *path, int fd, pid_t pid);
 
 /*
  * p scopes other probes: for every binary and process it is resolved for,
@@ -33,5 +35,14 @@ int probe__scope_points(struct probe_set *ps, struct probe *p);
  */
 int probe__add_agg(struct probe_set *ps, struct probe *p, struct agg_req *req,
 		   enum agg_keykind *keykind);
+
+/*
+ * Before probes are attached: does the path of a binary opened by path
+ * (target =) name another file than the one read? Then say so once; the
+ * probes stay on the file read (attached through its open fd), except those
+ * with replaced = "resolve", resolved again in the file the path names now.
+ * 0, or -errno with lp_seterr() if resolving again failed.
+ */
+int probe_set__check_replaced(struct probe_set *ps);
 
 #endif

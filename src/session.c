@@ -278,7 +278,7 @@ static int cover_target(struct session *s, const struct target *t)
 
 		if (p->spec.target)
 			continue;
-		err = probe__resolve(&s->ps, p, t->path, t->pid);
+		err = probe__resolve_fd(&s->ps, p, t->path, t->exe_fd, t->pid);
 		if (!err && s->attached)
 			err = probe__attach(&s->ps, p);
 		if (err)
@@ -301,7 +301,10 @@ static int resolve_probe(struct session *s, struct probe *p)
 		return -EINVAL;
 	}
 	for (i = 0; !p->spec.target && i < s->ntargets && !err; i++)
-		err = probe__resolve(&s->ps, p, s->targets[i].path, s->targets[i].pid);
+		err = probe__resolve_fd(&s->ps, p, s->targets[i].path, s->targets[i].exe_fd,
+					s->targets[i].pid);
+	if (!err && s->attached)
+		err = probe_set__check_replaced(&s->ps);
 	if (!err && s->attached)
 		err = probe__attach(&s->ps, p);
 	return err;
@@ -385,7 +388,8 @@ static void on_exec(struct session *s, const struct lp_rec *rec)
 	ino = t->ino;
 	lp_clearerr();
 	if (target__exe(t) == 0 && t->dev == dev && t->ino == ino)
-		for (keep = s->ps.bins; keep && strcmp(keep->path, t->path) != 0; keep = keep->next)
+		for (keep = s->ps.bins; keep && (keep->dev != dev || keep->ino != ino);
+		     keep = keep->next)
 			;
 	tracer__detach_pid(s->tracer, t->pid);
 	for (i = 0; i < s->ps.nprobes; i++)
@@ -444,6 +448,10 @@ int session__attach(struct session *s)
 	if (s->attached)
 		return 0;
 	lp_clearerr();
+	/* probes attach to the files read; a path that names another one now is news */
+	err = probe_set__check_replaced(&s->ps);
+	if (err)
+		return err;
 	/* a probe that only feeds aggregations sends no events */
 	for (i = 0; i < s->ps.nprobes; i++) {
 		err = probe__update_plans(&s->ps, s->ps.probes[i]);

@@ -162,6 +162,25 @@ int target_user__become(const struct target_user *u)
 	return 0;
 }
 
+/*
+ * In the launched child: execute the file luprobe read (exe_fd), not what
+ * its path names by now. The user it runs as must be allowed to execute the
+ * path, as with execv. A #! script runs by its path: its interpreter opens
+ * it by name, and the fd is closed at exec.
+ */
+static void exec_read(const struct target *t, char *const argv[], bool script)
+{
+	extern char **environ;
+
+	if (t->exe_fd < 0 || script) {
+		execv(t->path, argv);
+		return;
+	}
+	if (access(t->path, X_OK) < 0)
+		return;
+	fexecve(t->exe_fd, argv, environ);
+}
+
 int target__launch(char *const argv[], const struct target_user *as, struct target *t)
 {
 	int go[2] = {-1, -1}, errp[2] = {-1, -1};
@@ -172,7 +191,7 @@ int target__launch(char *const argv[], const struct target_user *as, struct targ
 	int err;
 
 	memset(t, 0, sizeof(*t));
-	t->pidfd = t->go_fd = t->err_fd = -1;
+	t->pidfd = t->go_fd = t->err_fd = t->exe_fd = -1;
 	err = resolve_command(argv[0], t->path, sizeof(t->path));
 	if (err) {
 		if (err == -EINVAL)
@@ -183,8 +202,9 @@ int target__launch(char *const argv[], const struct target_user *as, struct targ
 			lp_seterr("%s: cannot execute: %s", argv[0], strerror(-err));
 		return err;
 	}
-	/* the file it will run: an exec later is told from it by its identity */
-	if (stat(t->path, &st) == 0) {
+	/* the file it will run, read and probed: an exec later is told from it by its identity */
+	t->exe_fd = open(t->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (t->exe_fd >= 0 ? fstat(t->exe_fd, &st) == 0 : stat(t->path, &st) == 0) {
 		t->dev = st.st_dev;
 		t->ino = st.st_ino;
 	}
@@ -193,7 +213,7 @@ int target__launch(char *const argv[], const struct target_user *as, struct targ
 	if (interp[0] && access(interp, X_OK) < 0) {
 		err = -errno;
 		exec_error(t->path, -err);
-		return err;
+		goto fail;
 	}
 	if (pipe2(go, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		err = -errno;
@@ -230,7 +250,7 @@ int target__launch(char *const argv[], const struct target_user *as, struct targ
 		 * after the user switch, which clears it.
 		 */
 		prctl(PR_SET_PDEATHSIG, SIGCONT);
-		execv(t->path, argv);
+		exec_read(t, argv, interp[0] != '\0');
 		e = errno;
 		if (write(errp[1], &e, sizeof(e)) < 0)
 			_exit(127);
@@ -245,6 +265,9 @@ int target__launch(char *const argv[], const struct target_user *as, struct targ
 	t->pidfd = pidfd_open(pid);
 	return 0;
 fail:
+	if (t->exe_fd >= 0)
+		close(t->exe_fd);
+	t->exe_fd = -1;
 	if (go[0] >= 0) {
 		close(go[0]);
 		close(go[1]);
@@ -315,7 +338,7 @@ int target__open_pid(pid_t pid, struct target *t)
 	int err;
 
 	memset(t, 0, sizeof(*t));
-	t->pidfd = t->go_fd = t->err_fd = -1;
+	t->pidfd = t->go_fd = t->err_fd = t->exe_fd = -1;
 	t->pid = pid;
 	if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH)) {
 		lp_seterr("process %d: no such process", (int)pid);
@@ -362,12 +385,25 @@ int target__exe(struct target *t)
 	char link[64], path[PATH_MAX];
 	struct stat st;
 	ssize_t n;
+	int fd, err;
 
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)t->pid);
-	if (stat(link, &st) < 0)
-		return -errno;
-	if (st.st_dev == t->dev && st.st_ino == t->ino)
+	/* the file it runs, open: no later rename can put another one in its place */
+	fd = open(link, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 ? fstat(fd, &st) < 0 : stat(link, &st) < 0) {
+		err = -errno;
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	if (st.st_dev == t->dev && st.st_ino == t->ino && (t->exe_fd >= 0 || fd < 0)) {
+		if (fd >= 0)
+			close(fd);
 		return 0;
+	}
+	if (t->exe_fd >= 0)
+		close(t->exe_fd);
+	t->exe_fd = fd;
 	t->dev = st.st_dev;
 	t->ino = st.st_ino;
 	n = readlink(link, path, sizeof(path) - 1);
@@ -457,5 +493,7 @@ void target__close(struct target *t)
 		close(t->go_fd);
 	if (t->err_fd >= 0)
 		close(t->err_fd);
-	t->pidfd = t->go_fd = t->err_fd = -1;
+	if (t->exe_fd >= 0)
+		close(t->exe_fd);
+	t->pidfd = t->go_fd = t->err_fd = t->exe_fd = -1;
 }

@@ -32,6 +32,12 @@ struct target {
 	int err_fd;	     /* launched: read end of the exec-error pipe */
 	dev_t dev;	     /* the executable's file, to tell whether an exec changed it */
 	ino_t ino;
+	/*
+	 * That file, open: probes are resolved in and attached to it, and a
+	 * launched command executes it (fexecve), not whatever its path names
+	 * by then. -1 if it could not be opened (paths are used instead).
+	 */
+	int exe_fd;
 	bool watched;	      /* its execs are followed (tracer__watch) */
 	uint64_t untraced_ns; /* time it ran after execs before its probes were back */
 };

@@ -901,7 +901,8 @@ fail:
 	return err;
 }
 
-static void attach_error(const char *path, uint64_t offset, pid_t pid, int err)
+/* path is what the kernel resolves (/proc/self/fd/N), name the binary as the user knows it */
+static void attach_error(const char *name, uint64_t offset, pid_t pid, int err)
 {
 	if (err == -ESRCH)
 		lp_seterr("process %d is gone", pid);
@@ -909,14 +910,14 @@ static void attach_error(const char *path, uint64_t offset, pid_t pid, int err)
 		lp_seterr(
 			"cannot attach a uprobe to %s: %s; run as root, or grant CAP_PERFMON (and "
 			"CAP_SYS_PTRACE for other users' processes)",
-			path, strerror(-err));
+			name, strerror(-err));
 	else
-		lp_seterr("cannot attach a uprobe to %s at offset 0x%lx: %s", path,
+		lp_seterr("cannot attach a uprobe to %s at offset 0x%lx: %s", name,
 			  (unsigned long)offset, strerror(-err));
 }
 
-static int attach_one(struct tracer *t, const char *path, uint64_t offset, pid_t pid,
-		      uint64_t cookie)
+static int attach_one(struct tracer *t, const char *path, const char *name, uint64_t offset,
+		      pid_t pid, uint64_t cookie)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = cookie, .retprobe = false);
 	struct bpf_link *link;
@@ -939,7 +940,7 @@ static int attach_one(struct tracer *t, const char *path, uint64_t offset, pid_t
 	link = bpf_program__attach_uprobe_opts(t->skel->progs.lp_uprobe, pid, path, offset, &uo);
 	if (!link) {
 		err = -errno;
-		attach_error(path, offset, pid, err);
+		attach_error(name, offset, pid, err);
 		return err;
 	}
 	t->link_pids[t->nlinks] = pid;
@@ -947,7 +948,7 @@ static int attach_one(struct tracer *t, const char *path, uint64_t offset, pid_t
 	return 0;
 }
 
-int tracer__attach(struct tracer *t, const char *path, const uint64_t *offsets,
+int tracer__attach(struct tracer *t, const char *path, const char *name, const uint64_t *offsets,
 		   const uint64_t *cookies, size_t n, pid_t pid)
 {
 	size_t i;
@@ -959,7 +960,7 @@ int tracer__attach(struct tracer *t, const char *path, const uint64_t *offsets,
 		return 0;
 	if (!t->multi) {
 		for (i = 0; i < n; i++) {
-			err = attach_one(t, path, offsets[i], pid, cookies[i]);
+			err = attach_one(t, path, name, offsets[i], pid, cookies[i]);
 			if (err)
 				return err;
 			t->nsites++;
@@ -989,7 +990,7 @@ int tracer__attach(struct tracer *t, const char *path, const uint64_t *offsets,
 			       pid);
 	if (fd < 0) {
 		err = -errno;
-		attach_error(path, offsets[0], pid, err);
+		attach_error(name, offsets[0], pid, err);
 		return err;
 	}
 	t->mfd_pids[t->nmfds] = pid;

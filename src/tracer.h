@@ -89,10 +89,12 @@ int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx);
 /*
  * Attach uprobes at file offsets offsets[0..n) of `path`, with cookies[i],
  * for process `pid` (-1: every process running the file): one uprobe_multi
- * link where the kernel has them, else one perf-event link per site. Returns
- * 0 or -errno with lp_seterr().
+ * link where the kernel has them, else one perf-event link per site. The
+ * kernel resolves path to an inode once, here: /proc/self/fd/N attaches to
+ * the file open at N. name is the file in messages. Returns 0 or -errno with
+ * lp_seterr().
  */
-int tracer__attach(struct tracer *t, const char *path, const uint64_t *offsets,
+int tracer__attach(struct tracer *t, const char *path, const char *name, const uint64_t *offsets,
 		   const uint64_t *cookies, size_t n, pid_t pid);
 /*
  * Follow the execs of process pid: each is reported as an LP_REC_EXEC

@@ -71,6 +71,17 @@ struct gobin_func {
  */
 int gobin__open(const char *path, struct gobin **out);
 /*
+ * Open path for reading as gobin__open does (a FIFO does not block): the fd,
+ * or -errno with lp_seterr() ("./x: no such file", "./x: permission denied").
+ */
+int gobin__open_file(const char *path);
+/*
+ * Inspect the file open at fd, named name in messages: what is read is that
+ * file, whatever its path names meanwhile. fd stays the caller's (the map
+ * keeps the file, fd may be closed after).
+ */
+int gobin__open_fd(int fd, const char *name, struct gobin **out);
+/*
  * The same for an image already in memory (e.g. for fuzzing): buf is
  * borrowed, not copied, and must stay unchanged until gobin__free(); name
  * stands for the path in messages.

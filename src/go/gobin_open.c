@@ -30,57 +30,57 @@
 
 /* Open and free */
 
-static int map_file(struct gobin *gb, const char *path)
+int gobin__open_file(const char *path)
+{
+	int fd, err;
+
+	/* O_NONBLOCK: opening a FIFO would wait for a writer; fstat refuses it after */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	err = -errno;
+	if (err == -ENOENT || err == -ENOTDIR)
+		lp_seterr("%s: no such file", path);
+	else if (err == -EACCES || err == -EPERM)
+		lp_seterr("%s: permission denied", path);
+	else
+		lp_seterr("%s: %s", path, strerror(-err));
+	return err;
+}
+
+/* Map the file open at fd (named path in messages); fd stays open. */
+static int map_fd(struct gobin *gb, int fd, const char *path)
 {
 	struct stat st;
-	int fd, err;
 	void *m;
 
-	/* O_NONBLOCK: opening a FIFO would wait for a writer; fstat refuses it below */
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		if (err == -ENOENT || err == -ENOTDIR)
-			lp_seterr("%s: no such file", path);
-		else if (err == -EACCES || err == -EPERM)
-			lp_seterr("%s: permission denied", path);
-		else
-			lp_seterr("%s: %s", path, strerror(-err));
-		return err;
-	}
 	if (fstat(fd, &st) < 0) {
-		err = -errno;
-		lp_seterr("%s: %s", path, strerror(-err));
-		goto cleanup;
+		lp_seterr("%s: %s", path, strerror(errno));
+		return -errno;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		lp_seterr("%s: is a directory", path);
-		err = -EISDIR;
-		goto cleanup;
+		return -EISDIR;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		lp_seterr("%s: not a regular file (%s)", path, lp_filekind(st.st_mode));
-		err = -EINVAL;
-		goto cleanup;
+		return -EINVAL;
 	}
 	if (st.st_size < SELFMAG) {
 		lp_seterr("%s: not an ELF file", path);
-		err = -ENOEXEC;
-		goto cleanup;
+		return -ENOEXEC;
 	}
 	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	if (m == MAP_FAILED) {
-		err = -errno;
+		int err = -errno;
+
 		lp_seterr("%s: cannot map the file: %s", path, strerror(-err));
-		goto cleanup;
+		return err;
 	}
 	gb->map = m;
 	gb->size = (size_t)st.st_size;
 	gb->mapped = true;
-	err = 0;
-cleanup:
-	close(fd);
-	return err;
+	return 0;
 }
 
 static void set_go_facts(struct gobin *gb)
@@ -170,8 +170,8 @@ static int inspect(struct gobin *gb)
 	return 0;
 }
 
-/* Open with the bytes from the file at path (mapped) or from buf (borrowed). */
-static int open_common(const char *path, const void *buf, size_t len, struct gobin **out)
+/* Open with the bytes from the file open at fd (mapped) or from buf (borrowed). */
+static int open_common(const char *path, int fd, const void *buf, size_t len, struct gobin **out)
 {
 	struct gobin *gb;
 	int err;
@@ -194,7 +194,7 @@ static int open_common(const char *path, const void *buf, size_t len, struct gob
 			goto cleanup;
 		}
 	} else {
-		err = map_file(gb, path);
+		err = map_fd(gb, fd, path);
 		if (err)
 			goto cleanup;
 	}
@@ -212,7 +212,20 @@ cleanup:
 
 int gobin__open(const char *path, struct gobin **out)
 {
-	return open_common(path, NULL, 0, out);
+	int fd = gobin__open_file(path), err;
+
+	if (fd < 0) {
+		*out = NULL;
+		return fd;
+	}
+	err = open_common(path, fd, NULL, 0, out);
+	close(fd);
+	return err;
+}
+
+int gobin__open_fd(int fd, const char *name, struct gobin **out)
+{
+	return open_common(name, fd, NULL, 0, out);
 }
 
 int gobin__open_mem(const void *buf, size_t len, const char *name, struct gobin **out)
@@ -222,7 +235,7 @@ int gobin__open_mem(const void *buf, size_t len, const char *name, struct gobin 
 		lp_seterr("%s: not an ELF file", name);
 		return -ENOEXEC;
 	}
-	return open_common(name, buf, len, out);
+	return open_common(name, -1, buf, len, out);
 }
 
 void gobin__free(struct gobin *gb)

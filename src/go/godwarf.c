@@ -1099,7 +1099,7 @@ static bool prepare_sections(Elf *elf)
  * Open from the file at path (buf NULL) or from the image in buf, which
  * libelf reads in place.
  */
-static int open_common(const char *path, void *buf, size_t len, struct gotypes *ts,
+static int open_common(const char *path, int fd, void *buf, size_t len, struct gotypes *ts,
 		       struct godwarf **out)
 {
 	struct godwarf *dw;
@@ -1124,7 +1124,7 @@ static int open_common(const char *path, void *buf, size_t len, struct gotypes *
 	}
 
 	if (!buf) {
-		dw->fd = open(path, O_RDONLY | O_CLOEXEC);
+		dw->fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : open(path, O_RDONLY | O_CLOEXEC);
 		if (dw->fd < 0) {
 			err = -errno;
 			lp_seterr("%s: cannot open: %s", path, strerror(errno));
@@ -1179,7 +1179,12 @@ cleanup:
 
 int godwarf__open(const char *path, struct gotypes *ts, struct godwarf **out)
 {
-	return open_common(path, NULL, 0, ts, out);
+	return open_common(path, -1, NULL, 0, ts, out);
+}
+
+int godwarf__open_fd(int fd, const char *name, struct gotypes *ts, struct godwarf **out)
+{
+	return open_common(name, fd, NULL, 0, ts, out);
 }
 
 int godwarf__open_mem(void *buf, size_t len, const char *name, struct gotypes *ts,
@@ -1190,7 +1195,7 @@ int godwarf__open_mem(void *buf, size_t len, const char *name, struct gotypes *t
 		lp_seterr("%s: not an ELF file", name);
 		return -ENOEXEC;
 	}
-	return open_common(name, buf, len, ts, out);
+	return open_common(name, -1, buf, len, ts, out);
 }
 
 void godwarf__free(struct godwarf *dw)

@@ -27,6 +27,8 @@ struct goparam {
  * that is a normal case), or another -errno with lp_seterr().
  */
 int godwarf__open(const char *path, struct gotypes *ts, struct godwarf **out);
+/* The same for the file open at fd (duplicated, not taken), named name in messages. */
+int godwarf__open_fd(int fd, const char *name, struct gotypes *ts, struct godwarf **out);
 /*
  * The same for an ELF image in memory (e.g. for fuzzing), named name in
  * messages. libelf reads buf in place and the reader edits its section
