@@ -44,19 +44,25 @@ static void add_dir(struct strbuf *sb, const char *d)
 	sb_printf(sb, "%s/?.lua;%s/?/init.lua;", d, d);
 }
 
-/* The installed standard library: next to the binary in a build tree, and installed. */
+/*
+ * The installed standard library: next to the binary in a build tree (only
+ * if there: a binary in /tmp/x would otherwise look in /tmp/lua, which
+ * anyone could make), and installed.
+ */
 static void stdlib_path(struct strbuf *sb)
 {
 	char exe[4096], *slash;
+	struct stat st;
 	ssize_t n;
 
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 16);
 	if (n > 0) {
 		exe[n] = '\0';
 		slash = strrchr(exe, '/');
 		if (slash) {
-			*slash = '\0';
-			sb_printf(sb, "%s/../lua/?.lua;%s/../lua/?/init.lua;", exe, exe);
+			strcpy(slash, "/../lua");
+			if (stat(exe, &st) == 0 && S_ISDIR(st.st_mode))
+				sb_printf(sb, "%s/?.lua;%s/?/init.lua;", exe, exe);
 		}
 	}
 	sb_printf(sb, "%s/?.lua;%s/?/init.lua", LUPROBE_LUADIR, LUPROBE_LUADIR);
