@@ -149,13 +149,16 @@ static int16_t tls_offset(const struct gobin *gb)
 
 int binary__open(const char *path, struct binary **out)
 {
-	int fd = gobin__open_file(path);
+	int fd = gobin__open_file(path), err;
 
 	if (fd < 0) {
 		*out = NULL;
 		return fd;
 	}
-	return binary__open_fd(path, fd, out);
+	err = binary__open_fd(path, fd, out);
+	if (!err)
+		(*out)->by_path = true;
+	return err;
 }
 
 int binary__open_fd(const char *path, int fd, struct binary **out)

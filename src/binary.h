@@ -62,7 +62,7 @@ struct binary {
  * Errors are recorded with lp_seterr() when they need saying.
  */
 int binary__open(const char *path, struct binary **out);
-/* The same for the file open at fd (taken: closed on failure or by binary__free). */
+/* The same for the file open at fd (taken: closed on failure or by binary__free); not by_path. */
 int binary__open_fd(const char *path, int fd, struct binary **out);
 
 /*

@@ -167,6 +167,15 @@ def _two_builds():
 
 
 def test_target_renamed_over_after_it_was_read():
+    _renamed_over(None)
+
+
+def test_target_renamed_over_after_it_was_read_with_perf_event_uprobes():
+    # one perf-event uprobe per site, as on kernels without uprobe_multi links
+    _renamed_over(dict(os.environ, LUPROBE_NO_UPROBE_MULTI="1"))
+
+
+def _renamed_over(env):
     old, new = _two_builds()
     with tempfile.TemporaryDirectory() as d:
         app = os.path.join(d, "app")
@@ -184,7 +193,7 @@ on_event(p, function(e)
   if not seen[e.pid] then seen[e.pid] = true print("events from " .. e.pid) end
 end)
 """)
-        lp = luprobe(script)
+        lp = luprobe(script, env=env)
         try:
             lp.wait_line(rf"^events from {running.pid}$", timeout=20)
             # the new file's process: unprobed and unharmed
@@ -217,8 +226,9 @@ local p = probe{{ func = "main.tick", target = "{app}", args = {{ "i" }}, replac
 assert(os.rename("{app}.new", "{app}"))
 local n = 0
 on_event(p, function(e) n = n + 1 end)
-attach()
-print("attached")
+-- from the event loop: tracing has started
+local said = false
+every(10, function() if not said then said = true print("attached") end end)
 on_exit(function() print("events " .. n) end)
 """)
         lp = luprobe(script)
