@@ -625,7 +625,7 @@ static bool uses(const struct probe *p, const struct binary *b)
 }
 
 /* b's path names another file: say so, and resolve again the probes that ask for it. */
-static int on_replaced(struct probe_set *ps, struct binary *b)
+static int on_replaced(struct probe_set *ps, struct binary *b, bool resolve)
 {
 	struct stat st;
 	size_t i, follow = 0;
@@ -633,7 +633,7 @@ static int on_replaced(struct probe_set *ps, struct binary *b)
 	int err = 0;
 
 	b->replaced = true; /* its path leads to the new file from now on */
-	for (i = 0; i < ps->nprobes; i++)
+	for (i = 0; i < ps->nprobes && resolve; i++)
 		follow += ps->probes[i]->spec.follow_path && uses(ps->probes[i], b);
 	if (gone)
 		fprintf(stderr,
@@ -652,7 +652,7 @@ static int on_replaced(struct probe_set *ps, struct binary *b)
 			"probe%s with replaced = \"resolve\" %s resolved in the new file, the "
 			"others stay on the file read\n",
 			b->path, follow, follow == 1 ? "" : "s", follow == 1 ? "is" : "are");
-	for (i = 0; i < ps->nprobes && !err && !gone; i++) {
+	for (i = 0; i < ps->nprobes && !err && !gone && follow; i++) {
 		struct probe *p = ps->probes[i];
 
 		if (!p->spec.follow_path || !uses(p, b))
@@ -663,7 +663,7 @@ static int on_replaced(struct probe_set *ps, struct binary *b)
 	return err;
 }
 
-int probe_set__check_replaced(struct probe_set *ps)
+int probe_set__check_replaced(struct probe_set *ps, bool resolve)
 {
 	struct binary *b;
 	int err = 0;
@@ -671,6 +671,6 @@ int probe_set__check_replaced(struct probe_set *ps)
 	/* new binaries are put first: those opened by on_replaced are not looked at */
 	for (b = ps->bins; b && !err; b = b->next)
 		if (b->by_path && !b->replaced && binary__replaced(b))
-			err = on_replaced(ps, b);
+			err = on_replaced(ps, b, resolve);
 	return err;
 }

@@ -37,12 +37,14 @@ int probe__add_agg(struct probe_set *ps, struct probe *p, struct agg_req *req,
 		   enum agg_keykind *keykind);
 
 /*
- * Before probes are attached: does the path of a binary opened by path
- * (target =) name another file than the one read? Then say so once; the
- * probes stay on the file read (attached through its open fd), except those
- * with replaced = "resolve", resolved again in the file the path names now.
- * 0, or -errno with lp_seterr() if resolving again failed.
+ * Does the path of a binary opened by path (target =) name another file than
+ * the one read? Then say so once; the probes stay on the file read (attached
+ * through its open fd), and with `resolve` those with replaced = "resolve"
+ * are resolved again in the file the path names now (their points not
+ * attached yet in the file read are dropped; attached ones stay). Called
+ * before attaching, and while tracing. 0, or -errno with lp_seterr() if
+ * resolving again failed.
  */
-int probe_set__check_replaced(struct probe_set *ps);
+int probe_set__check_replaced(struct probe_set *ps, bool resolve);
 
 #endif

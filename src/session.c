@@ -304,7 +304,7 @@ static int resolve_probe(struct session *s, struct probe *p)
 		err = probe__resolve_fd(&s->ps, p, s->targets[i].path, s->targets[i].exe_fd,
 					s->targets[i].pid);
 	if (!err && s->attached)
-		err = probe_set__check_replaced(&s->ps);
+		err = probe_set__check_replaced(&s->ps, !s->dropped);
 	if (!err && s->attached)
 		err = probe__attach(&s->ps, p);
 	return err;
@@ -449,7 +449,7 @@ int session__attach(struct session *s)
 		return 0;
 	lp_clearerr();
 	/* probes attach to the files read; a path that names another one now is news */
-	err = probe_set__check_replaced(&s->ps);
+	err = probe_set__check_replaced(&s->ps, true);
 	if (err)
 		return err;
 	/* a probe that only feeds aggregations sends no events */
@@ -637,6 +637,30 @@ static bool all_targets_exited(struct session *s)
 	return true;
 }
 
+/* How often the paths of target = are compared with the files read, while tracing. */
+#define REPLACED_CHECK_NS 1000000000ull
+
+/*
+ * A deploy may rename a new build over a target = path while tracing: say
+ * so, and attach the probes that follow the path (replaced = "resolve") to
+ * the new file too (their points in the file read stay).
+ */
+static void check_replaced(struct session *s)
+{
+	size_t i;
+	int err;
+
+	lp_clearerr();
+	err = probe_set__check_replaced(&s->ps, !s->dropped);
+	for (i = 0; i < s->ps.nprobes && !err && !s->dropped; i++)
+		err = probe__attach(&s->ps, s->ps.probes[i]);
+	if (err) {
+		fprintf(stderr, "luprobe: %s; the new file is not traced\n",
+			*lp_lasterr() ? lp_lasterr() : strerror(-err));
+		lp_clearerr();
+	}
+}
+
 /* The epoll tag of the output (targets are 1..MAX_TARGETS, the ring 0). */
 #define OUTPUT_EV (MAX_TARGETS + 1)
 
@@ -711,6 +735,10 @@ int session__loop(struct session *s)
 			 */
 			tracer__set_idle(s->tracer);
 			tracer__drain(s->tracer, batch_ns, &more);
+		}
+		if (now >= s->replaced_ns) {
+			s->replaced_ns = now + REPLACED_CHECK_NS;
+			check_replaced(s);
 		}
 		/* one write per batch, not per event, and never later than a batch */
 		output__flush();

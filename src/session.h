@@ -67,6 +67,7 @@ struct session {
 	bool looping; /* the event loop has started */
 	bool ended;   /* the loop is over and the probes detached: no new probe */
 	bool dropped; /* switched to --user: no more probes */
+	uint64_t replaced_ns; /* when to look again for target = paths renamed over */
 	/* lifecycle */
 	bool stop; /* leave the loop */
 	int exit_code;

@@ -262,3 +262,38 @@ on_exit(function() print("events " .. n) end)
         expect_eq(lp.wait(30), 0, f"exit code ({lp.stderr()!r})")
         expect_eq(lp.lines[-1:], ["events 20"], "every call of the command was traced")
         expect("calls 20 sum 380\n" in lp.stderr(), f"the command ran: {lp.stderr()!r}")
+
+
+def test_target_renamed_over_while_tracing_is_reported_and_resolve_follows_it():
+    old, new = _two_builds()
+    with tempfile.TemporaryDirectory() as d:
+        app = os.path.join(d, "app")
+        shutil.copy(old, app)
+        running = Proc([app, "-lines", "1000000", "-calls", "1000000", "-pause", "1"])
+        running.wait_line(r"^line 000000 ")
+        script = write_script(d, "t.lua", f"""
+local p = probe{{ func = "main.tick", target = "{app}", args = {{ "i" }}, replaced = "resolve" }}
+local seen = {{}}
+on_event(p, function(e)
+  if not seen[e.pid] then seen[e.pid] = true print("events from " .. e.pid) end
+end)
+""")
+        lp = luprobe(script)
+        try:
+            lp.wait_line(rf"^events from {running.pid}$", timeout=20)
+            # a deploy while tracing
+            shutil.copy(new, app + ".new")
+            os.rename(app + ".new", app)
+            lp.wait_stderr(f"luprobe: {app} now names another file than the one luprobe read: "
+                           '1 probe with replaced = "resolve" is resolved in the new file',
+                           timeout=10)
+            # the message comes before the new file is resolved and attached: calls for 2 s
+            fresh = Proc([app, "-lines", "2000", "-calls", "500", "-pause", "1"])
+            expect_eq(fresh.wait(30), 0, f"exit code of the new build ({fresh.stderr()!r})")
+            expect_eq(fresh.stderr(), "calls 500 sum 249500\n", "the new build's result")
+            lp.wait_line(rf"^events from {fresh.pid}$", timeout=10)
+            lp.signal(signal.SIGINT)
+            expect_eq(lp.wait(20), 0, "luprobe's exit code")
+        finally:
+            running.signal(signal.SIGKILL)
+            running.wait(10)
