@@ -32,6 +32,7 @@ struct binary {
 	ino_t ino;
 	bool by_path;  /* opened by its path (target =), not as a process's executable */
 	bool replaced; /* path names another file now (binary__replaced); said once */
+	bool gone_told; /* its path was found removed, and that was said */
 	struct gobin *gb;
 	struct gotypes *ts;
 	struct godwarf *dw;

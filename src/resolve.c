@@ -624,23 +624,30 @@ static bool uses(const struct probe *p, const struct binary *b)
 	return false;
 }
 
-/* b's path names another file: say so, and resolve again the probes that ask for it. */
+/*
+ * b's path names another file: say so, and resolve again the probes that ask
+ * for it. The number of probes resolved again, or -errno.
+ */
 static int on_replaced(struct probe_set *ps, struct binary *b, bool resolve)
 {
 	struct stat st;
 	size_t i, follow = 0;
-	bool gone = stat(b->path, &st) < 0;
-	int err = 0;
+	int err = 0, n = 0;
 
+	if (stat(b->path, &st) < 0) {
+		/* removed: a deploy may put a new file there next */
+		if (!b->gone_told)
+			fprintf(stderr,
+				"luprobe: %s no longer exists (removed after luprobe read it): "
+				"the probes stay on the file read, and its processes are traced\n",
+				b->path);
+		b->gone_told = true;
+		return 0;
+	}
 	b->replaced = true; /* its path leads to the new file from now on */
 	for (i = 0; i < ps->nprobes && resolve; i++)
 		follow += ps->probes[i]->spec.follow_path && uses(ps->probes[i], b);
-	if (gone)
-		fprintf(stderr,
-			"luprobe: %s no longer exists (removed after luprobe read it): the probes "
-			"stay on the file read, and its processes are traced\n",
-			b->path);
-	else if (!follow)
+	if (!follow)
 		fprintf(stderr,
 			"luprobe: %s now names another file than the one luprobe read: the "
 			"probes stay on the file read (its processes are traced, the new file's "
@@ -652,25 +659,31 @@ static int on_replaced(struct probe_set *ps, struct binary *b, bool resolve)
 			"probe%s with replaced = \"resolve\" %s resolved in the new file, the "
 			"others stay on the file read\n",
 			b->path, follow, follow == 1 ? "" : "s", follow == 1 ? "is" : "are");
-	for (i = 0; i < ps->nprobes && !err && !gone && follow; i++) {
+	for (i = 0; i < ps->nprobes && !err && follow; i++) {
 		struct probe *p = ps->probes[i];
 
 		if (!p->spec.follow_path || !uses(p, b))
 			continue;
 		drop_points(p, b);
 		err = probe__resolve(ps, p, b->path, -1);
+		n++;
 	}
-	return err;
+	return err ? err : n;
 }
 
 int probe_set__check_replaced(struct probe_set *ps, bool resolve)
 {
 	struct binary *b;
-	int err = 0;
+	int n = 0, r;
 
 	/* new binaries are put first: those opened by on_replaced are not looked at */
-	for (b = ps->bins; b && !err; b = b->next)
-		if (b->by_path && !b->replaced && binary__replaced(b))
-			err = on_replaced(ps, b, resolve);
-	return err;
+	for (b = ps->bins; b; b = b->next) {
+		if (!b->by_path || b->replaced || !binary__replaced(b))
+			continue;
+		r = on_replaced(ps, b, resolve);
+		if (r < 0)
+			return r;
+		n += r;
+	}
+	return n;
 }

@@ -42,8 +42,9 @@ int probe__add_agg(struct probe_set *ps, struct probe *p, struct agg_req *req,
  * through its open fd), and with `resolve` those with replaced = "resolve"
  * are resolved again in the file the path names now (their points not
  * attached yet in the file read are dropped; attached ones stay). Called
- * before attaching, and while tracing. 0, or -errno with lp_seterr() if
- * resolving again failed.
+ * before attaching, and while tracing. The number of probes resolved again,
+ * or -errno with lp_seterr() if resolving one failed. A path removed is said
+ * once, and looked at again (a new file may come).
  */
 int probe_set__check_replaced(struct probe_set *ps, bool resolve);
 

@@ -287,6 +287,17 @@ static int cover_target(struct session *s, const struct target *t)
 	return 0;
 }
 
+/* Attach what is not attached yet of every probe (tracing has started). */
+static int attach_all(struct session *s)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < s->ps.nprobes && !err; i++)
+		err = probe__attach(&s->ps, s->ps.probes[i]);
+	return err;
+}
+
 /* A new probe: resolve it in its target or every target; attach it once tracing has started. */
 static int resolve_probe(struct session *s, struct probe *p)
 {
@@ -305,6 +316,8 @@ static int resolve_probe(struct session *s, struct probe *p)
 					s->targets[i].pid);
 	if (!err && s->attached)
 		err = probe_set__check_replaced(&s->ps, !s->dropped);
+	if (err > 0)
+		err = attach_all(s);
 	if (!err && s->attached)
 		err = probe__attach(&s->ps, p);
 	return err;
@@ -450,7 +463,7 @@ int session__attach(struct session *s)
 	lp_clearerr();
 	/* probes attach to the files read; a path that names another one now is news */
 	err = probe_set__check_replaced(&s->ps, true);
-	if (err)
+	if (err < 0)
 		return err;
 	/* a probe that only feeds aggregations sends no events */
 	for (i = 0; i < s->ps.nprobes; i++) {
@@ -647,13 +660,10 @@ static bool all_targets_exited(struct session *s)
  */
 static void check_replaced(struct session *s)
 {
-	size_t i;
-	int err;
+	int err = probe_set__check_replaced(&s->ps, !s->dropped);
 
-	lp_clearerr();
-	err = probe_set__check_replaced(&s->ps, !s->dropped);
-	for (i = 0; i < s->ps.nprobes && !err && !s->dropped; i++)
-		err = probe__attach(&s->ps, s->ps.probes[i]);
+	if (err > 0)
+		err = attach_all(s);
 	if (err) {
 		fprintf(stderr, "luprobe: %s; the new file is not traced\n",
 			*lp_lasterr() ? lp_lasterr() : strerror(-err));
