@@ -2,8 +2,10 @@
 /*
  * Loading Lua: the script (a file or -e code), and what it loads itself
  * (require, load, loadfile, dofile), as source text only, from the module
- * path luprobe sets (the script's directory, -I, LUPROBE_PATH, the
- * standard library). No native modules.
+ * path luprobe sets (the script's directory, -I, LUPROBE_PATH, the system's
+ * Lua directories, the standard library; luprobe.* from the standard library
+ * alone). No native modules. Privileged, every file loaded and directory
+ * looked in must be trusted (trust.h).
  */
 #include <errno.h>
 #include <limits.h>
@@ -32,8 +34,7 @@ static const char *const system_dirs[] = {
 /* Where Lua 5.4 would find native modules: luprobe only says why it does not load them */
 static const char native_path[] = "/usr/local/lib/lua/5.4/?.so;"
 				  "/usr/lib/" LP_MULTIARCH "/lua/5.4/?.so;"
-				  "/usr/lib/lua/5.4/?.so;"
-				  "/usr/local/lib/lua/5.4/loadall.so";
+				  "/usr/lib/lua/5.4/?.so";
 
 /* Who may have written the code luprobe loads (trust.h); set once per process. */
 static struct trust trust;
