@@ -144,8 +144,9 @@ void event__json(struct strbuf *sb, const struct lp_rec *rec, size_t size,
 	sb_printf(sb, "{\"probe\":%u,\"kind\":\"%s\",\"func\":", pi->probe->id + 1,
 		  event__kind(rec));
 	decode__json_string(sb, pi->func->name, strlen(pi->func->name));
-	sb_printf(sb, ",\"pid\":%u,\"tid\":%u,\"goid\":%llu,\"ts\":%llu", rec->pid, rec->tid,
-		  (unsigned long long)rec->goid, (unsigned long long)rec->ts);
+	sb_printf(sb, ",\"pid\":%u,\"tid\":%u,\"goid\":%llu,\"ts\":%llu,\"time\":%llu", rec->pid,
+		  rec->tid, (unsigned long long)rec->goid, (unsigned long long)rec->ts,
+		  (unsigned long long)util__wall_ns(rec->ts));
 	if (event__lineage(rec, &ln))
 		sb_printf(sb, ",\"parent_goid\":%llu,\"scope_goid\":%llu",
 			  (unsigned long long)ln.parent_goid, (unsigned long long)ln.scope_goid);

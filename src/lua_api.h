@@ -107,6 +107,13 @@ void lua_api__call_ref(struct lua_script *ls, int ref, const char *what);
 void lua_api__unref(struct lua_script *ls, int ref);
 /* Run the on_exit handlers, then print the aggregations the script did not. */
 void lua_api__run_exit(struct lua_script *ls);
+/*
+ * Add the script's aggregations to set (--metrics; luprobe.metrics says
+ * how). 0, or -errno with lp_seterr saying why; the script's counts and
+ * aggregations are left as they were.
+ */
+struct metric_set;
+int lua_api__metrics(struct lua_script *ls, struct metric_set *set);
 /* From a signal handler: make running Lua code stop at its next instruction. */
 void lua_api__interrupt(struct lua_script *ls);
 

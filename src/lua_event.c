@@ -14,6 +14,7 @@
 #include "output.h"
 #include "probe.h"
 #include "tracer.h"
+#include "util.h"
 
 /* An event's user values: what it decoded once, kept for further reads. */
 enum { UV_ARGS = 1, UV_RET, UV_STACK, UV_N = UV_STACK };
@@ -206,6 +207,10 @@ static int l_event_index(lua_State *L)
 		}
 		if (strcmp(k, "ts") == 0) {
 			lua_pushinteger(L, ev->rec.ts);
+			return 1;
+		}
+		if (strcmp(k, "time") == 0) {
+			lua_pushinteger(L, (lua_Integer)util__wall_ns(ev->rec.ts));
 			return 1;
 		}
 		break;

@@ -82,6 +82,12 @@ static inline bool host_stopping(const struct lua_script *ls)
 
 /* lua_script.c: a callback through the one way into Lua */
 int lua_script__call(struct lua_script *ls, int nargs, const char *what);
+/*
+ * luprobe's own Lua code (luprobe.metrics): lua_pcall's status, *why what
+ * stopped it, under the same budget and memory limit; an error is the
+ * caller's to report, never counted as the script's.
+ */
+int lua_script__pcall(struct lua_script *ls, int nargs, int nres, enum lp_abort *why);
 
 /* lua_load.c */
 void lua_load__open(lua_State *L, const struct lua_opts *opts);

@@ -652,6 +652,15 @@ static int probe_agg(lua_State *L, const char *kind)
 	lua_pushfstring(L, "%s %s%s%s%s%s", lp->p->spec.func, kind, req.value ? " " : "",
 			req.value ? req.value : "", req.key ? " by " : "", req.key ? req.key : "");
 	lua_setfield(L, -2, "title");
+	/* what --metrics labels it with (luprobe.metrics) */
+	lua_createtable(L, 0, 3);
+	lua_pushstring(L, lp->p->spec.func);
+	lua_setfield(L, -2, "func");
+	lua_pushstring(L, req.value);
+	lua_setfield(L, -2, "value");
+	lua_pushstring(L, req.key);
+	lua_setfield(L, -2, "key");
+	lua_setfield(L, -2, "source");
 	if (req.value && !strcmp(req.value, "latency")) {
 		lua_pushliteral(L, "ns");
 		lua_setfield(L, -2, "unit");

@@ -207,6 +207,12 @@ static int script_pcall(struct lua_script *ls, int nargs, int nres, bool callbac
 	return err;
 }
 
+/* A call of luprobe's own code: no callback policy, the caller decides (lua_int.h). */
+int lua_script__pcall(struct lua_script *ls, int nargs, int nres, enum lp_abort *why)
+{
+	return script_pcall(ls, nargs, nres, false, why);
+}
+
 /*
  * A callback: on success one result is left on the stack and 0 returned; on
  * error the message is printed, nothing is left, -1 returned, and the run

@@ -61,6 +61,9 @@ static const char usage[] =
 	"                       (default 4096)\n"
 	"      --map-limit BYTES  kernel memory one BPF map may take (default 1073741824);\n"
 	"                       a setting that needs more is refused\n"
+	"      --metrics [ADDR:]PORT  serve Prometheus metrics at http://ADDR:PORT/metrics:\n"
+	"                       the script's aggregations and luprobe's own counters\n"
+	"                       (PORT alone: every address)\n"
 	"      --user NAME      once every probe is attached, drop to user NAME for good:\n"
 	"                       callbacks, timers, on_exit and the command run as NAME;\n"
 	"                       no probe can be added after\n"
@@ -102,6 +105,7 @@ enum {
 	OPT_MAX_STACKS,
 	OPT_MAP_LIMIT,
 	OPT_MEMORY,
+	OPT_METRICS,
 };
 
 static const struct option long_opts[] = {
@@ -125,6 +129,7 @@ static const struct option long_opts[] = {
 	{"output", required_argument, NULL, 'o'},
 	{"user", required_argument, NULL, OPT_USER},
 	{"memory", required_argument, NULL, OPT_MEMORY},
+	{"metrics", required_argument, NULL, OPT_METRICS},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -429,6 +434,9 @@ static int parse_option(int opt, struct env *env, struct cmdline *cl)
 		break;
 	case OPT_DEBUG_FILE:
 		env->debug_file = optarg;
+		break;
+	case OPT_METRICS:
+		env->metrics = optarg;
 		break;
 	case OPT_MAX_CALLS:
 		env->topts.max_calls = strtoul(optarg, &end, 10);

@@ -13,7 +13,9 @@
 #include "capstone_loader.h"
 #include "log.h"
 #include "lua_api.h"
+#include "metrics.h"
 #include "output.h"
+#include "prometheus.h"
 #include "resolve.h"
 #include "session.h"
 #include "util.h"
@@ -163,6 +165,108 @@ static void publish_pids(struct session *s)
 	lua_api__set_pids(s->lua, pids, s->ntargets);
 }
 
+/* ---- what --metrics exports: luprobe's own counters, then the script's aggregations ---- */
+
+static void add_counter(struct metric_set *set, const char *name, const char *help, uint64_t v)
+{
+	metric_set__int(set, metric_set__family(set, name, NULL, METRIC_COUNTER, help), NULL,
+			NULL, (int64_t)v);
+}
+
+static void add_gauge(struct metric_set *set, const char *name, const char *help, uint64_t v)
+{
+	metric_set__int(set, metric_set__family(set, name, NULL, METRIC_GAUGE, help), NULL, NULL,
+			(int64_t)v);
+}
+
+/* Per probe: its events, whether it is enabled, how many functions it covers. */
+static void collect_probes(struct session *s, struct metric_set *set)
+{
+	static const char *const names[] = {"luprobe_probe_events", "luprobe_probe_enabled",
+					    "luprobe_probe_functions"};
+	static const char *const helps[] = {
+		"Events of the probe delivered to the script",
+		"Whether the probe is enabled (p:enable(), p:disable())",
+		"Functions the probe covers (a glob covers several)",
+	};
+	struct metric_family *f[3];
+	char id[16];
+	size_t i, k;
+
+	for (k = 0; k < 3; k++)
+		f[k] = metric_set__family(set, names[k], NULL, k ? METRIC_GAUGE : METRIC_COUNTER,
+					  helps[k]);
+	for (i = 0; i < s->ps.nprobes; i++) {
+		const struct probe *p = s->ps.probes[i];
+		uint64_t v[3] = {p->events, p->enabled, p->nplans};
+
+		snprintf(id, sizeof(id), "%u", p->id + 1);
+		for (k = 0; k < 3; k++) {
+			struct metric_sample *m = metric_set__sample(set, f[k]);
+
+			metric_set__label(set, m, "probe", id);
+			metric_set__label(set, m, "function", p->spec.func);
+			if (m)
+				m->value = metric_int((int64_t)v[k]);
+		}
+	}
+}
+
+static int collect_metrics(void *ctx, struct metric_set *set)
+{
+	struct session *s = ctx;
+	const struct lua_counts *c = lua_api__counts(s->lua);
+	uint64_t st[LP_NSTATS] = {0}, batches = 0, cut = 0;
+	struct metric_sample *m;
+
+	tracer__stats(s->tracer, st);
+	tracer__batches(s->tracer, &batches, &cut);
+	add_counter(set, "luprobe_events", "Events delivered to the script", c->delivered);
+	add_counter(set, "luprobe_events_lost", "Events lost because the ring buffer was full",
+		    st[LP_STAT_LOST]);
+	add_counter(set, "luprobe_events_undelivered",
+		    "Events that came after the run was told to stop", c->undelivered);
+	add_counter(set, "luprobe_errors", "Errors in the script's callbacks", c->errors);
+	add_counter(set, "luprobe_calls_filtered", "Calls a where = predicate dropped in the kernel",
+		    st[LP_STAT_FILTERED]);
+	add_counter(set, "luprobe_calls_unpaired",
+		    "Calls whose entry could not be kept for pairing with their return",
+		    st[LP_STAT_CALLS_FULL] + st[LP_STAT_NESTED]);
+	add_counter(set, "luprobe_returns_unmatched", "Returns without an entry",
+		    st[LP_STAT_UNMATCHED]);
+	add_counter(set, "luprobe_read_faults", "Reads of the traced memory that faulted",
+		    st[LP_STAT_FAULTS]);
+	add_counter(set, "luprobe_aggregation_updates_dropped",
+		    "In-kernel aggregation updates dropped because the map was full",
+		    st[LP_STAT_AGG_FULL]);
+	add_counter(set, "luprobe_batches_cut",
+		    "Batches of events cut short so that timers and signals kept their time", cut);
+	add_gauge(set, "luprobe_probes", "Probes of the script", s->ps.nprobes);
+	add_gauge(set, "luprobe_uprobes_attached", "Uprobes attached", tracer__nlinks(s->tracer));
+	m = metric_set__sample(set, metric_set__family(set, "luprobe_start_time", "seconds",
+							METRIC_GAUGE,
+							"When the run started, since the Unix epoch"));
+	if (m)
+		m->value = metric_float(util__wall_ns(s->started_ns) / 1e9);
+	collect_probes(s, set);
+	return set->err ? set->err : lua_api__metrics(s->lua, set);
+}
+
+static int open_metrics(struct session *s)
+{
+	int err;
+
+	if (!s->env->metrics)
+		return 0;
+	err = prometheus__open(s->env->metrics, collect_metrics, s, &s->prom);
+	if (err)
+		return err;
+	if (!s->env->quiet)
+		fprintf(stderr, "luprobe: metrics at http://%s/metrics\n",
+			prometheus__address(s->prom));
+	return 0;
+}
+
 int session__init(struct session *s, struct env *env)
 {
 	int err;
@@ -172,6 +276,9 @@ int session__init(struct session *s, struct env *env)
 	s->started_ns = now_ns();
 	signal_session = s;
 	install_signals();
+	err = open_metrics(s);
+	if (err)
+		return err;
 
 	err = tracer__new(&env->topts, &s->tracer);
 	if (!err)
@@ -671,17 +778,18 @@ static void check_replaced(struct session *s)
 	}
 }
 
-/* The epoll tag of the output (targets are 1..MAX_TARGETS, the ring 0). */
-#define OUTPUT_EV (MAX_TARGETS + 1)
+/* The epoll tags of the output and the metrics (targets are 1..MAX_TARGETS, the ring 0). */
+#define OUTPUT_EV  (MAX_TARGETS + 1)
+#define METRICS_EV (MAX_TARGETS + 2)
 
 int session__loop(struct session *s)
 {
-	struct epoll_event evs[MAX_TARGETS + 2], ev;
+	struct epoll_event evs[MAX_TARGETS + 3], ev;
 	uint64_t deadline = 0, wait_ns, next_timer, now;
 	/* a batch of events takes at most a drain interval: timers, signals, --duration */
 	uint64_t batch_ns = (uint64_t)s->env->drain_ms * 1000000ull;
 	int epfd, n, i, fd;
-	bool exited = false, more = false;
+	bool exited = false, more = false, scrape = false;
 
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0) {
@@ -702,6 +810,12 @@ int session__loop(struct session *s)
 	ev.events = 0;
 	ev.data.u32 = OUTPUT_EV;
 	epoll_ctl(epfd, EPOLL_CTL_ADD, output__fd(), &ev);
+	/* scrapes are answered here, between batches: see prometheus.h */
+	if (s->prom) {
+		ev.events = EPOLLIN;
+		ev.data.u32 = METRICS_EV;
+		epoll_ctl(epfd, EPOLL_CTL_ADD, prometheus__fd(s->prom), &ev);
+	}
 	if (s->env->duration_s > 0)
 		deadline = s->started_ns + (uint64_t)(s->env->duration_s * 1e9);
 	/* timers the main chunk set count from now, when tracing starts */
@@ -733,7 +847,7 @@ int session__loop(struct session *s)
 			if (deadline - now < wait_ns)
 				wait_ns = deadline - now;
 		}
-		n = epoll_wait(epfd, evs, MAX_TARGETS + 2, (int)((wait_ns + 999999) / 1000000));
+		n = epoll_wait(epfd, evs, MAX_TARGETS + 3, (int)((wait_ns + 999999) / 1000000));
 		if (n < 0 && errno != EINTR) {
 			lp_seterr("epoll_wait: %s", strerror(errno));
 			break;
@@ -755,8 +869,15 @@ int session__loop(struct session *s)
 		for (i = 0; i < n; i++) {
 			if (evs[i].data.u32 == OUTPUT_EV)
 				output__closed();
+			else if (evs[i].data.u32 == METRICS_EV)
+				scrape = true;
 			else if (evs[i].data.u32)
 				exited = true;
+		}
+		/* every turn (cheap): a connection that stalls is closed in time */
+		if (s->prom) {
+			prometheus__serve(s->prom, now_ns(), scrape);
+			scrape = false;
 		}
 		/* the reader has gone (a clean stop), or an error: see session__finish */
 		if (output__error()) {
@@ -948,6 +1069,8 @@ void session__free(struct session *s)
 		target__terminate(&s->targets[i], 1000);
 		target__close(&s->targets[i]);
 	}
+	prometheus__free(s->prom);
+	s->prom = NULL;
 	lua_api__close(&s->lua);
 	probe_set__free(&s->ps);
 	tracer__free(s->tracer);

@@ -16,6 +16,7 @@
 #include "tracer.h"
 
 struct lua_script;
+struct prometheus;
 
 #define MAX_TARGETS	64
 #define MAX_INCLUDES	16
@@ -42,6 +43,7 @@ struct env {
 	size_t memory;		  /* --memory: bytes the script's Lua state may hold */
 	struct tracer_opts topts; /* ring buffer and map sizes */
 	uint32_t drain_ms;	  /* longest wait before draining the ring buffer */
+	const char *metrics;	  /* --metrics [ADDR:]PORT: serve Prometheus metrics there */
 	const char *user;	  /* --user: run as this user once the probes are attached */
 	struct target_user as;	  /* its uid, gid and groups */
 };
@@ -76,6 +78,7 @@ struct session {
 	struct timer *timers;
 	int ntimers, timers_cap, next_timer_id;
 	uint64_t started_ns;
+	struct prometheus *prom; /* --metrics, or NULL */
 };
 
 extern volatile sig_atomic_t lp_signalled; /* the signal (SIGINT, SIGTERM, SIGHUP) seen, or 0 */

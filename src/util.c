@@ -11,6 +11,16 @@ uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+uint64_t util__wall_ns(uint64_t mono_ns)
+{
+	struct timespec r, m;
+
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	clock_gettime(CLOCK_REALTIME, &r);
+	return mono_ns + ((uint64_t)r.tv_sec * 1000000000ull + r.tv_nsec) -
+	       ((uint64_t)m.tv_sec * 1000000000ull + m.tv_nsec);
+}
+
 void util__size_text(char *buf, size_t len, size_t n)
 {
 	if (n && !(n % (1ul << 30)))

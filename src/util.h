@@ -11,6 +11,12 @@
 
 /* CLOCK_MONOTONIC nanoseconds, the clock of the records' ts. */
 uint64_t now_ns(void);
+/*
+ * The wall-clock time (CLOCK_REALTIME ns since the Unix epoch) of a
+ * CLOCK_MONOTONIC instant, through the clocks' offset now (it follows a
+ * clock that was set since the instant).
+ */
+uint64_t util__wall_ns(uint64_t mono_ns);
 
 /* "64 MiB", "3 KiB", "100 bytes": the largest unit that divides n. */
 void util__size_text(char *buf, size_t len, size_t n);

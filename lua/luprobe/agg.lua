@@ -64,6 +64,11 @@ local function new(kind, opts)
 		max = opts.max,
 		step = opts.step,
 		reader = opts.reader,
+		-- what --metrics exports (luprobe.metrics): a name and help, and a
+		-- probe's aggregation its function, value and key
+		name = opts.name,
+		help = opts.help,
+		source = opts.source,
 	}, Agg)
 	all[#all + 1] = a
 	return a
@@ -121,6 +126,11 @@ end
 --- An aggregation the kernel keeps (used by probe methods).
 function M.kernel(kind, opts)
 	return new(kind, opts)
+end
+
+-- Every aggregation made so far, in order (luprobe.metrics exports them).
+function M._all()
+	return all
 end
 
 -- bucket 0: negative, 1: zero, 2+k: [2^k, 2^(k+1)), as the kernel counts them;

@@ -106,7 +106,7 @@ def test_json_output_has_the_argument():
     lp.wait_line(r"^listening on ")
     http_get(port, "/e?iters=77")
     lp.wait_line(r'^\{"probe":1,"kind":"entry","func":"main.computeE","pid":\d+,"tid":\d+,'
-                 r'"goid":\d+,"ts":\d+,"args":\{"iterations":77\}\}$')
+                 r'"goid":\d+,"ts":\d+,"time":\d+,"args":\{"iterations":77\}\}$')
     http_get(port, "/quit")
     expect_eq(lp.wait(20), 0, "exit code")
 
