@@ -30,6 +30,7 @@ CFLAGS ?= -g -O2
 prefix ?= /usr/local
 bindir ?= $(prefix)/bin
 datadir ?= $(prefix)/share/luprobe
+unitdir ?= $(prefix)/lib/systemd/system
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 PKGS := lua5.4 libbpf libelf libdw capstone
@@ -255,6 +256,10 @@ install: all
 	install -m 0755 $(OUTPUT)/luprobe $(DESTDIR)$(bindir)/luprobe
 	install -m 0644 lua/luprobe/*.lua $(DESTDIR)$(datadir)/lua/luprobe/
 	install -m 0644 scripts/*.lua $(DESTDIR)$(datadir)/scripts/
+	install -d $(DESTDIR)$(unitdir)
+	sed 's|@bindir@|$(bindir)|g' deploy/systemd/luprobe-metrics@.service.in > \
+		$(DESTDIR)$(unitdir)/luprobe-metrics@.service
+	chmod 0644 $(DESTDIR)$(unitdir)/luprobe-metrics@.service
 
 format:
 	clang-format -i src/*.c src/*.h src/go/*.c src/go/*.h bpf/*.c bpf/*.h \

@@ -247,7 +247,7 @@ static int collect_metrics(void *ctx, struct metric_set *set)
 							METRIC_GAUGE,
 							"When the run started, since the Unix epoch"));
 	if (m)
-		m->value = metric_float(util__wall_ns(s->started_ns) / 1e9);
+		m->value = metric_float(s->started_wall_ns / 1e9);
 	collect_probes(s, set);
 	return set->err ? set->err : lua_api__metrics(s->lua, set);
 }
@@ -274,6 +274,7 @@ int session__init(struct session *s, struct env *env)
 	memset(s, 0, sizeof(*s));
 	s->env = env;
 	s->started_ns = now_ns();
+	s->started_wall_ns = util__wall_ns(s->started_ns);
 	signal_session = s;
 	install_signals();
 	err = open_metrics(s);

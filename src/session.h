@@ -78,6 +78,7 @@ struct session {
 	struct timer *timers;
 	int ntimers, timers_cap, next_timer_id;
 	uint64_t started_ns;
+	uint64_t started_wall_ns; /* the same instant, CLOCK_REALTIME */
 	struct prometheus *prom; /* --metrics, or NULL */
 };
 

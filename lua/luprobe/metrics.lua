@@ -19,6 +19,8 @@ local agg = require "luprobe.agg"
 local M = {}
 local chosen = setmetatable({}, { __mode = "k" }) -- aggregation -> options, or false
 
+local MIN_TOP = 36 -- the log2 buckets shown go at least to [2^34, 2^35)
+
 local KINDS = { count = "counter", sum = "counter", min = "gauge", max = "gauge", avg = "gauge",
 	hist = "histogram", lhist = "histogram" }
 
@@ -132,8 +134,10 @@ local function hist_layout(a, data)
 			if b > hi then hi = b end
 		end
 	end
-	-- bucket 0: negative; 1: zero; 2 + k: [2^k, 2^(k+1)) (integers: up to 2^(k+1) - 1)
-	return lo, hi, function(b)
+	-- bucket 0: negative; 1: zero; 2 + k: [2^k, 2^(k+1)) (integers: up to 2^(k+1) - 1).
+	-- Up to 2^35 - 1 at least (34 s of latency): every node shows the same buckets, so
+	-- they add up across nodes, and a bucket rarely appears late.
+	return lo, math.max(hi, MIN_TOP), function(b)
 		if b == 0 then return -1 end
 		if b == 1 then return 0 end
 		if b - 1 < 63 then return (1 << (b - 1)) - 1 end

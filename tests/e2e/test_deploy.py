@@ -6,6 +6,7 @@ their ConfigMap runs and exports what docs/deploy.md says on a real Go
 server."""
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -110,3 +111,27 @@ def _run_node_script(script):
     expect(re.search(r'^app_calls_total\{function="main.handleHealthz"\} 1$', text, re.M), text)
     expect(re.search(r'^app_call_latency_seconds_count\{function="main.handleUser"\} 3$', text,
                      re.M), text)
+
+
+def test_systemd_unit_is_installed_and_verifies():
+    with tempfile.TemporaryDirectory() as d:
+        r = subprocess.run(["make", "-s", "install", f"DESTDIR={d}", "prefix=/usr"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=300)
+        expect_eq(r.returncode, 0, f"make install: {r.stderr[-800:]}")
+        path = os.path.join(d, "usr/lib/systemd/system/luprobe-metrics@.service")
+        expect(os.path.exists(path), "make install puts in luprobe-metrics@.service")
+        with open(path) as f:
+            unit = f.read()
+        exec_start = re.search(r"^ExecStart=(.*)$", unit, re.M).group(1)
+        expect_eq(exec_start, "/usr/bin/luprobe -q --keep-going --metrics ${LUPROBE_METRICS} "
+                              "$LUPROBE_OPTIONS /etc/luprobe/%i.lua", "ExecStart")
+        expect("Environment=LUPROBE_METRICS=9464 " in unit, "the metrics port by default")
+        if not shutil.which("systemd-analyze"):
+            raise Skip("systemd-analyze is not installed: the unit was not verified")
+        # verified for an instance, with the binary of this build in place of /usr/bin's
+        inst = os.path.join(d, "luprobe-metrics@web.service")
+        with open(inst, "w") as f:
+            f.write(unit.replace("/usr/bin/luprobe", os.path.join(ROOT, ".output", "luprobe")))
+        r = subprocess.run(["systemd-analyze", "verify", "--man=no", inst],
+                           capture_output=True, text=True, timeout=60)
+        expect_eq((r.returncode, r.stdout + r.stderr), (0, ""), "systemd-analyze verify")

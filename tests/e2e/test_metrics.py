@@ -24,8 +24,9 @@ from lib import (ROOT, Proc, Skip, expect, expect_eq, free_port, gobin, luprobe,
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 N = 40  # calls of main.tick the aggs target makes: tick(0) ... tick(39)
 
-# log2 buckets of i for i = 0..39, cumulative: le -> count
-I_LOG2 = {"0": 1, "1": 2, "3": 4, "7": 8, "15": 16, "31": 32, "63": 40, "+Inf": 40}
+# log2 buckets of i for i = 0..39, cumulative: le -> count; shown up to 2^35 - 1
+I_LOG2 = {"0": 1, "1": 2, "3": 4, "7": 8, "15": 16, "31": 32, "+Inf": 40,
+          **{str(2 ** k - 1): 40 for k in range(6, 36)}}
 # lhist(i, 0, 40, 10): below 0, [0, 10), ... [30, 40), cumulative
 I_LINEAR = {"-1": 0, "9": 10, "19": 20, "29": 30, "39": 40, "+Inf": 40}
 
@@ -40,8 +41,10 @@ metrics.export(p:lhist("i", 0, 40, 10), { name = "tick_i_linear", help = "i, in 
 metrics.export(p:count("i"), false)
 local parity = agg.count("tick parity")
 local odd = agg.count("odd keys")
+local isum = agg.sum{ title = "i in Lua", name = "tick_i_lua", help = "Sum of i, in Lua" }
 p:on_event(function(e)
 	parity:add(e.args.i % 2 == 0 and "even" or "odd")
+	isum:add(e.args.i)
 	if e.args.i == 0 then odd:add('a"b\\\\c\\nd') end
 end)
 """
@@ -104,7 +107,8 @@ def test_metrics_exposition_names_types_cumulative_buckets_and_own_counters():
               {"luprobe_calls_total": "counter", "luprobe_i": "histogram",
                "luprobe_latency_seconds": "histogram", "tick_i_linear": "histogram",
                "luprobe_tick_parity_total": "counter"}, "types")
-    expect_eq(helps["tick_i_linear"], "i, in tens", "the script's help")
+    expect_eq((helps["tick_i_linear"], helps["tick_i_lua_total"]),
+              ("i, in tens", "Sum of i, in Lua"), "the script's help")
     expect(not any(k.startswith("luprobe_calls_total{") and "i=" in k for k in s),
            "metrics.export(a, false) hides the count by i")
     # luprobe's own counters
@@ -117,7 +121,8 @@ def test_metrics_exposition_names_types_cumulative_buckets_and_own_counters():
             f"luprobe_calls_total{{{fn}}}": str(N),
             'luprobe_tick_parity_total{key="even"}': str(N // 2),
             'luprobe_tick_parity_total{key="odd"}': str(N // 2),
-            'luprobe_odd_keys_total{key="a\\"b\\\\c\\nd"}': "1"}
+            'luprobe_odd_keys_total{key="a\\"b\\\\c\\nd"}': "1",
+            "tick_i_lua_total": str(sum(range(N)))}
     expect_eq({k: s.get(k) for k in want}, want, "counters")
     expect(int(s["luprobe_uprobes_attached"]) >= 2, "uprobes attached")
     start = float(s["luprobe_start_time_seconds"])
