@@ -71,10 +71,10 @@ static void add_family(lua_State *L, struct metric_set *set)
 {
 	int t = lua_gettop(L), n, i;
 	const char *name = opt_string(L, t, "name"), *type = opt_string(L, t, "type");
-	enum metric_type mt = !type			      ? METRIC_GAUGE
-			      : !strcmp(type, "counter")      ? METRIC_COUNTER
-			      : !strcmp(type, "histogram")    ? METRIC_HISTOGRAM
-							      : METRIC_GAUGE;
+	enum metric_type mt = !type			   ? METRIC_GAUGE
+			      : !strcmp(type, "counter")   ? METRIC_COUNTER
+			      : !strcmp(type, "histogram") ? METRIC_HISTOGRAM
+							   : METRIC_GAUGE;
 	struct metric_family *f;
 
 	if (!name)
@@ -134,7 +134,7 @@ int lua_api__metrics(struct lua_script *ls, struct metric_set *set)
 			  why == LP_ABORT_BUDGET   ? "more than --budget instructions"
 			  : why == LP_ABORT_MEMORY ? "the script's memory limit was reached"
 			  : why == LP_ABORT_SIGNAL ? "interrupted"
-			  : lua_tostring(L, -1)    ? lua_tostring(L, -1)
+			  : lua_tostring(L, -1)	   ? lua_tostring(L, -1)
 						   : "error");
 		err = -EINVAL;
 	}

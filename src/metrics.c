@@ -61,9 +61,8 @@ static bool same(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-struct metric_family *metric_set__family(struct metric_set *s, const char *name,
-					 const char *unit, enum metric_type type,
-					 const char *help)
+struct metric_family *metric_set__family(struct metric_set *s, const char *name, const char *unit,
+					 enum metric_type type, const char *help)
 {
 	struct metric_family *f;
 	size_t i;

@@ -41,8 +41,8 @@ struct metric_bucket {
 struct metric_sample {
 	struct metric_label *labels;
 	size_t nlabels;
-	struct metric_num value;	 /* counter, gauge; a histogram's sum */
-	uint64_t count;			 /* histogram: every value, +Inf included */
+	struct metric_num value;       /* counter, gauge; a histogram's sum */
+	uint64_t count;		       /* histogram: every value, +Inf included */
 	struct metric_bucket *buckets; /* histogram, not cumulative */
 	size_t nbuckets, bcap;
 };
@@ -70,9 +70,8 @@ void metric_set__clear(struct metric_set *s);
  * The family of that name, added if new (unit and help may be NULL). NULL if
  * memory ran out or a family of that name has another type or unit.
  */
-struct metric_family *metric_set__family(struct metric_set *s, const char *name,
-					 const char *unit, enum metric_type type,
-					 const char *help);
+struct metric_family *metric_set__family(struct metric_set *s, const char *name, const char *unit,
+					 enum metric_type type, const char *help);
 /* A new sample of f, its labels and value to be set; NULL if memory ran out. */
 struct metric_sample *metric_set__sample(struct metric_set *s, struct metric_family *f);
 int metric_set__label(struct metric_set *s, struct metric_sample *m, const char *name,

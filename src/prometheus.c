@@ -22,10 +22,10 @@
 #include "log.h"
 #include "prometheus.h"
 
-#define MAX_CONNS     16
-#define MAX_HEAD      8192
-#define CONN_TIMEOUT  (10ull * 1000000000ull) /* a connection lives at most this long */
-#define CONTENT_TYPE  "text/plain; version=0.0.4; charset=utf-8"
+#define MAX_CONNS    16
+#define MAX_HEAD     8192
+#define CONN_TIMEOUT (10ull * 1000000000ull) /* a connection lives at most this long */
+#define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 struct conn {
 	int fd;
@@ -130,7 +130,7 @@ static void put_escaped(struct strbuf *sb, const char *s, bool quote)
 	}
 }
 
-/* {a="x",b="y"} with le="..." last for a bucket (le < 0: none) */
+/* {a="x",b="y"}, with le="..." last for a bucket (le NULL: none) */
 static void put_labels(struct strbuf *sb, const struct metric_sample *m, const char *le)
 {
 	size_t i;
@@ -327,8 +327,7 @@ static int listen_on(struct prometheus *p, const char *spec)
 	return 0;
 }
 
-int prometheus__open(const char *spec, prometheus_collect_fn fn, void *ctx,
-		     struct prometheus **out)
+int prometheus__open(const char *spec, prometheus_collect_fn fn, void *ctx, struct prometheus **out)
 {
 	struct prometheus *p = calloc(1, sizeof(*p));
 	struct epoll_event ev = {.events = EPOLLIN};

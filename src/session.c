@@ -169,8 +169,8 @@ static void publish_pids(struct session *s)
 
 static void add_counter(struct metric_set *set, const char *name, const char *help, uint64_t v)
 {
-	metric_set__int(set, metric_set__family(set, name, NULL, METRIC_COUNTER, help), NULL,
-			NULL, (int64_t)v);
+	metric_set__int(set, metric_set__family(set, name, NULL, METRIC_COUNTER, help), NULL, NULL,
+			(int64_t)v);
 }
 
 static void add_gauge(struct metric_set *set, const char *name, const char *help, uint64_t v)
@@ -227,8 +227,8 @@ static int collect_metrics(void *ctx, struct metric_set *set)
 	add_counter(set, "luprobe_events_undelivered",
 		    "Events that came after the run was told to stop", c->undelivered);
 	add_counter(set, "luprobe_errors", "Errors in the script's callbacks", c->errors);
-	add_counter(set, "luprobe_calls_filtered", "Calls a where = predicate dropped in the kernel",
-		    st[LP_STAT_FILTERED]);
+	add_counter(set, "luprobe_calls_filtered",
+		    "Calls a where = predicate dropped in the kernel", st[LP_STAT_FILTERED]);
 	add_counter(set, "luprobe_calls_unpaired",
 		    "Calls whose entry could not be kept for pairing with their return",
 		    st[LP_STAT_CALLS_FULL] + st[LP_STAT_NESTED]);
@@ -243,9 +243,9 @@ static int collect_metrics(void *ctx, struct metric_set *set)
 		    "Batches of events cut short so that timers and signals kept their time", cut);
 	add_gauge(set, "luprobe_probes", "Probes of the script", s->ps.nprobes);
 	add_gauge(set, "luprobe_uprobes_attached", "Uprobes attached", tracer__nlinks(s->tracer));
-	m = metric_set__sample(set, metric_set__family(set, "luprobe_start_time", "seconds",
-							METRIC_GAUGE,
-							"When the run started, since the Unix epoch"));
+	m = metric_set__sample(
+		set, metric_set__family(set, "luprobe_start_time", "seconds", METRIC_GAUGE,
+					"When the run started, since the Unix epoch"));
 	if (m)
 		m->value = metric_float(s->started_wall_ns / 1e9);
 	collect_probes(s, set);
