@@ -46,6 +46,7 @@ struct prometheus {
 	void *ctx;
 	struct metric_set set; /* reused by every scrape */
 	struct conn *conns[MAX_CONNS];
+	uint64_t paused_until; /* accepting failed (no descriptor left): try again then */
 };
 
 /* ---- the exposition format ---- */
@@ -403,6 +404,14 @@ static void accept_all(struct prometheus *p, uint64_t now)
 		}
 		p->conns[i] = c;
 	}
+	/*
+	 * No descriptor or memory for one more: the connection stays queued and
+	 * the socket ready, which would wake the loop at once, again and again.
+	 * Stop watching it for a second.
+	 */
+	if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED &&
+	    epoll_ctl(p->epfd, EPOLL_CTL_DEL, p->lfd, NULL) == 0)
+		p->paused_until = now + 1000000000ull;
 }
 
 static void respond(struct conn *c, const char *status, const char *body, size_t len,
@@ -542,6 +551,12 @@ void prometheus__serve(struct prometheus *p, uint64_t now, bool ready)
 	for (j = 0; j < MAX_CONNS; j++)
 		if (p->conns[j] && now - p->conns[j]->started > CONN_TIMEOUT)
 			conn_close(p, j);
+	if (p->paused_until && now >= p->paused_until) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+
+		if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->lfd, &ev) == 0)
+			p->paused_until = 0;
+	}
 }
 
 void prometheus__free(struct prometheus *p)
