@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <linux/limits.h>
+#include <sys/stat.h>
 #include "binary.h"
 #include "compile.h"
 #include "listing.h"
@@ -146,7 +149,7 @@ static void put_kind(struct strbuf *sb, const char *name, bool layout)
 			    "with its dictionary");
 }
 
-int listing__functions(const char *path, const char *glob)
+int listing__functions(const char *path, const char *shown, const char *glob)
 {
 	const struct gobin_func **funcs;
 	struct binary *b;
@@ -176,11 +179,41 @@ int listing__functions(const char *path, const char *glob)
 		puts(sb_str(&sb));
 	}
 	if (!n && glob)
-		fprintf(stderr, "luprobe: %s: no function matches in %s\n", glob, path);
+		fprintf(stderr, "luprobe: %s: no function matches in %s\n", glob,
+			shown ? shown : path);
 	sb_free(&sb);
 	free(funcs);
 	binary__free(b);
 	return n || !glob ? 0 : 1;
+}
+
+int listing__pid_exe(long pid, char *path, size_t pathsz, char *shown, size_t shownsz)
+{
+	char target[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+	int err;
+
+	snprintf(path, pathsz, "/proc/%ld/exe", pid);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0 || stat(path, &st) < 0) {
+		err = -errno;
+		if (err == -ENOENT)
+			lp_seterr("process %ld: no such process (or it is a kernel thread)", pid);
+		else if (err == -EACCES && geteuid() != 0)
+			lp_seterr("process %ld: cannot read its executable: permission denied "
+				  "(another user's process: it needs root or CAP_SYS_PTRACE; "
+				  "see luprobe --check)",
+				  pid);
+		else
+			lp_seterr("process %ld: cannot read its executable: %s", pid,
+				  strerror(-err));
+		return err;
+	}
+	target[n] = '\0';
+	/* the magic link opens the inode the process runs, deleted or replaced since */
+	snprintf(shown, shownsz, "%s (process %ld)", target, pid);
+	return 0;
 }
 
 static const char *pcln_name(enum gobin_pcln p)
@@ -221,7 +254,7 @@ static void print_coverage(struct binary *b)
 	       n, count[0], count[1], count[2], count[3], count[4]);
 }
 
-int listing__info(const char *path)
+int listing__info(const char *path, const char *shown)
 {
 	const struct gobin_info *in;
 	struct binary *b;
@@ -229,7 +262,7 @@ int listing__info(const char *path)
 	if (binary__open(path, &b))
 		return fail(lp_lasterr());
 	in = gobin__info(b->gb);
-	printf("file:       %s\n", path);
+	printf("file:       %s\n", shown ? shown : path);
 	if (in->go_version[0])
 		printf("go:         %s (from %s)\n", in->go_version,
 		       in->version_from_buildinfo ? "buildinfo" : "version string");

@@ -8,10 +8,23 @@
 #ifndef LUPROBE_LISTING_H
 #define LUPROBE_LISTING_H
 
-/* luprobe -l PATH [GLOB]: one line a function; exit code (1: no match, or an error). */
-int listing__functions(const char *path, const char *glob);
+#include <stddef.h>
+
+/*
+ * luprobe -l PATH [GLOB]: one line a function; exit code (1: no match, or an
+ * error). shown, if not NULL, names the binary in messages instead of path.
+ */
+int listing__functions(const char *path, const char *shown, const char *glob);
 
 /* luprobe --info PATH; exit code. */
-int listing__info(const char *path);
+int listing__info(const char *path, const char *shown);
+
+/*
+ * -l -p PID, --info -p PID: the path that opens the executable process pid
+ * runs (/proc/PID/exe, which reaches it deleted or renamed over too) and how
+ * to name it ("/srv/app (deleted) (process 42)"); 0 or -errno with
+ * lp_seterr().
+ */
+int listing__pid_exe(long pid, char *path, size_t pathsz, char *shown, size_t shownsz);
 
 #endif

@@ -13,8 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/capability.h>
+#include <linux/limits.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include "check.h"
 #include "listing.h"
 #include "log.h"
 #include "output.h"
@@ -27,8 +29,11 @@ static const char usage[] =
 	"Usage: luprobe [OPTIONS] SCRIPT.lua [-- COMMAND [ARGS...]]\n"
 	"       luprobe [OPTIONS] -e CODE [-- COMMAND [ARGS...]]\n"
 	"       luprobe -l BINARY [GLOB]     list the functions of a Go binary\n"
-	"       luprobe --info BINARY        what luprobe knows about a Go binary\n"
+	"       luprobe -l -p PID [GLOB]     the same for the binary a process runs\n"
+	"       luprobe --info BINARY|-p PID what luprobe knows about a Go binary\n"
 	"       luprobe --describe SCRIPT    what a script does and the -a arguments it takes\n"
+	"       luprobe --check              can this machine trace? each condition, ok or\n"
+	"                                    what to do\n"
 	"\n"
 	"Trace functions of Go programs with eBPF uprobes; a Lua script says what to\n"
 	"capture and what to do with each call.\n"
@@ -80,7 +85,8 @@ static const char usage[] =
 	"\n"
 	"Tracing needs root, or exactly the capabilities CAP_BPF and CAP_PERFMON; also\n"
 	"CAP_SYS_PTRACE to trace another user's process, CAP_DAC_READ_SEARCH for a\n"
-	"binary the user cannot read, CAP_SETUID and CAP_SETGID for --user.\n"
+	"binary the user cannot read, CAP_SETUID and CAP_SETGID for --user;\n"
+	"luprobe --check says what this machine and user have.\n"
 	"Scripts and modules load as Lua source text only, never as bytecode, and only\n"
 	"when no user but root and you can change them or a directory above them.\n"
 	"Ctrl-C while tracing runs the on_exit handlers and exits 0; before tracing has\n"
@@ -106,15 +112,17 @@ enum {
 	OPT_MAP_LIMIT,
 	OPT_MEMORY,
 	OPT_METRICS,
+	OPT_CHECK,
 };
 
 static const struct option long_opts[] = {
 	{"pid", required_argument, NULL, 'p'},
 	{"eval", required_argument, NULL, 'e'},
 	{"arg", required_argument, NULL, 'a'},
-	{"list", required_argument, NULL, 'l'},
+	{"list", optional_argument, NULL, 'l'},
 	{"json", no_argument, NULL, OPT_JSON},
-	{"info", required_argument, NULL, OPT_INFO},
+	{"info", optional_argument, NULL, OPT_INFO},
+	{"check", no_argument, NULL, OPT_CHECK},
 	{"duration", required_argument, NULL, OPT_DURATION},
 	{"keep-going", no_argument, NULL, OPT_KEEP_GOING},
 	{"budget", required_argument, NULL, OPT_BUDGET},
@@ -326,14 +334,15 @@ static int check_privileges(const struct env *env)
 	    (!(eff & (1ULL << CAP_BPF)) || !(eff & (1ULL << CAP_PERFMON)))) {
 		fprintf(stderr,
 			"luprobe: tracing needs root or the CAP_BPF and CAP_PERFMON capabilities "
-			"(running as uid %d without them); run it with sudo\n",
+			"(running as uid %d without them); run it with sudo, or see luprobe "
+			"--check\n",
 			(int)geteuid());
 		return -EPERM;
 	}
 	if (env->user && (~eff & (1ULL << CAP_SETUID | 1ULL << CAP_SETGID))) {
 		fprintf(stderr,
 			"luprobe: --user %s needs root or the CAP_SETUID and CAP_SETGID "
-			"capabilities (running as uid %d without them)\n",
+			"capabilities (running as uid %d without them); see luprobe --check\n",
 			env->user, (int)geteuid());
 		return -EPERM;
 	}
@@ -342,8 +351,9 @@ static int check_privileges(const struct env *env)
 
 /* What the command line asks for besides a run. */
 struct cmdline {
-	const char *list; /* -l BINARY */
-	const char *info; /* --info BINARY */
+	bool list;	  /* -l [BINARY] */
+	bool info;	  /* --info [BINARY] */
+	const char *path; /* -lBINARY, --info=BINARY */
 };
 
 /* One option into env or cl: -1 to go on, else the exit code luprobe ends with now. */
@@ -376,7 +386,8 @@ static int parse_option(int opt, struct env *env, struct cmdline *cl)
 		env->includes[env->nincludes++] = optarg;
 		break;
 	case 'l':
-		cl->list = optarg;
+		cl->list = true;
+		cl->path = optarg;
 		break;
 	case 'q':
 		env->quiet = true;
@@ -397,8 +408,14 @@ static int parse_option(int opt, struct env *env, struct cmdline *cl)
 		env->json = true;
 		break;
 	case OPT_INFO:
-		cl->info = optarg;
+		cl->info = true;
+		cl->path = optarg;
 		break;
+	case OPT_CHECK: {
+		int code = check__run();
+
+		return output__report() ? 1 : code;
+	}
 	case OPT_DURATION:
 		env->duration_s = strtod(optarg, &end);
 		if (*end || env->duration_s <= 0)
@@ -471,6 +488,44 @@ static int parse_option(int opt, struct env *env, struct cmdline *cl)
 		return 2;
 	}
 	return -1;
+}
+
+/*
+ * -l and --info: of BINARY (the option's argument or the first operand) or
+ * of the binary process -p PID runs; -l takes a GLOB operand after it.
+ */
+static int inspect(const struct cmdline *cl, const struct env *env, char **ops, int nops)
+{
+	const char *opt = cl->list ? "-l" : "--info";
+	const char *path = cl->path, *shown = NULL;
+	char exe[64], name[PATH_MAX + 64];
+	int code;
+
+	if (env->npids > 1 || (env->npids && path))
+		return fail(cl->list ? "-l takes one binary: a path or -p PID"
+				     : "--info takes one binary: a path or -p PID");
+	if (env->npids) {
+		if (listing__pid_exe(env->pids[0], exe, sizeof(exe), name, sizeof(name)))
+			return fail(lp_lasterr());
+		path = exe;
+		shown = name;
+	} else if (!path) {
+		if (!nops) {
+			fprintf(stderr, "luprobe: %s needs a Go binary or -p PID, e.g. %s ./app\n",
+				opt, opt);
+			return 2;
+		}
+		path = *ops++;
+		nops--;
+	}
+	if (nops > (cl->list ? 1 : 0))
+		return fail(cl->list ? "-l takes a binary and at most one GLOB"
+				     : "--info takes one binary and nothing else");
+	if (cl->list)
+		code = listing__functions(path, shown, nops ? ops[0] : NULL);
+	else
+		code = listing__info(path, shown);
+	return output__report() ? 1 : code;
 }
 
 /* A run: the session from the script's main chunk to its summary; the exit code. */
@@ -553,19 +608,13 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
-	while ((opt = getopt_long(nopts, argv, "p:e:a:I:l:o:qvh", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(nopts, argv, "p:e:a:I:l::o:qvh", long_opts, NULL)) != -1) {
 		code = parse_option(opt, &env, &cl);
 		if (code >= 0)
 			return code;
 	}
-	if (cl.list) {
-		code = listing__functions(cl.list, optind < nopts ? argv[optind] : NULL);
-		return output__report() ? 1 : code;
-	}
-	if (cl.info) {
-		code = listing__info(cl.info);
-		return output__report() ? 1 : code;
-	}
+	if (cl.list || cl.info)
+		return inspect(&cl, &env, argv + optind, nopts - optind);
 	if (!env.code) {
 		if (optind >= nopts) {
 			fputs(usage, stderr);

@@ -628,7 +628,7 @@ int session__drop_privileges(struct session *s)
 	err = target_user__become(u);
 	if (err) {
 		lp_seterr("--user %s: cannot switch to uid %d: %s (it needs root, or CAP_SETUID "
-			  "and CAP_SETGID)",
+			  "and CAP_SETGID; see luprobe --check)",
 			  s->env->user, (int)u->uid, strerror(-err));
 		return -EPERM;
 	}

@@ -361,7 +361,7 @@ int target__open_pid(pid_t pid, struct target *t)
 		else if (err == -EACCES && geteuid() != 0)
 			lp_seterr("process %d: cannot read its executable: permission denied "
 				  "(another user's process: tracing it needs root or "
-				  "CAP_SYS_PTRACE)",
+				  "CAP_SYS_PTRACE; see luprobe --check)",
 				  (int)pid);
 		else
 			lp_seterr("process %d: cannot read its executable: %s", (int)pid,

@@ -351,7 +351,7 @@ static int uprobe_multi_link(int prog_fd, const char *path, const uint64_t *offs
 	return syscall(__NR_bpf, BPF_LINK_CREATE, &u, sizeof(u));
 }
 
-static bool probe_uprobe_multi(void)
+int tracer__uprobe_multi(void)
 {
 	struct bpf_insn insns[] = {
 		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
@@ -363,7 +363,7 @@ static bool probe_uprobe_multi(void)
 
 	prog = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", insns, 2, &opts);
 	if (prog < 0)
-		return false;
+		return -errno;
 	/* "/" is not a regular file: a kernel that knows the link type says EBADF */
 	link = uprobe_multi_link(prog, "/", &off, &cookie, 1, 0);
 	err = errno;
@@ -371,6 +371,18 @@ static bool probe_uprobe_multi(void)
 		close(link);
 	close(prog);
 	return link < 0 && err == EBADF;
+}
+
+static bool probe_uprobe_multi(void)
+{
+	return tracer__uprobe_multi() == 1;
+}
+
+int tracer__uprobe_multi_link(int prog_fd, const char *path, uint64_t offset, pid_t pid)
+{
+	uint64_t cookie = 0;
+
+	return uprobe_multi_link(prog_fd, path, &offset, &cookie, 1, pid);
 }
 
 /*
@@ -842,11 +854,13 @@ int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx)
 		if (err) {
 			if (err == -EPERM || err == -EACCES)
 				lp_seterr("cannot load BPF programs: %s; run as root, or grant "
-					  "CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE",
+					  "CAP_BPF and CAP_PERFMON (luprobe --check says what is "
+					  "missing)",
 					  strerror(-err));
 			else
 				lp_seterr("cannot load the BPF program: %s (kernel with BTF, BPF "
-					  "ring buffers and bpf_loop needed: Linux 5.17 or later)",
+					  "ring buffers and bpf_loop needed: Linux 5.17 or later; "
+					  "luprobe --check says what this one lacks)",
 					  strerror(-err));
 			return err;
 		}
@@ -909,7 +923,7 @@ static void attach_error(const char *name, uint64_t offset, pid_t pid, int err)
 	else if (err == -EPERM || err == -EACCES)
 		lp_seterr(
 			"cannot attach a uprobe to %s: %s; run as root, or grant CAP_PERFMON (and "
-			"CAP_SYS_PTRACE for other users' processes)",
+			"CAP_SYS_PTRACE for other users' processes; see luprobe --check)",
 			name, strerror(-err));
 	else
 		lp_seterr("cannot attach a uprobe to %s at offset 0x%lx: %s", name,

@@ -83,6 +83,11 @@ int tracer__agg_clear(const struct tracer *t, uint32_t id);
 int tracer__set_probe_enabled(struct tracer *t, uint32_t probe, bool enabled);
 
 bool tracer__loaded(const struct tracer *t);
+
+/* 1: the kernel has uprobe_multi links, 0: it has not, -errno: cannot tell (no BPF allowed). */
+int tracer__uprobe_multi(void);
+/* One uprobe_multi link of a loaded program at offset in path, for pid (0: all): fd or -1. */
+int tracer__uprobe_multi_link(int prog_fd, const char *path, uint64_t offset, pid_t pid);
 /* Create maps and load the program. Plans and probe states set so far are written. */
 int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx);
 

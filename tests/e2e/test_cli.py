@@ -192,7 +192,8 @@ def test_unprivileged_user_is_told_what_is_needed():
     expect(p.returncode != 0, "non-zero exit without privileges")
     expect_eq(p.stderr.strip().splitlines(),
               ["luprobe: tracing needs root or the CAP_BPF and CAP_PERFMON capabilities "
-               "(running as uid 65534 without them); run it with sudo"], "stderr")
+               "(running as uid 65534 without them); run it with sudo, or see luprobe --check"],
+              "stderr")
 
 
 def test_output_file_keeps_events_apart_from_the_command():

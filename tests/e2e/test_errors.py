@@ -555,7 +555,8 @@ def test_user_that_does_not_exist_or_is_root_or_cannot_be_switched_to():
     _one_error(["--user", "root", *args], "luprobe: --user root: that is root; give an "
                "unprivileged user for the script to run as")
     _one_error(["--user", "daemon", *args], "luprobe: --user daemon needs root or the "
-               f"CAP_SETUID and CAP_SETGID capabilities (running as uid {NOBODY} without them)",
+               f"CAP_SETUID and CAP_SETGID capabilities (running as uid {NOBODY} without them); "
+               "see luprobe --check",
                prefix=_as_nobody(MIN_CAPS))
 
 
@@ -572,12 +573,14 @@ def test_exactly_cap_bpf_and_cap_perfmon_are_enough_and_each_is_needed():
     expect_eq(p.stderr(), "luprobe: 4 events, 0 lost\n", "stderr")
     for caps in (("bpf",), ("perfmon",), ("sys_ptrace", "dac_read_search")):
         _one_error(args, "luprobe: tracing needs root or the CAP_BPF and CAP_PERFMON "
-                   f"capabilities (running as uid {NOBODY} without them); run it with sudo",
+                   f"capabilities (running as uid {NOBODY} without them); run it with sudo, "
+                   "or see luprobe --check",
                    prefix=_as_nobody(caps))
     # another user's process: CAP_SYS_PTRACE too
     srv = Proc([gobin("computee"), "-addr", f"127.0.0.1:{free_port()}"])
     srv.wait_line(r"^listening on ")
     _one_error(["-e", 'probe{ func = "main.computeE" }', "-p", str(srv.pid)],
                f"luprobe: process {srv.pid}: cannot read its executable: permission denied "
-               "(another user's process: tracing it needs root or CAP_SYS_PTRACE)",
+               "(another user's process: tracing it needs root or CAP_SYS_PTRACE; see luprobe "
+               "--check)",
                prefix=_as_nobody(MIN_CAPS))
