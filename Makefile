@@ -6,7 +6,9 @@
 # make bench      the performance benchmark (not part of make test; BENCH_ARGS=--smoke)
 # make fuzz       run the fuzzers for a bounded time
 # make stdsig     regenerate src/go/stdsig.tab from the newest Go (STDSIG_GO)
-# make install    honours DESTDIR and prefix
+# make man        the manual page, .output/luprobe.1, from docs/luprobe.1.scd (scdoc)
+# make install    honours DESTDIR and prefix: the binary, the Lua library, the example
+#                 scripts, the manual page, bash completion, the systemd unit, the docs
 #
 # Overridable: CC CLANG BPFTOOL ARCH CFLAGS GO GO_NEW STDSIG_GO V=1 SANITIZE=1
 
@@ -30,7 +32,12 @@ CFLAGS ?= -g -O2
 prefix ?= /usr/local
 bindir ?= $(prefix)/bin
 datadir ?= $(prefix)/share/luprobe
+mandir ?= $(prefix)/share/man
+docdir ?= $(prefix)/share/doc/luprobe
+bashcompdir ?= $(prefix)/share/bash-completion/completions
+# systemd reads /usr/local/lib/systemd/system too; Debian 12's place is /lib/systemd/system
 unitdir ?= $(prefix)/lib/systemd/system
+SCDOC ?= scdoc
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 PKGS := lua5.4 libbpf libelf libdw capstone
@@ -79,7 +86,7 @@ BENCH_BINS := $(SHARED)/bench/bench $(SHARED)/bench/floor
 GOENV := GOFLAGS=-mod=mod GO111MODULE=on GOPROXY=off GOTOOLCHAIN=local \
 	$(if $(HOME),,GOCACHE=$(abspath $(SHARED))/gocache)
 
-.PHONY: all deps demo test unit gotargets benchbins bench fuzz fuzz-build install clean format
+.PHONY: all deps demo test unit gotargets benchbins bench fuzz fuzz-build install clean format man
 
 all: $(OUTPUT)/luprobe luprobe
 
@@ -112,11 +119,11 @@ $(SKEL_USERS): $(OUTPUT)/luprobe.skel.h
 
 $(OUTPUT)/%.o: src/%.c | $(OUTPUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(WARN) $(DEPFLAGS) $(DEFS) $(INCLUDES) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) $(DEFS) $(INCLUDES) -c $< -o $@
 
 $(OUTPUT)/go/%.o: src/go/%.c
 	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(CFLAGS) $(WARN) $(DEPFLAGS) $(DEFS) $(INCLUDES) -c $< -o $@
+	$(Q)mkdir -p $(@D) && $(CC) $(CPPFLAGS) $(CFLAGS) $(WARN) $(DEPFLAGS) $(DEFS) $(INCLUDES) -c $< -o $@
 
 $(LIBGO): $(GO_OBJS)
 	$(call msg,AR,$@)
@@ -176,7 +183,7 @@ demo: deps
 	$(Q)scripts/demo.sh
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all unit gotargets benchbins fuzz-build
+	$(Q)$(MAKE) --no-print-directory all man unit gotargets benchbins fuzz-build
 	$(Q)PATH=$(GODIR)$$PATH LUPROBE_OUTPUT=$(OUTPUT) LUPROBE_SANITIZE=$(SANITIZE) python3 tests/run.py $(TESTS)
 
 $(SHARED)/bench/bench: $(wildcard bench/go/*.go) bench/go/go.mod
@@ -251,15 +258,28 @@ fuzz-build: $(FUZZ_BINS) gotargets
 fuzz: fuzz-build
 	$(Q)tests/fuzz/run.sh $(FUZZ_OUT) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-install: all
-	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(datadir)/lua/luprobe $(DESTDIR)$(datadir)/scripts
+man: $(OUTPUT)/luprobe.1
+
+$(OUTPUT)/luprobe.1: docs/luprobe.1.scd | $(OUTPUT)
+	$(call msg,SCDOC,$@)
+	$(Q)$(SCDOC) < $< > $@
+
+install: all man
+	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(datadir)/lua/luprobe $(DESTDIR)$(datadir)/scripts \
+		$(DESTDIR)$(mandir)/man1 $(DESTDIR)$(bashcompdir) $(DESTDIR)$(unitdir) \
+		$(DESTDIR)$(docdir)
 	install -m 0755 $(OUTPUT)/luprobe $(DESTDIR)$(bindir)/luprobe
 	install -m 0644 lua/luprobe/*.lua $(DESTDIR)$(datadir)/lua/luprobe/
 	install -m 0644 scripts/*.lua $(DESTDIR)$(datadir)/scripts/
-	install -d $(DESTDIR)$(unitdir)
 	sed 's|@bindir@|$(bindir)|g' deploy/systemd/luprobe-metrics@.service.in > \
 		$(DESTDIR)$(unitdir)/luprobe-metrics@.service
 	chmod 0644 $(DESTDIR)$(unitdir)/luprobe-metrics@.service
+	install -m 0644 $(OUTPUT)/luprobe.1 $(DESTDIR)$(mandir)/man1/luprobe.1
+	install -m 0644 dist/luprobe.bash $(DESTDIR)$(bashcompdir)/luprobe
+	sed 's|@bindir@|$(bindir)|g' dist/luprobe@.service.in > $(DESTDIR)$(unitdir)/luprobe@.service
+	chmod 0644 $(DESTDIR)$(unitdir)/luprobe@.service
+	install -m 0644 README.md docs/lua-api.md docs/tutorial.md docs/design.md \
+		docs/performance.md docs/reliability.md docs/deploy.md $(DESTDIR)$(docdir)/
 
 format:
 	clang-format -i src/*.c src/*.h src/go/*.c src/go/*.h bpf/*.c bpf/*.h \
