@@ -525,6 +525,13 @@ def write(a, rows, starts, res, skipped, failed, n, slow):
         L.append(f"| streaming, bpftrace printf ÷ luprobe | ≥ 10× | "
                  f"{bt / summary['stream_ns']:.1f}× | "
                  f"{'met' if bt / summary['stream_ns'] >= 10 else 'NOT met'} |")
+    # startup against bpftrace's in the same run, both tracing one probe of the same target
+    lp1, bt1 = med(vals("luprobe_1", "first_event_ms")), med(vals("bpftrace_1", "first_event_ms"))
+    if lp1 and bt1:
+        summary["first_event_vs_bpftrace"] = lp1 / bt1
+        L.append(f"| launch to first event, luprobe ÷ bpftrace (one probe, this run) | < 1× | "
+                 f"{lp1 / bt1:.2f}× ({lp1:.1f} / {bt1:.1f} ms) | "
+                 f"{'met' if lp1 < bt1 else 'NOT met'} |")
     text = "\n".join(L) + "\n"
     print(text)
     os.makedirs(os.path.dirname(a.out), exist_ok=True)

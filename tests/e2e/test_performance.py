@@ -8,6 +8,7 @@ import collections
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 
@@ -106,6 +107,11 @@ def test_bench_smoke_run():
     for row in ("luprobe: in-kernel count", "luprobe: int + 16-byte string into a Lua callback",
                 "frameless leaf", "results and latency", "launch to first event"):
         expect(row in p.stdout, f"{row!r} in the table:\n{p.stdout}")
+    # with bpftrace (make bench installs it), startup as a ratio to its own
+    if shutil.which("bpftrace"):
+        expect(re.search(r"^\| launch to first event, luprobe ÷ bpftrace \(one probe, this run\) "
+                         r"\| < 1× \| [\d.]+× \(", p.stdout, re.M),
+               f"the startup ratio in the table:\n{p.stdout}")
     # the luprobe rows delivered one event per call, none lost
     for m in re.finditer(r"^\| luprobe: [^|]*\| [^|]*\| ([\d,]+) / ([\d,]+) \| (\d+)", p.stdout,
                          re.M):
