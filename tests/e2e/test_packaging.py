@@ -135,6 +135,18 @@ def _trace_installed(tmp):
               "the installed library, required by a one-liner")
 
 
+def _verify_unit(tmp):
+    """systemd's own check of the installed unit, for an instance (it needs no running
+    systemd)."""
+    if not shutil.which("systemd-analyze"):
+        return
+    unit = os.path.join(tmp, "luprobe@check.service")
+    shutil.copy("/lib/systemd/system/luprobe@.service", unit)
+    p = subprocess.run(["systemd-analyze", "verify", "--man=no", unit], capture_output=True,
+                       text=True, timeout=60)
+    expect_eq((p.returncode, p.stdout + p.stderr), (0, ""), "systemd-analyze verify")
+
+
 def test_debian_package_builds_installs_and_traces_the_demo():
     if os.geteuid() != 0:
         raise Skip("installing a package needs root")
@@ -171,6 +183,7 @@ def test_debian_package_builds_installs_and_traces_the_demo():
             expect_eq(_sh(["man", "-w", "luprobe"], 30).strip(),
                       "/usr/share/man/man1/luprobe.1.gz", "man -w luprobe")
             _trace_installed(tmp)
+            _verify_unit(tmp)
         finally:
             if _installed():
                 _sh(["apt-get", "purge", "-y", "-qq", "-o", "DPkg::Lock::Timeout=120", "luprobe"],
