@@ -903,7 +903,7 @@ int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx)
 			   on_record, t);
 	if (!t->rb) {
 		err = -errno;
-		lp_seterr("cannot map the BPF ring buffer: %s", strerror(-err));
+		lp_seterr("cannot map the BPF ring buffer: %s (see luprobe --check)", strerror(-err));
 		goto fail;
 	}
 	return 0;
