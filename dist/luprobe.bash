@@ -41,8 +41,8 @@ _luprobe()
 		-l?* | --list=* | --info=*) list=${w%%=*}; bin=${w#--*=}; bin=${bin#-l} ;;
 		-p | --pid) pid=${words[i + 1]}; ((i++)) ;;
 		-e | --eval | -a | --arg | -I | -o | --output | --duration | --budget | --memory | \
-			--ringbuf | --max-calls | --debug-file | --agg-keys | --map-limit | --user | \
-			--describe | --drain-ms) ((i++)) ;;
+			--ringbuf | --max-calls | --debug-file | --agg-keys | --max-stacks | --map-limit | \
+			--metrics | --user | --describe | --drain-ms) ((i++)) ;;
 		-*) ;;
 		*) operands+=("$w") ;;
 		esac
@@ -104,7 +104,7 @@ _luprobe()
 		return
 		;;
 	-a | --arg | --duration | --budget | --memory | --ringbuf | --max-calls | --agg-keys | \
-		--map-limit | --drain-ms)
+		--max-stacks | --map-limit | --metrics | --drain-ms)
 		return
 		;;
 	esac
@@ -112,7 +112,7 @@ _luprobe()
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W '-p --pid -e --eval -I -a --arg --json -o --output
 			--duration --keep-going --budget --memory --ringbuf --max-calls --debug-file
-			--agg-keys --map-limit --user -q --quiet -v -h --help --version -l --list
+			--agg-keys --max-stacks --map-limit --metrics --user -q --quiet -v -h --help --version -l --list
 			--info --describe --check --' -- "$cur"))
 		return
 	fi
