@@ -59,8 +59,9 @@ build_set() {
 		echo "$want" >"$dir/.toolchain"
 	fi
 	command -v "$go" >"$dir/.go"
+	# a target is rebuilt when its sources or the shared packages (internal/) change
 	for t in "${!TARGETS[@]}"; do
-		srcs=$(find "$t" -name '*.go' -o -name '*.s' -o -name '*.c' | sort)
+		srcs=$(find "$t" internal -name '*.go' -o -name '*.s' -o -name '*.c' | sort)
 		for v in ${TARGETS[$t]}; do
 			out=$dir/$t/$v
 			if [ -x "$out" ] && [ -z "$(find $srcs go.mod -newer "$out" 2>/dev/null)" ]; then

@@ -20,47 +20,20 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"flag"
 	"fmt"
 	"io"
 	"log"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
 	"time"
-)
 
-// selfSigned makes a certificate for 127.0.0.1 and localhost.
-func selfSigned() tls.Certificate {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		log.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "luprobe test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		log.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
-}
+	"luprobe.test/internal/testcert"
+)
 
 func routes() *http.ServeMux {
 	mux := http.NewServeMux()
@@ -88,7 +61,7 @@ func routes() *http.ServeMux {
 func server() *http.Server {
 	return &http.Server{
 		Handler:   routes(),
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{selfSigned()}},
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{testcert.SelfSigned()}},
 		ErrorLog:  log.New(io.Discard, "", 0),
 	}
 }
