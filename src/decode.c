@@ -4,7 +4,6 @@
  * share: bounds and fault checks, quoting, float text, UTF-8.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,27 +159,6 @@ static bool is_message_error(const char *name)
 		if (strcmp(name, message_errors[i]) == 0)
 			return true;
 	return false;
-}
-
-void decode__float(struct strbuf *sb, double v, bool single)
-{
-	char buf[40];
-	int prec;
-
-	if (isnan(v)) {
-		sb_puts(sb, "NaN");
-		return;
-	}
-	if (isinf(v)) {
-		sb_puts(sb, v > 0 ? "+Inf" : "-Inf");
-		return;
-	}
-	for (prec = 1; prec <= 17; prec++) {
-		snprintf(buf, sizeof(buf), "%.*g", prec, v);
-		if (single ? strtof(buf, NULL) == (float)v : strtod(buf, NULL) == v)
-			break;
-	}
-	sb_puts(sb, buf);
 }
 
 static double float_at(const struct decode_ctx *c, uint32_t off, unsigned size)

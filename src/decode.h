@@ -125,8 +125,6 @@ struct decode_lua {
 	unsigned depth; /* groups begun and not ended: their tables are on the stack */
 };
 
-/* For the sinks: shortest text that reads back as the same double (or float when single). */
-void decode__float(struct strbuf *sb, double v, bool single);
 /* A scalar as Go prints it: 42, 0x1f, 1.5, (1-2i), main.f, (*T)(0xc000010000) */
 void decode__scalar_text(struct strbuf *sb, const struct decode_scalar *v);
 /* UTF-8 text without control characters but \n, \t and \r? */

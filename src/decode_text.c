@@ -51,14 +51,14 @@ void decode__scalar_text(struct strbuf *sb, const struct decode_scalar *v)
 		sb_printf(sb, "0x%llx", (unsigned long long)v->u);
 		break;
 	case DS_FLOAT:
-		decode__float(sb, v->f, v->single);
+		sb_float(sb, v->f, v->single);
 		break;
 	case DS_COMPLEX:
 		sb_putc(sb, '(');
-		decode__float(sb, v->c.re, v->single);
+		sb_float(sb, v->c.re, v->single);
 		if (v->c.im >= 0 || isnan(v->c.im))
 			sb_putc(sb, '+');
-		decode__float(sb, v->c.im, v->single);
+		sb_float(sb, v->c.im, v->single);
 		sb_puts(sb, "i)");
 		break;
 	case DS_PTR:

@@ -10,7 +10,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <math.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,34 +85,12 @@ static void family_name(struct strbuf *sb, const struct metric_family *f)
 		sb_puts(sb, "_total");
 }
 
-static void put_double(struct strbuf *sb, double v)
-{
-	char t[40];
-	int prec;
-
-	if (isnan(v)) {
-		sb_puts(sb, "NaN");
-		return;
-	}
-	if (isinf(v)) {
-		sb_puts(sb, v > 0 ? "+Inf" : "-Inf");
-		return;
-	}
-	/* the shortest text that reads back as v */
-	for (prec = 15; prec <= 17; prec++) {
-		snprintf(t, sizeof(t), "%.*g", prec, v);
-		if (strtod(t, NULL) == v)
-			break;
-	}
-	sb_puts(sb, t);
-}
-
 static void put_num(struct strbuf *sb, const struct metric_num *n)
 {
 	if (n->is_int)
 		sb_printf(sb, "%lld", (long long)n->i);
 	else
-		put_double(sb, n->f);
+		sb_float(sb, n->f, false);
 }
 
 /* help: backslash and newline escaped; label values: the double quote too */
@@ -173,7 +150,7 @@ static void put_histogram(struct strbuf *sb, const struct strbuf *name,
 	for (i = 0; i < m->nbuckets; i++) {
 		cum += m->buckets[i].count;
 		sb_reset(&le);
-		put_double(&le, m->buckets[i].le);
+		sb_float(&le, m->buckets[i].le, false);
 		put_series(sb, name, "_bucket", m, sb_str(&le));
 		sb_printf(sb, "%llu\n", (unsigned long long)cum);
 	}

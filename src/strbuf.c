@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,4 +81,25 @@ void sb_printf(struct strbuf *sb, const char *fmt, ...)
 const char *sb_str(const struct strbuf *sb)
 {
 	return sb->len ? sb->buf : "";
+}
+
+void sb_float(struct strbuf *sb, double v, bool single)
+{
+	char buf[40];
+	int prec;
+
+	if (isnan(v)) {
+		sb_puts(sb, "NaN");
+		return;
+	}
+	if (isinf(v)) {
+		sb_puts(sb, v > 0 ? "+Inf" : "-Inf");
+		return;
+	}
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(buf, sizeof(buf), "%.*g", prec, v);
+		if (single ? strtof(buf, NULL) == (float)v : strtod(buf, NULL) == v)
+			break;
+	}
+	sb_puts(sb, buf);
 }

@@ -373,20 +373,8 @@ end
 local suffixes = { "", "K", "M", "G", "T", "P", "E" }
 
 -- Text of a number: integers exactly; a float beyond 2^53 (a uint64 from 2^63
--- up, a sum beyond 64 bits) as the shortest text that reads back as it, which
--- shows no more digits than it holds.
-local function num_text(v)
-	if math.type(v) == "integer" then
-		return string.format("%d", v)
-	end
-	for prec = 14, 17 do
-		local t = string.format("%." .. prec .. "g", v)
-		if tonumber(t) == v then
-			return t
-		end
-	end
-	return string.format("%.17g", v)
-end
+-- up, a sum beyond 64 bits) as the shortest text that reads back as it.
+local num_text = fmt.number
 
 local function num_label(v)
 	local i = 1

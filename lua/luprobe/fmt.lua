@@ -5,6 +5,7 @@
 --   fmt.duration(12400)        --> "12.4µs"
 --   fmt.size(1536)             --> "1.5KiB"
 --   fmt.count(1234567)         --> "1,234,567"
+--   fmt.number(2^64)           --> "1.8446744073709552e+19"
 --   fmt.value({A = 1, B = "x"}) --> '{A:1, B:"x"}'
 local M = {}
 local is_sequence = require("luprobe.json").is_sequence
@@ -48,6 +49,22 @@ function M.count(n)
 	local sign, digits = s:match("^(-?)(%d+)$")
 	digits = digits:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", "")
 	return sign .. digits
+end
+
+--- A number as text that reads back as it: integers exactly, a float in the
+--- fewest significant digits that give it back (a uint64 from 2^63 up, which
+--- reaches Lua as a float, shows no more digits than it holds).
+function M.number(v)
+	if math.type(v) == "integer" then
+		return string.format("%d", v)
+	end
+	for prec = 1, 17 do
+		local t = string.format("%." .. prec .. "g", v)
+		if tonumber(t) == v then
+			return t
+		end
+	end
+	return string.format("%.17g", v)
 end
 
 local named = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\t"] = "\\t", ["\r"] = "\\r" }

@@ -63,18 +63,7 @@ local function snake(s)
 	return (s:gsub("^_", ""):gsub("_$", ""))
 end
 
-local function num_text(v)
-	if math.type(v) == "integer" then
-		return string.format("%d", v)
-	end
-	for prec = 15, 17 do
-		local t = string.format("%." .. prec .. "g", v)
-		if tonumber(t) == v then
-			return t
-		end
-	end
-	return string.format("%.17g", v)
-end
+local num_text = require("luprobe.fmt").number
 
 local function key_text(k)
 	if type(k) == "number" then

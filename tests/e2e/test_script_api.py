@@ -315,6 +315,17 @@ exit()
     expect_eq(lines, ["nextdoor\tviaflag\tviaenv\t12.4µs\tblue\t3"], "modules and arguments")
 
 
+def test_fmt_number_is_exact_and_shortest():
+    """fmt.number, which the aggregations and the metrics print numbers with:
+    integers exactly, floats in the fewest digits that read back as them."""
+    code, lines, err = run("-q", "-e", 'local fmt = require "luprobe.fmt"; print(fmt.number(2^64), '
+                           'fmt.number(0.1), fmt.number(1/3), fmt.number(-7), fmt.number(0.1 + 0.2), '
+                           'fmt.number(math.maxinteger), fmt.number(2.5)) exit()')
+    expect_eq(code, 0, f"exit code ({err})")
+    expect_eq(lines, ["1.8446744073709552e+19\t0.1\t0.3333333333333333\t-7\t0.30000000000000004\t"
+                      "9223372036854775807\t2.5"], "fmt.number")
+
+
 def test_describe_prints_the_script_header():
     code, lines, _ = run("--describe", os.path.join(SCRIPTS, "latency.lua"))
     expect_eq(code, 0, "exit code")
