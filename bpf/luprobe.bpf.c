@@ -14,6 +14,17 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Set by user space before load. */
 const volatile __u64 wakeup_bytes = 256 * 1024; /* wake the consumer past this much data */
 const volatile __u32 fsbase_off; /* offsetof(task_struct, thread.fsbase); 0: no TLS reads */
+/*
+ * The parts of the program the probes use (enum lp_features). The verifier
+ * does not follow a branch on a constant, nor verify a global function that
+ * no followed path calls: a script without scopes, aggregations or stacks
+ * loads a program a fraction of the size, and sooner.
+ */
+#ifndef LP_FEATURES_BUILD
+#define LP_FEATURES_BUILD LP_FEAT_ALL
+#endif
+const volatile __u32 features = LP_FEATURES_BUILD;
+#define HAS(feat) (features & (feat))
 
 /*
  * Set by the consumer when it found the ring empty for a whole drain
@@ -733,7 +744,7 @@ static __always_inline void run_aggs(struct run *r, const struct lp_plan *p, __u
 {
 	struct agg_run a = {.slot = r->slot, .plan = r->plan, .latency = latency};
 
-	if (!p->naggs)
+	if (!HAS(LP_FEAT_AGGS) || !p->naggs)
 		return;
 	bpf_loop(p->naggs, run_agg_cb, &a, 0);
 }
@@ -769,7 +780,7 @@ static __always_inline void emit(struct scratch *s, __u32 slot, __u32 len)
 	__u64 fl = BPF_RB_NO_WAKEUP, *bytes;
 	__u32 zero = 0;
 
-	if (s->rec.flags & LP_RF_LINEAGE)
+	if (HAS(LP_FEAT_SCOPES) && (s->rec.flags & LP_RF_LINEAGE))
 		len = lp_add_lineage(slot, len);
 	s->rec.data_len = len;
 	len = (len & (LP_DATA_MAX * 2 - 1)) + sizeof(struct lp_rec);
@@ -942,9 +953,10 @@ __noinline int lp_entry(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 ena
 	s->rec.goid = goid_of(p, r.g, &user_g, &s->rec.flags);
 	set_ctx_regs(p, s);
 
-	if (p->flags & (LP_PF_WITHIN | LP_PF_SCOPE))
+	if (HAS(LP_FEAT_SCOPES) && (p->flags & (LP_PF_WITHIN | LP_PF_SCOPE)))
 		depth = frame_depth(p, s, r.g);
-	if (enabled && (p->flags & LP_PF_WITHIN) && !lp_inside(slot, r.plan, r.g, user_g, depth)) {
+	if (HAS(LP_FEAT_SCOPES) && enabled && (p->flags & LP_PF_WITHIN) &&
+	    !lp_inside(slot, r.plan, r.g, user_g, depth)) {
 		stat_inc(LP_STAT_OUTSIDE);
 		mark_rejected(p, s, r.g);
 		return 0;
@@ -957,11 +969,11 @@ __noinline int lp_entry(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 ena
 		return 0;
 	}
 
-	if (p->flags & LP_PF_SCOPE)
+	if (HAS(LP_FEAT_SCOPES) && (p->flags & LP_PF_SCOPE))
 		scope_open(s->rec.pid, r.g, r.g == user_g ? s->rec.goid : 0, p->probe, depth,
 			   p->flags & LP_PF_SCOPE_SPAWN);
 
-	if (enabled && (p->flags & LP_PF_STACK)) {
+	if (HAS(LP_FEAT_STACKS) && enabled && (p->flags & LP_PF_STACK)) {
 		long id = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
 
 		if (id >= 0) {
@@ -1011,7 +1023,7 @@ __noinline int lp_return(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 en
 	r.g = current_g(p, s, cookie);
 	goid = goid_of(p, r.g, &user_g, &gflags);
 	call_key(&key, p, s, pid_tgid >> 32, LP_COOKIE_PLAN(cookie), r.g);
-	if (p->flags & LP_PF_SCOPE)
+	if (HAS(LP_FEAT_SCOPES) && (p->flags & LP_PF_SCOPE))
 		scope_close(key.pid, r.g, r.g == user_g ? goid : 0, p->probe, key.depth);
 	if (!(p->flags & LP_PF_PAIR))
 		return 0;
@@ -1061,7 +1073,7 @@ __noinline int lp_return(struct pt_regs *ctx, __u64 cookie, __u32 slot, __u32 en
 	s->regs[LP_REG_LATENCY] = s->rec.latency;
 	set_ctx_regs(p, s);
 	s->rec.flags &= ~LP_RF_LINEAGE;
-	if (p->flags & LP_PF_SPAWNED)
+	if (HAS(LP_FEAT_SCOPES) && (p->flags & LP_PF_SPAWNED))
 		lp_return_lineage(slot, r.plan, r.g, user_g, goid);
 
 	run_ops(&r, p->nentry, p->nret);
@@ -1159,12 +1171,12 @@ int lp_uprobe(struct pt_regs *ctx)
 		stat_inc(LP_STAT_NOPLAN);
 		return 0;
 	}
-	if (site == LP_SITE_RECOVER) {
+	if (HAS(LP_FEAT_SCOPES) && site == LP_SITE_RECOVER) {
 		/* belongs to no probe: every scope of the binary depends on it */
 		lp_recover(idx, ((struct lp_regs *)ctx)->sp, bpf_get_current_pid_tgid() >> 32);
 		return 0;
 	}
-	if (site == LP_SITE_SPAWN || site == LP_SITE_GOEXIT) {
+	if (HAS(LP_FEAT_SCOPES) && (site == LP_SITE_SPAWN || site == LP_SITE_GOEXIT)) {
 		/* belong to no probe either: every spawned scope of the binary depends on them */
 		lp_goroutine(ctx, idx, site == LP_SITE_SPAWN);
 		return 0;

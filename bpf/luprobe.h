@@ -153,6 +153,14 @@ enum lp_plan_flags {
 	LP_PF_SCOPE_SPAWN = 1 << 11, /* LP_PF_SCOPE: goroutines started inside inherit the scope */
 };
 
+/* Parts of the BPF program that are verified only when a probe needs them. */
+enum lp_features {
+	LP_FEAT_SCOPES = 1 << 0, /* within, scope, spawned: the scope map and its sites */
+	LP_FEAT_AGGS = 1 << 1,	 /* in-kernel aggregations */
+	LP_FEAT_STACKS = 1 << 2, /* stack = true, keys by stack */
+	LP_FEAT_ALL = (1 << 3) - 1,
+};
+
 enum lp_agg_kind {
 	LP_AGG_NONE = 0,
 	LP_AGG_COUNT,
@@ -177,7 +185,7 @@ struct lp_stack_key {
 	__s32 stack_id; /* < 0: the stack could not be captured */
 	__u32 plan;
 	__u64 stack_ret;
-	__u64 bias; /* load bias, when flags has LP_RF_BIAS */
+	__u64 bias;  /* load bias, when flags has LP_RF_BIAS */
 	__u16 flags; /* LP_RF_STACK, LP_RF_BIAS */
 	__u16 pad[3];
 };
@@ -244,7 +252,7 @@ struct lp_plan {
 	__u16 stackhi_off; /* runtime.g.stack.hi */
 	__u32 within;	   /* LP_PF_WITHIN: the scoping probe */
 	__u32 entry;	   /* LP_PF_PIE: the function's entry address as linked */
-	__u8 naggs; /* aggregations fed at the emission point */
+	__u8 naggs;	   /* aggregations fed at the emission point */
 	__u8 pad2;
 	__u16 sched_off; /* LP_SITE_RECOVER: runtime.g.sched (its first word is sched.sp) */
 	__u16 newg_sp;	 /* LP_SITE_SPAWN, stack ABI: newg is at newg_sp(SP); 0: in BX */

@@ -363,6 +363,11 @@ int lua_probe__new(lua_State *L)
 	if (spawned && (state & LUA_HOST_ATTACHED) && !check_probe(L, -1)->p->scope_spawn)
 		return luaL_error(L, "probe: spawned = true on a probe created after attach(); "
 				     "create it in the main chunk");
+	/* the program is loaded with scopes only when a probe made before attach() uses them */
+	if (!lua_isnil(L, -1) && ls->opts.tracer && !tracer__has(ls->opts.tracer, LP_FEAT_SCOPES))
+		return luaL_error(L, "probe: within = q on a probe created after attach(), in a "
+				     "script whose probes made before had no within: create one of "
+				     "them in the main chunk");
 	lp = lua_newuserdatauv(L, sizeof(*lp), 0);
 	lp->p = NULL;
 	luaL_setmetatable(L, PROBE_MT);

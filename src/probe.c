@@ -22,7 +22,7 @@ int probe_set__binary(struct probe_set *ps, const char *path, int fd, struct bin
 	int err;
 
 	if (by_path) {
-		/* a path: the file read first stands for it all run, unless it was resolved again */
+		/* a path: the file read first stands for it all run, unless resolved again */
 		for (b = ps->bins; b; b = b->next) {
 			if (b->by_path && !b->replaced && strcmp(b->path, path) == 0) {
 				*out = b;
@@ -109,8 +109,8 @@ struct planinfo *probe_set__new_planinfo(struct probe_set *ps, uint32_t idx)
 	return &ps->plans[idx];
 }
 
-int probe__add_point(struct probe *p, struct binary *b, uint64_t vaddr, uint64_t cookie,
-		     pid_t pid, const struct gobin_func *f, bool is_ret)
+int probe__add_point(struct probe *p, struct binary *b, uint64_t vaddr, uint64_t cookie, pid_t pid,
+		     const struct gobin_func *f, bool is_ret)
 {
 	uint64_t off;
 
@@ -247,6 +247,7 @@ void probe_set__needs(const struct probe_set *ps, struct tracer_needs *needs)
 		if (!pi->probe)
 			continue;
 		needs->stacks |= pi->probe->spec.stack || (plan__bpf(pi->pb)->flags & LP_PF_STACK);
+		needs->aggs |= plan__bpf(pi->pb)->naggs > 0;
 		/* RET sites are attached for results, or while the probe is a scope */
 		needs->tls |= pi->tls_entry || (pi->tls_rets && (pi->want_ret || pi->probe->scope));
 		if (!pi->want_ret)

@@ -21,6 +21,7 @@
 struct load_cfg {
 	uint64_t rb_bytes, wakeup_bytes;
 	uint32_t plans, probes, stacks, call_value, calls, scopes, fsbase_off, agg_keys;
+	uint32_t features; /* enum lp_features: the parts of the program that are verified */
 	bool multi;
 };
 
@@ -33,6 +34,7 @@ struct tracer {
 	uint32_t nplans;
 	uint8_t *probe_enabled;
 	struct tracer_needs needs; /* what the probes need (set before load) */
+	uint32_t features;	   /* enum lp_features of the loaded program */
 	uint32_t script_agg_keys;  /* luprobe.options{ agg_keys }: 0 if not given (not in opts,
 				    * which the preload thread reads) */
 	/* links: libbpf perf-event links, or raw uprobe_multi link fds */
@@ -54,7 +56,7 @@ struct tracer {
 	pthread_t preload_thread;
 	bool preloading;
 	struct bpf_link *exec_link; /* lp_exec on sched_process_exec, once a process is watched */
-	pthread_t close_thread; /* closes the warm-up's descriptors */
+	pthread_t close_thread;	    /* closes the warm-up's descriptors */
 	bool closing;
 	struct luprobe_bpf *pre_skel; /* loaded while the script ran */
 	struct load_cfg pre_cfg;
@@ -104,6 +106,11 @@ int tracer__new(const struct tracer_opts *opts, struct tracer **out)
 	libbpf_set_print(libbpf_print);
 	*out = t;
 	return 0;
+}
+
+bool tracer__has(const struct tracer *t, uint32_t feat)
+{
+	return !t->skel || (t->features & feat) == feat;
 }
 
 bool tracer__loaded(const struct tracer *t)
@@ -534,6 +541,8 @@ static void exact_cfg(struct tracer *t, struct load_cfg *c)
 	if (c->call_value > sizeof(struct lp_rec) + LP_DATA_MAX)
 		c->call_value = sizeof(struct lp_rec) + LP_DATA_MAX;
 	c->scopes = t->needs.scopes ? 16384 : 1024;
+	c->features = (t->needs.scopes ? LP_FEAT_SCOPES : 0) | (t->needs.aggs ? LP_FEAT_AGGS : 0) |
+		      (t->needs.stacks ? LP_FEAT_STACKS : 0);
 	c->agg_keys = t->script_agg_keys ? t->script_agg_keys : t->opts.agg_keys;
 	/*
 	 * In-flight calls: as many as 64 MiB of kernel memory holds, from 4096
@@ -773,6 +782,7 @@ static int load_object(const struct load_cfg *c, struct luprobe_bpf **out)
 		return -errno;
 	skel->rodata->wakeup_bytes = c->wakeup_bytes;
 	skel->rodata->fsbase_off = c->fsbase_off;
+	skel->rodata->features = c->features;
 	bpf_map__set_max_entries(skel->maps.rb, c->rb_bytes);
 	bpf_map__set_max_entries(skel->maps.plans, c->plans);
 	bpf_map__set_max_entries(skel->maps.probes, c->probes);
@@ -845,10 +855,12 @@ int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx)
 	} else {
 		if (t->pre_skel)
 			pr_debug("luprobe: the script needs a BPF object of its own (plans %u/%u, "
-				 "calls %u/%u x %u/%u, scopes %u/%u, stacks %u/%u)\n",
+				 "calls %u/%u x %u/%u, scopes %u/%u, stacks %u/%u, parts "
+				 "0x%x/0x%x)\n",
 				 need.plans, t->pre_cfg.plans, need.calls, t->pre_cfg.calls,
 				 need.call_value, t->pre_cfg.call_value, need.scopes,
-				 t->pre_cfg.scopes, need.stacks, t->pre_cfg.stacks);
+				 t->pre_cfg.scopes, need.stacks, t->pre_cfg.stacks, need.features,
+				 t->pre_cfg.features);
 		luprobe_bpf__destroy(t->pre_skel);
 		err = load_object(&need, &skel);
 		if (err) {
@@ -882,6 +894,7 @@ int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx)
 	}
 	t->opts.max_plans = need.plans;
 	t->opts.max_calls = need.calls;
+	t->features = need.features;
 	t->skel = skel;
 	/* the consumer has not seen a record yet: the first one wakes it */
 	skel->bss->consumer_idle = 1;
@@ -903,7 +916,8 @@ int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx)
 			   on_record, t);
 	if (!t->rb) {
 		err = -errno;
-		lp_seterr("cannot map the BPF ring buffer: %s (see luprobe --check)", strerror(-err));
+		lp_seterr("cannot map the BPF ring buffer: %s (see luprobe --check)",
+			  strerror(-err));
 		goto fail;
 	}
 	return 0;

@@ -54,7 +54,14 @@ struct tracer_needs {
 	bool scopes;	     /* a probe scopes others (within =): a scope map that holds them */
 	bool stacks;	     /* a probe captures stacks: a stack map */
 	bool tls;	     /* a site reads g from thread-local storage: the task's fsbase */
+	bool aggs;	     /* a plan updates in-kernel aggregations */
 };
+
+/*
+ * Whether the loaded program has the part feat (enum lp_features): a program
+ * is loaded with only the parts its probes need. True before load.
+ */
+bool tracer__has(const struct tracer *t, uint32_t feat);
 
 /* Size the object to load for these needs (before load; replaces what was set). */
 void tracer__set_needs(struct tracer *t, const struct tracer_needs *needs);

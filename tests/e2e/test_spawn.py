@@ -182,6 +182,29 @@ def test_spawned_needs_within_a_boolean_and_the_main_chunk():
         expect(msg in err, f"{spec}: {err}")
 
 
+def test_within_after_attach_needs_a_scope_made_before():
+    """The BPF program is loaded with the scope machinery only when a probe made
+    before attach() has a within: one made after works then, exactly, and is
+    refused (no probe left behind) otherwise."""
+    late = 'probe{ func = "main.inner", args = %s, within = h }' % INNER_ARGS
+    code, _, err = _run('local h = probe("main.handle") attach() ' + late, "-n", "1")
+    expect_eq(code, 1, "without a scope before: exit code")
+    expect("probe: within = q on a probe created after attach(), in a script whose probes made "
+           "before had no within: create one of them in the main chunk" in err, err)
+    code, lines, err = _run(f"""
+local h = probe("main.handle")
+h:on_event(function() end)
+local n = {{ before = 0, after = 0 }}
+probe{{ func = "main.inner", args = {INNER_ARGS}, within = h }}:on_event(function()
+	n.before = n.before + 1 end)
+attach()
+{late}:on_event(function() n.after = n.after + 1 end)
+on_exit(function() print(("before %d after %d"):format(n.before, n.after)) end)
+""", "-n", "6", "-workers", "3", "-bg", "20")
+    expect_eq(code, 0, f"with a scope before: exit code ({err})")
+    expect_eq(lines, ["done", "before 6 after 6"], "with a scope before: the handlers' own calls")
+
+
 # ---- luprobe.speculate ----
 
 SPECULATE = f"""
