@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """Helpers for luprobe's end-to-end tests: run luprobe, start Go targets,
 wait for lines with a deadline, and clean up every process afterwards."""
+import fcntl
 import json
 import os
+import random
 import re
 import select
 import signal
@@ -198,10 +200,47 @@ def remove_leftovers():
     leftover_probes(grace=5.0)
 
 
+_PORT_LOCKS = "/tmp/luprobe-test-ports"
+_ports_held = {}  # port -> the fd of its lock file, held until the test run ends
+
+
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+        return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port no one else will take before the caller's server binds
+    it: below the kernel's ephemeral range (which a port bound to 0 and closed
+    would be in, free for any client's connection to take meanwhile), never
+    handed out twice in a run, and locked against test runs in other trees
+    (a lock file held until this run ends)."""
+    lo, _ = _ephemeral_range()
+    first, last = (20000, lo - 1) if lo > 21000 else (1024, lo - 1)
+    os.makedirs(_PORT_LOCKS, exist_ok=True)
+    for _ in range(500):
+        port = random.randint(first, last)
+        if port in _ports_held:
+            continue
+        fd = os.open(os.path.join(_PORT_LOCKS, str(port)), os.O_CREAT | os.O_RDWR, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port))
+        except OSError:
+            os.close(fd)
+            continue
+        _ports_held[port] = fd
+        return port
+    raise AssertionError(f"no free port in {first}-{last} after 500 tries")
 
 
 class Proc:

@@ -22,9 +22,9 @@ def test_latency_script_prints_a_kernel_histogram():
     # -workload makes no slow() call: the histogram is empty and says so
     expect_eq(code, 0, "exit code")
     srv = Server(gobin(WEBAPP))
-    lp = luprobe("-q", os.path.join(SCRIPTS, "latency.lua"), "-a", "func=main.slow", "-p",
+    lp = luprobe("-v", os.path.join(SCRIPTS, "latency.lua"), "-a", "func=main.slow", "-p",
                  str(srv.pid))
-    time.sleep(0.3)
+    lp.wait_stderr("uprobes attached", timeout=30)  # -v says so once every probe is attached
     took = []  # slow()'s own measure of each call, in ns
     for ms in (5, 5, 30):
         m = re.fullmatch(rf"slept {ms} in (\d+) ns", srv.get(f"/slow?ms={ms}").strip())
