@@ -39,6 +39,10 @@ attach()
 print("attached") io.stdout:flush()
 on_exit(function()
 	print(string.format("events %d wrong %d", n, wrong))
+	local st = luprobe.stats()
+	print(string.format("stats lost %d undelivered %d unmatched %d inflight %d faults %d "
+		.. "batches_cut %d", st.lost, st.undelivered, st.unmatched, st.inflight, st.faults,
+		st.batches_cut))
 	if first then print("first wrong: " .. first) end
 	for id, c in pairs(byid) do print(string.format("id %d %d", id, c)) end
 end)
@@ -81,7 +85,8 @@ def test_server_under_load_traced_with_results_for_a_minute():
     m = re.search(r"events (\d+) wrong (\d+)", lines)
     expect(m, lines[-500:])
     expect_eq(int(m.group(2)), 0, f"calls with wrong results or latency ({lines[-300:]})")
-    expect_eq(int(m.group(1)), requests, "one event per request")
+    st = re.search(r"^stats .*$", lines, re.M)
+    expect_eq(int(m.group(1)), requests, f"one event per request ({st and st.group(0)})")
     traced = {int(a): int(b) for a, b in re.findall(r"^id (\d+) (\d+)$", lines, re.M)}
     expect_eq(traced, {k: v for k, v in served.items() if v}, "events per user id")
     s = re.search(r"(\d+) events?, (\d+) lost", lp.stderr())
