@@ -15,6 +15,11 @@
 -- { serve = probe, status = probe, ... } (`within = requests.serve` scopes
 -- other probes to the requests).
 --
+-- http.client(fn) or http.client{ on_call = fn, max_paths = N, ... }: one
+-- record { method, scheme, host, path, url, status, err, latency, pid, goid,
+-- event } per call of net/http's Client.Do (see M.client below).
+-- max_paths = N (both sides): paths past the first N distinct ones are "(other)".
+--
 -- A record is { method, path, proto, status, latency, note, pid, goid, event }.
 -- status is the one net/http answered with; it is nil when it is not known,
 -- and then note says why: the handler panicked (net/http cuts the response
@@ -105,11 +110,58 @@ local function interim(code, h2, goversion)
 	return h2 or code ~= 101 or v < 21
 end
 
+-- A bound on the distinct paths records carry (max_paths = N): a server hit
+-- with random paths must not make a script that keys by path grow without
+-- end. Past N, a new path is given as "(other)" (no path starts so), counted,
+-- and said at exit.
+local OTHER = "(other)"
+
+local function path_cap(max, what)
+	if max == nil then
+		return function(path)
+			return path
+		end
+	end
+	if math.type(max) ~= "integer" or max < 1 then
+		error("luprobe.http: max_paths must be a positive integer", 3)
+	end
+	local seen, n, over = {}, 0, 0
+	on_exit(function()
+		if over > 0 then
+			io.stderr:write(string.format("luprobe.http: %d %s had a path beyond the first %d "
+				.. "distinct ones (max_paths) and were given as \"(other)\"\n", over, what, max))
+		end
+	end)
+	return function(path)
+		if seen[path] then
+			return path
+		end
+		if n < max then
+			seen[path], n = true, n + 1
+			return path
+		end
+		over = over + 1
+		return OTHER
+	end
+end
+
+-- The text of an error result: its message when the decoder read one
+local function message(err)
+	if err == nil then
+		return nil
+	end
+	if type(err) == "table" and type(err.value) == "string" then
+		return err.value
+	end
+	return type(err) == "table" and (err.type or "error") or tostring(err)
+end
+
 function M.requests(opts)
 	if type(opts) == "function" then
 		opts = { on_request = opts }
 	end
 	local on_request = opts.on_request or error("luprobe.http.requests: on_request is required", 2)
+	local cap = path_cap(opts.max_paths, "requests")
 	-- requests in flight, by the goroutine serving them ("pid:goid") and by
 	-- their response writer ("pid:address": HTTP/1's *response, HTTP/2's
 	-- responseWriterState)
@@ -125,7 +177,7 @@ function M.requests(opts)
 		end
 		on_request{
 			method = r.method,
-			path = r.path,
+			path = cap(r.path),
 			proto = r.proto,
 			status = status,
 			latency = latency,
@@ -289,6 +341,54 @@ function M.requests(opts)
 	end)
 	return { serve = serve, status = write, h2status = h2status, h2handler = h2handler,
 		hijack = hijack, close = close }
+end
+
+-- net/http.(*Client).do runs once per Client.Do (and Get, Post, Head, which
+-- call it), redirects included: its latency is the whole call's, its result
+-- the final response. (*Client).Do itself is a one-line wrapper the compiler
+-- inlines into its callers, so it has no call of its own to probe.
+local CLIENT_REQUEST_PREFIX = "*struct{ Method string; URL *struct{ Scheme string; "
+	.. "Opaque string; User uintptr; Host string; Path string } }"
+-- Status and StatusCode have been the first fields of http.Response in every release
+local RESPONSE_PREFIX = "*struct{ Status string; StatusCode int }"
+
+function M.client(opts)
+	if type(opts) == "function" then
+		opts = { on_call = opts }
+	end
+	local on_call = opts.on_call or error("luprobe.http.client: on_call is required", 2)
+	local cap = path_cap(opts.max_paths, "client calls")
+	local call = probe{
+		func = "net/http.(*Client).do",
+		target = opts.target,
+		args = { { "c", "uintptr" }, { "req", "*net/http.Request", CLIENT_REQUEST_PREFIX },
+			"req.Method", "req.URL.Scheme", "req.URL.Host", "req.URL.Path" },
+		ret = { { "resp", "*net/http.Response", RESPONSE_PREFIX }, { "err", "error" } },
+		strcap = opts.strcap or 128,
+		where = opts.where,
+		within = opts.within,
+	}
+	call:on_event(function(e)
+		local a, resp = e.args, e.ret.resp
+		local scheme, host, path = str(a["req.URL.Scheme"]), str(a["req.URL.Host"]),
+			str(a["req.URL.Path"])
+		local status = type(resp) == "table" and resp.StatusCode or nil
+		path = cap(path)
+		on_call{
+			method = str(a["req.Method"]),
+			scheme = scheme,
+			host = host,
+			path = path,
+			url = scheme .. "://" .. host .. (path == OTHER and "/" .. OTHER or path),
+			status = math.type(status) == "integer" and status or nil,
+			err = message(e.err),
+			latency = e.latency,
+			pid = e.pid,
+			goid = e.goid,
+			event = e,
+		}
+	end)
+	return { call = call }
 end
 
 return M

@@ -7,8 +7,8 @@ import signal
 import subprocess
 import tempfile
 
-from lib import (LUPROBE, Proc, SCRIPTS, Skip, each_toolchain, expect, expect_eq, free_port, gobin,
-                 luprobe, release_bin, run, write_script)
+from lib import (LUPROBE, Proc, SCRIPTS, Server, Skip, each_toolchain, expect, expect_eq, free_port,
+                 gobin, luprobe, release_bin, run, write_script)
 
 PANIC = "the handler panicked or called runtime.Goexit: net/http cut the response off"
 HIJACK = "the handler hijacked the connection"
@@ -284,3 +284,115 @@ def test_http_module_on_real_binaries_of_go_1_16_to_1_27():
             expect_eq([ln for ln in lp.lines if ln.startswith("REQ ")], want, f"go1.{minor}")
     if not tried:
         raise Skip("no real Go binaries of other releases available")
+
+
+# ---- the client side: http.client ----
+
+CLIENT = """
+local http = require "luprobe.http"
+http.client{ max_paths = tonumber(luprobe.args.max_paths), on_call = function(c)
+	printf("CALL %s %s %s %s %s %s %d\\n", c.method, c.url, c.path, c.status or "-",
+		c.err or "-", math.type(c.latency) == "integer" and c.latency or "bad", c.goid)
+	io.stdout:flush()
+end }
+"""
+
+
+def _client_run(variant, port, max_paths, requests):
+    """httpget's own lines and luprobe's CALL records for the requests."""
+    argv = []
+    for method, path in requests:
+        argv += [method, f"http://127.0.0.1:{port}{path}"]
+    with tempfile.TemporaryDirectory() as d:
+        code, lines, err = run("-q", write_script(d, "client.lua", CLIENT), "-a",
+                               f"max_paths={max_paths}", "--", gobin("httpget", variant), *argv)
+    expect_eq(code, 0, f"{variant}: exit code ({err})")
+    own = [ln.split() for ln in lines if not ln.startswith("CALL ") and ln != "done"]
+    calls = [ln.split()[1:] for ln in lines if ln.startswith("CALL ")]
+    return own, calls, err
+
+
+@each_toolchain
+def test_client_calls_have_method_url_status_error_and_latency():
+    """Every Client.Do of tests/go/httpget against the webapp: the method, URL
+    (without its query), status as the client got it (200, 404, 500, 400), a
+    refused connection's error, a latency within the client's own measure;
+    the same on the stripped build."""
+    srv = Server(gobin("webapp"))
+    closed = free_port()  # nothing listens there: the connection is refused
+    requests = [("GET", "/users/1"), ("GET", "/users/9"), ("GET", "/users/13"),
+                ("GET", "/fail?kind=boom"), ("POST", "/orders?user=1&item=book"),
+                ("GET", "/healthz")]
+    for variant in ("default", "stripped"):
+        own, calls, err = _client_run(variant, srv.port, 100, requests)
+        argv_urls = [f"http://127.0.0.1:{srv.port}{p}" for _, p in requests]
+        expect_eq([o[:2] for o in own], [[m, u] for (m, _), u in zip(requests, argv_urls)],
+                  f"{variant}: httpget's own lines")
+        expect_eq(len(calls), len(requests), f"{variant}: one record per call: {calls}")
+        for (method, path), o, c in zip(requests, own, calls):
+            url = f"http://127.0.0.1:{srv.port}{path.split('?')[0]}"
+            expect_eq(c[:5], [method, url, path.split("?")[0], o[2], "-"],
+                      f"{variant}: {method} {path}")
+            expect(0 < int(c[5]) <= int(o[3]), f"{variant}: {path}: latency {c[5]} ns "
+                   f"within the client's own {o[3]} ns")
+        own, calls, err = _client_run(variant, closed, 100, [("GET", "/x")])
+        expect_eq(own[0][2], "error", f"{variant}: the refused call, as the client saw it")
+        expect_eq(calls[0][:5], ["GET", f"http://127.0.0.1:{closed}/x", "/x", "-", "*url.Error"],
+                  f"{variant}: the refused call's record")
+        expect(0 < int(calls[0][5]) <= int(own[0][3]), f"{variant}: refused call's latency")
+    srv.get("/quit")
+
+
+def test_client_paths_beyond_max_paths_are_other_and_counted():
+    srv = Server(gobin("webapp"))
+    requests = [("GET", f"/users/{i}") for i in (1, 2, 1, 3, 4, 2, 5)]
+    own, calls, err = _client_run("stripped", srv.port, 2, requests)
+    expect_eq([c[2] for c in calls],
+              ["/users/1", "/users/2", "/users/1", "(other)", "(other)", "/users/2", "(other)"],
+              "paths past the first two distinct ones")
+    expect_eq(calls[3][1], f"http://127.0.0.1:{srv.port}/(other)", "the url of an (other) path")
+    expect_eq([c[3] for c in calls], [o[2] for o in own], "statuses as the client got them")
+    expect('luprobe.http: 3 client calls had a path beyond the first 2 distinct ones (max_paths) '
+           'and were given as "(other)"' in err, err)
+    srv.get("/quit")
+
+
+def test_server_paths_beyond_max_paths_are_other_and_counted():
+    srv = Server(gobin("webapp", "stripped"))
+    with tempfile.TemporaryDirectory() as d:
+        lp = luprobe("-v", write_script(d, "req.lua", """
+local http = require "luprobe.http"
+http.requests{ max_paths = 2, on_request = function(r)
+	print("REQ", r.path, r.status) io.stdout:flush()
+end }
+"""), "-p", str(srv.pid))
+        lp.wait_stderr("uprobes attached", timeout=30)
+        paths = ["/users/1", "/users/2", "/users/1", "/users/3", "/healthz"]
+        for p in paths:
+            srv.get(p)
+        lp.wait_line(r"^REQ", timeout=10, start=4)  # the fifth record
+        lp.signal(signal.SIGINT)
+        expect_eq(lp.wait(10), 0, "exit code")
+    expect_eq([ln.split("\t")[1:] for ln in lp.lines if ln.startswith("REQ")],
+              [["/users/1", "200"], ["/users/2", "200"], ["/users/1", "200"], ["(other)", "200"],
+               ["(other)", "200"]], "paths past the first two distinct ones")
+    expect('luprobe.http: 2 requests had a path beyond the first 2 distinct ones (max_paths) '
+           'and were given as "(other)"' in lp.stderr(), lp.stderr())
+    srv.get("/quit")
+
+
+def test_http_client_script():
+    srv = Server(gobin("webapp"))
+    urls = [f"http://127.0.0.1:{srv.port}{p}" for p in ("/users/1", "/users/9", "/users/1")]
+    code, lines, err = run("-q", os.path.join(SCRIPTS, "http-client.lua"), "--",
+                           gobin("httpget", "stripped"), "GET", urls[0], "GET", urls[1], "GET",
+                           urls[2])
+    srv.get("/quit")
+    expect_eq(code, 0, f"exit code ({err})")
+    calls = [ln.split()[:3] for ln in lines if ln.startswith("GET    ")]
+    expect_eq(calls, [["GET", urls[0], "200"], ["GET", urls[1], "404"], ["GET", urls[2], "200"]],
+              "a line per call")
+    i = lines.index("client calls by status:")
+    expect_eq(sorted(ln.split() for ln in lines[i + 1:i + 3]), [["200", "2"], ["404", "1"]],
+              "calls by status")
+    expect(f"client latency by call [GET 127.0.0.1:{srv.port}/users/1]:" in lines, lines)
