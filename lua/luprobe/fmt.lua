@@ -67,6 +67,18 @@ function M.number(v)
 	return string.format("%.17g", v)
 end
 
+--- The text of a decoded error value (e.err, an `error` result): its message
+--- when the decoder read one, else its dynamic type ("*url.Error"); nil for nil.
+function M.errmsg(err)
+	if err == nil then
+		return nil
+	end
+	if type(err) == "table" and type(err.value) == "string" then
+		return err.value
+	end
+	return type(err) == "table" and (err.type or "error") or tostring(err)
+end
+
 local named = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\t"] = "\\t", ["\r"] = "\\r" }
 
 local function quote(s)

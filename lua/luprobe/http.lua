@@ -145,16 +145,7 @@ local function path_cap(max, what)
 	end
 end
 
--- The text of an error result: its message when the decoder read one
-local function message(err)
-	if err == nil then
-		return nil
-	end
-	if type(err) == "table" and type(err.value) == "string" then
-		return err.value
-	end
-	return type(err) == "table" and (err.type or "error") or tostring(err)
-end
+local message = require("luprobe.fmt").errmsg
 
 function M.requests(opts)
 	if type(opts) == "function" then

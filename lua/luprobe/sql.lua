@@ -80,15 +80,7 @@ local function open(f, opts)
 	return p
 end
 
-local function message(err)
-	if err == nil then
-		return nil
-	end
-	if type(err) == "table" and type(err.value) == "string" then
-		return err.value
-	end
-	return type(err) == "table" and err.type or tostring(err)
-end
+local message = require("luprobe.fmt").errmsg
 
 function M.queries(opts)
 	if type(opts) == "function" then

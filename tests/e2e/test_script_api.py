@@ -324,6 +324,10 @@ def test_fmt_number_is_exact_and_shortest():
     expect_eq(code, 0, f"exit code ({err})")
     expect_eq(lines, ["1.8446744073709552e+19\t0.1\t0.3333333333333333\t-7\t0.30000000000000004\t"
                       "9223372036854775807\t2.5"], "fmt.number")
+    code, lines, err = run("-q", "-e", 'local fmt = require "luprobe.fmt"; print(fmt.errmsg(nil), '
+                           'fmt.errmsg({ type = "*url.Error" }), fmt.errmsg({ type = '
+                           '"*errors.errorString", value = "no rows" })) exit()')
+    expect_eq((code, lines), (0, ["nil\t*url.Error\tno rows"]), f"fmt.errmsg ({err})")
 
 
 def test_describe_prints_the_script_header():
