@@ -1,0 +1,160 @@
+-- SPDX-License-Identifier: BSD-2-Clause
+-- luprobe.grpc: one record per gRPC call a google.golang.org/grpc server
+-- handles or a client makes, with the full method name, status code and
+-- latency.
+--
+--   local grpc = require "luprobe.grpc"
+--   grpc.calls(function(c)
+--     printf("%s %s %s(%d) %s\n", c.side, c.method, c.code_name, c.code, fmt.duration(c.latency))
+--   end)
+--
+-- grpc.calls{ on_call = fn, side = "server" | "client" | nil (both),
+-- target = "./app", where = "...", within = p } also works. A record is
+-- { side, method, code, code_name, latency, peer, pid, goid, event }:
+-- method is "/pkg.Service/Method", code the status number (0 OK, 5
+-- NotFound...), code_name its name, peer the client's target on the client
+-- side (nil on the server side for now).
+--
+-- Probes (three at most, each an entry probe plus the engine's return probe
+-- where it has ret):
+--   server: (*grpc.Server).handleStream, once per stream the server
+--     handles (unary and streaming): method from stream.Stream.method, the
+--     latency from its return; (*transport.http2Server).writeStatus, once per
+--     call's final status, st.s.Code, matched to the call by stream address.
+--   client: (*grpc.ClientConn).Invoke, once per unary call: method and
+--     cc.target from the arguments, the code and message from the error
+--     result's text ("rpc error: code = NotFound desc = ..."; nil error: OK;
+--     any other error: Unknown, as grpc's status.Code has it). Streaming client calls
+--     are not seen.
+-- Fields are read at the offsets the binary gives (DWARF, or the runtime
+-- type descriptors a stripped binary keeps).
+local M = {}
+
+local CODES = { [0] = "OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded",
+	"NotFound", "AlreadyExists", "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+	"Aborted", "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss",
+	"Unauthenticated" }
+M.CODES = CODES
+local BYNAME = CODES
+
+local PKG = "google.golang.org/grpc"
+
+local function optional(spec)
+	local ok, p = pcall(probe, spec)
+	if ok then
+		return p
+	end
+	if type(p) == "string" and (p:find(": no such function in ", 1, true) or
+			p:find(": no function matches in ", 1, true)) then
+		return nil
+	end
+	error(p, 0)
+end
+
+local function record(on_call, side, method, code, latency, peer, e, message)
+	on_call{
+		side = side,
+		method = method,
+		code = code,
+		code_name = code and (CODES[code] or tostring(code)),
+		message = message,
+		latency = latency,
+		peer = peer,
+		pid = e.pid,
+		goid = e.goid,
+		event = e,
+	}
+end
+
+local function server(opts, on_call, probes)
+	local serve = optional{
+		func = PKG .. ".(*Server).handleStream",
+		target = opts.target,
+		args = { { "s", "uintptr" }, { "t", "error" },
+			{ "stream", "*" .. PKG .. "/internal/transport.ServerStream" },
+			"stream", "stream.Stream.method" },
+		ret = true,
+		strcap = 256,
+		where = opts.where,
+		within = opts.within,
+	}
+	if not serve then
+		return
+	end
+	local st = optional{
+		func = PKG .. "/internal/transport.(*http2Server).writeStatus",
+		target = opts.target,
+		args = { { "t", "uintptr" }, { "s", "uintptr" },
+			{ "st", "*" .. PKG .. "/internal/status.Status" }, "s", "st.s.Code" },
+		within = serve,
+	}
+	-- final status by "pid:stream"
+	local codes = {}
+	if st then
+		st:on_event(function(e)
+			local c = e.args["st.s.Code"]
+			codes[e.pid .. ":" .. tostring(e.args.s)] = type(c) == "number" and c or 0
+		end)
+		probes.status = st
+	end
+	serve:on_event(function(e)
+		local k = e.pid .. ":" .. tostring(e.args.stream)
+		local code = codes[k]
+		codes[k] = nil
+		local m = e.args["stream.Stream.method"]
+		record(on_call, "server", type(m) == "string" and m or "?", code, e.latency, nil, e)
+	end)
+	probes.serve = serve
+end
+
+local function client(opts, on_call, probes)
+	local inv = optional{
+		func = PKG .. ".(*ClientConn).Invoke",
+		target = opts.target,
+		args = { { "cc", "*" .. PKG .. ".ClientConn" }, { "ctx", "error" }, { "method", "string" },
+			"method", "cc.target" },
+		ret = { { "err", "error" } },
+		strcap = 256,
+		where = opts.where,
+		within = opts.within,
+	}
+	if not inv then
+		return
+	end
+	inv:on_event(function(e)
+		local code, message = 0, nil
+		if e.err ~= nil then
+			code = 2 -- a non-status error is Unknown, as grpc has it
+			local msg = type(e.err) == "table" and e.err.value
+			local name = type(msg) == "string" and msg:match("^rpc error: code = (%a+)")
+			for n, v in pairs(BYNAME) do
+				if v == name then code = n end
+			end
+			message = type(msg) == "string" and msg:match(" desc = (.*)$") or nil
+		end
+		local t = e.args["cc.target"]
+		record(on_call, "client", e.args.method, code, e.latency, type(t) == "string" and t or nil, e,
+			message)
+	end)
+	probes.invoke = inv
+end
+
+function M.calls(opts)
+	if type(opts) == "function" then
+		opts = { on_call = opts }
+	end
+	local on_call = opts.on_call or error("luprobe.grpc.calls: on_call is required", 2)
+	local probes = {}
+	if opts.side ~= "client" then
+		server(opts, on_call, probes)
+	end
+	if opts.side ~= "server" then
+		client(opts, on_call, probes)
+	end
+	if next(probes) == nil then
+		error("luprobe.grpc: the binary does not use google.golang.org/grpc", 2)
+	end
+	return probes
+end
+
+return M
