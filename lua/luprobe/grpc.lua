@@ -22,10 +22,11 @@
 --     latency from its return; (*transport.http2Server).writeStatus, once per
 --     call's final status, st.s.Code, matched to the call by stream address.
 --   client: (*grpc.ClientConn).Invoke, once per unary call: method and
---     cc.target from the arguments, the code and message from the error
---     result's text ("rpc error: code = NotFound desc = ..."; nil error: OK;
---     any other error: Unknown, as grpc's status.Code has it). Streaming client calls
---     are not seen.
+--     cc.target from the arguments, the latency from its return; OK when it
+--     returns no error. (*grpc.clientStream).finish, within Invoke, gives the
+--     code of an error: err.(*status.Error).s.s.Code, matched to the call by
+--     goroutine (another error is Unknown, as grpc's status.Code has it).
+--     Streaming client calls are not seen.
 -- Fields are read at the offsets the binary gives (DWARF, or the runtime
 -- type descriptors a stripped binary keeps).
 local M = {}
@@ -35,7 +36,6 @@ local CODES = { [0] = "OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineE
 	"Aborted", "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss",
 	"Unauthenticated" }
 M.CODES = CODES
-local BYNAME = CODES
 
 local PKG = "google.golang.org/grpc"
 
@@ -51,13 +51,12 @@ local function optional(spec)
 	error(p, 0)
 end
 
-local function record(on_call, side, method, code, latency, peer, e, message)
+local function record(on_call, side, method, code, latency, peer, e)
 	on_call{
 		side = side,
 		method = method,
 		code = code,
 		code_name = code and (CODES[code] or tostring(code)),
-		message = message,
 		latency = latency,
 		peer = peer,
 		pid = e.pid,
@@ -72,7 +71,7 @@ local function server(opts, on_call, probes)
 		target = opts.target,
 		args = { { "s", "uintptr" }, { "t", "error" },
 			{ "stream", "*" .. PKG .. "/internal/transport.ServerStream" },
-			"stream", "stream.Stream.method" },
+			"stream.Stream.method" },
 		ret = true,
 		strcap = 256,
 		where = opts.where,
@@ -85,20 +84,20 @@ local function server(opts, on_call, probes)
 		func = PKG .. "/internal/transport.(*http2Server).writeStatus",
 		target = opts.target,
 		args = { { "t", "uintptr" }, { "s", "uintptr" },
-			{ "st", "*" .. PKG .. "/internal/status.Status" }, "s", "st.s.Code" },
+			{ "st", "*" .. PKG .. "/internal/status.Status" }, "st.s.Code" },
 		within = serve,
 	}
-	-- final status by "pid:stream"
+	-- final status by "pid:goid": handleStream writes it on its own goroutine
 	local codes = {}
 	if st then
 		st:on_event(function(e)
 			local c = e.args["st.s.Code"]
-			codes[e.pid .. ":" .. tostring(e.args.s)] = type(c) == "number" and c or 0
+			codes[e.pid .. ":" .. e.goid] = type(c) == "number" and c or nil
 		end)
 		probes.status = st
 	end
 	serve:on_event(function(e)
-		local k = e.pid .. ":" .. tostring(e.args.stream)
+		local k = e.pid .. ":" .. e.goid
 		local code = codes[k]
 		codes[k] = nil
 		local m = e.args["stream.Stream.method"]
@@ -121,20 +120,37 @@ local function client(opts, on_call, probes)
 	if not inv then
 		return
 	end
-	inv:on_event(function(e)
-		local code, message = 0, nil
-		if e.err ~= nil then
-			code = 2 -- a non-status error is Unknown, as grpc has it
-			local msg = type(e.err) == "table" and e.err.value
-			local name = type(msg) == "string" and msg:match("^rpc error: code = (%a+)")
-			for n, v in pairs(BYNAME) do
-				if v == name then code = n end
+	local ERRCODE = "err.(*" .. PKG .. "/internal/status.Error).s.s.Code"
+	local fin = optional{
+		func = PKG .. ".(*clientStream).finish",
+		target = opts.target,
+		args = { { "cs", "uintptr" }, { "err", "error" }, ERRCODE },
+		within = inv,
+	}
+	-- the call's code by "pid:goid": Invoke finishes its stream on its own
+	-- goroutine; the first finish counts
+	local codes = {}
+	if fin then
+		fin:on_event(function(e)
+			local k = e.pid .. ":" .. e.goid
+			if codes[k] == nil then
+				local c = e.args[ERRCODE]
+				codes[k] = type(c) == "number" and c or false
 			end
-			message = type(msg) == "string" and msg:match(" desc = (.*)$") or nil
+		end)
+		probes.finish = fin
+	end
+	inv:on_event(function(e)
+		local k = e.pid .. ":" .. e.goid
+		local c = codes[k]
+		codes[k] = nil
+		local code = 0
+		if e.err ~= nil then
+			-- an error that is not a *status.Error is Unknown, as grpc's status.Code has it
+			code = type(c) == "number" and c or 2
 		end
 		local t = e.args["cc.target"]
-		record(on_call, "client", e.args.method, code, e.latency, type(t) == "string" and t or nil, e,
-			message)
+		record(on_call, "client", e.args.method, code, e.latency, type(t) == "string" and t or nil, e)
 	end)
 	probes.invoke = inv
 end
