@@ -12,15 +12,23 @@
 -- target = "./app", where = "...", within = p } also works. A record is
 -- { side, method, code, code_name, latency, peer, pid, goid, event }:
 -- method is "/pkg.Service/Method", code the status number (0 OK, 5
--- NotFound...), code_name its name, peer the client's target on the client
--- side (nil on the server side for now).
+-- NotFound...; nil when the server wrote none, e.g. a handler goroutine that
+-- never returned), code_name its name, latency in nanoseconds, peer the
+-- client's address ("127.0.0.1:50522", from the server transport; nil on a
+-- transport other than TCP) on the server side and the ClientConn's target
+-- ("dns:///svc:443" or as given to NewClient) on the client side.
+-- `where` is a predicate for the kernel on the probed function's parameters:
+-- on the server side (side = "server") handleStream's stream, e.g.
+-- 'stream.Stream.method == "/pkg.Svc/Get"', on the client side Invoke's
+-- method and cc. The returned table holds the probes: { serve, status,
+-- invoke, finish } (serve and invoke can be `within` scopes).
 --
 -- Probes (three at most, each an entry probe plus the engine's return probe
 -- where it has ret):
 --   server: (*grpc.Server).handleStream, once per stream the server
 --     handles (unary and streaming): method from stream.Stream.method, the
 --     latency from its return; (*transport.http2Server).writeStatus, once per
---     call's final status, st.s.Code, matched to the call by stream address.
+--     call's final status, st.s.Code, matched to the call by goroutine.
 --   client: (*grpc.ClientConn).Invoke, once per unary call: method and
 --     cc.target from the arguments, the latency from its return; OK when it
 --     returns no error. (*grpc.clientStream).finish, within Invoke, gives the
@@ -38,6 +46,8 @@ local CODES = { [0] = "OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineE
 M.CODES = CODES
 
 local PKG = "google.golang.org/grpc"
+-- the server transport's remote address
+local RADDR = "t.(*" .. PKG .. "/internal/transport.http2Server).peer.Addr.(*net.TCPAddr)"
 
 local function optional(spec)
 	local ok, p = pcall(probe, spec)
@@ -49,6 +59,27 @@ local function optional(spec)
 		return nil
 	end
 	error(p, 0)
+end
+
+-- "ip:port" from a net.TCPAddr's IP (4 or 16 bytes) and port
+local function addr(ip, port)
+	if type(ip) ~= "string" or type(port) ~= "number" then
+		return nil
+	end
+	if #ip == 16 and ip:sub(1, 12) == "\0\0\0\0\0\0\0\0\0\0\xff\xff" then
+		ip = ip:sub(13)
+	end
+	if #ip == 4 then
+		return string.format("%d.%d.%d.%d:%d", ip:byte(1, 4), port)
+	end
+	if #ip == 16 then
+		local g = {}
+		for i = 1, 16, 2 do
+			g[#g + 1] = string.format("%x", ip:byte(i) * 256 + ip:byte(i + 1))
+		end
+		return "[" .. table.concat(g, ":") .. "]:" .. port
+	end
+	return nil
 end
 
 local function record(on_call, side, method, code, latency, peer, e)
@@ -71,7 +102,7 @@ local function server(opts, on_call, probes)
 		target = opts.target,
 		args = { { "s", "uintptr" }, { "t", "error" },
 			{ "stream", "*" .. PKG .. "/internal/transport.ServerStream" },
-			"stream.Stream.method" },
+			"stream.Stream.method", RADDR .. ".IP", RADDR .. ".Port" },
 		ret = true,
 		strcap = 256,
 		where = opts.where,
@@ -101,7 +132,8 @@ local function server(opts, on_call, probes)
 		local code = codes[k]
 		codes[k] = nil
 		local m = e.args["stream.Stream.method"]
-		record(on_call, "server", type(m) == "string" and m or "?", code, e.latency, nil, e)
+		record(on_call, "server", type(m) == "string" and m or "?", code, e.latency,
+			addr(e.args[RADDR .. ".IP"], e.args[RADDR .. ".Port"]), e)
 	end)
 	probes.serve = serve
 end
