@@ -70,7 +70,7 @@ local function addr(ip, port)
 		ip = ip:sub(13)
 	end
 	if #ip == 4 then
-		return string.format("%d.%d.%d.%d:%d", ip:byte(1, 4), port)
+		return string.format("%d.%d.%d.%d:%d", ip:byte(1), ip:byte(2), ip:byte(3), ip:byte(4), port)
 	end
 	if #ip == 16 then
 		local g = {}
