@@ -48,6 +48,22 @@ minor() {
 	case $v in go1.*) v=${v#go1.}; echo "${v%%[!0-9]*}" ;; *) echo 0 ;; esac
 }
 
+# A target with its own go.mod (tests/go/grpcsvc) is a module of its own,
+# built in its directory, by a Go at least as new as its go.mod's "go" line
+# (an older one skips it); its dependencies are fetched once from the module
+# proxy (GOPROXY, else proxy.golang.org) into .cache/gomod, checked against
+# its go.sum, and read from there offline afterwards.
+MODCACHE=$(cd ../.. && pwd)/.cache/gomod
+own_module() {
+	local go=$1 t=$2 need
+	need=$(sed -n 's/^go 1\.\([0-9]*\).*/\1/p' "$t/go.mod")
+	[ "$(minor "$go")" -ge "${need:-0}" ] || return 1
+	(cd "$t" && GOFLAGS="$GOFLAGS -modcacherw" GOMODCACHE=$MODCACHE "$go" mod download 2>/dev/null) && return 0
+	echo "tests/go/build.sh: fetching the modules of $t into $MODCACHE" >&2
+	(cd "$t" && GOFLAGS="$GOFLAGS -modcacherw" GOMODCACHE=$MODCACHE GOPROXY=${GOPROXY_FETCH:-https://proxy.golang.org} \
+		"$go" mod download)
+}
+
 # build_set GO DIR: every target and variant by GO into DIR
 build_set() {
 	local go=$1 dir=$2 want t v out srcs env flags
@@ -61,7 +77,12 @@ build_set() {
 	command -v "$go" >"$dir/.go"
 	# a target is rebuilt when its sources or the shared packages (internal/) change
 	for t in "${!TARGETS[@]}"; do
-		srcs=$(find "$t" internal -name '*.go' -o -name '*.s' -o -name '*.c' | sort)
+		srcs=$(find "$t" internal -name '*.go' -o -name '*.s' -o -name '*.c' -o -name go.mod | sort)
+		own=
+		if [ -f "$t/go.mod" ]; then
+			own_module "$go" "$t" || continue
+			own=1
+		fi
 		for v in ${TARGETS[$t]}; do
 			out=$dir/$t/$v
 			if [ -x "$out" ] && [ -z "$(find $srcs go.mod -newer "$out" 2>/dev/null)" ]; then
@@ -71,7 +92,11 @@ build_set() {
 			IFS='|' read -r env flags <<<"${FLAGS[$v]}"
 			args=()
 			[ -n "$flags" ] && IFS=';' read -r -a args <<<"$flags"
-			env "$env" "$go" build "${args[@]}" -o "$out" "./$t"
+			if [ -n "$own" ]; then
+				(cd "$t" && env "$env" GOMODCACHE="$MODCACHE" "$go" build "${args[@]}" -o "$out" .)
+			else
+				env "$env" "$go" build "${args[@]}" -o "$out" "./$t"
+			fi
 		done
 	done
 }
