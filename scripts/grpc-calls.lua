@@ -8,6 +8,7 @@
 -- Works stripped or not (see lua/luprobe/grpc.lua). A server call the
 -- server wrote no status for shows code "-".
 local grpc = require "luprobe.grpc"
+local fmt = require "luprobe.fmt"
 
 local errors_only = luprobe.args.errors == "1"
 
