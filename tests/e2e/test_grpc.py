@@ -11,7 +11,7 @@ from lib import ROOT, expect, expect_eq, gobin, run, write_script
 
 CALLS = """
 local grpc = require "luprobe.grpc"
-grpc.calls{ side = %s, on_call = function(c)
+grpc.calls{ side = %s, where = %s, on_call = function(c)
 	printf("G %%s %%s %%s %%s %%s %%s\\n", c.side, c.method, tostring(c.code), tostring(c.code_name),
 		math.type(c.latency) == "integer" and c.latency or "-", c.peer or "-")
 end }
@@ -20,10 +20,10 @@ end }
 CHECK = "/grpc.health.v1.Health/Check"
 
 
-def _calls(variant, ok, missing, side="nil"):
+def _calls(variant, ok, missing, side="nil", where="nil"):
     """(records, the client's own "call" lines, the listening address)."""
     with tempfile.TemporaryDirectory() as d:
-        script = write_script(d, "calls.lua", CALLS % side)
+        script = write_script(d, "calls.lua", CALLS % (side, where))
         code, lines, err = run("-q", script, "--", gobin("grpcsvc", variant, "new"),
                                str(ok), str(missing))
     expect_eq(code, 0, f"exit code ({err[-600:]})")
@@ -68,6 +68,15 @@ def test_grpc_calls_of_one_side():
         got, _, _ = _calls("stripped", 1, 2, side=f'"{side}"')
         expect_eq([g[1:5] for g in got], [[side, CHECK, "0", "OK"]] + [[side, CHECK, "5", "NotFound"]] * 2,
                   f"side = {side}")
+
+
+def test_grpc_calls_filtered_in_the_kernel():
+    got, _, _ = _calls("stripped", 1, 1, side='"server"',
+                       where=f"'stream.Stream.method == \"{CHECK}\"'")
+    expect_eq([g[1:5] for g in got], [["server", CHECK, "0", "OK"], ["server", CHECK, "5", "NotFound"]],
+              "server calls of that method")
+    got, _, _ = _calls("stripped", 1, 1, side='"client"', where="'method == \"/x.Y/Z\"'")
+    expect_eq(got, [], "no client call of another method")
 
 
 def test_grpc_calls_example_script():
