@@ -23,8 +23,9 @@
 -- method and cc. The returned table holds the probes: { serve, status,
 -- invoke, finish } (serve and invoke can be `within` scopes).
 --
--- Probes (three at most, each an entry probe plus the engine's return probe
--- where it has ret):
+-- Probes (four at most, two per side; per call, two events on each side:
+-- handleStream or Invoke, whose entry and return the engine makes one event,
+-- and the status probe):
 --   server: (*grpc.Server).handleStream, once per stream the server
 --     handles (unary and streaming): method from stream.Stream.method, the
 --     latency from its return; (*transport.http2Server).writeStatus, once per
