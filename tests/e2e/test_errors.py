@@ -378,12 +378,19 @@ def test_sigkill_of_luprobe_takes_its_probes_and_leaves_the_target_running():
             while not stop.is_set() and len(answers) < 10000:
                 answers.append(http_get(port, "/e?iters=4"))
 
+        def answered(n, what):
+            # a fixed 0.2 s could pass without one answer on a loaded machine
+            deadline = time.time() + 10
+            while len(answers) < n and th.is_alive() and time.time() < deadline:
+                time.sleep(0.01)
+            expect(len(answers) >= n, f"{n} answers {what}: {len(answers)}")
+
         th = threading.Thread(target=load)
         th.start()
-        time.sleep(0.2)
+        answered(3, "before the kill")
         os.kill(lp.pid, signal.SIGKILL)
         lp.p.wait(10)
-        time.sleep(0.2)
+        answered(len(answers) + 3, "after the kill")
         stop.set()
         th.join(10)
         deadline = time.time() + 5
