@@ -79,6 +79,28 @@ function M.errmsg(err)
 	return type(err) == "table" and (err.type or "error") or tostring(err)
 end
 
+--- "ip:port" of a Go net.IP's bytes (4, or 16: an IPv4-mapped one shown as
+--- IPv4, else "[a:b:...]") and a port; nil when either could not be read.
+function M.addr(ip, port)
+	if type(ip) ~= "string" or math.type(port) ~= "integer" then
+		return nil
+	end
+	if #ip == 16 and ip:sub(1, 12) == "\0\0\0\0\0\0\0\0\0\0\255\255" then
+		ip = ip:sub(13)
+	end
+	if #ip == 4 then
+		return string.format("%d.%d.%d.%d:%d", ip:byte(1), ip:byte(2), ip:byte(3), ip:byte(4), port)
+	end
+	if #ip == 16 then
+		local g = {}
+		for i = 1, 16, 2 do
+			g[#g + 1] = string.format("%x", ip:byte(i) * 256 + ip:byte(i + 1))
+		end
+		return "[" .. table.concat(g, ":") .. "]:" .. port
+	end
+	return nil
+end
+
 local named = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\t"] = "\\t", ["\r"] = "\\r" }
 
 local function quote(s)

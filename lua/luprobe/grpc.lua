@@ -50,38 +50,9 @@ local PKG = "google.golang.org/grpc"
 -- the server transport's remote address
 local RADDR = "t.(*" .. PKG .. "/internal/transport.http2Server).peer.Addr.(*net.TCPAddr)"
 
-local function optional(spec)
-	local ok, p = pcall(probe, spec)
-	if ok then
-		return p
-	end
-	if type(p) == "string" and (p:find(": no such function in ", 1, true) or
-			p:find(": no function matches in ", 1, true)) then
-		return nil
-	end
-	error(p, 0)
-end
+local optional = require "luprobe.optional"
 
--- "ip:port" from a net.TCPAddr's IP (4 or 16 bytes) and port
-local function addr(ip, port)
-	if type(ip) ~= "string" or type(port) ~= "number" then
-		return nil
-	end
-	if #ip == 16 and ip:sub(1, 12) == "\0\0\0\0\0\0\0\0\0\0\xff\xff" then
-		ip = ip:sub(13)
-	end
-	if #ip == 4 then
-		return string.format("%d.%d.%d.%d:%d", ip:byte(1), ip:byte(2), ip:byte(3), ip:byte(4), port)
-	end
-	if #ip == 16 then
-		local g = {}
-		for i = 1, 16, 2 do
-			g[#g + 1] = string.format("%x", ip:byte(i) * 256 + ip:byte(i + 1))
-		end
-		return "[" .. table.concat(g, ":") .. "]:" .. port
-	end
-	return nil
-end
+local addr = require("luprobe.fmt").addr
 
 local function record(on_call, side, method, code, latency, peer, e)
 	on_call{

@@ -70,19 +70,7 @@ local H2 = {
 local NOTE_PANIC = "the handler panicked or called runtime.Goexit: net/http cut the response off"
 local NOTE_HIJACK = "the handler hijacked the connection"
 
--- A probe on a function the binary may lack (HTTP/2 left out of the build,
--- a method the linker dropped): nil then; any other failure is an error.
-local function optional(spec)
-	local ok, p = pcall(probe, spec)
-	if ok then
-		return p
-	end
-	if type(p) == "string" and (p:find(": no such function in ", 1, true) or
-			p:find(": no function matches in ", 1, true)) then
-		return nil
-	end
-	error(p, 0)
-end
+local optional = require "luprobe.optional"
 
 -- a field path's value: "?" when it could not be read (a nil URL)
 local function str(v)

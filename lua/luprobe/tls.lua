@@ -54,33 +54,7 @@ local MAX_CAP = 3000 -- a plan's record holds 4 KiB: the addresses and results n
 local MAX_HEADER = 16384 -- bytes of a message's start line and headers kept while incomplete
 local PREFACE = "PRI * HTTP/2.0\r\n"
 
-local function ip_text(ip)
-	if type(ip) ~= "string" then
-		return nil
-	end
-	if #ip == 16 and ip:sub(1, 12) == "\0\0\0\0\0\0\0\0\0\0\255\255" then
-		ip = ip:sub(13)
-	end
-	if #ip == 4 then
-		return string.format("%d.%d.%d.%d", ip:byte(1, 4))
-	end
-	if #ip == 16 then
-		local g = {}
-		for i = 1, 16, 2 do
-			g[#g + 1] = string.format("%x", ip:byte(i) * 256 + ip:byte(i + 1))
-		end
-		return "[" .. table.concat(g, ":") .. "]"
-	end
-	return nil
-end
-
-local function addr(ip, port)
-	local t = ip_text(ip)
-	if not t or math.type(port) ~= "integer" then
-		return nil
-	end
-	return t .. ":" .. port
-end
+local addr = require("luprobe.fmt").addr
 
 -- The start line and headers of an HTTP/1 message, if buf holds them all:
 -- the message (without body), and the bytes after the headers.

@@ -328,6 +328,11 @@ def test_fmt_number_is_exact_and_shortest():
                            'fmt.errmsg({ type = "*url.Error" }), fmt.errmsg({ type = '
                            '"*errors.errorString", value = "no rows" })) exit()')
     expect_eq((code, lines), (0, ["nil\t*url.Error\tno rows"]), f"fmt.errmsg ({err})")
+    code, lines, err = run("-q", "-e", 'local fmt = require "luprobe.fmt"; print(fmt.addr("\\127\\0\\0\\1", '
+                           '8443), fmt.addr(("\\0"):rep(10) .. "\\255\\255\\10\\1\\2\\3", 80), '
+                           'fmt.addr(("\\0"):rep(15) .. "\\1", 53), fmt.addr(nil, 1)) exit()')
+    expect_eq((code, lines), (0, ["127.0.0.1:8443\t10.1.2.3:80\t[0:0:0:0:0:0:0:1]:53\tnil"]),
+              f"fmt.addr ({err})")
 
 
 def test_describe_prints_the_script_header():
