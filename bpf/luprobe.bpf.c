@@ -20,10 +20,7 @@ const volatile __u32 fsbase_off; /* offsetof(task_struct, thread.fsbase); 0: no 
  * no followed path calls: a script without scopes, aggregations or stacks
  * loads a program a fraction of the size, and sooner.
  */
-#ifndef LP_FEATURES_BUILD
-#define LP_FEATURES_BUILD LP_FEAT_ALL
-#endif
-const volatile __u32 features = LP_FEATURES_BUILD;
+const volatile __u32 features = LP_FEAT_ALL;
 #define HAS(feat) (features & (feat))
 
 /*

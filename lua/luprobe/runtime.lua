@@ -94,8 +94,12 @@ function M.panics(opts)
 		if type(v) ~= "table" or v.type == nil or v.type == "nil" then
 			return -- no panic to recover: recover() returned nil
 		end
-		local list = pending[e.pid .. ":" .. e.goid]
+		local k = e.pid .. ":" .. e.goid
+		local list = pending[k]
 		local r = list and table.remove(list)
+		if list and #list == 0 then
+			pending[k] = nil -- a server panicking on ever new goroutines keeps no entry each
+		end
 		if r then
 			r.recovered = true
 			fn(r)
