@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """luprobe's benchmark: what a traced call costs, against the floors and bpftrace.
 
-    bench/run.py [--rounds N] [--calls N] [--smoke] [--out FILE] [--json FILE]
+    bench/run.py [--rounds N] [--calls N] [--smoke] [--rows WORDS] [--out FILE] [--json FILE]
 
 Every row runs in each of --rounds interleaved rounds (row A, row B, ...,
 then again), and the table gives the median and the range. Needs root, the
@@ -375,6 +375,8 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="one short round: does it all run?")
     ap.add_argument("--out", default=os.path.join(OUT, "bench", "results.md"))
     ap.add_argument("--json", help="also write the raw results here")
+    ap.add_argument("--rows", help="only the rows whose key contains one of these "
+                    "comma-separated words (e.g. stream,startup)")
     a = ap.parse_args()
     if a.smoke:
         a.rounds, a.calls = 1, 20_000
@@ -425,12 +427,17 @@ def main():
         ("bpftrace_1", "bpftrace, 1 probe", lambda: startup("bpftrace", 1)),
         ("bpftrace_100", "bpftrace, 100 probes (glob)", lambda: startup("bpftrace", 100)),
     ]
+    if a.rows:
+        words = a.rows.split(",")
+        keep = lambda k: any(w in k for w in words)
+        rows = [r for r in rows if keep(r[0])]
+        starts = [r for r in starts if keep(r[0]) or "startup" in words]
     res = {k: [] for k, _, _ in rows + starts}
     res["open"] = []
     skipped, failed = {}, {}
     for r in range(a.rounds):
         print(f"bench: round {r + 1} of {a.rounds}", file=sys.stderr)
-        for key, _, fn in rows + starts + [("open", "", open_big)]:
+        for key, _, fn in rows + starts + ([] if a.rows else [("open", "", open_big)]):
             if key in skipped:
                 continue
             try:
@@ -452,7 +459,7 @@ def write(a, rows, starts, res, skipped, failed, n, slow):
     summary["count_ns"] = med(vals("count", "ns"))
     summary["lost"] = max([r.get("lost", 0) for k in ("count", "stream", "stream_frame",
                                                       "stream_leaf", "ret")
-                           for r in res[k]] or [0])
+                           for r in res.get(k, [])] or [0])
     summary["first_event_ms"] = med(vals("luprobe_1", "first_event_ms"))
     summary["rss_mb"] = max(vals("stream", "rss_mb") or [0])
     untr = med(vals("untraced", "ns")) or 0
@@ -544,7 +551,7 @@ def write(a, rows, starts, res, skipped, failed, n, slow):
     # the smoke run fails on anything that did not run or lost events it should not have
     problems = [f"{k}: {e}" for k, e in failed.items()]
     for key in ("count", "stream", "stream_frame", "stream_leaf", "ret"):
-        for r in res[key]:
+        for r in res.get(key, []):
             if r["events"] != r["calls"]:
                 problems.append(f"{key}: {r['events']} events for {r['calls']} calls")
     if problems:

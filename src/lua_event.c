@@ -45,10 +45,19 @@ static const struct planinfo *event_plan(lua_State *L, const struct levent *ev)
 	return probe_set__plan(lua_script_of(L)->opts.ps, ev->rec.plan);
 }
 
-/* Push e.args (results=false) or e.ret (results=true), cached in the user value. */
-static void push_values(lua_State *L, int evidx, bool results)
+/*
+ * The event of an __index call: Lua calls the metamethod only with an object
+ * that has the event metatable, and scripts cannot reach the metamethod
+ * otherwise (the metatable is hidden), so it needs no check (events are many).
+ */
+static struct levent *index_event(lua_State *L)
 {
-	struct levent *ev = check_event(L, evidx);
+	return lua_touserdata(L, 1);
+}
+
+/* Push e.args (results=false) or e.ret (results=true), cached in the user value. */
+static void push_values(lua_State *L, struct levent *ev, int evidx, bool results)
+{
 	const struct planinfo *pi = event_plan(L, ev);
 	const struct plan_value *vals;
 	struct decode_ctx c;
@@ -98,7 +107,7 @@ static bool push_lineage(lua_State *L, const struct levent *ev, const char *k)
 
 static int l_event_index(lua_State *L)
 {
-	struct levent *ev = check_event(L, 1);
+	struct levent *ev = index_event(L);
 	const char *k = luaL_checkstring(L, 2);
 	const struct planinfo *pi;
 
@@ -107,7 +116,7 @@ static int l_event_index(lua_State *L)
 	switch (k[0]) {
 	case 'a':
 		if (strcmp(k, "args") == 0) {
-			push_values(L, 1, false);
+			push_values(L, ev, 1, false);
 			return 1;
 		}
 		break;
@@ -127,7 +136,7 @@ static int l_event_index(lua_State *L)
 				lua_pushnil(L);
 				return 1;
 			}
-			push_values(L, 1, true);
+			push_values(L, ev, 1, true);
 			lua_getfield(L, -1, vals[last].name);
 			return 1;
 		}
@@ -190,7 +199,7 @@ static int l_event_index(lua_State *L)
 		break;
 	case 'r':
 		if (strcmp(k, "ret") == 0) {
-			push_values(L, 1, true);
+			push_values(L, ev, 1, true);
 			return 1;
 		}
 		break;
@@ -536,7 +545,7 @@ int lua_api__event(struct lua_script *ls, const struct lp_rec *rec, size_t size)
 		event_done(ls);
 		return 0;
 	}
-	nh = luaL_len(L, -1);
+	nh = (int)lua_rawlen(L, -1);
 	push_event(L, rec, size);
 	for (i = 1; i <= nh && !host_stopping(ls); i++) {
 		lua_rawgeti(L, -2, i);

@@ -43,6 +43,7 @@ struct lua_script {
 	struct lualloc *lalloc; /* the allocator of L */
 	int handlers_ref;	/* registry: [probe id + 1] = { fn, ... } */
 	int event_mt_ref;	/* registry: the event metatable */
+	int msgh_ref[2];	/* registry: the message handlers (main chunk, callback) */
 	bool in_lua;		/* a callback or the main chunk is running */
 	/*
 	 * Set, the running callback (or main chunk) raises at every instruction

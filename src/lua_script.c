@@ -183,8 +183,8 @@ static int script_pcall(struct lua_script *ls, int nargs, int nres, bool callbac
 	int base = lua_gettop(L) - nargs, err;
 	bool was_in = ls->in_lua;
 
-	lua_pushboolean(L, callback);
-	lua_pushcclosure(L, msgh, 1);
+	/* made once: a closure per callback would be garbage per event */
+	lua_rawgeti(L, LUA_REGISTRYINDEX, ls->msgh_ref[callback]);
 	lua_insert(L, base);
 	if (!was_in) {
 		ls->abort = LP_ABORT_NONE;
@@ -591,6 +591,11 @@ int lua_api__open(const struct lua_opts *opts, const struct lua_host *host,
 	luaL_openlibs(L);
 	lua_load__open(L, opts);
 	open_guards(L);
+	for (int i = 0; i < 2; i++) {
+		lua_pushboolean(L, i);
+		lua_pushcclosure(L, msgh, 1);
+		ls->msgh_ref[i] = luaL_ref(L, LUA_REGISTRYINDEX);
+	}
 	lua_newtable(L);
 	ls->handlers_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_newtable(L);
