@@ -86,7 +86,7 @@ BENCH_BINS := $(SHARED)/bench/bench $(SHARED)/bench/floor
 GOENV := GOFLAGS=-mod=mod GO111MODULE=on GOPROXY=off GOTOOLCHAIN=local \
 	$(if $(HOME),,GOCACHE=$(abspath $(SHARED))/gocache)
 
-.PHONY: all deps demo test unit gotargets benchbins bench fuzz fuzz-build install clean format man
+.PHONY: all deps demo test unit gotargets benchbins bench bench-batteries fuzz fuzz-build install clean format man
 
 all: $(OUTPUT)/luprobe luprobe
 
@@ -203,6 +203,12 @@ bench:
 	$(Q)$(MAKE) --no-print-directory all benchbins
 	$(Q)tests/gobins.sh
 	$(Q)python3 bench/run.py $(BENCH_ARGS)
+
+# what each battery costs a busy server (wrk on loopback, traced ÷ untraced)
+bench-batteries:
+	$(Q)LUPROBE_EXTRA_PKGS=wrk scripts/install-deps.sh
+	$(Q)$(MAKE) --no-print-directory all gotargets
+	$(Q)python3 bench/batteries.py $(BENCH_ARGS)
 
 # Fuzzing (tests/fuzz): libFuzzer targets built by clang with ASan and UBSan
 # from their own objects, seeded from the Go targets and the cached release
