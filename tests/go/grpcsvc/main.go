@@ -2,6 +2,7 @@
 // grpcsvc: a gRPC health server and a client on loopback. The client calls
 // Check N times for service "ok" (SERVING) and M times for "missing"
 // (NotFound), then prints one line per call with its code and latency.
+// "grpcsvc streams K" makes streaming calls instead (streams.go).
 package main
 
 import (
@@ -22,6 +23,7 @@ import (
 func main() {
 	n, _ := strconv.Atoi(os.Args[1])
 	m, _ := strconv.Atoi(os.Args[2])
+	streaming := os.Args[1] == "streams"
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
@@ -30,6 +32,7 @@ func main() {
 	hs := health.NewServer()
 	hs.SetServingStatus("ok", hpb.HealthCheckResponse_SERVING)
 	hpb.RegisterHealthServer(srv, hs)
+	srv.RegisterService(&echoDesc, nil)
 	go srv.Serve(lis)
 	fmt.Println("listening", lis.Addr())
 	if len(os.Args) > 3 {
@@ -38,6 +41,10 @@ func main() {
 	cc, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		panic(err)
+	}
+	if streaming {
+		streams(cc, m)
+		n, m = 0, 0
 	}
 	c := hpb.NewHealthClient(cc)
 	call := func(svc string) {
