@@ -7,13 +7,16 @@ set -e
 
 PKGS="make gcc pkg-config clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
 liblua5.4-dev lua5.4 libcapstone-dev golang-go curl python3 procps iproute2 ca-certificates
-libclang-rt-14-dev lua-inspect scdoc man-db dpkg-dev debhelper lintian bash-completion"
+libclang-rt-14-dev lua-inspect scdoc man-db dpkg-dev debhelper lintian bash-completion
+etcd-server etcd-client"
 # libclang-rt-14-dev: libFuzzer for tests/fuzz (clang only recommends it)
 # curl: tests/e2e/test_tls.py asks the HTTPS target with --http1.1 and --http2
 # (Debian's curl has HTTP/2, through libnghttp2)
 # lua-inspect: a pure-Lua module from Debian, which tests/e2e/test_trust.py requires
 # scdoc builds the manual page; man-db renders it in the tests; dpkg-dev, debhelper
 # and lintian build and check the Debian package; bash-completion runs the completion
+# etcd-server, etcd-client: tests/e2e/test_grpc.py traces a real etcd and etcdctl (on
+# systemd, installing etcd-server starts its service on 2379; the tests use ports of their own)
 # npm fetches real Go binaries of other releases for the tests; any npm will do.
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 [ -n "$LUPROBE_EXTRA_PKGS" ] && PKGS="$PKGS $LUPROBE_EXTRA_PKGS"
