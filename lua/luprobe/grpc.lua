@@ -1,7 +1,7 @@
 -- SPDX-License-Identifier: BSD-2-Clause
 -- luprobe.grpc: one record per gRPC call a google.golang.org/grpc server
--- handles or a client makes, with the full method name, status code and
--- latency.
+-- handles or a client makes, unary or streaming, with the full method name,
+-- status code and message, and latency.
 --
 --   local grpc = require "luprobe.grpc"
 --   grpc.calls(function(c)
@@ -9,33 +9,59 @@
 --   end)
 --
 -- grpc.calls{ on_call = fn, side = "server" | "client" | nil (both),
+-- method = "/pkg.Svc/Get" or "/pkg.Svc/" (a service), messages = true,
 -- target = "./app", where = "...", within = p } also works. A record is
--- { side, method, code, code_name, latency, peer, pid, goid, event }:
--- method is "/pkg.Service/Method", code the status number (0 OK, 5
--- NotFound...; nil when the server wrote none, e.g. a handler goroutine that
--- never returned), code_name its name, latency in nanoseconds, peer the
--- client's address ("127.0.0.1:50522", from the server transport; nil on a
--- transport other than TCP) on the server side and the ClientConn's target
--- ("dns:///svc:443" or as given to NewClient) on the client side.
+-- { side, method, code, code_name, message, latency, peer, stream, sent,
+-- received, pid, goid, event }: method is "/pkg.Service/Method", code the
+-- status number (0 OK, 5 NotFound...; nil when the server wrote none, e.g. a
+-- handler goroutine that never returned), code_name its name, message the
+-- status message of a call that failed (nil when OK or empty), latency in
+-- nanoseconds, peer the client's address ("127.0.0.1:50522", from the server
+-- transport; nil on a transport other than TCP) on the server side and the
+-- ClientConn's target ("dns:///svc:443" or as given to NewClient) on the
+-- client side; stream is nil for a unary call, else "server", "client" or
+-- "bidi" (who streams); sent and received, with messages = true, the
+-- messages the side sent and received on a stream (a SendMsg or RecvMsg
+-- that returned no error; nil for unary calls).
+-- `method` filters both sides in the kernel, whatever the grpc release.
 -- `where` is a predicate for the kernel on the probed function's parameters:
 -- on the server side (side = "server") handleStream's stream, e.g.
--- 'stream.Stream.method == "/pkg.Svc/Get"', on the client side Invoke's
--- method and cc. The returned table holds the probes: { serve, status,
--- invoke, finish } (serve and invoke can be `within` scopes).
+-- 'stream.Stream.method == "/pkg.Svc/Get"' (older grpc, as etcd 3.4's:
+-- 'stream.method'), on the client side Invoke's method and cc (client
+-- streams are then not reported). The returned table holds the probes:
+-- { serve, status, stream, invoke, finish, stream_start, stream_finish, and
+-- with messages server_send, server_recv, client_send, client_recv } (serve
+-- and invoke can be `within` scopes).
 --
--- Probes (four at most, two per side; per call, two events on each side:
--- handleStream or Invoke, whose entry and return the engine makes one event,
--- and the status probe):
---   server: (*grpc.Server).handleStream, once per stream the server
---     handles (unary and streaming): method from stream.Stream.method, the
---     latency from its return; (*transport.http2Server).writeStatus, once per
---     call's final status, st.s.Code, matched to the call by goroutine.
+-- Probes (per unary call, two events on each side: handleStream or Invoke,
+-- whose entry and return the engine makes one event, and the status probe;
+-- per stream, three on the server, two on the client, and one per message
+-- with messages = true):
+--   server: (*grpc.Server).handleStream, once per call the server handles
+--     (unary and streaming): the method from its stream, the latency from its
+--     return; (*transport.http2Server).writeStatus, once per call's final
+--     status, st.s.Code and st.s.Message, matched to the call by goroutine;
+--     (*Server).processRPC, only for streams (where = the StreamDesc's
+--     ServerStreams or ClientStreams), the kind. (*serverStream).SendMsg and
+--     RecvMsg count messages within handleStream and the goroutines it
+--     starts (spawned), by handleStream's goroutine.
 --   client: (*grpc.ClientConn).Invoke, once per unary call: method and
 --     cc.target from the arguments, the latency from its return; OK when it
 --     returns no error. (*grpc.clientStream).finish, within Invoke, gives the
---     code of an error: err.(*status.Error).s.s.Code, matched to the call by
---     goroutine (another error is Unknown, as grpc's status.Code has it).
---     Streaming client calls are not seen.
+--     code and message of an error: err.(*status.Error).s.s, matched to the
+--     call by goroutine (another error is Unknown, as grpc's status.Code has
+--     it). A stream (cc.NewStream) starts at its clientStream's first
+--     newAttemptLocked and ends at its first finish (the where of each keeps
+--     only those), matched by the clientStream's address, as a stream may end
+--     on another goroutine: method, target and kind from the clientStream,
+--     the latency between the two, io.EOF as OK. A stream begun before the
+--     probes is not reported. (*clientStream).SendMsg and RecvMsg count its
+--     messages.
+-- Older grpc releases (Debian's etcd 3.4 is built with Debian's grpc, 1.33) name
+-- and lay out some of these otherwise: the server's *transport.Stream
+-- (stream.method), the transport's remoteAddr, WriteStatus,
+-- processStreamingRPC, a *status.Error's proto in .e. Each probe tries the
+-- newest layout first, then the older one.
 -- Fields are read at the offsets the binary gives (DWARF, or the runtime
 -- type descriptors a stripped binary keeps).
 local M = {}
@@ -56,8 +82,8 @@ local optional = require "luprobe.optional"
 local addr = require("luprobe.fmt").addr
 
 -- grpc's releases name and lay out these things otherwise: each list holds
--- the newest (v1.85.0) first, then the older one (v1.33, as Debian's etcd
--- 3.4 is built with). The server's stream and the method in it:
+-- the newest (v1.85.0) first, then the older one (Debian's etcd 3.4's,
+-- grpc 1.33). The server's stream and the method in it:
 local STREAMS = { { "ServerStream", "stream.Stream.method" }, { "Stream", "stream.method" } }
 -- the client's address in the server transport
 local PEERS = { "peer.Addr", "remoteAddr" }
@@ -83,6 +109,17 @@ local function first(specs)
 	if err then
 		error(err, 0)
 	end
+end
+
+-- opts.where and the kernel's test of opts.method on the string at path
+local function filter(opts, where, path)
+	local m = opts.method
+	if m == nil then
+		return where
+	end
+	local test = m:sub(-1) == "/" and string.format('prefix(%s, "%s")', path, m)
+		or string.format('%s == "%s"', path, m)
+	return where and "(" .. where .. ") and " .. test or test
 end
 
 local function kind(srv, cli)
@@ -186,7 +223,7 @@ local function server(opts, on_call, probes)
 					v[2], raddr .. ".IP", raddr .. ".Port" },
 				ret = true,
 				strcap = 256,
-				where = opts.where,
+				where = filter(opts, opts.where, v[2]),
 				within = opts.within,
 			}
 		end
@@ -283,8 +320,9 @@ local function client_streams(opts, on_call, probes)
 		target = opts.target,
 		args = { { "cs", CS }, "cs" },
 		deref = 0,
+		strcap = 256,
 		-- the first attempt of a stream: later ones are retries
-		where = "cs.attempt == nil and " .. STREAMING,
+		where = filter(opts, "cs.attempt == nil and " .. STREAMING, "cs.callHdr.Method"),
 		within = opts.within,
 	}
 	if not start then
@@ -352,7 +390,7 @@ local function client(opts, on_call, probes)
 			"method", "cc.target" },
 		ret = { { "err", "error" } },
 		strcap = 256,
-		where = opts.where,
+		where = filter(opts, opts.where, "method"),
 		within = opts.within,
 	}
 	if not inv then
@@ -386,6 +424,9 @@ function M.calls(opts)
 		opts = { on_call = opts }
 	end
 	local on_call = opts.on_call or error("luprobe.grpc.calls: on_call is required", 2)
+	if opts.method ~= nil and (type(opts.method) ~= "string" or not opts.method:match("^/[%w%._/%-]+$")) then
+		error("luprobe.grpc.calls: method is a full method name (\"/pkg.Service/Method\") or a service (\"/pkg.Service/\")", 2)
+	end
 	local probes = {}
 	if opts.side ~= "client" then
 		server(opts, on_call, probes)

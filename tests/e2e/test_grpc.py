@@ -17,7 +17,8 @@ from lib import LUPROBE, ROOT, Proc, Skip, expect, expect_eq, free_port, gobin, 
 
 CALLS = """
 local grpc = require "luprobe.grpc"
-grpc.calls{ side = %s, where = %s, messages = luprobe.args.messages == "1", on_call = function(c)
+grpc.calls{ side = %s, where = %s, method = luprobe.args.method, messages = luprobe.args.messages == "1",
+	on_call = function(c)
 	printf("G %%s %%s %%s %%s %%s %%s %%s %%s %%s %%s\\n", c.side, c.method, tostring(c.code), tostring(c.code_name),
 		math.type(c.latency) == "integer" and c.latency or "-", c.peer or "-", c.stream or "-",
 		c.sent or "-", c.received or "-", c.message or "-")
@@ -150,11 +151,22 @@ def test_grpc_streams_without_message_counts():
                    [ECHO + "Chat", "3", "InvalidArgument", "bidi", "-", "-", "bad message"]], side)
 
 
+def test_grpc_calls_of_one_method():
+    with tempfile.TemporaryDirectory() as d:
+        script = write_script(d, "calls.lua", CALLS % ("nil", "nil"))
+        for method, want in ((ECHO + "Sum", [ECHO + "Sum"] * 2), (ECHO, [ECHO + "Count"] * 2 + [ECHO + "Sum"] * 2
+                                                                   + [ECHO + "Chat"] * 4)):
+            code, lines, err = run("-q", script, "-a", f"method={method}", "--",
+                                   gobin("grpcsvc", "stripped", "new"), "streams", "1")
+            expect_eq(code, 0, f"exit code ({err[-600:]})")
+            expect_eq(sorted(ln.split()[2] for ln in lines if ln.startswith("G ")), sorted(want), method)
+
+
 # ---- Debian's etcd (etcd-server, etcd-client: scripts/install-deps.sh) ----
 
 ETCD_CALLS = """
 local grpc = require "luprobe.grpc"
-grpc.calls{ side = luprobe.args.side, messages = true, on_call = function(c)
+grpc.calls{ side = luprobe.args.side, method = luprobe.args.method, messages = true, on_call = function(c)
 	printf("G %s %s %s %s %s %s %s %s %s %s\\n", c.side, c.method, tostring(c.code), tostring(c.code_name),
 		math.type(c.latency) == "integer" and c.latency or "-", c.peer or "-", c.stream or "-",
 		c.sent or "-", c.received or "-", c.message or "-")
@@ -177,11 +189,11 @@ class _Etcd:
     """A one-member etcd on loopback ports of its own and a temporary data
     directory, started under luprobe with ETCD_CALLS on its server side."""
 
-    def __init__(self, d, script):
+    def __init__(self, d, script, *args):
         etcd, self.etcdctl = _etcd_bins()
         self.client = f"127.0.0.1:{free_port()}"
         peer = f"http://127.0.0.1:{free_port()}"
-        self.lp = Proc([LUPROBE, "-q", script, "-a", "side=server", "--", etcd, "--name", "t",
+        self.lp = Proc([LUPROBE, "-q", script, "-a", "side=server", *args, "--", etcd, "--name", "t",
                         "--data-dir", os.path.join(d, "data"),
                         "--listen-client-urls", f"http://{self.client}",
                         "--advertise-client-urls", f"http://{self.client}",
@@ -278,3 +290,16 @@ def test_grpc_etcdctl_client_calls():
     expect_eq([[g[2], g[3], g[4], g[10]] for g in server], want, "etcd's side of them")
     for s, c in zip(server, got):
         expect(int(s[5]) <= int(c[5]), f"{s[2]}: server latency {s[5]}, client {c[5]}")
+
+
+def test_grpc_etcd_calls_of_one_service():
+    with tempfile.TemporaryDirectory() as d:
+        script = write_script(d, "calls.lua", ETCD_CALLS)
+        etcd = _Etcd(d, script, "-a", f"method={KV}")
+        expect_eq(etcd.ctl("lease", "revoke", "1234")[0], 1, "etcdctl lease revoke")
+        expect_eq(etcd.ctl("put", "k", "v")[0], 0, "etcdctl put")
+        got = etcd.records(1)
+        time.sleep(0.5)
+        etcd.stop()
+        got = etcd._got()
+    expect_eq([g[1:5] for g in got], [["server", KV + "Put", "0", "OK"]], "only KV's calls")
