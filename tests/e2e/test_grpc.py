@@ -303,3 +303,14 @@ def test_grpc_etcd_calls_of_one_service():
         etcd.stop()
         got = etcd._got()
     expect_eq([g[1:5] for g in got], [["server", KV + "Put", "0", "OK"]], "only KV's calls")
+
+
+def test_grpc_methods_example_script():
+    code, lines, err = run("-q", os.path.join(ROOT, "scripts", "grpc-methods.lua"),
+                           "--", gobin("grpcsvc", "stripped", "new"), "streams", "2")
+    expect_eq(code, 0, f"exit code ({err[-600:]})")
+    rows = [ln.split() for ln in lines[lines.index(next(ln for ln in lines if ln.startswith("method "))) + 1:]]
+    expect_eq([[r[0], r[1], *r[4:]] for r in rows],
+              [[ECHO + "Chat", "2", "InvalidArgument=1", "(bidi-stream:", "4", "sent,", "5", "received)"],
+               [ECHO + "Count", "1", "(server-stream:", "2", "sent,", "1", "received)"],
+               [ECHO + "Sum", "1", "(client-stream:", "1", "sent,", "2", "received)"]], "the server's methods")
