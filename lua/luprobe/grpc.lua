@@ -22,7 +22,9 @@
 -- client side; stream is nil for a unary call, else "server", "client" or
 -- "bidi" (who streams); sent and received, with messages = true, the
 -- messages the side sent and received on a stream (a SendMsg or RecvMsg
--- that returned no error; nil for unary calls).
+-- that returned no error; nil for unary calls). With messages, call
+-- grpc.calls in the main chunk, before attach(): the server's counters
+-- follow the goroutines a handler starts (spawned).
 -- `method` filters both sides in the kernel, whatever the grpc release.
 -- `where` is a predicate for the kernel on the probed function's parameters:
 -- on the server side (side = "server") handleStream's stream, e.g.
