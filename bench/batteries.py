@@ -8,7 +8,11 @@ wrk (a C program: the uprobes on the Go binary never trap in it) drives
 the server on loopback with 8 keep-alive connections as fast as it answers,
 for S seconds untraced and then S seconds with luprobe attached to the
 server (-p), in each of N interleaved rounds; the table gives the median
-rate of each and the median ratio with its range. The machine's load moves
+rate of each and the median ratio with its range. gRPC has no wrk: the
+grpcsvc target's own client makes unary calls one after another on one
+connection to its server in the same process (both sides traced), run
+alone and then under luprobe (-- CMD); its rate is calls over the sum of
+the latencies the client measured. The machine's load moves
 the rates; the ratio of one round is measured within seconds and is what to
 read. Each traced run also reports luprobe's own count of events and lost
 events, so a cheap-looking row that dropped its work shows.
@@ -57,6 +61,12 @@ local n = 0
 rt.goroutines(function(g) n = n + 1 end)
 rt.gc(function() n = n + 1 end)
 rt.panics(function(p) n = n + 1 end)
+on_exit(function() io.stderr:write("records " .. n .. "\\n") end)
+"""),
+    ("grpc", "grpcsvc", "Check", """
+local grpc = require "luprobe.grpc"
+local n = 0
+grpc.calls{ on_call = function(c) n = n + 1 end }
 on_exit(function() io.stderr:write("records " .. n .. "\\n") end)
 """),
     ("tls", "tlsecho", "/hello", """
@@ -132,6 +142,30 @@ def traced(script, pid, url, seconds):
         int(rec.group(1)) if rec else 0
 
 
+GRPC_CALLS = 20000
+
+
+def grpc_rate(out):
+    lat = [int(m) for m in re.findall(r"^call ok 0 (\d+)$", out, re.M)]
+    if len(lat) != GRPC_CALLS:
+        fail(f"grpcsvc made {len(lat)} good calls of {GRPC_CALLS}: {out[-300:]!r}")
+    return len(lat) / (sum(lat) / 1e9)
+
+
+def grpc_round(script):
+    binary = os.path.join(OUT, "go-new", "grpcsvc", "default")
+    if not os.access(binary, os.X_OK):
+        fail(f"{binary} is missing: run make gotargets")
+    argv = [binary, str(GRPC_CALLS), "0"]
+    u = grpc_rate(subprocess.run(argv, capture_output=True, text=True, timeout=120).stdout)
+    p = subprocess.run([LUPROBE, script, "--", *argv], capture_output=True, text=True,
+                       timeout=120)
+    ev = re.search(r"(\d+) events?, (\d+) lost", p.stderr)
+    rec = re.search(r"records (\d+)", p.stderr)
+    return u, grpc_rate(p.stdout), int(ev.group(1)) if ev else 0, \
+        int(ev.group(2)) if ev else 0, int(rec.group(1)) if rec else 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
@@ -150,6 +184,16 @@ def main():
             script = os.path.join(d, name.replace("+", "_") + ".lua")
             with open(script, "w") as f:
                 f.write(code)
+            if server == "grpcsvc":
+                u, t, ratios, events, lost, records = [], [], [], 0, 0, 0
+                for r in range(a.rounds):
+                    ur, tr, ev, lo, rec = grpc_round(script)
+                    u.append(ur)
+                    t.append(tr)
+                    ratios.append(tr / ur)
+                    events, lost, records = events + ev, lost + lo, records + rec
+                rows.append((name, server, path, u, t, ratios, events, lost, records))
+                continue
             srv, base = start_server(server)
             url = base + path
             try:
@@ -173,7 +217,9 @@ def main():
              "| battery | server, request | untraced, requests/s | traced | ratio | events "
              "(lost) | records |", "|---|---|---|---|---|---|---|"]
     for name, server, path, u, t, ratios, events, lost, records in rows:
-        lines.append(f"| `{name}` | {server}, GET {path} | {statistics.median(u):,.0f} | "
+        what = f"{server}, unary {path}, 1 connection" if server == "grpcsvc" else \
+            f"{server}, GET {path}"
+        lines.append(f"| `{name}` | {what} | {statistics.median(u):,.0f} | "
                      f"{statistics.median(t):,.0f} | {statistics.median(ratios):.2f} "
                      f"[{min(ratios):.2f}–{max(ratios):.2f}] | {events:,} ({lost:,}) | "
                      f"{records:,} |")
