@@ -12,23 +12,6 @@
 -- Each takes a function or { on_... = fn, target = ... } and returns its
 -- probes.
 --
--- goroutines: runtime.newproc1 runs once per go statement (and for the
--- runtime's own goroutines), on the system stack of the goroutine that
--- creates one; its first argument is the function value the new goroutine
--- runs. A go statement that passes arguments runs a wrapper the compiler
--- names after the function that holds the statement: main.main.func1 (to Go
--- 1.21), main.main.gowrap1 (from Go 1.22) for the first one in main.main, so
--- fn names the creation site. A record: { fn, pid, goid (the creator), event }.
---
--- gc: runtime.gcMarkTermination runs once per cycle, forced or not, as
--- runtime.MemStats.NumGC counts them. A record: { n (cycles seen in this
--- process), pid, event }.
---
--- panics: runtime.gopanic gives the value (its dynamic type, and the value of
--- a string, an error or a number); a recover() that returns it, on the same
--- goroutine, marks it recovered (runtime.gorecover's result). A recovered
--- panic is reported when it is recovered, one that nothing recovered when the
--- run ends. A record: { type, value, recovered, pid, goid, event (the panic's) }.
 local M = {}
 
 local function opts_of(opts, key, who)
@@ -39,16 +22,187 @@ local function opts_of(opts, key, who)
 	return opts, fn
 end
 
-function M.goroutines(opts)
-	local fn
-	opts, fn = opts_of(opts, "on_start", "goroutines")
-	local p = probe{ func = "runtime.newproc1", target = opts.target, args = { { "fn", "func()" } } }
-	p:on_event(function(e)
-		fn{ fn = e.args.fn, pid = e.pid, goid = e.goid, event = e }
-	end)
-	return { newproc = p }
+-- goroutines: runtime.newproc1 runs once per go statement (and for the
+-- runtime's own goroutines), on the system stack of the goroutine that
+-- creates one; its first argument is the function value the new goroutine
+-- runs. A go statement that passes arguments runs a wrapper the compiler
+-- names after the function that holds the statement: main.main.func1 (to Go
+-- 1.21), main.main.gowrap1 (from Go 1.22) for the first one in main.main, so
+-- fn names the creation site (a go statement without arguments names the
+-- function it runs: main.leak). The caller's pc (newproc1's callerpc) is not
+-- used: the func value names the site without symbolizing a pc per event. A
+-- record: { fn, pid, goid (the creator), new_goid (with on_end or leak),
+-- event }.
+--
+-- Ends and leaks (on_end, leak): newproc1's result is the new g, whose goid
+-- is read at return (g.goid: offset 152, 160 in Go 1.23 and 1.24, as
+-- docs/goruntime.md has it); runtime.goexit1 runs on every goroutine that
+-- ends (returned from its function or called runtime.Goexit), so its event's
+-- goid is the one that ends. A table keyed by goid holds each goroutine's
+-- creation site and start time, at most max_goroutines (default 100000)
+-- at once: those started beyond are not tracked, and counted (untracked).
+-- on_end gets { site, goid, age (ns alive), pid, event } per goroutine that
+-- ends (site "(unknown)": started before tracing, or not tracked). With
+-- leak = "2s" (a duration: ns as a number, or "500ms", "2s", "1m"), the
+-- goroutines alive longer than that are reported by creation site, every
+-- report_every (default "10s"; false: only at exit) and at exit: on_leaks
+-- gets (list of { site, count, oldest (ns) }, most first, { final, untracked,
+-- tracked }), else they print. The runtime's own goroutines (a site in
+-- package runtime) are left out of the report unless runtime = true.
+local function parse_duration(v, who)
+	if math.type(v) then
+		return math.floor(v)
+	end
+	local units = { ns = 1, us = 1000, ["µs"] = 1000, ms = 1000000, s = 1000000000, m = 60000000000 }
+	local n, u = tostring(v):match("^%s*([%d.]+)%s*(%S+)%s*$")
+	if not n or not units[u] or not tonumber(n) then
+		error(string.format("luprobe.runtime: %s: a duration such as \"2s\", \"500ms\" or a number of ns, not %s",
+			who, tostring(v)), 4)
+	end
+	return math.floor(tonumber(n) * units[u])
+end
+M.parse_duration = parse_duration
+
+local function go_minor(e)
+	local m = e.goversion and e.goversion:match("^go1%.(%d+)")
+	return tonumber(m)
 end
 
+-- runtime.g up to goid: stack, stackguard0/1, _panic, _defer, m, sched and
+-- the syscall words; goid at 152, or 160 in Go 1.23 and 1.24 (syscallbp)
+local G_PREFIX = "*struct{ Words [19]uint64; Goid152 int64; Goid160 int64 }"
+
+local function goid_of(e)
+	local g = e.ret.g
+	if type(g) ~= "table" then
+		return nil
+	end
+	local minor = go_minor(e)
+	local id = (minor == 23 or minor == 24) and g.Goid160 or g.Goid152
+	return math.type(id) and id or nil
+end
+
+local function leak_reporter(opts, alive, counts)
+	local threshold = parse_duration(opts.leak, "leak")
+	local with_runtime = opts.runtime
+	local on_leaks = opts.on_leaks or function(list, info)
+		printf("goroutines alive longer than %s, by creation site%s:\n",
+			require("luprobe.fmt").duration(threshold), info.final and " (at exit)" or "")
+		if #list == 0 then
+			printf("  (none)\n")
+		end
+		for _, r in ipairs(list) do
+			printf("  %-40s %6d  oldest %s\n", r.site, r.count, require("luprobe.fmt").duration(r.oldest))
+		end
+		if info.untracked > 0 then
+			printf("  (%d goroutines not tracked: more than max_goroutines at once)\n", info.untracked)
+		end
+	end
+	return function(final)
+		local now, by = luprobe.now(), {}
+		for _, a in pairs(alive) do
+			local age = now - a.ts
+			if age >= threshold and (with_runtime or not a.site:find("^runtime%.")) then
+				local r = by[a.site] or { site = a.site, count = 0, oldest = 0 }
+				by[a.site] = r
+				r.count = r.count + 1
+				if age > r.oldest then
+					r.oldest = age
+				end
+			end
+		end
+		local list = {}
+		for _, r in pairs(by) do
+			list[#list + 1] = r
+		end
+		table.sort(list, function(x, y)
+			if x.count ~= y.count then return x.count > y.count end
+			return x.site < y.site
+		end)
+		on_leaks(list, { final = final, untracked = counts.untracked, tracked = counts.n })
+	end
+end
+
+-- track each goroutine from newproc1's return to goexit1
+local function track_ends(opts, p, alive, counts)
+	local max = opts.max_goroutines or 100000
+	local on_end = opts.on_end
+	p.track = function(e, site)
+		local id = goid_of(e)
+		if not id then
+			return nil
+		end
+		if counts.n >= max then
+			counts.untracked = counts.untracked + 1
+			return id
+		end
+		alive[e.pid .. ":" .. id] = { site = site, ts = e.ts + (e.latency or 0) }
+		counts.n = counts.n + 1
+		return id
+	end
+	local x = probe{ func = "runtime.goexit1", target = opts.target, args = false }
+	x:on_event(function(e)
+		local k = e.pid .. ":" .. e.goid
+		local a = alive[k]
+		if a then
+			alive[k] = nil
+			counts.n = counts.n - 1
+		end
+		if on_end then
+			on_end{ site = a and a.site or "(unknown)", goid = e.goid, age = a and e.ts - a.ts,
+				pid = e.pid, event = e }
+		end
+	end)
+	return x
+end
+
+function M.goroutines(opts)
+	if type(opts) == "function" then
+		opts = { on_start = opts }
+	end
+	local on_start = opts.on_start
+	if not (on_start or opts.on_end or opts.leak) then
+		error("luprobe.runtime.goroutines: on_start, on_end or leak is required", 2)
+	end
+	local ends = opts.on_end or opts.leak
+	local p = probe{ func = "runtime.newproc1", target = opts.target, args = { { "fn", "func()" } },
+		ret = ends and { { "g", G_PREFIX } } or nil }
+	local alive, counts = {}, { n = 0, untracked = 0 }
+	local t = { newproc = p }
+	if ends then
+		t.goexit = track_ends(opts, t, alive, counts)
+	end
+	p:on_event(function(e)
+		local fn = tostring(e.args.fn)
+		local id = t.track and t.track(e, fn)
+		if on_start then
+			on_start{ fn = e.args.fn, pid = e.pid, goid = e.goid, new_goid = id, event = e }
+		end
+	end)
+	if opts.leak then
+		local report = leak_reporter(opts, alive, counts)
+		local every_ns = opts.report_every == nil and 10000000000 or
+			opts.report_every and parse_duration(opts.report_every, "report_every")
+		if every_ns then
+			every(every_ns / 1000000, function() report(false) end)
+		end
+		on_exit(function() report(true) end)
+		t.report = report
+	end
+	t.untracked = function() return counts.untracked end
+	return t
+end
+
+
+-- gc: runtime.gcMarkTermination runs once per cycle, forced or not, as
+-- runtime.MemStats.NumGC counts them. A record: { n (cycles seen in this
+-- process), pid, event }.
+--
+-- panics: runtime.gopanic gives the value (its dynamic type, and the value of
+-- a string, an error or a number); a recover() that returns it, on the same
+-- goroutine, marks it recovered (runtime.gorecover's result). A recovered
+-- panic is reported when it is recovered, one that nothing recovered when the
+-- run ends. A record: { type, value, recovered, pid, goid, event (the panic's) }.
 function M.gc(opts)
 	local fn
 	opts, fn = opts_of(opts, "on_gc", "gc")

@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """luprobe.runtime on tests/go/rt, every figure against what the program
-itself counted: goroutines started by each go statement, garbage collections
-(runtime.MemStats.NumGC), panics with their values, recovered or not; Go 1.19
-and the newest Go, DWARF and stripped builds."""
+itself counted: goroutines started by each go statement, ended, and leaked;
+garbage collections (runtime.MemStats.NumGC) and their stop-the-world pauses
+(PauseTotalNs); allocations of a known type; blocking on a channel; panics
+with their values, recovered or not; Go 1.19 and the newest Go, DWARF and
+stripped builds."""
 import collections
 import os
 import re
@@ -47,6 +49,55 @@ def test_goroutines_gc_and_panics_as_the_program_counted_them():
         expect_eq(panics, ["PANIC string boom 0 true", "PANIC string boom 1 true",
                            "PANIC *errors.errorString an error value true",
                            "PANIC string the end false"], f"{variant}: panics")
+
+
+LEAKS = """
+local rt = require "luprobe.runtime"
+rt.goroutines{ leak = "1s", report_every = false, max_goroutines = tonumber(luprobe.args.max),
+	on_start = function(g) print("GO " .. tostring(g.fn)) end,
+	on_end = function(g) print("END " .. g.site) end,
+	on_leaks = function(list, info)
+		for _, r in ipairs(list) do print(("LEAK %s %d %d"):format(r.site, r.count, r.oldest)) end
+		print(("UNTRACKED %d FINAL %s"):format(info.untracked, info.final))
+	end }
+"""
+
+
+@each_toolchain
+def test_goroutines_ended_and_leaked_by_creation_site():
+    for variant in ("default", "stripped"):
+        with tempfile.TemporaryDirectory() as d:
+            code, lines, err = run("-q", write_script(d, "leaks.lua", LEAKS), "--",
+                                   gobin("rt", variant), "-a", "5", "-b", "3", "-leak", "3",
+                                   "-hold", "1500", timeout=60)
+        expect_eq(code, 0, f"{variant}: exit code ({err[-300:]})")
+        expect("leaked 3" in lines, f"{variant}: the program's own count: {lines}")
+        ends = collections.Counter(ln[4:] for ln in lines if ln.startswith("END main."))
+        order = sorted(ends, key=lambda k: int(re.sub(r"\D", "", k)))
+        expect_eq([ends[k] for k in order], [5, 3], f"{variant}: goroutines ended by site: {ends}")
+        leaks = [ln.split() for ln in lines if ln.startswith("LEAK ")]
+        # the 3 main.leak goroutines, alive since before the program's 1.5 s sleep
+        expect_eq([ln[1:3] for ln in leaks], [["main.leak", "3"]], f"{variant}: leaks: {lines}")
+        expect(int(leaks[0][3]) >= 1500000000, f"{variant}: the oldest leak's age: {leaks}")
+        expect_eq(lines[-1], "UNTRACKED 0 FINAL true", f"{variant}: the report at exit")
+
+
+@each_toolchain
+def test_goroutines_tracked_at_most_max_goroutines():
+    # runtime.main, the first goroutine, is alive to the end: with room for
+    # one, every other goroutine started is counted as not tracked
+    with tempfile.TemporaryDirectory() as d:
+        code, lines, err = run("-q", "-a", "max=1", write_script(d, "leaks.lua", LEAKS), "--",
+                               gobin("rt", "stripped"), "-a", "5", "-b", "3", "-leak", "3",
+                               timeout=60)
+    expect_eq(code, 0, f"exit code ({err[-300:]})")
+    starts = [ln for ln in lines if ln.startswith("GO ")]
+    expect_eq(starts[0], "GO runtime.main", "the first goroutine")
+    expect_eq(lines[-1], f"UNTRACKED {len(starts) - 1} FINAL true", f"untracked: {lines}")
+    expect(not any(ln.startswith("LEAK ") for ln in lines), f"nothing tracked leaked: {lines}")
+    ends = collections.Counter(ln[4:] for ln in lines if ln.startswith("END "))
+    expect(set(ends) == {"(unknown)"} and ends["(unknown)"] >= 8,
+           f"the 5 + 3 workers' ends, of goroutines not tracked: {ends}")
 
 
 def test_runtime_script():
