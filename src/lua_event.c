@@ -252,6 +252,28 @@ static int l_event_json(lua_State *L)
 }
 
 /*
+ * e:typename(addr): the name of the Go type whose descriptor (a *_type the
+ * runtime passes, as mallocgc's typ) is at addr in the event's process
+ * image, nil when addr is none (the binary's names, cached: cheap per event).
+ */
+static int l_event_typename(lua_State *L)
+{
+	struct levent *ev = check_event(L, 1);
+	lua_Integer addr = luaL_checkinteger(L, 2);
+	const struct planinfo *pi = event_plan(L, ev);
+	const char *name = NULL;
+	uint64_t bias;
+
+	if (pi && addr && event__bias(&ev->rec, pi, &bias))
+		name = gobin__type_name(pi->bin->gb, (uint64_t)addr - bias);
+	if (name)
+		lua_pushstring(L, name);
+	else
+		lua_pushnil(L);
+	return 1;
+}
+
+/*
  * A stack list prints like a Go traceback: "func(...)\n\tfile:line" per frame.
  * luaL_Buffer keeps its box at the top of the stack: each frame's text is
  * made below it from the frame's fields, which are popped before it is added.
@@ -566,6 +588,7 @@ int lua_api__event(struct lua_script *ls, const struct lp_rec *rec, size_t size)
 
 static const luaL_Reg meth[] = {
 	{"json", l_event_json},
+	{"typename", l_event_typename},
 	{NULL, NULL},
 };
 

@@ -215,6 +215,151 @@ function M.gc(opts)
 	return { termination = p }
 end
 
+-- pauses: every stop-the-world, from runtime.stopTheWorldWithSema's entry
+-- to the return of runtime.startTheWorldWithSema on the same goroutine (the
+-- runtime stops and restarts the world from one goroutine, on its system
+-- stack). A pause while that goroutine is inside runtime.gcStart is a GC
+-- cycle's sweep termination, inside runtime.gcMarkDone its mark termination
+-- (gc = true: what runtime.MemStats.PauseNs adds up); any other is a
+-- stop-the-world for something else (ReadMemStats, GOMAXPROCS, profiles:
+-- phase "other", gc = false). The runtime times a pause from just before
+-- the stop to a clock read inside startTheWorldWithSema; these times run
+-- from the entry of the one to the return of the other, so each is longer
+-- by the probes' own cost and the end of startTheWorldWithSema (a few µs).
+-- A record: { phase, gc, duration (ns), pid, goid, event (the start's) }.
+local function phase_tracker(name, phase, target, phases)
+	local p = probe{ func = name, target = target, args = false, ret = {}, mode = "separate" }
+	p:on_event(function(e)
+		local k = e.pid .. ":" .. e.goid
+		phases[k] = e.kind == "entry" and phase or nil
+	end)
+	return p
+end
+
+function M.pauses(opts)
+	local fn
+	opts, fn = opts_of(opts, "on_pause", "pauses")
+	local phases, stopping = {}, {}
+	local t = {
+		gcstart = phase_tracker("runtime.gcStart", "sweep termination", opts.target, phases),
+		markdone = phase_tracker("runtime.gcMarkDone", "mark termination", opts.target, phases),
+	}
+	t.stop = probe{ func = "runtime.stopTheWorldWithSema", target = opts.target, args = false }
+	t.stop:on_event(function(e)
+		local k = e.pid .. ":" .. e.goid
+		stopping[k] = { ts = e.ts, phase = phases[k] }
+	end)
+	t.start = probe{ func = "runtime.startTheWorldWithSema", target = opts.target, args = false, ret = {} }
+	t.start:on_event(function(e)
+		local k = e.pid .. ":" .. e.goid
+		local s = stopping[k]
+		if not s then
+			return -- the world was stopped before tracing
+		end
+		stopping[k] = nil
+		fn{ phase = s.phase or "other", gc = s.phase ~= nil, duration = e.ts - s.ts, restart = e.latency,
+			pid = e.pid, goid = e.goid, event = e }
+	end)
+	return t
+end
+
+-- allocs: runtime.mallocgc(size, typ, needzero) runs for every heap
+-- allocation: size is the bytes asked for, typ the type descriptor of what
+-- is allocated (nil for untyped memory: strings' bytes, a map's buckets in
+-- some releases), named by the binary's own type names (e:typename). It is
+-- the hottest path a Go program has: every allocation costs the traced
+-- program a uprobe trap and an event (about 1 to 3 µs), so it says so at
+-- start; min_size = N keeps only allocations of N bytes or more, in the
+-- kernel (the others cost the trap only), and types = "pattern" (a Lua
+-- pattern on the type name) keeps only the types that match it (in the
+-- script: they cost an event). A record: { type (nil: untyped), size, pid,
+-- goid, event }.
+function M.allocs(opts)
+	local fn
+	opts, fn = opts_of(opts, "on_alloc", "allocs")
+	local min, pattern = opts.min_size, opts.types
+	if min ~= nil and math.type(min) ~= "integer" then
+		error("luprobe.runtime.allocs: min_size is a number of bytes", 2)
+	end
+	io.stderr:write("luprobe.runtime: allocs probes runtime.mallocgc, run by every heap allocation: "
+		.. "it slows an allocating program down (min_size and types narrow what is reported)\n")
+	local p = probe{ func = "runtime.mallocgc", target = opts.target,
+		args = { { "size", "uintptr" }, { "typ", "uintptr" }, { "needzero", "bool" } },
+		where = min and string.format("size >= %d", min) or nil }
+	p:on_event(function(e)
+		local typ = e.args.typ
+		local name = typ ~= 0 and e:typename(typ) or nil
+		if pattern and not (name and name:find(pattern)) then
+			return
+		end
+		fn{ type = name, size = e.args.size, pid = e.pid, goid = e.goid, event = e }
+	end)
+	return { mallocgc = p }
+end
+
+-- blocking: runtime.gopark parks the goroutine that calls it, with a
+-- waitReason (its third argument, a number whose meaning changed between
+-- releases: named here from the Go sources of the releases below, else
+-- "waitReason N", said once at the first event); its return is when the
+-- goroutine runs again, so its latency is how long it stayed parked, until
+-- it was made ready and then scheduled. A goroutine parked for good (a leak)
+-- has no record. Every channel wait, select, lock wait, sleep and network
+-- wait parks: a busy program parks often (a uprobe trap at entry and at
+-- return, and an event, per park), so it says so at start; min = "1ms" keeps
+-- only parks that long (in the script). A record: { reason, reason_n,
+-- duration (ns), pid, goid, event }.
+local WAIT_REASONS = {
+	-- Go 1.19 (src/runtime/runtime2.go, waitReason)
+	[19] = { "GC assist marking", "IO wait", "chan receive (nil chan)", "chan send (nil chan)",
+		"dumping heap", "garbage collection", "garbage collection scan", "panicwait", "select",
+		"select (no cases)", "GC assist wait", "GC sweep wait", "GC scavenge wait", "chan receive",
+		"chan send", "finalizer wait", "force gc (idle)", "semacquire", "sleep", "sync.Cond.Wait",
+		"timer goroutine (idle)", "trace reader (blocked)", "wait for GC cycle", "GC worker (idle)",
+		"preempted", "debug call" },
+	-- Go 1.26
+	[26] = { "GC assist marking", "IO wait", "dumping heap", "garbage collection",
+		"garbage collection scan", "panicwait", "GC assist wait", "GC sweep wait",
+		"GC scavenge wait", "finalizer wait", "force gc (idle)", "GOMAXPROCS updater (idle)",
+		"semacquire", "sleep", "chan receive (nil chan)", "chan send (nil chan)",
+		"select (no cases)", "select", "chan receive", "chan send", "sync.Cond.Wait",
+		"sync.Mutex.Lock", "sync.RWMutex.RLock", "sync.RWMutex.Lock", "sync.WaitGroup.Wait",
+		"trace reader (blocked)", "wait for GC cycle", "GC worker (idle)", "GC worker (active)",
+		"preempted", "debug call", "GC mark termination", "stopping the world",
+		"flushing proc caches", "trace goroutine status", "trace proc status", "page trace flush",
+		"coroutine", "GC weak to strong wait", "synctest.Run", "synctest.Wait",
+		"chan receive (durable)", "chan send (durable)", "select (durable)",
+		"sync.WaitGroup.Wait (durable)", "cleanup wait" },
+}
+M.wait_reasons = WAIT_REASONS
+
+function M.blocking(opts)
+	local fn
+	opts, fn = opts_of(opts, "on_block", "blocking")
+	local min = opts.min and parse_duration(opts.min, "min") or 0
+	io.stderr:write("luprobe.runtime: blocking probes runtime.gopark, run by every goroutine that "
+		.. "waits (channels, locks, sleeps, I/O): it slows a busy program down\n")
+	local said = {}
+	local p = probe{ func = "runtime.gopark", target = opts.target,
+		args = { { "unlockf", "uintptr" }, { "lock", "uintptr" }, { "reason", "uint8" } }, ret = {} }
+	p:on_event(function(e)
+		local d = e.latency
+		if not d or d < min then
+			return
+		end
+		local n, minor = e.args.reason, go_minor(e)
+		local names = WAIT_REASONS[minor]
+		if not names and not said[minor or "?"] then
+			said[minor or "?"] = true
+			io.stderr:write(string.format("luprobe.runtime: blocking: no table of wait reasons for %s; "
+				.. "reasons are given as numbers\n", e.goversion or "this Go release"))
+		end
+		local reason = names and (n == 0 and "" or names[n]) or nil
+		fn{ reason = reason or ("waitReason " .. n), reason_n = n, duration = d, pid = e.pid,
+			goid = e.goid, event = e }
+	end)
+	return { gopark = p }
+end
+
 -- the value of an `any` as the decoder read it: its type, and its value when
 -- the decoder could read one (a string, an error's message, a number)
 local function value_of(v)

@@ -100,6 +100,107 @@ def test_goroutines_tracked_at_most_max_goroutines():
            f"the 5 + 3 workers' ends, of goroutines not tracked: {ends}")
 
 
+PAUSES = """
+local rt = require "luprobe.runtime"
+rt.pauses(function(p)
+	print(("PAUSE %s %s %d %d"):format(p.phase, p.gc, p.duration, p.restart))
+end)
+"""
+
+
+@each_toolchain
+def test_stop_the_world_pauses_against_pause_total_ns():
+    for variant in ("default", "stripped"):
+        with tempfile.TemporaryDirectory() as d:
+            code, lines, err = run("-q", write_script(d, "pauses.lua", PAUSES), "--",
+                                   gobin("rt", variant), "-gc", "4", timeout=60)
+        expect_eq(code, 0, f"{variant}: exit code ({err[-300:]})")
+        own = re.search(r"^memstats numgc (\d+) pausetotal (\d+)$", "\n".join(lines), re.M)
+        numgc, total = int(own.group(1)), int(own.group(2))
+        expect(numgc >= 4, f"{variant}: the program's NumGC: {lines}")
+        pauses = [ln.split() for ln in lines if ln.startswith("PAUSE ")]
+        gc = [p for p in pauses if p[-3] == "true"]
+        phases = [" ".join(p[1:-3]) for p in gc]
+        # two stop-the-world pauses per cycle, in order: sweep, then mark termination
+        expect_eq(phases, ["sweep termination", "mark termination"] * numgc,
+                  f"{variant}: GC pauses, NumGC {numgc}: {pauses}")
+        # ReadMemStats stops the world too: not a GC pause, not in PauseTotalNs
+        expect(any(p[1] == "other" and p[2] == "false" for p in pauses), f"{variant}: {pauses}")
+        # The runtime times each pause from a clock read just before the stop
+        # (or inside it) to one inside startTheWorldWithSema (sweep
+        # termination: after restarting the Ps and starting threads for them)
+        # or just before it (mark termination). luprobe's duration ends where
+        # startTheWorldWithSema begins, and duration + restart where it
+        # returns: PauseTotalNs lies between the two sums, give or take the
+        # few instructions between the runtime's clock reads and the probes
+        # (10 µs a pause, a generous bound for a loaded machine).
+        low = sum(int(p[-2]) for p in gc)
+        high = sum(int(p[-2]) + int(p[-1]) for p in gc)
+        slack = 10000 * len(gc)
+        expect(low - slack <= total <= high + slack,
+               f"{variant}: PauseTotalNs {total} within [{low}, {high}] +- {slack}")
+
+
+ALLOCS = """
+local rt = require "luprobe.runtime"
+rt.allocs{ types = luprobe.args.types, min_size = tonumber(luprobe.args.min),
+	on_alloc = function(a) print(("ALLOC %s %d"):format(a.type, a.size)) end }
+"""
+
+
+@each_toolchain
+def test_allocations_by_type():
+    for variant in ("default", "stripped"):
+        with tempfile.TemporaryDirectory() as d:
+            code, lines, err = run("-q", "-a", "types=^main%.", write_script(d, "allocs.lua", ALLOCS),
+                                   "--", gobin("rt", variant), "-alloc", "1000", timeout=60)
+        expect_eq(code, 0, f"{variant}: exit code ({err[-300:]})")
+        expect("alloc 1000 48" in lines, f"{variant}: the program's count and size: {lines}")
+        expect("luprobe.runtime: allocs probes runtime.mallocgc, run by every heap allocation" in err,
+               f"{variant}: the warning at start: {err}")
+        allocs = collections.Counter(ln for ln in lines if ln.startswith("ALLOC "))
+        expect_eq(allocs, {"ALLOC main.Obj 48": 1000}, f"{variant}: allocations of main types")
+    # min_size, in the kernel: the slice of 1000 pointers (8000 bytes) and no Obj
+    with tempfile.TemporaryDirectory() as d:
+        code, lines, err = run("-q", "-a", "min=4096", write_script(d, "allocs.lua", ALLOCS),
+                               "--", gobin("rt", "stripped"), "-alloc", "1000", timeout=60)
+    expect_eq(code, 0, f"exit code ({err[-300:]})")
+    sizes = [int(ln.split()[-1]) for ln in lines if ln.startswith("ALLOC ")]
+    expect(sizes and min(sizes) >= 4096, f"only allocations of 4096 bytes or more: {sizes}")
+    expect("ALLOC *main.Obj 8000" in lines, f"the slice of 1000 *main.Obj: {lines}")
+
+
+BLOCKING = """
+local rt = require "luprobe.runtime"
+rt.blocking{ min = "50ms", on_block = function(b)
+	print(("BLOCK %s|%d|%d"):format(b.reason, b.goid, b.duration))
+end }
+"""
+
+
+@each_toolchain
+def test_blocking_on_a_channel_by_reason_and_duration():
+    for variant in ("default", "stripped"):
+        with tempfile.TemporaryDirectory() as d:
+            code, lines, err = run("-q", write_script(d, "blocking.lua", BLOCKING), "--",
+                                   gobin("rt", variant), "-block", "300", timeout=60)
+        expect_eq(code, 0, f"{variant}: exit code ({err[-300:]})")
+        expect("no table of wait reasons" not in err, f"{variant}: {err}")
+        waited = int(re.search(r"^blocked (\d+)$", "\n".join(lines), re.M).group(1))
+        blocks = [ln[6:].split("|") for ln in lines if ln.startswith("BLOCK ")]
+        recv = [b for b in blocks if b[0] == "chan receive"]
+        expect_eq([b[1] for b in recv], ["1"], f"{variant}: main's one long channel wait: {blocks}")
+        # the sender slept first: a park of at least 300 ms, "sleep"
+        expect(any(b[0] == "sleep" and int(b[2]) >= 300000000 for b in blocks), f"{variant}: {blocks}")
+        # main timed its receive around the park (time.Now before, time.Since
+        # after): the park is inside that window and all but the few µs of
+        # the channel's own code on each side (2 ms: a loaded machine's
+        # preemption between the clock read and the park)
+        parked = int(recv[0][2])
+        expect(waited - 2000000 <= parked <= waited,
+               f"{variant}: parked {parked} ns, main waited {waited} ns")
+
+
 def test_runtime_script():
     code, lines, err = run("-q", os.path.join(SCRIPTS, "go-runtime.lua"), "--", gobin("rt"),
                            "-a", "4", "-b", "2", "-gc", "3", "-recovered", "1", timeout=60)
