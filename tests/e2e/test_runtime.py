@@ -202,12 +202,36 @@ def test_blocking_on_a_channel_by_reason_and_duration():
 
 
 def test_runtime_script():
-    code, lines, err = run("-q", os.path.join(SCRIPTS, "go-runtime.lua"), "--", gobin("rt"),
-                           "-a", "4", "-b", "2", "-gc", "3", "-recovered", "1", timeout=60)
+    code, lines, err = run("-q", "-a", "leak=1s", "-a", "allocs=1", "-a", "blocking=1",
+                           os.path.join(SCRIPTS, "go-runtime.lua"), "--", gobin("rt"),
+                           "-a", "4", "-b", "2", "-gc", "3", "-recovered", "1", "-leak", "2",
+                           "-alloc", "100", "-block", "100", "-hold", "1200", timeout=60)
     expect_eq(code, 0, f"exit code ({err[-300:]})")
-    total = int(re.search(r"^gc 3 total (\d+)$", "\n".join(lines), re.M).group(1))
+    text = "\n".join(lines)
+    total = int(re.search(r"^gc 3 total (\d+)$", text, re.M).group(1))
     expect(f"garbage collections: {total}" in lines, lines)
-    i = lines.index("goroutines started, by function:")
-    rows = {ln.split()[0]: int(ln.split()[1]) for ln in lines[i + 1:] if ln.startswith("  main.")}
-    expect_eq(sorted(rows.values()), [2, 4], f"goroutines by go statement: {rows}")
+
+    def rows(title):
+        i = lines.index(title)
+        out = {}
+        for ln in lines[i + 1:]:
+            if not ln.startswith("  "):
+                break
+            k, v = ln.strip().rsplit(None, 1)
+            out[k] = v
+        return out
+    started = {k: int(v) for k, v in rows("goroutines started, by function:").items()}
+    user = sorted(v for k, v in started.items() if k.startswith("main.main."))
+    expect_eq(user, [2, 4], f"goroutines by go statement: {started}")
+    expect_eq(started.get("main.leak"), 2, f"goroutines started: {started}")
+    ended = {k: int(v) for k, v in rows("goroutines ended, by creation site:").items()}
+    expect_eq(sorted(v for k, v in ended.items() if k.startswith("main.main.")), [2, 4], ended)
+    expect("main.leak" not in ended, f"the leaked goroutines never end: {ended}")
+    i = lines.index("goroutines alive longer than 1.00s, by creation site (at exit):")
+    expect(re.match(r"^  main\.leak +2  oldest 1\.\d\ds$", lines[i + 1]) and
+           not lines[i + 2].startswith("  "), f"leaks: {lines[i:i + 3]}")
+    expect(re.search(rf"^stop-the-world pauses of the GC: {2 * total}, total ", text, re.M), lines)
+    expect_eq(rows("allocations, by type:").get("main.Obj"), "100", "main.Obj allocations")
+    expect_eq(rows("bytes allocated, by type:").get("main.Obj"), "4800", "main.Obj bytes")
+    expect(int(rows("parks, by wait reason:").get("chan receive", 0)) >= 1, lines)
     expect("panics: 2, recovered 2" in lines, lines)
