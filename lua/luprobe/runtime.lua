@@ -72,8 +72,7 @@ end
 -- the syscall words; goid at 152, or 160 in Go 1.23 and 1.24 (syscallbp)
 local G_PREFIX = "*struct{ Words [19]uint64; Goid152 int64; Goid160 int64 }"
 
-local function goid_of(e)
-	local g = e.ret.g
+local function goid_of(e, g)
 	if type(g) ~= "table" then
 		return nil
 	end
@@ -127,8 +126,20 @@ end
 local function track_ends(opts, p, alive, counts)
 	local max = opts.max_goroutines or 100000
 	local on_end = opts.on_end
+	local said
 	p.track = function(e, site)
-		local id = goid_of(e)
+		local minor = go_minor(e)
+		if minor and minor < 17 then
+			-- newproc1 returns the new g from Go 1.17 (before, it queued it itself)
+			if not said then
+				said = true
+				io.stderr:write(string.format("luprobe.runtime: goroutine ends and leaks need Go 1.17 "
+					.. "or later (runtime.newproc1 returns the new goroutine); %s is older: "
+					.. "not tracked\n", e.goversion))
+			end
+			return nil
+		end
+		local id = goid_of(e, e.ret.g)
 		if not id then
 			return nil
 		end
@@ -300,14 +311,21 @@ end
 -- blocking: runtime.gopark parks the goroutine that calls it, with a
 -- waitReason (its third argument, a number whose meaning changed between
 -- releases: named here from the Go sources of the releases below, else
--- "waitReason N", said once at the first event); its return is when the
--- goroutine runs again, so its latency is how long it stayed parked, until
--- it was made ready and then scheduled. A goroutine parked for good (a leak)
--- has no record. Every channel wait, select, lock wait, sleep and network
--- wait parks: a busy program parks often (a uprobe trap at entry and at
--- return, and an event, per park), so it says so at start; min = "1ms" keeps
--- only parks that long (in the script). A record: { reason, reason_n,
--- duration (ns), pid, goid, event }.
+-- "waitReason N", said once at the first event); runtime.ready(gp) makes a
+-- parked goroutine runnable again (channels, locks, sleeps, sync.Cond,
+-- WaitGroup: every runtime.goready), on the goroutine that wakes it. The
+-- time parked runs from the park to that ready: the wait for the event, not
+-- the wait for a CPU after it. (gopark's own return would include that, but
+-- a probe on its return cost 35 µs a park on this machine's ping-pong, the
+-- entries of gopark and ready 2.5 µs together.) Goroutines the network
+-- poller wakes ("IO wait") are made runnable in batches without ready: their
+-- parks have no record, nor do those of a goroutine parked for good (a
+-- leak). Parks waiting for their ready are kept by goid, at most
+-- max_goroutines (default 100000). Every channel wait, select, lock wait and
+-- sleep parks: a busy program parks often (two uprobe traps and events per
+-- park), so it says so at start; min = "1ms" keeps only parks that long (in
+-- the script). A record: { reason, reason_n, duration (ns), waker (the goid
+-- that readied it), pid, goid, event (the ready's) }.
 local WAIT_REASONS = {
 	-- Go 1.19 (src/runtime/runtime2.go, waitReason)
 	[19] = { "GC assist marking", "IO wait", "chan receive (nil chan)", "chan send (nil chan)",
@@ -332,32 +350,55 @@ local WAIT_REASONS = {
 }
 M.wait_reasons = WAIT_REASONS
 
+local function reason_name(e, n, said)
+	local minor = go_minor(e)
+	local names = WAIT_REASONS[minor]
+	if not names and not said[minor or "?"] then
+		said[minor or "?"] = true
+		io.stderr:write(string.format("luprobe.runtime: blocking: no table of wait reasons for %s; "
+			.. "reasons are given as numbers\n", e.goversion or "this Go release"))
+	end
+	local reason = names and (n == 0 and "" or names[n]) or nil
+	return reason or ("waitReason " .. n)
+end
+
 function M.blocking(opts)
 	local fn
 	opts, fn = opts_of(opts, "on_block", "blocking")
 	local min = opts.min and parse_duration(opts.min, "min") or 0
-	io.stderr:write("luprobe.runtime: blocking probes runtime.gopark, run by every goroutine that "
-		.. "waits (channels, locks, sleeps, I/O): it slows a busy program down\n")
-	local said = {}
-	local p = probe{ func = "runtime.gopark", target = opts.target,
-		args = { { "unlockf", "uintptr" }, { "lock", "uintptr" }, { "reason", "uint8" } }, ret = {} }
-	p:on_event(function(e)
-		local d = e.latency
-		if not d or d < min then
+	local max = opts.max_goroutines or 100000
+	io.stderr:write("luprobe.runtime: blocking probes runtime.gopark and runtime.ready, run by every "
+		.. "goroutine that waits (channels, locks, sleeps): it slows a busy program down\n")
+	local said, parked, n = {}, {}, 0
+	local park = probe{ func = "runtime.gopark", target = opts.target,
+		args = { { "unlockf", "uintptr" }, { "lock", "uintptr" }, { "reason", "uint8" } } }
+	park:on_event(function(e)
+		local k = e.pid .. ":" .. e.goid
+		if not parked[k] then
+			if n >= max then
+				return
+			end
+			n = n + 1
+		end
+		-- a park whose ready was not seen (the network poller) is replaced
+		parked[k] = { ts = e.ts, reason = e.args.reason, event = e }
+	end)
+	local ready = probe{ func = "runtime.ready", target = opts.target, args = { { "g", G_PREFIX } } }
+	ready:on_event(function(e)
+		local id = goid_of(e, e.args.g)
+		local k = id and e.pid .. ":" .. id
+		local p = k and parked[k]
+		if not p then
 			return
 		end
-		local n, minor = e.args.reason, go_minor(e)
-		local names = WAIT_REASONS[minor]
-		if not names and not said[minor or "?"] then
-			said[minor or "?"] = true
-			io.stderr:write(string.format("luprobe.runtime: blocking: no table of wait reasons for %s; "
-				.. "reasons are given as numbers\n", e.goversion or "this Go release"))
+		parked[k], n = nil, n - 1
+		local d = e.ts - p.ts
+		if d >= min then
+			fn{ reason = reason_name(p.event, p.reason, said), reason_n = p.reason, duration = d,
+				waker = e.goid, pid = e.pid, goid = id, event = e }
 		end
-		local reason = names and (n == 0 and "" or names[n]) or nil
-		fn{ reason = reason or ("waitReason " .. n), reason_n = n, duration = d, pid = e.pid,
-			goid = e.goid, event = e }
 	end)
-	return { gopark = p }
+	return { gopark = park, ready = ready }
 end
 
 -- the value of an `any` as the decoder read it: its type, and its value when

@@ -173,7 +173,7 @@ def test_allocations_by_type():
 BLOCKING = """
 local rt = require "luprobe.runtime"
 rt.blocking{ min = "50ms", on_block = function(b)
-	print(("BLOCK %s|%d|%d"):format(b.reason, b.goid, b.duration))
+	print(("BLOCK %s|%d|%d|%d"):format(b.reason, b.goid, b.duration, b.waker))
 end }
 """
 
@@ -190,12 +190,15 @@ def test_blocking_on_a_channel_by_reason_and_duration():
         blocks = [ln[6:].split("|") for ln in lines if ln.startswith("BLOCK ")]
         recv = [b for b in blocks if b[0] == "chan receive"]
         expect_eq([b[1] for b in recv], ["1"], f"{variant}: main's one long channel wait: {blocks}")
+        # the sender woke main: the goroutine whose sleep ended first
+        sleeper = [b[1] for b in blocks if b[0] == "sleep"]
+        expect_eq([b[3] for b in recv], sleeper[:1], f"{variant}: who woke main: {blocks}")
         # the sender slept first: a park of at least 300 ms, "sleep"
         expect(any(b[0] == "sleep" and int(b[2]) >= 300000000 for b in blocks), f"{variant}: {blocks}")
         # main timed its receive around the park (time.Now before, time.Since
-        # after): the park is inside that window and all but the few µs of
-        # the channel's own code on each side (2 ms: a loaded machine's
-        # preemption between the clock read and the park)
+        # after): the park, until the sender made main ready, is inside that
+        # window; it is all of it but the channel's own code on each side and
+        # the wait for a CPU once ready (2 ms: a loaded machine's preemption)
         parked = int(recv[0][2])
         expect(waited - 2000000 <= parked <= waited,
                f"{variant}: parked {parked} ns, main waited {waited} ns")
