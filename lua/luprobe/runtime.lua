@@ -49,19 +49,20 @@ end
 -- gets (list of { site, count, oldest (ns) }, most first, { final, untracked,
 -- tracked }), else they print. The runtime's own goroutines (a site in
 -- package runtime) are left out of the report unless runtime = true.
-local function parse_duration(v, who)
+-- level: error()'s, the script's call of the public function
+local function parse_duration(v, who, level)
 	if math.type(v) then
 		return math.floor(v)
 	end
-	local units = { ns = 1, us = 1000, ["µs"] = 1000, ms = 1000000, s = 1000000000, m = 60000000000 }
+	local units = { ns = 1, us = 1000, ["µs"] = 1000, ms = 1000000, s = 1000000000,
+		m = 60000000000 }
 	local n, u = tostring(v):match("^%s*([%d.]+)%s*(%S+)%s*$")
 	if not n or not units[u] or not tonumber(n) then
-		error(string.format("luprobe.runtime: %s: a duration such as \"2s\", \"500ms\" or a number of ns, not %s",
-			who, tostring(v)), 4)
+		error(string.format("luprobe.runtime.%s: a duration such as \"2s\", \"500ms\" or "
+			.. "a number of ns, not %s", who, tostring(v)), level or 4)
 	end
 	return math.floor(tonumber(n) * units[u])
 end
-M.parse_duration = parse_duration
 
 local function go_minor(e)
 	local m = e.goversion and e.goversion:match("^go1%.(%d+)")
@@ -82,7 +83,7 @@ local function goid_of(e, g)
 end
 
 local function leak_reporter(opts, alive, counts)
-	local threshold = parse_duration(opts.leak, "leak")
+	local threshold = parse_duration(opts.leak, "goroutines: leak")
 	local with_runtime = opts.runtime
 	local on_leaks = opts.on_leaks or function(list, info)
 		printf("goroutines alive longer than %s, by creation site%s:\n",
@@ -193,7 +194,7 @@ function M.goroutines(opts)
 	if opts.leak then
 		local report = leak_reporter(opts, alive, counts)
 		local every_ns = opts.report_every == nil and 10000000000 or
-			opts.report_every and parse_duration(opts.report_every, "report_every")
+			opts.report_every and parse_duration(opts.report_every, "goroutines: report_every", 3)
 		if every_ns then
 			every(every_ns / 1000000, function() report(false) end)
 		end
@@ -260,7 +261,8 @@ function M.pauses(opts)
 		local k = e.pid .. ":" .. e.goid
 		stopping[k] = { ts = e.ts, phase = phases[k] }
 	end)
-	t.start = probe{ func = "runtime.startTheWorldWithSema", target = opts.target, args = false, ret = {} }
+	t.start = probe{ func = "runtime.startTheWorldWithSema", target = opts.target, args = false,
+		ret = {} }
 	t.start:on_event(function(e)
 		local k = e.pid .. ":" .. e.goid
 		local s = stopping[k]
@@ -365,7 +367,7 @@ end
 function M.blocking(opts)
 	local fn
 	opts, fn = opts_of(opts, "on_block", "blocking")
-	local min = opts.min and parse_duration(opts.min, "min") or 0
+	local min = opts.min and parse_duration(opts.min, "blocking: min", 3) or 0
 	local max = opts.max_goroutines or 100000
 	io.stderr:write("luprobe.runtime: blocking probes runtime.gopark and runtime.ready, run by every "
 		.. "goroutine that waits (channels, locks, sleeps): it slows a busy program down\n")

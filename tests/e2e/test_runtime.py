@@ -152,12 +152,13 @@ rt.allocs{ types = luprobe.args.types, min_size = tonumber(luprobe.args.min),
 def test_allocations_by_type():
     for variant in ("default", "stripped"):
         with tempfile.TemporaryDirectory() as d:
-            code, lines, err = run("-q", "-a", "types=^main%.", write_script(d, "allocs.lua", ALLOCS),
-                                   "--", gobin("rt", variant), "-alloc", "1000", timeout=60)
+            code, lines, err = run("-q", "-a", "types=^main%.",
+                                   write_script(d, "allocs.lua", ALLOCS), "--",
+                                   gobin("rt", variant), "-alloc", "1000", timeout=60)
         expect_eq(code, 0, f"{variant}: exit code ({err[-300:]})")
         expect("alloc 1000 48" in lines, f"{variant}: the program's count and size: {lines}")
-        expect("luprobe.runtime: allocs probes runtime.mallocgc, run by every heap allocation" in err,
-               f"{variant}: the warning at start: {err}")
+        expect("luprobe.runtime: allocs probes runtime.mallocgc, run by every heap allocation"
+               in err, f"{variant}: the warning at start: {err}")
         allocs = collections.Counter(ln for ln in lines if ln.startswith("ALLOC "))
         expect_eq(allocs, {"ALLOC main.Obj 48": 1000}, f"{variant}: allocations of main types")
     # min_size, in the kernel: the slice of 1000 pointers (8000 bytes) and no Obj
@@ -194,7 +195,8 @@ def test_blocking_on_a_channel_by_reason_and_duration():
         sleeper = [b[1] for b in blocks if b[0] == "sleep"]
         expect_eq([b[3] for b in recv], sleeper[:1], f"{variant}: who woke main: {blocks}")
         # the sender slept first: a park of at least 300 ms, "sleep"
-        expect(any(b[0] == "sleep" and int(b[2]) >= 300000000 for b in blocks), f"{variant}: {blocks}")
+        expect(any(b[0] == "sleep" and int(b[2]) >= 300000000 for b in blocks),
+               f"{variant}: {blocks}")
         # main timed its receive around the park (time.Now before, time.Since
         # after): the park, until the sender made main ready, is inside that
         # window; it is all of it but the channel's own code on each side and
@@ -202,6 +204,21 @@ def test_blocking_on_a_channel_by_reason_and_duration():
         parked = int(recv[0][2])
         expect(waited - 2000000 <= parked <= waited,
                f"{variant}: parked {parked} ns, main waited {waited} ns")
+
+
+def test_runtime_options_refused_with_the_way_out():
+    for text, msg in (
+            ('rt.goroutines{ leak = "2x" }', 'luprobe.runtime.goroutines: leak: a duration such as '
+             '"2s", "500ms" or a number of ns, not 2x'),
+            ('rt.goroutines{}', "luprobe.runtime.goroutines: on_start, on_end or leak is required"),
+            ('rt.allocs{ on_alloc = print, min_size = "1k" }',
+             "luprobe.runtime.allocs: min_size is a number of bytes")):
+        with tempfile.TemporaryDirectory() as d:
+            path = write_script(d, "bad.lua",
+                                'local rt = require "luprobe.runtime"\n' + text + "\n")
+            code, lines, err = run(path, "--", gobin("rt"), timeout=30)
+        expect_eq(code, 1, f"{text}: exit code")
+        expect_eq(err.strip(), f"luprobe: {path}:2: {msg}", text)
 
 
 def test_runtime_script():
