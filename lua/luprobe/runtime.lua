@@ -312,8 +312,9 @@ end
 
 -- blocking: runtime.gopark parks the goroutine that calls it, with a
 -- waitReason (its third argument, a number whose meaning changed between
--- releases: named here from the Go sources of the releases below, else
--- "waitReason N", said once at the first event); runtime.ready(gp) makes a
+-- releases: named here for Go 1.13 to 1.27, as each release's
+-- runtime.waitReasonStrings has it; a newer release gets "waitReason N",
+-- said once at its first park); runtime.ready(gp) makes a
 -- parked goroutine runnable again (channels, locks, sleeps, sync.Cond,
 -- WaitGroup: every runtime.goready), on the goroutine that wakes it. The
 -- time parked runs from the park to that ready: the wait for the event, not
@@ -328,39 +329,140 @@ end
 -- park), so it says so at start; min = "1ms" keeps only parks that long (in
 -- the script). A record: { reason, reason_n, duration (ns), waker (the goid
 -- that readied it), pid, goid, event (the ready's) }.
-local WAIT_REASONS = {
-	-- Go 1.19 (src/runtime/runtime2.go, waitReason)
-	[19] = { "GC assist marking", "IO wait", "chan receive (nil chan)", "chan send (nil chan)",
-		"dumping heap", "garbage collection", "garbage collection scan", "panicwait", "select",
-		"select (no cases)", "GC assist wait", "GC sweep wait", "GC scavenge wait", "chan receive",
-		"chan send", "finalizer wait", "force gc (idle)", "semacquire", "sleep", "sync.Cond.Wait",
-		"timer goroutine (idle)", "trace reader (blocked)", "wait for GC cycle", "GC worker (idle)",
-		"preempted", "debug call" },
-	-- Go 1.26
-	[26] = { "GC assist marking", "IO wait", "dumping heap", "garbage collection",
+-- runtime.waitReasonStrings of each release, as the binaries of
+-- .cache/gobins (built by Go 1.13 to 1.27) hold it, equal to the Go 1.19 and
+-- 1.26 sources' lists: index n is waitReason n (0 is "")
+local WAIT_REASONS = {}
+for _, t in ipairs{
+	-- go1.13
+	{ 13, 13, {
+		"GC assist marking", "IO wait", "chan receive (nil chan)", "chan send (nil chan)",
+		"dumping heap", "garbage collection", "garbage collection scan", "panicwait",
+		"select", "select (no cases)", "GC assist wait", "GC sweep wait",
+		"GC scavenge wait", "chan receive", "chan send", "finalizer wait",
+		"force gc (idle)", "semacquire", "sleep", "sync.Cond.Wait",
+		"timer goroutine (idle)", "trace reader (blocked)", "wait for GC cycle",
+		"GC worker (idle)" } },
+	-- go1.14
+	{ 14, 14, {
+		"GC assist marking", "IO wait", "chan receive (nil chan)", "chan send (nil chan)",
+		"dumping heap", "garbage collection", "garbage collection scan", "panicwait",
+		"select", "select (no cases)", "GC assist wait", "GC sweep wait",
+		"GC scavenge wait", "chan receive", "chan send", "finalizer wait",
+		"force gc (idle)", "semacquire", "sleep", "sync.Cond.Wait",
+		"timer goroutine (idle)", "trace reader (blocked)", "wait for GC cycle",
+		"GC worker (idle)", "preempted" } },
+	-- go1.15 to go1.19
+	{ 15, 19, {
+		"GC assist marking", "IO wait", "chan receive (nil chan)", "chan send (nil chan)",
+		"dumping heap", "garbage collection", "garbage collection scan", "panicwait",
+		"select", "select (no cases)", "GC assist wait", "GC sweep wait",
+		"GC scavenge wait", "chan receive", "chan send", "finalizer wait",
+		"force gc (idle)", "semacquire", "sleep", "sync.Cond.Wait",
+		"timer goroutine (idle)", "trace reader (blocked)", "wait for GC cycle",
+		"GC worker (idle)", "preempted", "debug call" } },
+	-- go1.20 to go1.21
+	{ 20, 21, {
+		"GC assist marking", "IO wait", "chan receive (nil chan)", "chan send (nil chan)",
+		"dumping heap", "garbage collection", "garbage collection scan", "panicwait",
+		"select", "select (no cases)", "GC assist wait", "GC sweep wait",
+		"GC scavenge wait", "chan receive", "chan send", "finalizer wait",
+		"force gc (idle)", "semacquire", "sleep", "sync.Cond.Wait", "sync.Mutex.Lock",
+		"sync.RWMutex.RLock", "sync.RWMutex.Lock", "trace reader (blocked)",
+		"wait for GC cycle", "GC worker (idle)", "GC worker (active)", "preempted",
+		"debug call", "GC mark termination", "stopping the world" } },
+	-- go1.22
+	{ 22, 22, {
+		"GC assist marking", "IO wait", "chan receive (nil chan)", "chan send (nil chan)",
+		"dumping heap", "garbage collection", "garbage collection scan", "panicwait",
+		"select", "select (no cases)", "GC assist wait", "GC sweep wait",
+		"GC scavenge wait", "chan receive", "chan send", "finalizer wait",
+		"force gc (idle)", "semacquire", "sleep", "sync.Cond.Wait", "sync.Mutex.Lock",
+		"sync.RWMutex.RLock", "sync.RWMutex.Lock", "trace reader (blocked)",
+		"wait for GC cycle", "GC worker (idle)", "GC worker (active)", "preempted",
+		"debug call", "GC mark termination", "stopping the world", "flushing proc caches",
+		"trace goroutine status", "trace proc status", "page trace flush", "coroutine" } },
+	-- go1.23
+	{ 23, 23, {
+		"GC assist marking", "IO wait", "chan receive (nil chan)", "chan send (nil chan)",
+		"dumping heap", "garbage collection", "garbage collection scan", "panicwait",
+		"select", "select (no cases)", "GC assist wait", "GC sweep wait",
+		"GC scavenge wait", "chan receive", "chan send", "finalizer wait",
+		"force gc (idle)", "semacquire", "sleep", "sync.Cond.Wait", "sync.Mutex.Lock",
+		"sync.RWMutex.RLock", "sync.RWMutex.Lock", "trace reader (blocked)",
+		"wait for GC cycle", "GC worker (idle)", "GC worker (active)", "preempted",
+		"debug call", "GC mark termination", "stopping the world", "flushing proc caches",
+		"trace goroutine status", "trace proc status", "page trace flush", "coroutine",
+		"GC weak to strong wait" } },
+	-- go1.24
+	{ 24, 24, {
+		"GC assist marking", "IO wait", "chan receive (nil chan)", "chan send (nil chan)",
+		"dumping heap", "garbage collection", "garbage collection scan", "panicwait",
+		"select", "select (no cases)", "GC assist wait", "GC sweep wait",
+		"GC scavenge wait", "chan receive", "chan send", "finalizer wait",
+		"force gc (idle)", "semacquire", "sleep", "sync.Cond.Wait", "sync.Mutex.Lock",
+		"sync.RWMutex.RLock", "sync.RWMutex.Lock", "sync.WaitGroup.Wait",
+		"trace reader (blocked)", "wait for GC cycle", "GC worker (idle)",
+		"GC worker (active)", "preempted", "debug call", "GC mark termination",
+		"stopping the world", "flushing proc caches", "trace goroutine status",
+		"trace proc status", "page trace flush", "coroutine", "GC weak to strong wait",
+		"synctest.Run", "synctest.Wait", "chan receive (synctest)", "chan send (synctest)",
+		"select (synctest)" } },
+	-- go1.25
+	{ 25, 25, {
+		"GC assist marking", "IO wait", "chan receive (nil chan)", "chan send (nil chan)",
+		"dumping heap", "garbage collection", "garbage collection scan", "panicwait",
+		"select", "select (no cases)", "GC assist wait", "GC sweep wait",
+		"GC scavenge wait", "chan receive", "chan send", "finalizer wait",
+		"force gc (idle)", "GOMAXPROCS updater (idle)", "semacquire", "sleep",
+		"sync.Cond.Wait", "sync.Mutex.Lock", "sync.RWMutex.RLock", "sync.RWMutex.Lock",
+		"sync.WaitGroup.Wait", "trace reader (blocked)", "wait for GC cycle",
+		"GC worker (idle)", "GC worker (active)", "preempted", "debug call",
+		"GC mark termination", "stopping the world", "flushing proc caches",
+		"trace goroutine status", "trace proc status", "page trace flush", "coroutine",
+		"GC weak to strong wait", "synctest.Run", "synctest.Wait", "chan receive (durable)",
+		"chan send (durable)", "select (durable)", "sync.WaitGroup.Wait (durable)",
+		"cleanup wait" } },
+	-- go1.26 to go1.27
+	{ 26, 27, {
+		"GC assist marking", "IO wait", "dumping heap", "garbage collection",
 		"garbage collection scan", "panicwait", "GC assist wait", "GC sweep wait",
-		"GC scavenge wait", "finalizer wait", "force gc (idle)", "GOMAXPROCS updater (idle)",
-		"semacquire", "sleep", "chan receive (nil chan)", "chan send (nil chan)",
-		"select (no cases)", "select", "chan receive", "chan send", "sync.Cond.Wait",
-		"sync.Mutex.Lock", "sync.RWMutex.RLock", "sync.RWMutex.Lock", "sync.WaitGroup.Wait",
-		"trace reader (blocked)", "wait for GC cycle", "GC worker (idle)", "GC worker (active)",
-		"preempted", "debug call", "GC mark termination", "stopping the world",
-		"flushing proc caches", "trace goroutine status", "trace proc status", "page trace flush",
-		"coroutine", "GC weak to strong wait", "synctest.Run", "synctest.Wait",
-		"chan receive (durable)", "chan send (durable)", "select (durable)",
-		"sync.WaitGroup.Wait (durable)", "cleanup wait" },
-}
+		"GC scavenge wait", "finalizer wait", "force gc (idle)",
+		"GOMAXPROCS updater (idle)", "semacquire", "sleep", "chan receive (nil chan)",
+		"chan send (nil chan)", "select (no cases)", "select", "chan receive", "chan send",
+		"sync.Cond.Wait", "sync.Mutex.Lock", "sync.RWMutex.RLock", "sync.RWMutex.Lock",
+		"sync.WaitGroup.Wait", "trace reader (blocked)", "wait for GC cycle",
+		"GC worker (idle)", "GC worker (active)", "preempted", "debug call",
+		"GC mark termination", "stopping the world", "flushing proc caches",
+		"trace goroutine status", "trace proc status", "page trace flush", "coroutine",
+		"GC weak to strong wait", "synctest.Run", "synctest.Wait", "chan receive (durable)",
+		"chan send (durable)", "select (durable)", "sync.WaitGroup.Wait (durable)",
+		"cleanup wait" } },
+} do
+	for minor = t[1], t[2] do
+		WAIT_REASONS[minor] = t[3]
+	end
+end
 M.wait_reasons = WAIT_REASONS
 
-local function reason_name(e, n, said)
-	local minor = go_minor(e)
-	local names = WAIT_REASONS[minor]
-	if not names and not said[minor or "?"] then
-		said[minor or "?"] = true
-		io.stderr:write(string.format("luprobe.runtime: blocking: no table of wait reasons for %s; "
-			.. "reasons are given as numbers\n", e.goversion or "this Go release"))
+-- the wait reasons' names for the binary of an event, false when not known
+-- (said once per release)
+local function reasons_of(e, known)
+	local v = e.goversion or "?"
+	local names = known[v]
+	if names == nil then
+		names = WAIT_REASONS[go_minor(e)] or false
+		known[v] = names
+		if not names then
+			io.stderr:write(string.format("luprobe.runtime: blocking: no table of wait reasons "
+				.. "for %s; reasons are given as numbers\n", e.goversion or "this Go release"))
+		end
 	end
-	local reason = names and (n == 0 and "" or names[n]) or nil
+	return names
+end
+
+local function reason_name(names, n)
+	local reason = names and (n == 0 and "" or names[n])
 	return reason or ("waitReason " .. n)
 end
 
@@ -371,7 +473,7 @@ function M.blocking(opts)
 	local max = opts.max_goroutines or 100000
 	io.stderr:write("luprobe.runtime: blocking probes runtime.gopark and runtime.ready, run by every "
 		.. "goroutine that waits (channels, locks, sleeps): it slows a busy program down\n")
-	local said, parked, n = {}, {}, 0
+	local known, parked, n = {}, {}, 0
 	local park = probe{ func = "runtime.gopark", target = opts.target,
 		args = { { "unlockf", "uintptr" }, { "lock", "uintptr" }, { "reason", "uint8" } } }
 	park:on_event(function(e)
@@ -383,7 +485,7 @@ function M.blocking(opts)
 			n = n + 1
 		end
 		-- a park whose ready was not seen (the network poller) is replaced
-		parked[k] = { ts = e.ts, reason = e.args.reason, event = e }
+		parked[k] = { ts = e.ts, reason = e.args.reason, names = reasons_of(e, known) }
 	end)
 	local ready = probe{ func = "runtime.ready", target = opts.target, args = { { "g", G_PREFIX } } }
 	ready:on_event(function(e)
@@ -396,7 +498,7 @@ function M.blocking(opts)
 		parked[k], n = nil, n - 1
 		local d = e.ts - p.ts
 		if d >= min then
-			fn{ reason = reason_name(p.event, p.reason, said), reason_n = p.reason, duration = d,
+			fn{ reason = reason_name(p.names, p.reason), reason_n = p.reason, duration = d,
 				waker = e.goid, pid = e.pid, goid = id, event = e }
 		end
 	end)
