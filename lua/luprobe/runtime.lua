@@ -12,6 +12,8 @@
 -- Each takes a function or { on_... = fn, target = ... } and returns its
 -- probes.
 --
+local fmt = require "luprobe.fmt"
+
 local M = {}
 
 local function opts_of(opts, key, who)
@@ -48,7 +50,10 @@ end
 -- report_every (default "10s"; false: only at exit) and at exit: on_leaks
 -- gets (list of { site, count, oldest (ns) }, most first, { final, untracked,
 -- tracked }), else they print. The runtime's own goroutines (a site in
--- package runtime) are left out of the report unless runtime = true.
+-- package runtime) are left out of the report unless runtime = true. Ages
+-- run to when the report is made (at exit: after the traced processes
+-- ended). A goroutine whose end was among events lost (luprobe says how
+-- many at exit) stays in the table, and may be reported as a leak.
 -- level: error()'s, the script's call of the public function
 local function parse_duration(v, who, level)
 	if math.type(v) then
@@ -87,12 +92,12 @@ local function leak_reporter(opts, alive, counts)
 	local with_runtime = opts.runtime
 	local on_leaks = opts.on_leaks or function(list, info)
 		printf("goroutines alive longer than %s, by creation site%s:\n",
-			require("luprobe.fmt").duration(threshold), info.final and " (at exit)" or "")
+			fmt.duration(threshold), info.final and " (at exit)" or "")
 		if #list == 0 then
 			printf("  (none)\n")
 		end
 		for _, r in ipairs(list) do
-			printf("  %-40s %6d  oldest %s\n", r.site, r.count, require("luprobe.fmt").duration(r.oldest))
+			printf("  %-40s %6d  oldest %s\n", r.site, r.count, fmt.duration(r.oldest))
 		end
 		if info.untracked > 0 then
 			printf("  (%d goroutines not tracked: more than max_goroutines at once)\n", info.untracked)
@@ -205,16 +210,9 @@ function M.goroutines(opts)
 	return t
 end
 
-
 -- gc: runtime.gcMarkTermination runs once per cycle, forced or not, as
 -- runtime.MemStats.NumGC counts them. A record: { n (cycles seen in this
 -- process), pid, event }.
---
--- panics: runtime.gopanic gives the value (its dynamic type, and the value of
--- a string, an error or a number); a recover() that returns it, on the same
--- goroutine, marks it recovered (runtime.gorecover's result). A recovered
--- panic is reported when it is recovered, one that nothing recovered when the
--- run ends. A record: { type, value, recovered, pid, goid, event (the panic's) }.
 function M.gc(opts)
 	local fn
 	opts, fn = opts_of(opts, "on_gc", "gc")
@@ -228,17 +226,20 @@ function M.gc(opts)
 end
 
 -- pauses: every stop-the-world, from runtime.stopTheWorldWithSema's entry
--- to the return of runtime.startTheWorldWithSema on the same goroutine (the
+-- to the entry of runtime.startTheWorldWithSema on the same goroutine (the
 -- runtime stops and restarts the world from one goroutine, on its system
 -- stack). A pause while that goroutine is inside runtime.gcStart is a GC
 -- cycle's sweep termination, inside runtime.gcMarkDone its mark termination
 -- (gc = true: what runtime.MemStats.PauseNs adds up); any other is a
 -- stop-the-world for something else (ReadMemStats, GOMAXPROCS, profiles:
--- phase "other", gc = false). The runtime times a pause from just before
--- the stop to a clock read inside startTheWorldWithSema; these times run
--- from the entry of the one to the return of the other, so each is longer
--- by the probes' own cost and the end of startTheWorldWithSema (a few µs).
--- A record: { phase, gc, duration (ns), pid, goid, event (the start's) }.
+-- phase "other", gc = false). restart is the time startTheWorldWithSema
+-- took (restarting the Ps, starting threads for them, waking one more). The
+-- runtime times a pause from a clock read at the stop to one inside
+-- startTheWorldWithSema (sweep termination, after the threads are started)
+-- or just before it (mark termination): PauseTotalNs lies between the sum
+-- of duration and that of duration + restart, give or take a few µs a pause.
+-- A record: { phase, gc, duration (ns), restart (ns), pid, goid, event (the
+-- start's) }.
 local function phase_tracker(name, phase, target, phases)
 	local p = probe{ func = name, target = target, args = false, ret = {}, mode = "separate" }
 	p:on_event(function(e)
@@ -443,7 +444,6 @@ for _, t in ipairs{
 		WAIT_REASONS[minor] = t[3]
 	end
 end
-M.wait_reasons = WAIT_REASONS
 
 -- the wait reasons' names for the binary of an event, false when not known
 -- (said once per release)
@@ -518,6 +518,11 @@ local function value_of(v)
 	return v.type or "?", val
 end
 
+-- panics: runtime.gopanic gives the value (its dynamic type, and the value of
+-- a string, an error or a number); a recover() that returns it, on the same
+-- goroutine, marks it recovered (runtime.gorecover's result). A recovered
+-- panic is reported when it is recovered, one that nothing recovered when the
+-- run ends. A record: { type, value, recovered, pid, goid, event (the panic's) }.
 function M.panics(opts)
 	local fn
 	opts, fn = opts_of(opts, "on_panic", "panics")
