@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: BSD-2-Clause
--- @description What the Go runtime did: goroutines started, ended and leaked, GC pauses, panics; allocations and blocking on request
+-- @description What the Go runtime did: goroutines and leaks, GC pauses, panics; allocations and blocking on request
 --
 --   sudo luprobe scripts/go-runtime.lua -p $(pidof service)
 --   sudo luprobe scripts/go-runtime.lua -a leak=30s -a allocs=1 -a blocking=1 -p $(pidof service)
