@@ -63,6 +63,16 @@ rt.gc(function() n = n + 1 end)
 rt.panics(function(p) n = n + 1 end)
 on_exit(function() io.stderr:write("records " .. n .. "\\n") end)
 """),
+    ("runtime-leaks", "webapp", "/users/1", """
+local rt = require "luprobe.runtime"
+local n = 0
+rt.goroutines{ leak = "5s", on_start = function(g) n = n + 1 end,
+	on_end = function(g) n = n + 1 end }
+rt.gc(function() n = n + 1 end)
+rt.pauses(function(p) n = n + 1 end)
+rt.panics(function(p) n = n + 1 end)
+on_exit(function() io.stderr:write("records " .. n .. "\\n") end)
+"""),
     ("grpc", "grpcsvc", "Check", """
 local grpc = require "luprobe.grpc"
 local n = 0
