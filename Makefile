@@ -221,11 +221,11 @@ FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 # each fuzzer links the fuzzers' own libgo.a, the logger and the modules named here
 fuzz_deps_gobin :=
-fuzz_deps_godwarf := plan plan_prune
-fuzz_deps_typespec := plan plan_prune
-fuzz_deps_predicate := predicate plan plan_prune
+fuzz_deps_godwarf := plan plan_prune plan_map
+fuzz_deps_typespec := plan plan_prune plan_map
+fuzz_deps_predicate := predicate plan plan_prune plan_map
 fuzz_deps_lua := lua_script lua_load trust lua_probe lua_event lua_globals event decode decode_text \
-	decode_json decode_lua probe resolve binary compile bounded tracer ring plan plan_prune \
+	decode_json decode_lua probe resolve binary compile bounded tracer ring plan plan_prune plan_map \
 	predicate lualloc output strbuf util
 fuzz_objs = $(patsubst %,$(FUZZ_OUT)/obj/%.o,$(fuzz_deps_$(1)) log)
 FUZZ_LIBGO := $(FUZZ_OUT)/libgo.a

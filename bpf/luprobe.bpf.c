@@ -222,6 +222,12 @@ struct run {
 	__u32 skip_to;	  /* ops before this index are skipped (LP_OP_SKIPZ) */
 	__u64 g;
 	bool drop;
+	/*
+	 * LP_OP_MAPGET at index lookup - 1 stopped the loop: run_ops does the
+	 * lookup, below the op interpreter's frames (the stack has no room for
+	 * its frames above them), and resumes after it.
+	 */
+	__u32 lookup;
 };
 
 static __always_inline void fault(struct scratch *s, __u32 slot)
@@ -300,6 +306,8 @@ static __always_inline long copy_user(struct scratch *s, __u32 off, __u32 n, __u
 		return user_bounce(&s->data[o], n, addr);
 	return bpf_probe_read_user(&s->data[o], n & (LP_COPY_MAX - 1), (void *)addr);
 }
+
+#include "mapget.bpf.h"
 
 __noinline int lp_op(__u32 i, struct run *r)
 {
@@ -514,6 +522,12 @@ __noinline int lp_op(__u32 i, struct run *r)
 		if (r->t[src & (LP_NTMP - 1)])
 			s->rec.faults |= 1ULL << (op->slot & (LP_MAX_SLOTS - 1));
 		break;
+	case LP_OP_MAPGET:
+		if (HAS(LP_FEAT_MAPS)) {
+			r->lookup = idx + 1;
+			return 1;
+		}
+		break;
 	case LP_OP_SEXT:
 		v = r->t[src & (LP_NTMP - 1)];
 		if (op->size == 1)
@@ -535,11 +549,26 @@ static int run_op_cb(__u32 i, void *ctx)
 
 static __always_inline void run_ops(struct run *r, __u32 first, __u32 n)
 {
+	__u32 k, at;
+
 	r->first = first;
 	r->end = first + n;
 	r->skip_to = 0;
-	if (n)
-		bpf_loop(n, run_op_cb, r, 0);
+	r->lookup = 0;
+	if (!n)
+		return;
+	bpf_loop(n, run_op_cb, r, 0);
+	if (!HAS(LP_FEAT_MAPS))
+		return;
+	for (k = 0; k < LP_MAX_LOOKUPS && r->lookup; k++) {
+		at = r->lookup - 1;
+		r->lookup = 0;
+		lp_mapget(r, at);
+		if (at + 1 >= r->end)
+			break;
+		r->first = at + 1;
+		bpf_loop(r->end - r->first, run_op_cb, r, 0);
+	}
 }
 
 /* Goroutine id of g; on the system stack (goid 0), the user goroutine's. */

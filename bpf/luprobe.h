@@ -96,6 +96,51 @@ enum lp_opcode {
 			 * data[imm], bytes (at most size) to the var area, lp_var at data[out] */
 	LP_OP_FAULT,	/* set fault bit `slot` if t[src] != 0 (a value that cannot be, as b[:n]
 			 * with n beyond cap(b)) */
+	LP_OP_MAPGET,	/* t[dst] = address of the element of the key described at consts[imm]
+			 * (struct lp_mapdesc) in the Go map t[src] points to, 0 if absent;
+			 * data[out] = enum lp_map_status; fault bit `slot` unless found or absent */
+};
+
+/*
+ * A Go map lookup by key (LP_OP_MAPGET). Go seeds each map's hash, so the
+ * kernel does not hash: it compares the key with every full slot, bucket by
+ * bucket (hmap, Go <= 1.23 and noswissmap builds) or group by group (swiss
+ * tables, Go 1.24+), at most LP_MAP_GROUPS of them (8 slots each). A bigger
+ * map is LP_MS_TOOBIG, never a guess.
+ */
+#define LP_MAP_GROUPS 32 /* buckets or groups scanned at most */
+#define LP_MAP_STEPS  64 /* loop steps: a bucket, a group or a directory entry each */
+#define LP_MAPKEY_MAX 64 /* bytes of a string key */
+#define LP_MAX_LOOKUPS 8 /* LP_OP_MAPGET ops on each side of a plan */
+
+enum lp_map_layout {
+	LP_MAP_HMAP = 0, /* runtime.hmap: 2^B buckets (+ overflow chains, + old buckets) */
+	LP_MAP_SWISS,	 /* internal/runtime/maps.Map: one group, or a directory of tables */
+};
+
+enum lp_map_status {
+	LP_MS_ABSENT = 0, /* no such key (or a nil or empty map) */
+	LP_MS_FOUND,
+	LP_MS_TOOBIG, /* more than LP_MAP_GROUPS buckets or groups to scan */
+	LP_MS_FAULT,  /* the map's memory could not be read */
+};
+
+/*
+ * Where a key and its element are: slot i of the bucket or group at b has
+ * its key at b + keys + i * kstride and its element at b + elems + i * estride.
+ */
+struct lp_mapdesc {
+	__u8 layout;   /* enum lp_map_layout */
+	__u8 str;      /* a string key of klen bytes; else an integer of ksize bytes */
+	__u8 ksize;    /* integer key: 1, 2, 4, 8 */
+	__u8 indirect; /* the slot holds a pointer to the element (elements over 128 bytes) */
+	__u16 keys;
+	__u16 kstride;
+	__u16 elems;
+	__u16 estride;
+	__u16 bsize; /* bytes of a bucket (its overflow pointer last) or group */
+	__u16 klen;
+	__u64 key; /* the integer, or the string's first bytes: its klen bytes continue past */
 };
 
 enum lp_cmp {
@@ -158,7 +203,8 @@ enum lp_features {
 	LP_FEAT_SCOPES = 1 << 0, /* within, scope, spawned: the scope map and its sites */
 	LP_FEAT_AGGS = 1 << 1,	 /* in-kernel aggregations */
 	LP_FEAT_STACKS = 1 << 2, /* stack = true, keys by stack */
-	LP_FEAT_ALL = (1 << 3) - 1,
+	LP_FEAT_MAPS = 1 << 3,	 /* field paths that look up a key in a Go map: m["k"] */
+	LP_FEAT_ALL = (1 << 4) - 1,
 };
 
 enum lp_agg_kind {

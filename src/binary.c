@@ -201,6 +201,11 @@ int binary__open_fd(const char *path, int fd, struct binary **out)
 	 * tests); DWARF, slow to decompress, is asked only about a release the
 	 * table had to guess for.
 	 */
+	/* Go 1.24 and 1.25 built with GOEXPERIMENT=noswissmap keep the old maps */
+	if (b->rt.swiss_maps && info->go_minor < 26 &&
+	    ((info->build_settings && strstr(info->build_settings, "noswissmap")) ||
+	     strstr(info->go_version, "noswissmap")))
+		b->rt.swiss_maps = false;
 	if (info->has_dwarf && (b->rt.go_minor != info->go_minor || !info->go_version[0]))
 		goruntime__from_dwarf(b->fdpath, &b->rt);
 	b->tls_off = tls_offset(b->gb);

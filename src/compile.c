@@ -59,17 +59,21 @@ static int check_sites(struct binary *b, const struct gobin_func *f, const struc
 	return err;
 }
 
-/* Split "r.URL.Path" into the parameter name and the path after it. */
+/*
+ * Split "r.URL.Path" into the parameter name and the path after it
+ * ("m[\"k\"]": "m" and "[\"k\"]").
+ */
 static const char *split_path(const char *name, char *first, size_t len)
 {
-	const char *dot = strchr(name, '.');
-	size_t n = dot ? (size_t)(dot - name) : strlen(name);
+	size_t n = strcspn(name, ".[");
 
 	if (n >= len)
 		n = len - 1;
 	memcpy(first, name, n);
 	first[n] = '\0';
-	return dot ? dot + 1 : NULL;
+	if (!name[n])
+		return NULL;
+	return name[n] == '.' ? name + n + 1 : name + n;
 }
 
 /*

@@ -57,6 +57,8 @@ int decode__readable(const struct decode_ctx *c, const struct dnode *n)
 		return 0;
 	if (n->nguard && !guards_hold(c, n))
 		return 0;
+	if (n->lookup && rd(c, n->lookup_at, 1) != LP_MS_FOUND)
+		return 0;
 	if (size > 512)
 		size = 512;
 	return in_bounds(c, n->img, size);
@@ -562,6 +564,35 @@ static void walk_iface(const struct decode_ctx *c, const struct dnode *n,
 	s->end(st, &g);
 }
 
+/*
+ * A map lookup's outcome (m["key"]): true when it decided the value (nil for
+ * an absent key, unreadable unless found).
+ */
+static bool walk_lookup(const struct decode_ctx *c, const struct dnode *n,
+			const struct decode_sink *s, void *st)
+{
+	struct decode_group g = {.kind = DG_PTR, .type = n->type, .name = "nil"};
+
+	if (!in_bounds(c, n->lookup_at, 1)) {
+		s->missing(st, DECODE_UNREADABLE);
+		return true;
+	}
+	switch (rd(c, n->lookup_at, 1)) {
+	case LP_MS_FOUND:
+		return false;
+	case LP_MS_ABSENT:
+		if (!slot_ok(c, n->slot))
+			break;
+		s->nil(st, &g);
+		return true;
+	case LP_MS_TOOBIG:
+		s->missing(st, DECODE_MAPTOOBIG);
+		return true;
+	}
+	s->missing(st, DECODE_UNREADABLE);
+	return true;
+}
+
 void decode__walk(const struct decode_ctx *c, const struct dnode *n, const struct decode_sink *s,
 		  void *st)
 {
@@ -571,6 +602,8 @@ void decode__walk(const struct decode_ctx *c, const struct dnode *n, const struc
 		s->missing(st, DECODE_NOTCAPTURED);
 		return;
 	}
+	if (n->lookup && walk_lookup(c, n, s, st))
+		return;
 	if (!decode__readable(c, n)) {
 		s->missing(st, DECODE_UNREADABLE);
 		return;

@@ -38,6 +38,7 @@ enum decode_missing {
 	DECODE_UNREADABLE,   /* faulted, out of the record, in a float register: "?" */
 	DECODE_NOTCAPTURED,  /* left out of the capture: "..." */
 	DECODE_NOTDECODED,   /* a struct or array element of a flat copy: "{...}" */
+	DECODE_MAPTOOBIG,    /* m["key"] of a map too big to scan in the kernel: unreadable */
 };
 
 enum decode_scalar_kind {

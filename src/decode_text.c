@@ -30,6 +30,7 @@ static void text_missing(void *st, enum decode_missing why)
 		[DECODE_UNREADABLE] = "?",
 		[DECODE_NOTCAPTURED] = "...",
 		[DECODE_NOTDECODED] = "{...}",
+		[DECODE_MAPTOOBIG] = "?(map too big to scan)",
 	};
 
 	sb_puts(st, text[why]);

@@ -76,10 +76,13 @@ static bool opt_bool(lua_State *L, int idx, const char *field, bool def)
 	return v;
 }
 
-/* "b[:n]": a slice bounded by a result, read at return (not a field path "x.(*T[int])") */
+/*
+ * "b[:n]": a slice bounded by a result, read at return (not a field path
+ * "x.(*T[int])", nor a map lookup "m[\"k\"]", "m[3]")
+ */
 static bool is_bounded(const char *name)
 {
-	return strchr(name, '[') && !strchr(name, '(');
+	return strchr(name, '[') && strchr(name, ':') && !strchr(name, '(') && !strchr(name, '"');
 }
 
 /*

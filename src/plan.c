@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "log.h"
@@ -984,6 +985,75 @@ static int assert_step(struct plan_builder *pb, enum side sd, const struct plan_
 }
 
 /*
+ * A map lookup m["key"] in a field path: the kernel scans the map the value
+ * at s points to for the key (LP_OP_MAPGET) and s moves to the element; the
+ * value's ops are skipped when the key is absent (patched in plan__add).
+ * The lookup's status goes into the record for the decoder (g->lookup_at).
+ */
+static int lookup_step(struct plan_builder *pb, enum side sd, const struct plan_param *p,
+		       const char *path, const char *key, struct src *s, const struct gotype **t,
+		       unsigned slot, int *level, struct dnode *g)
+{
+	const struct goruntime *rt = pb->opts.rt;
+	uint8_t desc[PLAN_MAPDESC_MAX];
+	int len, at, err;
+
+	if ((*t)->kind != GK_MAP) {
+		lp_seterr("%s.%s: [%s]: %s is not a map", p->name, path, key,
+			  (*t)->name ? (*t)->name : "the value");
+		return -EINVAL;
+	}
+	if (g->lookup) {
+		lp_seterr("%s.%s: at most one map lookup in a field path", p->name, path);
+		return -EINVAL;
+	}
+	len = plan__map_desc(*t, rt && rt->swiss_maps, key, desc);
+	if (len < 0) {
+		char msg[300];
+
+		snprintf(msg, sizeof(msg), "%s", lp_lasterr());
+		lp_seterr("%s.%s: %s", p->name, path, msg);
+		return len;
+	}
+	at = plan__const(pb, desc, (size_t)len);
+	if (at < 0) {
+		lp_seterr("%s.%s: no room left for the map key in the probe's constants (%d bytes)",
+			  p->name, path, LP_CONST_MAX);
+		return -E2BIG;
+	}
+	/* the map value is a pointer to its header */
+	err = deref_step(pb, sd, p, path, s, slot, *level);
+	if (err)
+		return err;
+	g->lookup = true;
+	g->lookup_at = alloc_fixed(pb, 1, 1);
+	emit(pb, sd, LP_OP_MAPGET, s->tmp, s->tmp, slot, at, g->lookup_at, 0);
+	g->lookup_skip = skip_begin(pb, sd, s->tmp);
+	*t = (*t)->elem;
+	if (*level < MAX_LEVEL)
+		(*level)++;
+	return 0;
+}
+
+/* The end of the key of a lookup "[...]" at q (at its ']'), or NULL. */
+static const char *key_end(const char *q)
+{
+	const char *e = q + 1;
+
+	if (*e == '"') {
+		for (e++; *e && *e != '"'; e++)
+			if (*e == '\\' && e[1])
+				e++;
+		if (!*e)
+			return NULL;
+		e++;
+	} else {
+		e += strcspn(e, "]");
+	}
+	return *e == ']' ? e : NULL;
+}
+
+/*
  * Walk a field path ("URL.Path", "conn.(*net.TCPConn).fd") from the
  * parameter's source: fields move the offset, pointers are loaded into a
  * temporary of the next level, type assertions take an interface's data
@@ -1018,7 +1088,22 @@ static int walk_path(struct plan_builder *pb, enum side sd, const struct plan_pa
 			err = assert_step(pb, sd, p, part, s, t, slot, *level, g);
 			continue;
 		}
-		n = strcspn(q, ".");
+		if (*q == '[') {
+			const char *e = key_end(q);
+
+			if (!e || (size_t)(e - q - 1) >= sizeof(part)) {
+				lp_seterr("%s.%s: a map lookup is written m[\"key\"] or m[42]",
+					  p->name, path);
+				return -EINVAL;
+			}
+			memcpy(part, q + 1, e - q - 1);
+			part[e - q - 1] = '\0';
+			q = e + 1;
+			q += *q == '.';
+			err = lookup_step(pb, sd, p, path, part, s, t, slot, level, g);
+			continue;
+		}
+		n = strcspn(q, ".[");
 		if (n >= sizeof(part))
 			n = sizeof(part) - 1;
 		memcpy(part, q, n);
@@ -1107,6 +1192,10 @@ int plan__add(struct plan_builder *pb, const struct plan_param *param, const cha
 	if (!v)
 		return -ENOMEM;
 	err = capture(pb, sd, t, &s, &v->root, level, pb->opts.depth, slot);
+	if (g.lookup)
+		skip_end(pb, sd, g.lookup_skip);
+	v->root.lookup = g.lookup;
+	v->root.lookup_at = g.lookup_at;
 	v->root.nguard = g.nguard;
 	memcpy(v->root.guard, g.guard, sizeof(g.guard));
 	memcpy(v->root.guard_type, g.guard_type, sizeof(g.guard_type));

@@ -72,6 +72,14 @@ struct dnode {
 	uint8_t nguard;
 	uint16_t guard[DNODE_GUARDS];
 	const struct gotype *guard_type[DNODE_GUARDS];
+	/*
+	 * A field path through a map lookup (m["key"]): where the lookup's enum
+	 * lp_map_status is in the record. The value is nil when the key is
+	 * absent, unreadable unless it was found.
+	 */
+	bool lookup;
+	uint16_t lookup_at;
+	int lookup_skip; /* while building: the SKIPZ over the value's ops when absent */
 };
 
 /* A value the script asked for: an argument, a result, or a field path of one. */
@@ -190,6 +198,19 @@ const struct plan_value *plan__find(const struct plan_builder *pb, const char *n
  * captured r). NULL if not captured.
  */
 const struct dnode *plan__resolve(const struct plan_builder *pb, const char *path, bool *is_result);
+/*
+ * The description of a lookup of key (Go syntax: "X-Request-Id" quoted, or
+ * an integer) in a map of type map (GK_MAP), laid out as an hmap (swiss
+ * false) or a swiss table, for LP_OP_MAPGET (src/plan_map.c). Returns the
+ * bytes of *d to store in the plan's constants, or -EINVAL with lp_seterr()
+ * naming what is wrong (a key type other than a string or an integer, a
+ * literal of the wrong kind, a key too long). buf gets a struct lp_mapdesc
+ * and, for a string key, its bytes past the first 8.
+ */
+#define PLAN_MAPDESC_MAX (offsetof(struct lp_mapdesc, key) + LP_MAPKEY_MAX)
+int plan__map_desc(const struct gotype *map, bool swiss, const char *key,
+		   uint8_t buf[PLAN_MAPDESC_MAX]);
+
 /* Mark the value of this name captured last hidden (captured, not shown). */
 void plan__hide(struct plan_builder *pb, const char *name);
 /* Give the plan's flags (entry filter) to the BPF plan. */

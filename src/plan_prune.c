@@ -56,6 +56,9 @@ static int op_writes_data(const struct lp_op *op, uint32_t r[2][2])
 	case LP_OP_STR:
 		r[0][0] = op->out, r[0][1] = sizeof(struct lp_var);
 		return 1;
+	case LP_OP_MAPGET:
+		r[0][0] = op->out, r[0][1] = 1;
+		return 1;
 	case LP_OP_REGSTR:
 		r[0][0] = op->out, r[0][1] = sizeof(struct lp_var);
 		r[1][0] = (uint32_t)op->imm, r[1][1] = 16;
@@ -84,6 +87,7 @@ static bool op_writes_tmp(const struct lp_op *op)
 	case LP_OP_MULI:
 	case LP_OP_SEXT:
 	case LP_OP_CONST:
+	case LP_OP_MAPGET:
 		return true;
 	}
 	return false;
@@ -93,7 +97,7 @@ static bool op_writes_tmp(const struct lp_op *op)
 static bool op_sets_fault(const struct lp_op *op)
 {
 	return op->code == LP_OP_LOAD || op->code == LP_OP_READ || op->code == LP_OP_STR ||
-	       op->code == LP_OP_REGSTR || op->code == LP_OP_FAULT;
+	       op->code == LP_OP_REGSTR || op->code == LP_OP_FAULT || op->code == LP_OP_MAPGET;
 }
 
 /* Add what a needed op reads to the live set (after removing what it overwrites). */
@@ -122,6 +126,7 @@ static void op_uses(const struct lp_op *op, struct live *l)
 		break;
 	case LP_OP_LOAD:
 	case LP_OP_READ:
+	case LP_OP_MAPGET:
 		l->tmps |= tbit(op->src);
 		l->faults |= 1ull << (op->slot & 63);
 		break;

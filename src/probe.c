@@ -230,6 +230,17 @@ int probe__update_plans(struct probe_set *ps, struct probe *p)
 	return 0;
 }
 
+/* Does the plan look a key up in a Go map (the kernel's map scan must be loaded)? */
+static bool plan_looks_up(const struct lp_plan *p)
+{
+	unsigned i;
+
+	for (i = 0; i < (unsigned)p->nentry + p->nret && i < LP_MAX_OPS; i++)
+		if (p->ops[i].code == LP_OP_MAPGET)
+			return true;
+	return false;
+}
+
 void probe_set__needs(const struct probe_set *ps, struct tracer_needs *needs)
 {
 	size_t i;
@@ -248,6 +259,7 @@ void probe_set__needs(const struct probe_set *ps, struct tracer_needs *needs)
 			continue;
 		needs->stacks |= pi->probe->spec.stack || (plan__bpf(pi->pb)->flags & LP_PF_STACK);
 		needs->aggs |= plan__bpf(pi->pb)->naggs > 0;
+		needs->maps |= plan_looks_up(plan__bpf(pi->pb));
 		/* RET sites are attached for results, or while the probe is a scope */
 		needs->tls |= pi->tls_entry || (pi->tls_rets && (pi->want_ret || pi->probe->scope));
 		if (!pi->want_ret)

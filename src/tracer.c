@@ -575,7 +575,7 @@ static void exact_cfg(struct tracer *t, struct load_cfg *c)
 		c->call_value = sizeof(struct lp_rec) + LP_DATA_MAX;
 	c->scopes = t->needs.scopes ? 16384 : 1024;
 	c->features = (t->needs.scopes ? LP_FEAT_SCOPES : 0) | (t->needs.aggs ? LP_FEAT_AGGS : 0) |
-		      (t->needs.stacks ? LP_FEAT_STACKS : 0);
+		      (t->needs.stacks ? LP_FEAT_STACKS : 0) | (t->needs.maps ? LP_FEAT_MAPS : 0);
 	c->agg_keys = t->script_agg_keys ? t->script_agg_keys : t->opts.agg_keys;
 	/*
 	 * In-flight calls: as many as 64 MiB of kernel memory holds, from 4096

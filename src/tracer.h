@@ -55,6 +55,7 @@ struct tracer_needs {
 	bool stacks;	     /* a probe captures stacks: a stack map */
 	bool tls;	     /* a site reads g from thread-local storage: the task's fsbase */
 	bool aggs;	     /* a plan updates in-kernel aggregations */
+	bool maps;	     /* a plan looks keys up in Go maps (m["key"]) */
 };
 
 /*
