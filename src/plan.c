@@ -47,6 +47,7 @@ struct plan_builder {
 	uint32_t fixed;	      /* fixed area used (entry and return values share it) */
 	uint32_t var_caps[2]; /* variable-area bytes the copies of each side may take */
 	unsigned next_slot;
+	unsigned nlookups[2]; /* LP_OP_MAPGET ops of each side */
 	size_t nvalues, cap;
 	struct plan_value *values;
 	bool overflow;	  /* too many ops: reported once */
@@ -174,8 +175,11 @@ static const struct dnode *resolve_in(const struct plan_value *v, const char *pa
 	const char *rest = path + len;
 	size_t i;
 
-	/* through a type assertion: only the decoder checks the type (dnode.guard) */
-	if (n->nguard)
+	/*
+	 * through a type assertion or a map lookup: only the decoder checks the
+	 * type (dnode.guard), or whether the key was there (dnode.lookup_at)
+	 */
+	if (n->nguard || n->lookup)
 		return NULL;
 
 	while (*rest == '.') {
@@ -998,27 +1002,35 @@ static int lookup_step(struct plan_builder *pb, enum side sd, const struct plan_
 	uint8_t desc[PLAN_MAPDESC_MAX];
 	int len, at, err;
 
+	const char *dot = path[0] == '[' ? "" : ".";
+
 	if ((*t)->kind != GK_MAP) {
-		lp_seterr("%s.%s: [%s]: %s is not a map", p->name, path, key,
+		lp_seterr("%s%s%s: %s is not a map", p->name, dot, path,
 			  (*t)->name ? (*t)->name : "the value");
 		return -EINVAL;
 	}
 	if (g->lookup) {
-		lp_seterr("%s.%s: at most one map lookup in a field path", p->name, path);
+		lp_seterr("%s%s%s: at most one map lookup in a field path", p->name, dot, path);
 		return -EINVAL;
+	}
+	if (pb->nlookups[sd] == LP_MAX_LOOKUPS) {
+		lp_seterr("%s%s%s: at most %d map lookups in one probe", p->name, dot, path,
+			  LP_MAX_LOOKUPS);
+		return -E2BIG;
 	}
 	len = plan__map_desc(*t, rt && rt->swiss_maps, key, desc);
 	if (len < 0) {
 		char msg[300];
 
 		snprintf(msg, sizeof(msg), "%s", lp_lasterr());
-		lp_seterr("%s.%s: %s", p->name, path, msg);
+		lp_seterr("%s%s%s: %s", p->name, dot, path, msg);
 		return len;
 	}
 	at = plan__const(pb, desc, (size_t)len);
 	if (at < 0) {
-		lp_seterr("%s.%s: no room left for the map key in the probe's constants (%d bytes)",
-			  p->name, path, LP_CONST_MAX);
+		lp_seterr("%s%s%s: no room left for the map key in the probe's constants (%d "
+			  "bytes)",
+			  p->name, dot, path, LP_CONST_MAX);
 		return -E2BIG;
 	}
 	/* the map value is a pointer to its header */
@@ -1026,6 +1038,7 @@ static int lookup_step(struct plan_builder *pb, enum side sd, const struct plan_
 	if (err)
 		return err;
 	g->lookup = true;
+	pb->nlookups[sd]++;
 	g->lookup_at = alloc_fixed(pb, 1, 1);
 	emit(pb, sd, LP_OP_MAPGET, s->tmp, s->tmp, slot, at, g->lookup_at, 0);
 	g->lookup_skip = skip_begin(pb, sd, s->tmp);
@@ -1092,8 +1105,8 @@ static int walk_path(struct plan_builder *pb, enum side sd, const struct plan_pa
 			const char *e = key_end(q);
 
 			if (!e || (size_t)(e - q - 1) >= sizeof(part)) {
-				lp_seterr("%s.%s: a map lookup is written m[\"key\"] or m[42]",
-					  p->name, path);
+				lp_seterr("%s%s%s: a map lookup is written m[\"key\"] or m[42]",
+					  p->name, path[0] == '[' ? "" : ".", path);
 				return -EINVAL;
 			}
 			memcpy(part, q + 1, e - q - 1);

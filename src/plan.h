@@ -202,8 +202,8 @@ const struct dnode *plan__resolve(const struct plan_builder *pb, const char *pat
  * The description of a lookup of key (Go syntax: "X-Request-Id" quoted, or
  * an integer) in a map of type map (GK_MAP), laid out as an hmap (swiss
  * false) or a swiss table, for LP_OP_MAPGET (src/plan_map.c). Returns the
- * bytes of *d to store in the plan's constants, or -EINVAL with lp_seterr()
- * naming what is wrong (a key type other than a string or an integer, a
+ * bytes of buf to store in the plan's constants, or -EINVAL with lp_seterr()
+ * saying what is wrong (a key type other than a string or an integer, a
  * literal of the wrong kind, a key too long). buf gets a struct lp_mapdesc
  * and, for a string key, its bytes past the first 8.
  */

@@ -113,20 +113,19 @@ int plan__map_desc(const struct gotype *map, bool swiss, const char *key,
 	memset(&d, 0, sizeof(d));
 	memset(buf, 0, PLAN_MAPDESC_MAX);
 	if (!k || !v) {
-		lp_seterr("[%s]: the map's key and element types are not known", key);
+		lp_seterr("the map's key and element types are not known");
 		return -EINVAL;
 	}
 	if (k->kind == GK_STRING) {
 		len = parse_string(key, bytes, sizeof(bytes));
 		if (len == -2) {
-			lp_seterr("[%s]: a map key in a field path has at most %d bytes", key,
-				  LP_MAPKEY_MAX);
+			lp_seterr("a map key in a field path has at most %d bytes", LP_MAPKEY_MAX);
 			return -EINVAL;
 		}
 		if (len < 0) {
-			lp_seterr("[%s]: the key of a %s is a string: write it quoted, as "
+			lp_seterr("the key of a %s is a string: write it quoted, as "
 				  "[\"X-Request-Id\"]",
-				  key, map->name ? map->name : "map");
+				  map->name ? map->name : "map");
 			return -EINVAL;
 		}
 		d.str = 1;
@@ -137,15 +136,15 @@ int plan__map_desc(const struct gotype *map, bool swiss, const char *key,
 		uint64_t iv;
 
 		if (parse_int(key, k, &iv)) {
-			lp_seterr("[%s]: the key of a %s is %s: write an integer it holds, as [42]",
-				  key, map->name ? map->name : "map", k->name ? k->name : "an integer");
+			lp_seterr("the key of a %s is %s: write an integer it holds, as [42]",
+				  map->name ? map->name : "map", k->name ? k->name : "an integer");
 			return -EINVAL;
 		}
 		d.key = iv;
 		d.ksize = (uint8_t)k->size;
 	} else {
-		lp_seterr("[%s]: a field path looks up keys of string or integer maps, not of %s",
-			  key, map->name ? map->name : "this map");
+		lp_seterr("a field path looks keys up in maps of string or integer keys, not in %s",
+			  map->name ? map->name : "this map");
 		return -EINVAL;
 	}
 	ks = k->size;

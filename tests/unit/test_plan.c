@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// UNIT-DEPS: plan plan_prune
+// UNIT-DEPS: plan plan_prune plan_map
 /*
  * Pruning of aggregation-only plans (plan__prune): ops whose results no
  * aggregation or predicate reads are dropped, everything they depend on is
  * kept, and skip counts follow. Default captures that do not fit the plan
- * (plan__fit). Field paths through type assertions. And the names
+ * (plan__fit). Field paths through type assertions and map lookups. And the names
  * callsites.c accepts as plain functions.
  */
 #include <errno.h>
@@ -274,6 +274,125 @@ static void test_type_assertion_in_a_field_path(void)
 	gotypes__free(ts);
 }
 
+/* Where keys and elements sit in buckets (hmap) and groups (swiss), as the Go compiler lays them out. */
+static void test_map_layouts(void)
+{
+	static const struct {
+		const char *spec, *key;
+		bool swiss;
+		unsigned keys, kstride, elems, estride, bsize, indirect;
+	} c[] = {
+		{"map[string][]string", "\"X-Request-Id\"", false, 8, 16, 136, 24, 336, 0},
+		{"map[string][]string", "\"X-Request-Id\"", true, 8, 40, 24, 40, 328, 0},
+		{"map[int64]int32", "-5", false, 8, 8, 72, 4, 112, 0},
+		{"map[int64]int32", "-5", true, 8, 16, 16, 16, 136, 0},
+		{"map[uint8]string", "255", false, 8, 1, 16, 16, 152, 0},
+		{"map[uint8]string", "255", true, 8, 24, 16, 24, 200, 0},
+		{"map[string][20]int64", "\"a\"", false, 8, 16, 136, 8, 208, 1},
+		{"map[string][20]int64", "\"a\"", true, 8, 24, 24, 24, 200, 1},
+		{"map[string]struct{}", "\"a\"", true, 8, 24, 24, 24, 200, 0},
+		{"map[int32]bool", "7", true, 8, 8, 12, 8, 72, 0},
+	};
+	struct gotypes *ts = gotypes__new();
+	uint8_t buf[PLAN_MAPDESC_MAX];
+	struct lp_mapdesc d;
+	const struct gotype *t;
+	char err[128];
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		CHECK(gotypes__parse(ts, c[i].spec, NULL, NULL, &t, err, sizeof(err)) == 0, "%s",
+		      err);
+		n = plan__map_desc(t, c[i].swiss, c[i].key, buf);
+		memcpy(&d, buf, sizeof(d));
+		CHECK(n >= 24 && d.layout == (c[i].swiss ? LP_MAP_SWISS : LP_MAP_HMAP) &&
+			      d.keys == c[i].keys && d.kstride == c[i].kstride &&
+			      d.elems == c[i].elems && d.estride == c[i].estride &&
+			      d.bsize == c[i].bsize && d.indirect == c[i].indirect,
+		      "%s %s: keys %u+%u elems %u+%u bucket %u indirect %u", c[i].spec,
+		      c[i].swiss ? "swiss" : "hmap", d.keys, d.kstride, d.elems, d.estride,
+		      d.bsize, d.indirect);
+	}
+	/* keys: a string's bytes past the first 8 follow the description */
+	CHECK(gotypes__parse(ts, "map[string]int", NULL, NULL, &t, err, sizeof(err)) == 0, "%s",
+	      err);
+	n = plan__map_desc(t, true, "\"Traceparent\"", buf);
+	memcpy(&d, buf, sizeof(d));
+	CHECK(n == 16 + 11 && d.str && d.klen == 11 && memcmp(&d.key, "Tracepar", 8) == 0 &&
+		      memcmp(buf + 24, "ent", 3) == 0,
+	      "string key: %d bytes", n);
+	n = plan__map_desc(t, true, "\"a\\\"b\\x41\"", buf);
+	memcpy(&d, buf, sizeof(d));
+	CHECK(n == 24 && d.klen == 4 && memcmp(&d.key, "a\"bA", 4) == 0, "escapes: %d", n);
+	CHECK(plan__map_desc(t, true, "42", buf) == -EINVAL && strstr(lp_lasterr(), "quoted"),
+	      "an integer for a string key: %s", lp_lasterr());
+	CHECK(gotypes__parse(ts, "map[int8]int", NULL, NULL, &t, err, sizeof(err)) == 0, "%s", err);
+	n = plan__map_desc(t, false, "-128", buf);
+	memcpy(&d, buf, sizeof(d));
+	CHECK(n == 24 && !d.str && d.ksize == 1 && (uint8_t)d.key == 0x80, "int8 -128");
+	CHECK(plan__map_desc(t, false, "128", buf) == -EINVAL, "int8 128 is refused");
+	CHECK(gotypes__parse(ts, "map[float64]int", NULL, NULL, &t, err, sizeof(err)) == 0, "%s",
+	      err);
+	CHECK(plan__map_desc(t, false, "1", buf) == -EINVAL &&
+		      strstr(lp_lasterr(), "maps of string or integer keys"),
+	      "float keys: %s", lp_lasterr());
+	gotypes__free(ts);
+}
+
+/* r.H["k"]: the map pointer loaded, looked up, the element's ops skipped when absent. */
+static void test_map_lookup_in_a_field_path(void)
+{
+	struct gotypes *ts = gotypes__new();
+	struct goruntime rt = {.swiss_maps = true};
+	struct plan_opts opts = {.depth = 1, .strcap = 64, .elems = 8, .rt = &rt};
+	struct goassign loc = {.in_regs = false, .stack_off = 8};
+	struct plan_builder *pb = plan__new(&opts);
+	const struct plan_value *v;
+	const struct gotype *t;
+	struct plan_param pp;
+	struct lp_plan *bp;
+	unsigned i, at = 0, mapgets = 0;
+	char err[128];
+	size_t n;
+	bool res;
+
+	CHECK(gotypes__parse(ts, "*struct{ A int; H map[string]string }", NULL, NULL, &t, err,
+			     sizeof(err)) == 0,
+	      "%s", err);
+	pp = (struct plan_param){"r", t, false, &loc, false};
+	CHECK(plan__add(pb, &pp, "H[\"k\"]", "r.H[\"k\"]") == 0, "added: %s", lp_lasterr());
+	v = plan__values(pb, &n);
+	CHECK(n == 1 && v[0].root.lookup && v[0].root.kind == DN_STRING, "a string, looked up");
+	bp = plan__bpf(pb);
+	for (i = 0; i < bp->nentry; i++)
+		if (bp->ops[i].code == LP_OP_MAPGET) {
+			mapgets++;
+			at = i;
+		}
+	CHECK(mapgets == 1 && bp->ops[at].out == v[0].root.lookup_at &&
+		      bp->ops[at].dst == bp->ops[at].src && bp->ops[at + 1].code == LP_OP_SKIPZ &&
+		      bp->ops[at + 1].src == bp->ops[at].dst &&
+		      at + 2 + bp->ops[at + 1].imm == bp->nentry,
+	      "one lookup, then a skip over the rest when absent");
+	CHECK(plan__resolve(pb, "r.H[\"k\"]", &res) == NULL, "no predicate reads it");
+	CHECK(plan__add(pb, &pp, "A[\"k\"]", NULL) == -EINVAL && strstr(lp_lasterr(), "not a map"),
+	      "an int looked up: %s", lp_lasterr());
+	for (i = 0; i < LP_MAX_LOOKUPS - 1; i++)
+		CHECK(plan__add(pb, &pp, "H[\"k\"]", NULL) == 0, "lookup %u: %s", i + 2,
+		      lp_lasterr());
+	CHECK(plan__add(pb, &pp, "H[\"k\"]", NULL) == -E2BIG &&
+		      strstr(lp_lasterr(), "at most 8 map lookups"),
+	      "a ninth: %s", lp_lasterr());
+	plan__free(pb);
+	pb = plan__new(&opts);
+	CHECK(plan__add(pb, &pp, "H[\"k\"][\"j\"]", NULL) == -EINVAL &&
+		      strstr(lp_lasterr(), "string is not a map"),
+	      "a string looked up: %s", lp_lasterr());
+	plan__free(pb);
+	gotypes__free(ts);
+}
+
 /* n parameters of one type, each on the stack (at entry SP + 8 + 24 i). */
 static struct plan_builder *stack_params(struct gotypes *ts, const char *spec, size_t n,
 					 struct goassign *loc, bool best_effort)
@@ -408,6 +527,8 @@ int main(void)
 	RUN(test_paired_plan_keeps_what_the_return_reads);
 	RUN(test_fault_op_is_kept_when_its_slot_is_read);
 	RUN(test_type_assertion_in_a_field_path);
+	RUN(test_map_layouts);
+	RUN(test_map_lookup_in_a_field_path);
 	RUN(test_fit_captures_every_image_first_then_what_fits);
 	RUN(test_fit_follows_shallower_and_strings_before_pointees);
 	RUN(test_fit_changes_nothing_that_fits);
