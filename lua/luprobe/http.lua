@@ -54,7 +54,48 @@
 local M = {}
 
 local REQUEST_PREFIX = "*struct{ Method string; URL *struct{ Scheme string; Opaque string; "
-	.. "User uintptr; Host string; Path string }; Proto string }"
+	.. "User uintptr; Host string; Path string }; Proto string; ProtoMajor int; ProtoMinor int; "
+	.. "Header map[string][]string }"
+
+-- The request headers one probe has room for (each takes 13 of its 96 operations).
+local MAX_HEADERS = 6
+
+-- A header's name as net/http keys r.Header (textproto.CanonicalMIMEHeaderKey):
+-- the first letter and each one after a hyphen upper case, the rest lower; a
+-- name with a byte that is not a token character is left as it is.
+local function canonical(name)
+	if name == "" or name:find("[^%w!#$%%&'*+%-.^_`|~]") then
+		return name
+	end
+	return (name:lower():gsub("^%l", string.upper):gsub("%-%l", string.upper))
+end
+
+-- headers = { "X-Request-Id", "traceparent" }: the canonical names, and the
+-- field paths that look them up in req.Header
+local function header_paths(list)
+	if list == nil then
+		return nil, {}
+	end
+	if type(list) ~= "table" then
+		error("luprobe.http.requests: headers must be a list of header names", 3)
+	end
+	local names, paths, seen = {}, {}, {}
+	for i, h in ipairs(list) do
+		if type(h) ~= "string" or h == "" or h:find('[%c"\\]') then
+			error(string.format("luprobe.http.requests: headers[%d] must be a header name", i), 3)
+		end
+		local c = canonical(h)
+		if not seen[c] then
+			seen[c] = true
+			names[#names + 1] = c
+			paths[#paths + 1] = string.format('req.Header["%s"]', c)
+		end
+	end
+	if #names > MAX_HEADERS then
+		error(string.format("luprobe.http.requests: at most %d headers", MAX_HEADERS), 3)
+	end
+	return names, paths
+end
 
 -- The HTTP/2 server inside net/http: the bundle of golang.org/x/net/http2
 -- (Go 1.6 to 1.26), then net/http/internal/http2.
@@ -140,6 +181,7 @@ function M.requests(opts)
 		opts = { on_request = opts }
 	end
 	local on_request = opts.on_request or error("luprobe.http.requests: on_request is required", 2)
+	local headers, header_args = header_paths(opts.headers)
 	local cap = path_cap(opts.max_paths, "requests")
 	-- requests in flight, by the goroutine serving them ("pid:goid") and by
 	-- their response writer ("pid:address": HTTP/1's *response, HTTP/2's
@@ -155,6 +197,7 @@ function M.requests(opts)
 			writing[r.wkey] = nil
 		end
 		on_request{
+			headers = r.headers,
 			method = r.method,
 			path = cap(r.path),
 			proto = r.proto,
@@ -260,15 +303,21 @@ function M.requests(opts)
 		end
 	end)
 
+	local args = { { "sh", "uintptr" }, { "rw", "error" },
+		{ "req", "*net/http.Request", REQUEST_PREFIX },
+		"rw", "req.Method", "req.URL.Path", "req.Proto" }
+	for _, a in ipairs(header_args) do
+		args[#args + 1] = a
+	end
 	local serve = probe{
 		func = "net/http.serverHandler.ServeHTTP",
 		target = opts.target,
 		mode = "separate",
-		args = { { "sh", "uintptr" }, { "rw", "error" },
-			{ "req", "*net/http.Request", REQUEST_PREFIX },
-			"rw", "req.Method", "req.URL.Path", "req.Proto" },
+		args = args,
 		ret = {},
 		strcap = opts.strcap or 128,
+		-- a header's first value is what the record gives: one element of its []string
+		elems = headers and 1 or nil,
 		where = opts.where,
 		within = opts.within,
 	}
@@ -285,6 +334,16 @@ function M.requests(opts)
 				event = e,
 				h2 = false,
 			}
+			if headers then
+				r.headers = {}
+				for i, name in ipairs(headers) do
+					-- a []string: nil when absent (or not read: a request of more
+					-- header fields than the kernel scans)
+					local v = a[header_args[i]]
+					r.headers[name] = type(v) == "table" and type(v[1]) == "string" and v[1]
+						or nil
+				end
+			end
 			local w
 			if rw and rw.type == "*http.response" then
 				w = rw.value

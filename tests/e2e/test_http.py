@@ -145,6 +145,69 @@ def test_http_module_filters_on_request_fields_at_the_binarys_offsets():
                   f"{variant}: the requests to b.example that are not GETs")
 
 
+HEADERS = """
+local http = require "luprobe.http"
+http.requests{ headers = { "x-request-id", "Traceparent", "X-Absent", "X-Filler-40" },
+	where = %s, on_request = function(r)
+	local h = {}
+	for _, k in ipairs{ "X-Request-Id", "Traceparent", "X-Absent", "X-Filler-40", "x-request-id" } do
+		h[#h + 1] = k .. "=" .. tostring(r.headers[k])
+	end
+	printf("REQ %%s %%s %%s\\n", r.path, r.proto, table.concat(h, " "))
+	io.stdout:flush()
+end }
+"""
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+@each_toolchain
+def test_http_request_headers_over_http1_and_http2():
+    """headers = {...}: the first value of each named header, by its canonical
+    name, read from r.Header in the kernel; nil when the request lacks it,
+    also among 40 other headers, and when the request has more header fields
+    than the kernel scans (300). HTTP/1.1 and HTTP/2 (lower-case on the wire),
+    DWARF and stripped builds, with a where beside them."""
+    if not os.path.exists("/usr/bin/curl"):
+        raise Skip("curl is not installed (scripts/install-deps.sh installs it)")
+    known = ["-H", "X-Request-Id: req-7", "-H", "X-Request-Id: second", "-H",
+             f"traceparent: {TRACEPARENT}"]
+    many = [a for i in range(1, 41) for a in ("-H", f"X-Filler-{i}: f{i}")]
+    lots = [a for i in range(1, 301) for a in ("-H", f"X-Lot-{i}: {i}")]
+    sent = [("/ok", known), ("/created", []), ("/implicit", known + many), ("/late", known + lots)]
+    for variant in ("default", "stripped"):
+        lp, port = _server(variant, script=HEADERS % "'req.Method == \"GET\"'")
+        want = []
+        for proto in ("1.1", "2"):
+            for path, extra in sent:
+                argv = ["curl", "-sk", "--max-time", "10", "--http1.1" if proto == "1.1" else
+                        "--http2", "-o", "/dev/null", "-w", "%{http_code}", *extra,
+                        f"https://127.0.0.1:{port}{path}"]
+                got = subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout
+                expect_eq(got, "201" if path == "/created" else "200", f"{variant} {path}: curl")
+                lp.wait_line(r"^REQ ", timeout=10, start=len(lp.lines))
+                rid, tp = ("req-7", TRACEPARENT) if extra and extra is not lots else ("nil", "nil")
+                if path == "/late":
+                    rid, tp = "nil", "nil"  # 300 header fields: more than the kernel scans
+                filler = "f40" if path == "/implicit" else "nil"
+                want.append(f"REQ {path} HTTP/{'1.1' if proto == '1.1' else '2.0'} "
+                            f"X-Request-Id={rid} Traceparent={tp} X-Absent=nil "
+                            f"X-Filler-40={filler} x-request-id=nil")
+        _quit(lp, port)
+        expect_eq([ln for ln in lp.lines if ln.startswith("REQ ") and "/quit" not in ln], want,
+                  f"{variant}: the headers of every request")
+
+
+def test_http_request_headers_that_cannot_be_asked_are_refused():
+    binary = gobin("https", "stripped")
+    for headers, want in [('"a", 3', "headers[2] must be a header name"),
+                          ('"a\\"b"', "headers[1] must be a header name"),
+                          ('"h1", "h2", "h3", "h4", "h5", "h6", "h7"', "at most 6 headers")]:
+        code, lines, err = run("-q", "-e", 'require("luprobe.http").requests{ headers = { %s }, '
+                               "on_request = print }" % headers, "--", binary)
+        expect_eq(code, 1, f"exit code for {headers}")
+        expect(f"luprobe.http.requests: {want}" in err, f"{headers}: {err[-400:]}")
+
+
 # A declaration whose type the binary describes, with only field paths of
 # it captured; the prefix is the fallback when the binary does not describe it.
 FIELDS = """
