@@ -69,6 +69,7 @@ local function canonical(name)
 	end
 	return (name:lower():gsub("^%l", string.upper):gsub("%-%l", string.upper))
 end
+M.header_name = canonical
 
 -- headers = { "X-Request-Id", "traceparent" }: the canonical names, and the
 -- field paths that look them up in req.Header

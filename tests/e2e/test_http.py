@@ -3,6 +3,7 @@
 server answers, over HTTP/1.1 and HTTP/2, driven by real curl against
 tests/go/https (TLS on loopback, ALPN), DWARF and stripped builds."""
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -43,10 +44,10 @@ end }
 """
 
 
-def _curl(port, proto, urls, method="GET", host=None, local_port=None):
+def _curl(port, proto, urls, method="GET", host=None, local_port=None, headers=()):
     """curl the paths on one connection: [(http_code, http_version)], curl's exit code."""
     argv = ["curl", "-sk", "--max-time", "10", "--http1.1" if proto == "1.1" else "--http2",
-            "-X", method, "-w", "%{http_code} %{http_version}\\n"]
+            "-X", method, "-w", "%{http_code} %{http_version}\\n", *headers]
     argv += ["-H", f"Host: {host}"] if host else []
     argv += ["--local-port", str(local_port)] if local_port else []
     for u in urls:
@@ -195,6 +196,25 @@ def test_http_request_headers_over_http1_and_http2():
         _quit(lp, port)
         expect_eq([ln for ln in lp.lines if ln.startswith("REQ ") and "/quit" not in ln], want,
                   f"{variant}: the headers of every request")
+
+
+def test_http_requests_script_shows_chosen_headers():
+    if not os.path.exists("/usr/bin/curl"):
+        raise Skip("curl is not installed (scripts/install-deps.sh installs it)")
+    binary = gobin("https", "stripped")
+    port = free_port()
+    lp = luprobe("-q", os.path.join(SCRIPTS, "http-requests.lua"), "-a",
+                 "headers=user-agent,X-Request-Id", "--", binary, "-addr", f"127.0.0.1:{port}")
+    lp.wait_line("^listening on ", timeout=20)
+    for proto, rid in (("1.1", "r-1"), ("2", None)):
+        got, rc = _curl(port, proto, ["/created"], "POST", headers=(
+            ["-A", "probe/1.0"] + (["-H", f"X-Request-Id: {rid}"] if rid else [])))
+        expect_eq((got, rc), ([("201", proto)], 0), f"{proto}: curl")
+    _quit(lp, port)
+    lines = [re.sub(r" [0-9.]+[µmn]?s ", " T ", ln) for ln in lp.lines if ln.startswith("POST ")]
+    expect_eq(lines, ["POST /created HTTP/1.1 201 T User-Agent=probe/1.0 X-Request-Id=r-1",
+                      "POST /created HTTP/2.0 201 T User-Agent=probe/1.0 X-Request-Id=-"],
+              "the script's lines")
 
 
 def test_http_request_headers_that_cannot_be_asked_are_refused():
