@@ -527,6 +527,10 @@ __noinline int lp_op(__u32 i, struct run *r)
 			r->lookup = idx + 1;
 			return 1;
 		}
+		/* not loaded (the compiler refuses it then): unreadable, never the header */
+		r->t[dst] = 0;
+		s->data[out] = LP_MS_FAULT;
+		s->rec.faults |= 1ULL << (op->slot & (LP_MAX_SLOTS - 1));
 		break;
 	case LP_OP_SEXT:
 		v = r->t[src & (LP_NTMP - 1)];

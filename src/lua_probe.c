@@ -183,6 +183,19 @@ static void parse_list(lua_State *L, int idx, const char *field, bool types_only
 				   field);
 }
 
+/* Does an args entry look a key up in a map (m["k"], m[3])? */
+static bool looks_up(const struct probe_spec *sp)
+{
+	const char *b;
+	size_t i;
+
+	for (i = 0; i < sp->nargs; i++)
+		for (b = sp->args[i].name; b && (b = strchr(b, '[')); b++)
+			if (b[1] == '"' || b[1] == '-' || (b[1] >= '0' && b[1] <= '9'))
+				return true;
+	return false;
+}
+
 /* "b[:n]" entries of args (memory read at return) go to their own list. */
 static void take_bounded(lua_State *L, struct probe_spec *sp)
 {
@@ -371,6 +384,11 @@ int lua_probe__new(lua_State *L)
 		return luaL_error(L, "probe: within = q on a probe created after attach(), in a "
 				     "script whose probes made before had no within: create one of "
 				     "them in the main chunk");
+	/* and with map lookups only when a probe made before attach() has one */
+	if (ls->opts.tracer && !tracer__has(ls->opts.tracer, LP_FEAT_MAPS) && looks_up(spec))
+		return luaL_error(L, "probe: a map lookup (m[\"key\"]) on a probe created after "
+				     "attach(), in a script whose probes made before had none: create "
+				     "one of them in the main chunk");
 	lp = lua_newuserdatauv(L, sizeof(*lp), 0);
 	lp->p = NULL;
 	luaL_setmetatable(L, PROBE_MT);

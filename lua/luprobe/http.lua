@@ -20,7 +20,13 @@
 -- event } per call of net/http's Client.Do (see M.client below).
 -- max_paths = N (both sides): paths past the first N distinct ones are "(other)".
 --
--- A record is { method, path, proto, status, latency, note, pid, goid, event }.
+-- A record is { method, path, proto, status, latency, note, pid, goid, event },
+-- and headers with headers = { "X-Request-Id", "traceparent", ... }: a table
+-- keyed by each name in its canonical form ("Traceparent", as net/http keys
+-- r.Header; M.header_name(name) gives it), the header's first value or nil.
+-- They are looked up in req.Header in the kernel (a field path through a
+-- map, req.Header["Traceparent"]); a request of more header fields than the
+-- kernel scans (256) gives nil for each.
 -- status is the one net/http answered with; it is nil when it is not known,
 -- and then note says why: the handler panicked (net/http cuts the response
 -- off), it hijacked the connection, or the response writer is not one whose

@@ -140,3 +140,19 @@ def test_lookups_that_cannot_be_made_are_refused_with_the_reason():
         code, lines, err = run("-q", "-e", script, "--", binary)
         expect_eq(code, 1, f"exit code of {script}")
         expect_eq(err.splitlines()[-1:], [f"luprobe: (command line):1: {want}"], script)
+
+
+def test_lookup_after_attach_needs_one_made_before():
+    """The BPF program is loaded with the map scan only when a probe made before
+    attach() looks a key up: one made after works then, and is refused otherwise."""
+    late = 'probe{ func = "main.small", args = { \'m["alpha"]\' } }'
+    code, _, err = run("-q", "-e", 'probe{ func = "main.big", args = false } attach() ' + late,
+                       "--", gobin(MAPS))
+    expect_eq(code, 1, "without a lookup before: exit code")
+    expect('probe: a map lookup (m["key"]) on a probe created after attach(), in a script whose '
+           "probes made before had none: create one of them in the main chunk" in err, err)
+    code, lines, err = run("-q", "-e", 'probe{ func = "main.big", args = { \'m["k1"]\' } } '
+                           "attach() " + late, "--", gobin(MAPS))
+    expect_eq(code, 0, f"with one before: exit code ({err[-400:]})")
+    expect_eq(_events(lines), ['main.small(m["alpha"]="one")', 'main.big(m["k1"]="v1")'],
+              "both lookups, in the program's order")
