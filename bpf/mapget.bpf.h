@@ -45,7 +45,6 @@ struct mapscan {
 	};
 	__u64 prev;   /* swiss: the table scanned last */
 	__u64 word;   /* a word just read (here, not in the callback's frame) */
-	__u64 khdr[2]; /* a string key's header {ptr, len}; then its bytes, 8 at a time */
 	__u16 idx, n; /* next of base's n buckets or groups */
 	__u16 oldn;
 	__u16 d, dirlen; /* swiss: next directory entry, and how many */
@@ -85,6 +84,9 @@ __noinline int lp_mapkey(__u32 slot, __u64 addr)
 	struct mapscan *m = bpf_map_lookup_elem(&mapscans, &slot);
 	const struct lp_mapdesc *d;
 	const struct lp_plan *p;
+	/* a string key's header {ptr, len}, then its bytes 8 at a time in [1]: on the stack,
+	 * which the kernel's usercopy check clears fastest (see user_bounce) */
+	__u64 k2[2];
 	__u32 k, n, klen, desc;
 
 	if (!m)
@@ -96,14 +98,14 @@ __noinline int lp_mapkey(__u32 slot, __u64 addr)
 	d = (const struct lp_mapdesc *)&p->consts[desc];
 	if (!d->str) {
 		n = d->ksize;
-		if (map_read(&m->khdr[0], n, addr))
+		if (map_read(&k2[0], n, addr))
 			return -1;
-		return m->khdr[0] == low_bytes(d->key, n);
+		return k2[0] == low_bytes(d->key, n);
 	}
 	klen = d->klen;
-	if (bpf_probe_read_user(m->khdr, sizeof(m->khdr), (void *)addr))
+	if (bpf_probe_read_user(k2, sizeof(k2), (void *)addr))
 		return -1;
-	if (m->khdr[1] != klen)
+	if (k2[1] != klen)
 		return 0;
 	for (k = 0; k < LP_MAPKEY_MAX / 8; k++) {
 		if (k * 8 >= klen)
@@ -111,9 +113,9 @@ __noinline int lp_mapkey(__u32 slot, __u64 addr)
 		n = klen - k * 8;
 		if (n > 8)
 			n = 8;
-		if (map_read(&m->khdr[1], n, m->khdr[0] + k * 8))
+		if (map_read(&k2[1], n, k2[0] + k * 8))
 			return -1;
-		if (m->khdr[1] !=
+		if (k2[1] !=
 		    low_bytes(*(__u64 *)&p->consts[(desc + 16 + k * 8) & (LP_CONST_MAX - 8)], n))
 			return 0;
 	}
@@ -194,8 +196,17 @@ static int mapscan_cb(__u32 i, void *ctx)
 
 	if (!m)
 		return 1;
+	/*
+	 * The next bucket or group is scanned in the same step, also the first
+	 * of a new table or of the old buckets; a directory entry that repeats
+	 * the last table takes a step of its own.
+	 */
+	if (!m->cur && next_group(m))
+		return 1;
+	if (!m->cur && next_group(m))
+		return 1;
 	if (!m->cur)
-		return next_group(m);
+		return 0;
 	if (++m->groups > LP_MAP_GROUPS)
 		return m->status = LP_MS_TOOBIG, 1;
 	return scan_group(m, *(__u32 *)ctx);
