@@ -19,6 +19,8 @@
 -- record { method, scheme, host, path, url, status, err, latency, pid, goid,
 -- event } per call of net/http's Client.Do (see M.client below).
 -- max_paths = N (both sides): paths past the first N distinct ones are "(other)".
+-- headers = { ... } (both sides): the request headers, as below (on the client,
+-- the ones the request carried when Client.Do was called).
 --
 -- A record is { method, path, proto, status, latency, note, pid, goid, event },
 -- and headers with headers = { "X-Request-Id", "traceparent", ... }: a table
@@ -79,17 +81,17 @@ M.header_name = canonical
 
 -- headers = { "X-Request-Id", "traceparent" }: the canonical names, and the
 -- field paths that look them up in req.Header
-local function header_paths(list)
+local function header_paths(list, who)
 	if list == nil then
 		return nil, {}
 	end
 	if type(list) ~= "table" then
-		error("luprobe.http.requests: headers must be a list of header names", 3)
+		error(who .. ": headers must be a list of header names", 3)
 	end
 	local names, paths, seen = {}, {}, {}
 	for i, h in ipairs(list) do
 		if type(h) ~= "string" or h == "" or h:find('[%c"\\]') then
-			error(string.format("luprobe.http.requests: headers[%d] must be a header name", i), 3)
+			error(string.format("%s: headers[%d] must be a header name", who, i), 3)
 		end
 		local c = canonical(h)
 		if not seen[c] then
@@ -99,9 +101,24 @@ local function header_paths(list)
 		end
 	end
 	if #names > MAX_HEADERS then
-		error(string.format("luprobe.http.requests: at most %d headers", MAX_HEADERS), 3)
+		error(string.format("%s: at most %d headers", who, MAX_HEADERS), 3)
 	end
 	return names, paths
+end
+
+-- The record's headers: each name's first value, from the event's args (a
+-- []string: nil when absent, or not read: a request of more header fields
+-- than the kernel scans).
+local function read_headers(a, names, paths)
+	if not names then
+		return nil
+	end
+	local t = {}
+	for i, name in ipairs(names) do
+		local v = a[paths[i]]
+		t[name] = type(v) == "table" and type(v[1]) == "string" and v[1] or nil
+	end
+	return t
 end
 
 -- The HTTP/2 server inside net/http: the bundle of golang.org/x/net/http2
@@ -188,7 +205,7 @@ function M.requests(opts)
 		opts = { on_request = opts }
 	end
 	local on_request = opts.on_request or error("luprobe.http.requests: on_request is required", 2)
-	local headers, header_args = header_paths(opts.headers)
+	local headers, header_args = header_paths(opts.headers, "luprobe.http.requests")
 	local cap = path_cap(opts.max_paths, "requests")
 	-- requests in flight, by the goroutine serving them ("pid:goid") and by
 	-- their response writer ("pid:address": HTTP/1's *response, HTTP/2's
@@ -341,16 +358,7 @@ function M.requests(opts)
 				event = e,
 				h2 = false,
 			}
-			if headers then
-				r.headers = {}
-				for i, name in ipairs(headers) do
-					-- a []string: nil when absent (or not read: a request of more
-					-- header fields than the kernel scans)
-					local v = a[header_args[i]]
-					r.headers[name] = type(v) == "table" and type(v[1]) == "string" and v[1]
-						or nil
-				end
-			end
+			r.headers = read_headers(a, headers, header_args)
 			local w
 			if rw and rw.type == "*http.response" then
 				w = rw.value
@@ -392,8 +400,6 @@ end
 -- call it), redirects included: its latency is the whole call's, its result
 -- the final response. (*Client).Do itself is a one-line wrapper the compiler
 -- inlines into its callers, so it has no call of its own to probe.
-local CLIENT_REQUEST_PREFIX = "*struct{ Method string; URL *struct{ Scheme string; "
-	.. "Opaque string; User uintptr; Host string; Path string } }"
 -- Status and StatusCode have been the first fields of http.Response in every release
 local RESPONSE_PREFIX = "*struct{ Status string; StatusCode int }"
 
@@ -403,13 +409,19 @@ function M.client(opts)
 	end
 	local on_call = opts.on_call or error("luprobe.http.client: on_call is required", 2)
 	local cap = path_cap(opts.max_paths, "client calls")
+	local headers, header_args = header_paths(opts.headers, "luprobe.http.client")
+	local args = { { "c", "uintptr" }, { "req", "*net/http.Request", REQUEST_PREFIX },
+		"req.Method", "req.URL.Scheme", "req.URL.Host", "req.URL.Path" }
+	for _, a in ipairs(header_args) do
+		args[#args + 1] = a
+	end
 	local call = probe{
 		func = "net/http.(*Client).do",
 		target = opts.target,
-		args = { { "c", "uintptr" }, { "req", "*net/http.Request", CLIENT_REQUEST_PREFIX },
-			"req.Method", "req.URL.Scheme", "req.URL.Host", "req.URL.Path" },
+		args = args,
 		ret = { { "resp", "*net/http.Response", RESPONSE_PREFIX }, { "err", "error" } },
 		strcap = opts.strcap or 128,
+		elems = headers and 1 or nil,
 		where = opts.where,
 		within = opts.within,
 	}
@@ -427,6 +439,7 @@ function M.client(opts)
 			url = scheme .. "://" .. host .. (path == OTHER and "/" .. OTHER or path),
 			status = math.type(status) == "integer" and status or nil,
 			err = message(e.err),
+			headers = read_headers(a, headers, header_args),
 			latency = e.latency,
 			pid = e.pid,
 			goid = e.goid,

@@ -426,6 +426,32 @@ def test_client_calls_have_method_url_status_error_and_latency():
     srv.get("/quit")
 
 
+@each_toolchain
+def test_client_calls_carry_the_request_headers_asked_for():
+    """headers = { ... } on the client: the X-Request-Id httpget set on each
+    request (req-0, req-1, ...), and nil for one it did not set; default and
+    stripped builds."""
+    srv = Server(gobin("webapp"))
+    urls = [f"http://127.0.0.1:{srv.port}{p}" for p in ("/users/1", "/users/9", "/healthz")]
+    script = """
+local http = require "luprobe.http"
+http.client{ headers = { "x-request-id", "X-Missing" }, on_call = function(c)
+	printf("CALL %s %s %s\\n", c.path, c.headers["X-Request-Id"] or "-",
+		tostring(c.headers["X-Missing"]))
+end }
+"""
+    for variant in ("default", "stripped"):
+        with tempfile.TemporaryDirectory() as d:
+            argv = [a for u in urls for a in ("GET", u)]
+            code, lines, err = run("-q", write_script(d, "h.lua", script), "--",
+                                   gobin("httpget", variant), *argv)
+        expect_eq(code, 0, f"{variant}: exit code ({err})")
+        expect_eq([ln.split()[1:] for ln in lines if ln.startswith("CALL ")],
+                  [["/users/1", "req-0", "nil"], ["/users/9", "req-1", "nil"],
+                   ["/healthz", "req-2", "nil"]], f"{variant}: the headers of each call")
+    srv.get("/quit")
+
+
 def test_client_paths_beyond_max_paths_are_other_and_counted():
     srv = Server(gobin("webapp"))
     requests = [("GET", f"/users/{i}") for i in (1, 2, 1, 3, 4, 2, 5)]

@@ -37,6 +37,8 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
+		// a header per request, as a client that propagates request ids sets it
+		req.Header.Set("X-Request-Id", fmt.Sprintf("req-%d", i/2))
 		t0 := time.Now()
 		resp, err := c.Do(req)
 		took := time.Since(t0).Nanoseconds()
