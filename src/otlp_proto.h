@@ -55,4 +55,11 @@ struct otlp_span {
 int otlp__encode_proto(struct strbuf *sb, const char *service, const struct otlp_attr *rattrs,
 		       size_t nrattrs, const struct otlp_span *spans, size_t n);
 
+/*
+ * The same request in the OTLP/HTTP JSON encoding: ids as lowercase hex,
+ * times and int values as decimal strings, kind as its number.
+ */
+int otlp__encode_json(struct strbuf *sb, const char *service, const struct otlp_attr *rattrs,
+		      size_t nrattrs, const struct otlp_span *spans, size_t n);
+
 #endif

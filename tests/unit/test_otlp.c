@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// UNIT-DEPS: otlp_proto strbuf
+// UNIT-DEPS: otlp_proto otlp_json strbuf
 /*
  * The OTLP protobuf encoding of spans: the exact bytes of a span's fields
  * (varint tags, fixed64 times, length-delimited ids, KeyValue/AnyValue), the
@@ -125,9 +125,45 @@ static void test_root_span_has_no_parent_and_spans_are_repeated(void)
 	sb_free(&sb);
 }
 
+static void test_json_encoding(void)
+{
+	struct otlp_attr attrs[] = {
+		{ .key = "q\"", .type = OTLP_STR, .s = "a\nb" },
+		{ .key = "n", .type = OTLP_INT, .i = -3 },
+		{ .key = "b", .type = OTLP_BOOL, .i = 0 },
+		{ .key = "d", .type = OTLP_DOUBLE, .d = 0.5 },
+	};
+	struct otlp_span sp = {
+		.trace_id = { 0xab, [15] = 1 },
+		.span_id = { 0xcd, [7] = 2 },
+		.name = "main.f",
+		.kind = OTLP_KIND_INTERNAL,
+		.start_ns = 10,
+		.end_ns = 20,
+		.attrs = attrs,
+		.nattrs = 4,
+	};
+	struct strbuf sb;
+
+	sb_init(&sb);
+	CHECK(otlp__encode_json(&sb, "svc", NULL, 0, &sp, 1) == 0, "encode");
+	CHECK_STR(sb_str(&sb),
+		  "{\"resourceSpans\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\","
+		  "\"value\":{\"stringValue\":\"svc\"}}]},\"scopeSpans\":[{\"scope\":{\"name\":"
+		  "\"luprobe\"},\"spans\":[{\"traceId\":\"ab000000000000000000000000000001\","
+		  "\"spanId\":\"cd00000000000002\",\"name\":\"main.f\",\"kind\":1,"
+		  "\"startTimeUnixNano\":\"10\",\"endTimeUnixNano\":\"20\",\"attributes\":["
+		  "{\"key\":\"q\\\"\",\"value\":{\"stringValue\":\"a\\u000ab\"}},"
+		  "{\"key\":\"n\",\"value\":{\"intValue\":\"-3\"}},"
+		  "{\"key\":\"b\",\"value\":{\"boolValue\":false}},"
+		  "{\"key\":\"d\",\"value\":{\"doubleValue\":0.5}}]}]}]}]}");
+	sb_free(&sb);
+}
+
 int main(void)
 {
 	RUN(test_span_fields_are_encoded_exactly);
 	RUN(test_root_span_has_no_parent_and_spans_are_repeated);
+	RUN(test_json_encoding);
 	return unit_summary();
 }
