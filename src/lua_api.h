@@ -19,6 +19,7 @@ struct probe;
 struct probe_set;
 struct tracer;
 struct lua_script;
+struct exporter;
 
 /* What the host's state() reports. */
 enum {
@@ -70,6 +71,7 @@ struct lua_opts {
 	int nscript_args;
 	struct probe_set *ps;
 	struct tracer *tracer;
+	struct exporter *exporter; /* --otlp (luprobe.otel sends spans to it), or NULL */
 };
 
 /* What the Lua layer counted, for the summary and luprobe.stats(). */

@@ -19,6 +19,7 @@
 #include "check.h"
 #include "listing.h"
 #include "log.h"
+#include "otlp_http.h"
 #include "output.h"
 #include "probe.h"
 #include "session.h"
@@ -69,6 +70,9 @@ static const char usage[] =
 	"      --metrics [ADDR:]PORT  serve Prometheus metrics at http://ADDR:PORT/metrics:\n"
 	"                       the script's aggregations and luprobe's own counters\n"
 	"                       (PORT alone: every address)\n"
+	"      --otlp URL       send every call as an OpenTelemetry span to the collector\n"
+	"                       at URL over OTLP/HTTP (http://HOST:PORT, path /v1/traces)\n"
+	"      --otlp-json      with --otlp: the JSON encoding instead of protobuf\n"
 	"      --user NAME      once every probe is attached, drop to user NAME for good:\n"
 	"                       callbacks, timers, on_exit and the command run as NAME;\n"
 	"                       no probe can be added after\n"
@@ -112,6 +116,8 @@ enum {
 	OPT_MAP_LIMIT,
 	OPT_MEMORY,
 	OPT_METRICS,
+	OPT_OTLP,
+	OPT_OTLP_JSON,
 	OPT_CHECK,
 };
 
@@ -138,6 +144,8 @@ static const struct option long_opts[] = {
 	{"user", required_argument, NULL, OPT_USER},
 	{"memory", required_argument, NULL, OPT_MEMORY},
 	{"metrics", required_argument, NULL, OPT_METRICS},
+	{"otlp", required_argument, NULL, OPT_OTLP},
+	{"otlp-json", no_argument, NULL, OPT_OTLP_JSON},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, OPT_VERSION},
@@ -455,6 +463,17 @@ static int parse_option(int opt, struct env *env, struct cmdline *cl)
 	case OPT_METRICS:
 		env->metrics = optarg;
 		break;
+	case OPT_OTLP: {
+		struct otlp_endpoint ep;
+
+		if (otlp_endpoint__parse(optarg, &ep))
+			return fail(lp_lasterr());
+		env->otlp = optarg;
+		break;
+	}
+	case OPT_OTLP_JSON:
+		env->otlp_json = true;
+		break;
 	case OPT_MAX_CALLS:
 		env->topts.max_calls = strtoul(optarg, &end, 10);
 		if (*end || env->topts.max_calls < 64 || env->topts.max_calls > (1u << 22))
@@ -613,6 +632,8 @@ int main(int argc, char **argv)
 		if (code >= 0)
 			return code;
 	}
+	if (env.otlp_json && !env.otlp)
+		return fail("--otlp-json says how to send spans: give --otlp URL too");
 	if (cl.list || cl.info)
 		return inspect(&cl, &env, argv + optind, nopts - optind);
 	if (!env.code) {

@@ -13,6 +13,7 @@
 #include "capstone_loader.h"
 #include "log.h"
 #include "lua_api.h"
+#include "export.h"
 #include "metrics.h"
 #include "output.h"
 #include "prometheus.h"
@@ -148,6 +149,7 @@ static int open_lua(struct session *s)
 		.nscript_args = env->nscript_args,
 		.ps = &s->ps,
 		.tracer = s->tracer,
+		.exporter = s->exp,
 	};
 	struct lua_host host = {.ops = &host_ops, .ctx = s};
 
@@ -248,6 +250,19 @@ static int collect_metrics(void *ctx, struct metric_set *set)
 					"When the run started, since the Unix epoch"));
 	if (m)
 		m->value = metric_float(s->started_wall_ns / 1e9);
+	if (s->exp) {
+		struct export_stats es;
+
+		export__stats(s->exp, &es);
+		add_counter(set, "luprobe_otlp_spans_sent", "Spans the OTLP collector accepted",
+			    es.sent);
+		add_counter(set, "luprobe_otlp_spans_dropped",
+			    "Spans dropped because the export queue was full", es.dropped);
+		add_counter(set, "luprobe_otlp_spans_failed",
+			    "Spans the collector did not take after retries, or left at exit",
+			    es.failed);
+		add_gauge(set, "luprobe_otlp_spans_queued", "Spans waiting to be sent", es.queued);
+	}
 	collect_probes(s, set);
 	return set->err ? set->err : lua_api__metrics(s->lua, set);
 }
@@ -267,6 +282,21 @@ static int open_metrics(struct session *s)
 	return 0;
 }
 
+static int open_export(struct session *s)
+{
+	struct export_opts o = {.url = s->env->otlp, .json = s->env->otlp_json};
+	int err;
+
+	if (!s->env->otlp)
+		return 0;
+	err = export__open(&o, &s->exp);
+	if (err)
+		return err;
+	pr_info("luprobe: spans to http://%s (OTLP/HTTP %s)\n", export__address(s->exp),
+		s->env->otlp_json ? "JSON" : "protobuf");
+	return 0;
+}
+
 int session__init(struct session *s, struct env *env)
 {
 	int err;
@@ -278,6 +308,8 @@ int session__init(struct session *s, struct env *env)
 	signal_session = s;
 	install_signals();
 	err = open_metrics(s);
+	if (!err)
+		err = open_export(s);
 	if (err)
 		return err;
 
@@ -553,11 +585,20 @@ static void on_exec(struct session *s, const struct lp_rec *rec)
 
 static int on_record(void *ctx, const struct lp_rec *rec, size_t size)
 {
+	struct session *s = ctx;
+
 	if (rec->type == LP_REC_EXEC) {
 		on_exec(ctx, rec);
 		return 0;
 	}
-	return lua_api__event(((struct session *)ctx)->lua, rec, size);
+	/* a call (entry and return) is a span; what a script does with it is its own */
+	if (s->exp && rec->type != LP_REC_ENTRY && !s->stop) {
+		const struct planinfo *pi = probe_set__plan(&s->ps, rec->plan);
+
+		if (pi && pi->probe->enabled)
+			export__record(s->exp, rec, size, pi);
+	}
+	return lua_api__event(s->lua, rec, size);
 }
 
 int session__attach(struct session *s)
@@ -782,10 +823,11 @@ static void check_replaced(struct session *s)
 /* The epoll tags of the output and the metrics (targets are 1..MAX_TARGETS, the ring 0). */
 #define OUTPUT_EV  (MAX_TARGETS + 1)
 #define METRICS_EV (MAX_TARGETS + 2)
+#define EXPORT_EV  (MAX_TARGETS + 3)
 
 int session__loop(struct session *s)
 {
-	struct epoll_event evs[MAX_TARGETS + 3], ev;
+	struct epoll_event evs[MAX_TARGETS + 4], ev;
 	uint64_t deadline = 0, wait_ns, next_timer, now;
 	/* a batch of events takes at most a drain interval: timers, signals, --duration */
 	uint64_t batch_ns = (uint64_t)s->env->drain_ms * 1000000ull;
@@ -816,6 +858,13 @@ int session__loop(struct session *s)
 		ev.events = EPOLLIN;
 		ev.data.u32 = METRICS_EV;
 		epoll_ctl(epfd, EPOLL_CTL_ADD, prometheus__fd(s->prom), &ev);
+	}
+	/* the collector's answers too: see export.h */
+	if (s->exp) {
+		ev.events = EPOLLIN;
+		ev.data.u32 = EXPORT_EV;
+		epoll_ctl(epfd, EPOLL_CTL_ADD, export__fd(s->exp), &ev);
+		s->export_due = now_ns();
 	}
 	if (s->env->duration_s > 0)
 		deadline = s->started_ns + (uint64_t)(s->env->duration_s * 1e9);
@@ -848,7 +897,9 @@ int session__loop(struct session *s)
 			if (deadline - now < wait_ns)
 				wait_ns = deadline - now;
 		}
-		n = epoll_wait(epfd, evs, MAX_TARGETS + 3, (int)((wait_ns + 999999) / 1000000));
+		if (s->exp && s->export_due < now + wait_ns)
+			wait_ns = s->export_due > now ? s->export_due - now : 0;
+		n = epoll_wait(epfd, evs, MAX_TARGETS + 4, (int)((wait_ns + 999999) / 1000000));
 		if (n < 0 && errno != EINTR) {
 			lp_seterr("epoll_wait: %s", strerror(errno));
 			break;
@@ -872,6 +923,8 @@ int session__loop(struct session *s)
 				output__closed();
 			else if (evs[i].data.u32 == METRICS_EV)
 				scrape = true;
+			else if (evs[i].data.u32 == EXPORT_EV)
+				continue;
 			else if (evs[i].data.u32)
 				exited = true;
 		}
@@ -880,6 +933,9 @@ int session__loop(struct session *s)
 			prometheus__serve(s->prom, now_ns(), scrape);
 			scrape = false;
 		}
+		/* batches, retries, the POST in progress: never waits */
+		if (s->exp)
+			s->export_due = export__poll(s->exp, now_ns());
 		/* the reader has gone (a clean stop), or an error: see session__finish */
 		if (output__error()) {
 			s->stop = true;
@@ -897,6 +953,28 @@ int session__loop(struct session *s)
 	}
 	close(epfd);
 	return 0;
+}
+
+/* The most the last spans may take to send when the run ends. */
+#define EXPORT_FLUSH_NS 2000000000ull
+
+/* "luprobe: otlp: 120 spans sent to ..., 3 dropped (queue full), ..." */
+static void report_export(struct session *s)
+{
+	struct export_stats es;
+
+	export__stats(s->exp, &es);
+	if (s->env->quiet && !es.dropped && !es.failed)
+		return;
+	fprintf(stderr, "luprobe: otlp: %llu span%s sent to http://%s",
+		(unsigned long long)es.sent, es.sent == 1 ? "" : "s", export__address(s->exp));
+	if (es.dropped)
+		fprintf(stderr, ", %llu dropped (the export queue was full)",
+			(unsigned long long)es.dropped);
+	if (es.failed)
+		fprintf(stderr, ", %llu not sent (%s)", (unsigned long long)es.failed,
+			*export__why(s->exp) ? export__why(s->exp) : "failed");
+	fputc('\n', stderr);
 }
 
 /* The most the events left when the run ends may take to deliver. */
@@ -941,6 +1019,9 @@ int session__finish(struct session *s)
 	s->ended = true;
 	if (!(lp_signalled && lua_api__in_lua(s->lua)))
 		lua_api__run_exit(s->lua);
+	/* the spans on_exit made too (a second Ctrl-C kills at once) */
+	if (s->exp)
+		export__finish(s->exp, EXPORT_FLUSH_NS);
 	/* a reader that has gone is a clean stop; any other write error, an error */
 	write_error = output__report();
 	unwritten = output__lost_events();
@@ -1038,6 +1119,8 @@ int session__finish(struct session *s)
 			"ended, not delivered: the script handles events slower than they come\n",
 			(unsigned long long)counts->undelivered,
 			counts->undelivered == 1 ? " was" : "s were");
+	if (s->exp)
+		report_export(s);
 	tracer__batches(s->tracer, &batches, &cut);
 	if (cut)
 		pr_info("luprobe: %llu of %llu batches of events were cut after %u ms so that "
@@ -1073,6 +1156,8 @@ void session__free(struct session *s)
 	prometheus__free(s->prom);
 	s->prom = NULL;
 	lua_api__close(&s->lua);
+	export__free(s->exp);
+	s->exp = NULL;
 	probe_set__free(&s->ps);
 	tracer__free(s->tracer);
 	free(s->timers);

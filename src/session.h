@@ -44,6 +44,8 @@ struct env {
 	struct tracer_opts topts; /* ring buffer and map sizes */
 	uint32_t drain_ms;	  /* longest wait before draining the ring buffer */
 	const char *metrics;	  /* --metrics [ADDR:]PORT: serve Prometheus metrics there */
+	const char *otlp;	  /* --otlp URL: send call events as spans there */
+	bool otlp_json;		  /* --otlp-json: in OTLP's JSON encoding */
 	const char *user;	  /* --user: run as this user once the probes are attached */
 	struct target_user as;	  /* its uid, gid and groups */
 };
@@ -80,6 +82,8 @@ struct session {
 	uint64_t started_ns;
 	uint64_t started_wall_ns; /* the same instant, CLOCK_REALTIME */
 	struct prometheus *prom; /* --metrics, or NULL */
+	struct exporter *exp;	 /* --otlp, or NULL */
+	uint64_t export_due;	 /* when the exporter wants to be polled (CLOCK_MONOTONIC) */
 };
 
 extern volatile sig_atomic_t lp_signalled; /* the signal (SIGINT, SIGTERM, SIGHUP) seen, or 0 */
