@@ -42,7 +42,7 @@ _luprobe()
 		-p | --pid) pid=${words[i + 1]}; ((i++)) ;;
 		-e | --eval | -a | --arg | -I | -o | --output | --duration | --budget | --memory | \
 			--ringbuf | --max-calls | --debug-file | --agg-keys | --max-stacks | --map-limit | \
-			--metrics | --user | --describe | --drain-ms) ((i++)) ;;
+			--metrics | --otlp | --user | --describe | --drain-ms) ((i++)) ;;
 		-*) ;;
 		*) operands+=("$w") ;;
 		esac
@@ -104,7 +104,7 @@ _luprobe()
 		return
 		;;
 	-a | --arg | --duration | --budget | --memory | --ringbuf | --max-calls | --agg-keys | \
-		--max-stacks | --map-limit | --metrics | --drain-ms)
+		--max-stacks | --map-limit | --metrics | --otlp | --drain-ms)
 		return
 		;;
 	esac
@@ -112,7 +112,7 @@ _luprobe()
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W '-p --pid -e --eval -I -a --arg --json -o --output
 			--duration --keep-going --budget --memory --ringbuf --max-calls --debug-file
-			--agg-keys --max-stacks --map-limit --metrics --user -q --quiet -v -h --help --version -l --list
+			--agg-keys --max-stacks --map-limit --metrics --otlp --otlp-json --user -q --quiet -v -h --help --version -l --list
 			--info --describe --check --' -- "$cur"))
 		return
 	fi
