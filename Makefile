@@ -226,7 +226,7 @@ fuzz_deps_typespec := plan plan_prune plan_map
 fuzz_deps_predicate := predicate plan plan_prune plan_map
 fuzz_deps_lua := lua_script lua_load trust lua_probe lua_event lua_globals event decode decode_text \
 	decode_json decode_lua probe resolve binary compile bounded tracer ring plan plan_prune plan_map \
-	predicate lualloc output strbuf util
+	predicate lualloc output strbuf util export_lua export otlp_http otlp_nest otlp_proto otlp_json
 fuzz_objs = $(patsubst %,$(FUZZ_OUT)/obj/%.o,$(fuzz_deps_$(1)) log)
 FUZZ_LIBGO := $(FUZZ_OUT)/libgo.a
 FUZZ_GO_OBJS := $(patsubst %,$(FUZZ_OUT)/obj/go/%.o,$(GO_MODULES))

@@ -188,16 +188,15 @@ static uint64_t nest_key(uint32_t pid, uint64_t goid, uint32_t tid)
 	return goid ? goid ^ ((uint64_t)pid << 40) : ~0ull - ((uint64_t)pid << 32 | tid);
 }
 
-int export__span(struct exporter *x, const struct otlp_span *span, uint32_t pid, uint64_t goid)
+int export__span(struct exporter *x, struct otlp_span *span, uint32_t pid, uint64_t goid)
 {
-	struct otlp_span s = *span;
 	static const uint8_t zero[16];
 
-	if (!memcmp(s.trace_id, zero, sizeof(s.trace_id)))
-		rand_id(x, s.trace_id, sizeof(s.trace_id));
-	if (!memcmp(s.span_id, zero, sizeof(s.span_id)))
-		rand_id(x, s.span_id, sizeof(s.span_id));
-	return add_span(x, &s, goid ? nest_key(pid, goid, 0) : 0);
+	if (!memcmp(span->trace_id, zero, sizeof(span->trace_id)))
+		rand_id(x, span->trace_id, sizeof(span->trace_id));
+	if (!memcmp(span->span_id, zero, sizeof(span->span_id)))
+		rand_id(x, span->span_id, sizeof(span->span_id));
+	return add_span(x, span, goid ? nest_key(pid, goid, 0) : 0);
 }
 
 /* ---- call events as spans ---- */

@@ -47,10 +47,10 @@ void export__record(struct exporter *x, const struct lp_rec *rec, size_t size,
 		    const struct planinfo *pi);
 /*
  * A span the script made: copied. With a trace id it keeps it (and its
- * parent), else it gets one; goid (non-zero) nests it with the calls of that
+ * parent), else it gets one (ids made are written to span); goid (non-zero) nests it with the calls of that
  * goroutine of process pid. Returns 0, or -ENOSPC when it was dropped (counted).
  */
-int export__span(struct exporter *x, const struct otlp_span *span, uint32_t pid, uint64_t goid);
+int export__span(struct exporter *x, struct otlp_span *span, uint32_t pid, uint64_t goid);
 /* Probe id's calls become spans by themselves (the default), or not; id -1: every probe. */
 void export__auto(struct exporter *x, int probe_id, bool on);
 /* service.name (else the traced binary's Go module path). */

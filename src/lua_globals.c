@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 #include "decode.h"
+#include "export.h"
+#include "export_lua.h"
 #include "log.h"
 #include "lua_int.h"
 #include "tracer.h"
@@ -163,6 +165,13 @@ static int l_stats(lua_State *L)
 	tracer__batches(ls->opts.tracer, &batches, &cut);
 	lua_pushinteger(L, cut);
 	lua_setfield(L, -2, "batches_cut");
+	if (ls->opts.exporter) {
+		struct export_stats es;
+
+		export__stats(ls->opts.exporter, &es);
+		export_lua__push_stats(L, &es);
+		lua_setfield(L, -2, "otlp");
+	}
 	return 1;
 }
 
@@ -286,5 +295,7 @@ void lua_globals__open(lua_State *L, const struct lua_opts *opts)
 	lua_setfield(L, -2, "args");
 	lua_newtable(L);
 	lua_setfield(L, -2, "pids");
+	export_lua__open(L, opts->exporter);
+	lua_setfield(L, -2, "_otel");
 	lua_setglobal(L, "luprobe");
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// UNIT-DEPS: lua_script lua_load trust lua_probe lua_event lua_globals event decode decode_text decode_json decode_lua probe resolve binary compile bounded tracer ring plan plan_prune plan_map predicate lualloc output strbuf util
+// UNIT-DEPS: lua_script lua_load trust lua_probe lua_event lua_globals event decode decode_text decode_json decode_lua probe resolve binary compile bounded tracer ring plan plan_prune plan_map predicate lualloc output strbuf util export_lua export otlp_http otlp_nest otlp_proto otlp_json
 /*
  * The Lua layer on its own, through a fake host (no session, no tracer):
  * loading and its errors, the message handler, the budget, Ctrl-C, the

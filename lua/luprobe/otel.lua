@@ -1,0 +1,250 @@
+-- SPDX-License-Identifier: BSD-2-Clause
+-- luprobe.otel: OpenTelemetry spans from a script, sent by --otlp URL.
+--
+-- With --otlp alone every call of every probe is a span (name: the Go
+-- function; attributes: its arguments as arg.NAME, its results as return or
+-- return.NAME, go.goroutine.id, process.pid, thread.id), nested calls on one
+-- goroutine parent and child. This module is for scripts that want more:
+--
+--   local otel = require "luprobe.otel"
+--   otel.requests()                        -- each HTTP request a server span
+--   otel.export(probe{ func = "main.lookupUser", args = { "id" }, ret = true },
+--     { name = "lookup", attrs = function(e) return { ["user.id"] = e.args.id } end })
+--
+-- otel.span{ name, start, ["end"], kind, attrs, trace_id, parent_id, goid, pid }
+--   sends a span: start and end in wall-clock nanoseconds (e.time, and
+--   e.time + e.latency), kind "internal" (default), "server" or "client",
+--   attrs a table of string, number and boolean values, trace_id (32 hex
+--   digits) and parent_id (16) to join a trace, goid and pid to nest the
+--   traced calls of that goroutine under it. Returns the span's id (hex), or
+--   nil and why (no --otlp; the queue was full: the span is counted dropped).
+-- otel.export(p, { name = string | function(e), attrs = function(e), kind })
+--   p's calls become spans made so (instead of the automatic ones).
+-- otel.auto(false): no automatic spans; only those the script makes.
+-- otel.service(name): service.name (default: the binary's Go module path).
+-- otel.requests{ ...luprobe.http.requests options..., attrs = function(rec) }:
+--   each request handled a span of kind server named "METHOD PATH", with the
+--   semantic-convention attributes of otel.http(rec); a request carrying a
+--   valid W3C traceparent header (rec.headers.Traceparent, where luprobe.http
+--   reads headers) joins that trace. Returns luprobe.http's probes.
+-- otel.http(rec), otel.http_client(rec), otel.grpc(rec), otel.sql(rec): the
+--   semantic-convention attributes of the batteries' records.
+-- otel.traceparent(s): trace_id, parent_id, flags of a W3C traceparent
+--   ("00-<32 hex>-<16 hex>-<2 hex>"), or nil when it is not a valid one.
+-- otel.enabled(): --otlp was given.  otel.stats(): { sent, dropped, failed,
+--   queued, spans } (also luprobe.stats().otlp).
+local C = luprobe._otel
+local M = {}
+
+function M.enabled()
+	return C.enabled()
+end
+
+function M.stats()
+	return C.stats()
+end
+
+function M.service(name)
+	if type(name) ~= "string" or name == "" then
+		error("otel.service: a non-empty string is required", 2)
+	end
+	C.service(name)
+end
+
+function M.auto(on)
+	C.auto(nil, on ~= false)
+end
+
+function M.span(s)
+	if type(s) ~= "table" then
+		error("otel.span: a table is required", 2)
+	end
+	return C.span(s)
+end
+
+-- ---- W3C trace context ----
+
+local ZERO_TRACE = string.rep("0", 32)
+local ZERO_SPAN = string.rep("0", 16)
+
+local TRACEPARENT = "^(%x%x)%-(" .. string.rep("%x", 32) .. ")%-(" .. string.rep("%x", 16)
+	.. ")%-(%x%x)(.*)$"
+
+function M.traceparent(s)
+	if type(s) ~= "string" then
+		return nil
+	end
+	s = s:match("^[ \t]*(.-)[ \t]*$")
+	if s:find("%u") then -- lowercase hex only
+		return nil
+	end
+	local version, trace, parent, flags, rest = s:match(TRACEPARENT)
+	if not version or version == "ff" then
+		return nil
+	end
+	-- version 00 has exactly four fields; a later one may add more after a dash
+	if (version == "00" and rest ~= "") or (rest ~= "" and rest:sub(1, 1) ~= "-") then
+		return nil
+	end
+	if trace == ZERO_TRACE or parent == ZERO_SPAN then
+		return nil
+	end
+	return trace, parent, flags
+end
+
+-- ---- the batteries' records, as semantic-convention attributes ----
+
+local function split_addr(addr)
+	if type(addr) ~= "string" then
+		return nil
+	end
+	local host, port = addr:match("^%[(.*)%]:(%d+)$")
+	if not host then
+		host, port = addr:match("^([^:]*):(%d+)$")
+	end
+	return host or addr, port and tonumber(port)
+end
+
+function M.http(rec)
+	local a = {
+		["http.request.method"] = rec.method,
+		["url.path"] = rec.path,
+		["network.protocol.name"] = "http",
+	}
+	if type(rec.proto) == "string" then
+		a["network.protocol.version"] = rec.proto:match("^HTTP/(.*)$")
+	end
+	if rec.status then
+		a["http.response.status_code"] = math.tointeger(rec.status)
+	end
+	if rec.note then
+		a["luprobe.note"] = rec.note
+	end
+	local h = type(rec.headers) == "table" and rec.headers or nil
+	if h and type(h.Host) == "string" then
+		a["server.address"], a["server.port"] = split_addr(h.Host)
+	end
+	if h and type(h["User-Agent"]) == "string" then
+		a["user_agent.original"] = h["User-Agent"]
+	end
+	return a
+end
+
+function M.http_client(rec)
+	local a = {
+		["http.request.method"] = rec.method,
+		["url.full"] = rec.url,
+		["url.path"] = rec.path,
+		["url.scheme"] = rec.scheme,
+	}
+	if rec.host then
+		a["server.address"], a["server.port"] = split_addr(rec.host)
+	end
+	if rec.status then
+		a["http.response.status_code"] = math.tointeger(rec.status)
+	end
+	if rec.err then
+		a["error.type"] = tostring(rec.err)
+	end
+	return a
+end
+
+function M.grpc(rec)
+	local a = { ["rpc.system"] = "grpc", ["rpc.grpc.status_code"] = rec.code }
+	local service, method = (rec.method or ""):match("^/?([^/]+)/([^/]+)$")
+	a["rpc.service"], a["rpc.method"] = service, method
+	if rec.code_name and rec.code ~= 0 then
+		a["error.type"] = rec.code_name
+	end
+	if rec.side == "server" and rec.peer then
+		a["client.address"], a["client.port"] = split_addr(rec.peer)
+	elseif rec.peer then
+		a["server.address"] = rec.peer
+	end
+	return a
+end
+
+function M.sql(rec)
+	local a = { ["db.query.text"] = rec.query }
+	local op = type(rec.query) == "string" and rec.query:match("^%s*(%a+)")
+	if op then
+		a["db.operation.name"] = op:upper()
+	end
+	if rec.err then
+		a["error.type"] = tostring(rec.err)
+	end
+	return a
+end
+
+-- ---- spans of events ----
+
+local function merge(into, from)
+	if type(from) == "table" then
+		for k, v in pairs(from) do
+			into[k] = v
+		end
+	end
+	return into
+end
+
+-- a span of an event with an entry and a return (nil for the others)
+local function event_span(e, name, kind, attrs)
+	if not e.latency or not e.time then
+		return nil
+	end
+	return C.span{ name = name, kind = kind, start = e.time, ["end"] = e.time + e.latency,
+		goid = e.goid, pid = e.pid,
+		attrs = merge({ ["go.goroutine.id"] = e.goid, ["process.pid"] = e.pid }, attrs) }
+end
+
+function M.export(p, opts)
+	opts = opts or {}
+	if type(p) ~= "userdata" or not p.id then
+		error("otel.export: a probe is required", 2)
+	end
+	C.auto(p.id, false)
+	local name, attrs, kind = opts.name, opts.attrs, opts.kind
+	on_event(p, function(e)
+		local n = type(name) == "function" and name(e) or name or e.func
+		event_span(e, n, kind, attrs and attrs(e))
+	end)
+	return p
+end
+
+local function request_span(rec, extra)
+	local e = rec.event
+	if not e or not e.time or not rec.latency then
+		return
+	end
+	local h = type(rec.headers) == "table" and rec.headers or nil
+	local trace, parent = M.traceparent(h and h.Traceparent)
+	C.span{ name = (rec.method or "HTTP") .. " " .. (rec.path or ""), kind = "server",
+		start = e.time, ["end"] = e.time + rec.latency, goid = rec.goid, pid = rec.pid,
+		trace_id = trace, parent_id = parent,
+		attrs = merge(merge(M.http(rec),
+			{ ["go.goroutine.id"] = rec.goid, ["process.pid"] = rec.pid }), extra) }
+end
+
+function M.requests(opts)
+	opts = opts or {}
+	local http = require "luprobe.http"
+	local on_request, attrs = opts.on_request, opts.attrs
+	local o = {}
+	for k, v in pairs(opts) do
+		o[k] = v
+	end
+	o.attrs = nil
+	o.on_request = function(rec)
+		request_span(rec, attrs and attrs(rec))
+		if on_request then
+			on_request(rec)
+		end
+	end
+	local probes = http.requests(o)
+	for _, p in pairs(probes) do
+		C.auto(p.id, false)
+	end
+	return probes
+end
+
+return M
