@@ -1,0 +1,461 @@
+# SPDX-License-Identifier: BSD-2-Clause
+"""--otlp and luprobe.otel: call events as OpenTelemetry spans, sent over
+OTLP/HTTP to a real Jaeger (built from the Go module proxy at a pinned
+release by tests/jaeger.sh), queried back through its API: one trace per
+request, span names, parent and child, durations within what the client
+measured, attributes; in protobuf and in JSON. Then collectors that are down,
+that accept and never answer, that refuse (500, 429): tracing goes on with
+every event counted, memory stays bounded, the summary says what was not
+sent, and luprobe exits promptly."""
+import json
+import os
+import re
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from lib import (ROOT, Proc, Skip, Server, expect, expect_eq, free_port, gobin, luprobe,
+                 run, write_script)
+
+JAEGER_CONFIG = """
+service:
+  extensions: [jaeger_storage, jaeger_query, healthcheckv2]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]
+  telemetry:
+    metrics:
+      level: none
+    logs:
+      level: warn
+extensions:
+  jaeger_query:
+    storage:
+      traces: mem
+    http:
+      endpoint: 127.0.0.1:{query}
+    grpc:
+      endpoint: 127.0.0.1:{grpc}
+  jaeger_storage:
+    backends:
+      mem:
+        memory:
+          max_traces: 10000
+  healthcheckv2:
+    use_v2: true
+    http:
+      endpoint: 127.0.0.1:{health}
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:{otlp}
+processors:
+  batch:
+    timeout: 100ms
+exporters:
+  jaeger_storage_exporter:
+    trace_storage: mem
+"""
+
+# the webapp's module path (tests/go/webapp's go.mod): service.name by default
+SERVICE = "luprobe.test"
+USERS = {1: "alice", 2: "bob", 3: "carol", 4: "dave", 5: "erin"}  # the webapp's; others 404
+
+
+def _jaeger_bin():
+    """Jaeger v2 (all-in-one) from the module proxy, built once into .cache/jaeger."""
+    r = subprocess.run([os.path.join(ROOT, "tests", "jaeger.sh")], capture_output=True,
+                       text=True, timeout=1200)
+    if r.returncode:
+        raise Skip(f"Jaeger could not be built (tests/jaeger.sh: {r.stderr.strip()[-300:]})")
+    return r.stdout.strip().splitlines()[-1]
+
+
+class Jaeger:
+    """A Jaeger on loopback ports of its own: OTLP/HTTP receiver and query API."""
+
+    def __init__(self, tmp):
+        self.otlp, self.query, grpc, health = (free_port() for _ in range(4))
+        cfg = write_script(tmp, "jaeger.yaml", JAEGER_CONFIG.format(
+            otlp=self.otlp, query=self.query, grpc=grpc, health=health))
+        # its own tracing would dial the default OTLP port of the host
+        self.proc = Proc([_jaeger_bin(), "--config", "file:" + cfg],
+                         env={**os.environ, "OTEL_TRACES_EXPORTER": "none",
+                              "OTEL_SDK_DISABLED": "true"})
+        deadline = time.time() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{health}/status", timeout=2) as r:
+                    if json.loads(r.read()).get("healthy"):
+                        break
+            except OSError:
+                pass
+            expect(self.proc.p.poll() is None,
+                   f"jaeger exited ({self.proc.p.returncode}): {self.proc.stderr()[-800:]}")
+            expect(time.time() < deadline, "jaeger not healthy within 30 s")
+            self.proc._fill(0.2)
+        self.url = f"http://127.0.0.1:{self.otlp}"
+
+    def traces(self, service, want, timeout=20):
+        """The service's traces once there are want of them (bounded wait)."""
+        q = urllib.parse.urlencode({"service": service, "limit": 1000, "lookback": "1h"})
+        deadline = time.time() + timeout
+        got = []
+        while time.time() < deadline:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.query}/api/traces?{q}",
+                                        timeout=5) as r:
+                got = json.loads(r.read())["data"] or []
+            if len(got) >= want:
+                time.sleep(0.5)  # and no more come
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.query}/api/traces?{q}",
+                                            timeout=5) as r:
+                    return json.loads(r.read())["data"] or []
+            time.sleep(0.25)
+        raise AssertionError(f"{len(got)} traces of {service} in Jaeger after {timeout}s, "
+                             f"want {want}")
+
+    def stop(self):
+        self.proc.p.terminate()
+        try:
+            self.proc.p.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.p.kill()
+            self.proc.p.wait(5)
+
+
+def _tags(span):
+    return {t["key"]: t["value"] for t in span["tags"]}
+
+
+def _parent(span):
+    refs = [r for r in span["references"] if r["refType"] == "CHILD_OF"]
+    return refs[0]["spanID"] if refs else None
+
+
+class _App:
+    """The webapp luprobe launched, on its port."""
+
+    def __init__(self, port):
+        self.port = port
+
+    get = Server.get
+
+
+def _requests(srv, ids):
+    """GET /users/ID for each id: {id: client-measured latency in µs}."""
+    took = {}
+    for i in ids:
+        t0 = time.monotonic()
+        try:
+            srv.get(f"/users/{i}")
+        except urllib.error.HTTPError as e:
+            expect_eq(e.code, 404, f"/users/{i}")
+        took[i] = (time.monotonic() - t0) * 1e6
+    return took
+
+
+def _quit(srv, lp):
+    try:
+        srv.get("/quit")
+    except OSError:
+        pass
+    expect_eq(lp.wait(30), 0, "luprobe's exit code")
+
+
+SCRIPT = """
+probe{ func = "main.handleUser", ret = true }
+probe{ func = "main.lookupUser", args = { "id" }, ret = true }
+"""
+
+
+def test_otlp_spans_in_jaeger_one_trace_per_request_nested_and_timed():
+    ids = [1, 2, 3, 4, 99]
+    with tempfile.TemporaryDirectory() as tmp:
+        jaeger = Jaeger(tmp)
+        try:
+            script = write_script(tmp, "s.lua", SCRIPT)
+            port = free_port()
+            lp = luprobe("--otlp", jaeger.url, script, "--", gobin("webapp"),
+                         "-addr", f"127.0.0.1:{port}")
+            lp.wait_line(r"^listening on ", timeout=20)
+            srv = _App(port)
+            took = _requests(srv, ids)
+            _quit(srv, lp)
+            err = lp.stderr()
+            expect(re.search(r"luprobe: 10 events, 0 lost", err), f"summary: {err!r}")
+            expect(f"luprobe: otlp: 10 spans sent to http://127.0.0.1:{jaeger.otlp}/v1/traces"
+                   in err, f"otlp summary: {err!r}")
+            traces = jaeger.traces(SERVICE, len(ids))
+        finally:
+            jaeger.stop()
+    expect_eq(len(traces), len(ids), "traces (one per request)")
+    seen = set()
+    for t in traces:
+        spans = {s["operationName"]: s for s in t["spans"]}
+        expect_eq(sorted(spans), ["main.handleUser", "main.lookupUser"], "span names")
+        h, lk = spans["main.handleUser"], spans["main.lookupUser"]
+        expect_eq(_parent(h), None, "the handler's parent")
+        expect_eq(_parent(lk), h["spanID"], "lookupUser's parent")
+        ht, lt = _tags(h), _tags(lk)
+        i = lt["arg.id"]
+        seen.add(i)
+        expect_eq(lt.get("return.0"), USERS.get(i, ""), f"lookupUser({i})'s name")
+        expect_eq(lt["go.goroutine.id"], ht["go.goroutine.id"], "one goroutine")
+        expect_eq(lt["process.pid"], ht["process.pid"], "one process")
+        expect(h["startTime"] <= lk["startTime"] and
+               lk["startTime"] + lk["duration"] <= h["startTime"] + h["duration"],
+               f"lookupUser({i}) within its handler: {h} {lk}")
+        expect(0 < h["duration"] <= took[i], f"handler of {i}: {h['duration']} µs, the client "
+               f"measured {took[i]:.0f} µs")
+        expect_eq(t["processes"][h["processID"]]["serviceName"], SERVICE, "service.name")
+    expect_eq(seen, set(ids), "the ids of the requests")
+
+
+OTEL_SCRIPT = """
+local otel = require "luprobe.otel"
+otel.requests()
+probe{ func = "main.lookupUser", args = { "id" }, ret = true }
+on_exit(function()
+	local s = luprobe.stats().otlp
+	printf("stats %d %d\\n", s.spans, s.dropped)
+end)
+"""
+
+
+def test_otel_requests_json_server_spans_with_http_attributes():
+    ids = [1, 2, 99]
+    with tempfile.TemporaryDirectory() as tmp:
+        jaeger = Jaeger(tmp)
+        try:
+            script = write_script(tmp, "s.lua", OTEL_SCRIPT)
+            port = free_port()
+            lp = luprobe("--otlp", jaeger.url + "/v1/traces", "--otlp-json", script, "--",
+                         gobin("webapp"), "-addr", f"127.0.0.1:{port}")
+            lp.wait_line(r"^listening on ", timeout=20)
+            srv = _App(port)
+            took = _requests(srv, ids)
+            _quit(srv, lp)
+            # the three requests, their lookups, and /quit
+            expect_eq([ln for ln in lp.lines if ln.startswith("stats")], ["stats 7 0"],
+                      "luprobe.stats().otlp")
+            traces = jaeger.traces(SERVICE, len(ids) + 1)
+        finally:
+            jaeger.stop()
+    by_path = {}
+    for t in traces:
+        roots = [s for s in t["spans"] if _parent(s) is None]
+        expect_eq(len(roots), 1, "one root per trace")
+        by_path[_tags(roots[0])["url.path"]] = t
+    expect_eq(sorted(by_path), sorted([f"/users/{i}" for i in ids] + ["/quit"]), "paths")
+    for i in ids:
+        t = by_path[f"/users/{i}"]
+        spans = {s["operationName"]: s for s in t["spans"]}
+        expect_eq(sorted(spans), [f"GET /users/{i}", "main.lookupUser"], "span names")
+        req, lk = spans[f"GET /users/{i}"], spans["main.lookupUser"]
+        tags = _tags(req)
+        expect_eq(tags["span.kind"], "server", "kind")
+        expect_eq(tags["http.request.method"], "GET", "method")
+        expect_eq(tags["http.response.status_code"], 200 if i in USERS else 404, "status")
+        expect_eq(tags["network.protocol.version"], "1.1", "protocol")
+        expect_eq(_parent(lk), req["spanID"], "lookupUser's parent")
+        expect_eq(_tags(lk)["arg.id"], i, "lookupUser's id")
+        expect(0 < req["duration"] <= took[i], f"request {i}: {req['duration']} µs, client "
+               f"{took[i]:.0f} µs")
+
+
+TRACEPARENT_SCRIPT = r"""
+local otel = require "luprobe.otel"
+local T, P = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+local function check(s, want)
+	local t, p, f = otel.traceparent(s)
+	local got = t and (t .. " " .. p .. " " .. f) or "nil"
+	if got ~= want then
+		error(string.format("traceparent(%q): %s, want %s", tostring(s), got, want))
+	end
+end
+check("00-" .. T .. "-" .. P .. "-01", T .. " " .. P .. " 01")
+check(" 00-" .. T .. "-" .. P .. "-00\t", T .. " " .. P .. " 00")
+check("01-" .. T .. "-" .. P .. "-01-later", T .. " " .. P .. " 01")
+check("00-" .. T .. "-" .. P .. "-01-later", "nil")  -- version 00 has four fields
+check("ff-" .. T .. "-" .. P .. "-01", "nil")
+check("00-" .. T:upper() .. "-" .. P .. "-01", "nil")
+check("00-" .. string.rep("0", 32) .. "-" .. P .. "-01", "nil")
+check("00-" .. T .. "-" .. string.rep("0", 16) .. "-01", "nil")
+check("00-" .. T:sub(2) .. "-" .. P .. "-01", "nil")
+check("00-" .. T .. "-" .. P .. "-1", "nil")
+check("00_" .. T .. "-" .. P .. "-01", "nil")
+check("", "nil")
+check(nil, "nil")
+local a = otel.http{ method = "GET", path = "/x", proto = "HTTP/2.0", status = 503,
+	headers = { Host = "example.com:8443" } }
+assert(a["http.request.method"] == "GET" and a["url.path"] == "/x")
+assert(a["http.response.status_code"] == 503 and a["network.protocol.version"] == "2.0")
+assert(a["server.address"] == "example.com" and a["server.port"] == 8443)
+local g = otel.grpc{ side = "server", method = "/pkg.Svc/Get", code = 5, code_name = "NotFound",
+	peer = "127.0.0.1:5000" }
+assert(g["rpc.system"] == "grpc" and g["rpc.service"] == "pkg.Svc" and g["rpc.method"] == "Get")
+assert(g["rpc.grpc.status_code"] == 5 and g["error.type"] == "NotFound")
+assert(g["client.address"] == "127.0.0.1" and g["client.port"] == 5000)
+local q = otel.sql{ query = "  select 1", err = "boom" }
+assert(q["db.query.text"] == "  select 1" and q["db.operation.name"] == "SELECT")
+assert(q["error.type"] == "boom")
+assert(not otel.enabled())
+local id, why = otel.span{ name = "x", start = 1, ["end"] = 2 }
+assert(id == nil and why == "no --otlp: spans are not sent")
+print("ok")
+exit(0)
+"""
+
+
+def test_otel_traceparent_parsing_and_semantic_attributes():
+    with tempfile.TemporaryDirectory() as tmp:
+        code, out, err = run(write_script(tmp, "t.lua", TRACEPARENT_SCRIPT))
+    expect_eq((code, out), (0, ["ok"]), f"the script (stderr {err!r})")
+
+
+def test_otlp_bad_urls_are_refused_saying_why():
+    cases = [
+        ("https://collector:4318",
+         "luprobe: --otlp https://collector:4318: https is not supported: luprobe sends plain "
+         "HTTP; send to a collector on this node or its loopback (http://127.0.0.1:4318)"),
+        ("collector:4318",
+         "luprobe: --otlp collector:4318: not an http:// URL (e.g. http://127.0.0.1:4318)"),
+        ("http://:4318", "luprobe: --otlp http://:4318: no host (e.g. http://127.0.0.1:4318)"),
+        ("http://127.0.0.1:70000",
+         "luprobe: --otlp http://127.0.0.1:70000: the port must be a number from 1 to 65535"),
+        ("http://127.0.0.1:4318?x",
+         "luprobe: --otlp http://127.0.0.1:4318?x: unexpected \"?x\" after the host and port"),
+    ]
+    for url, want in cases:
+        code, _, err = run("--otlp", url, "-e", "exit(0)")
+        expect_eq((code, err.strip()), (1, want), f"--otlp {url}")
+    code, _, err = run("--otlp-json", "-e", "exit(0)")
+    expect_eq((code, err.strip()), (1, "luprobe: --otlp-json says how to send spans: give "
+                                       "--otlp URL too"), "--otlp-json alone")
+
+
+# ---- collectors that fail ----
+
+ROUNDS = 3000  # of the webapp's workload: 4 calls of main.lookupUser each
+LOOKUP_SCRIPT = 'probe{ func = "main.lookupUser", args = { "id" }, ret = true }\n'
+
+
+def _rss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for ln in f:
+                if ln.startswith("VmRSS:"):
+                    return int(ln.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _traced_workload(url):
+    """luprobe --otlp url on the workload: (exit code, stderr, seconds, peak RSS in KiB)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        script = write_script(tmp, "s.lua", LOOKUP_SCRIPT)
+        t0 = time.monotonic()
+        lp = luprobe("-q", "--otlp", url, script, "--", gobin("webapp"),
+                     "-workload", str(ROUNDS))
+        peak = 0
+        while lp.p.poll() is None and time.monotonic() - t0 < 60:
+            peak = max(peak, _rss_kb(lp.pid))
+            lp._fill(0.05)
+        code = lp.wait(30)
+        return code, lp.stderr(), time.monotonic() - t0, peak
+
+
+def _check_failed_run(code, err, took, peak, why):
+    calls = 4 * ROUNDS
+    expect_eq(code, 0, f"exit code (stderr {err[-600:]!r})")
+    m = re.search(r"luprobe: otlp: (\d+) spans? sent to \S+(?:, (\d+) dropped \(the export "
+                  r"queue was full\))?(?:, (\d+) not sent \((.*)\))?$", err, re.M)
+    expect(m, f"the otlp summary line: {err!r}")
+    sent, dropped, failed = (int(g or 0) for g in m.group(1, 2, 3))
+    expect_eq(sent, 0, "spans sent")
+    expect_eq(sent + dropped + failed, calls, "every span accounted for")
+    expect(dropped > 0, f"spans dropped when the queue was full: {err!r}")
+    expect(re.search(why, m.group(4) or ""), f"why: {m.group(4)!r}, want {why!r}")
+    expect(re.search(rf"luprobe: otlp: 127\.0\.0\.1:\d+/v1/traces: {why}", err),
+           f"the first failure said: {err!r}")
+    # the queue holds 8192 spans of a few hundred bytes: far below this
+    expect(peak < 150 * 1024, f"peak RSS {peak} KiB")
+    # the workload takes a second or two; the last flush at most 2 s
+    expect(took < 20, f"luprobe took {took:.1f} s")
+
+
+def test_otlp_collector_down_tracing_goes_on_and_drops_are_counted():
+    port = free_port()  # nothing listens there
+    code, err, took, peak = _traced_workload(f"http://127.0.0.1:{port}")
+    _check_failed_run(code, err, took, peak, "Connection refused")
+
+
+def test_otlp_collector_that_never_answers_costs_nothing():
+    port = free_port()
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(64)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        ls.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(ls.accept()[0])  # read nothing, answer nothing
+            except OSError:
+                pass
+
+    th = threading.Thread(target=accept, daemon=True)
+    th.start()
+    try:
+        code, err, took, peak = _traced_workload(f"http://127.0.0.1:{port}")
+    finally:
+        stop.set()
+        th.join()
+        for c in held:
+            c.close()
+        ls.close()
+    _check_failed_run(code, err, took, peak, "timed out|no answer in time at exit")
+
+
+class _Refuser(BaseHTTPRequestHandler):
+    status = 500
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.server.posts += 1
+        self.send_response(self.server.status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_otlp_collector_refusing_500_and_429_is_retried_then_counted():
+    for status in (500, 429):
+        port = free_port()
+        httpd = ThreadingHTTPServer(("127.0.0.1", port), _Refuser)
+        httpd.status, httpd.posts = status, 0
+        th = threading.Thread(target=httpd.serve_forever, daemon=True)
+        th.start()
+        try:
+            code, err, took, peak = _traced_workload(f"http://127.0.0.1:{port}")
+        finally:
+            httpd.shutdown()
+            httpd.server_close()
+        _check_failed_run(code, err, took, peak, f"HTTP {status}")
+        # the first batch was tried again: more posts than batches
+        expect(httpd.posts >= 2, f"{httpd.posts} POSTs to the {status} collector")
