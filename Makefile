@@ -197,6 +197,11 @@ $(SHARED)/bench/floor: bench/floor.c
 
 benchbins: $(BENCH_BINS)
 
+# a real Jaeger for the OTLP tests (built once into .cache/jaeger from the module proxy)
+.PHONY: jaeger
+jaeger:
+	$(Q)tests/jaeger.sh >/dev/null
+
 # the benchmark compares with bpftrace: install it too
 bench:
 	$(Q)LUPROBE_EXTRA_PKGS=bpftrace scripts/install-deps.sh

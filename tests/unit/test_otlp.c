@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// UNIT-DEPS: otlp_proto otlp_json strbuf
+// UNIT-DEPS: otlp_proto otlp_json otlp_http strbuf
 /*
  * The OTLP protobuf encoding of spans: the exact bytes of a span's fields
  * (varint tags, fixed64 times, length-delimited ids, KeyValue/AnyValue), the
  * nesting ExportTraceServiceRequest > ResourceSpans > ScopeSpans > Span walked
  * back with a small wire-format reader, and a root span without parent id.
+ * Then the JSON encoding, and --otlp's URLs: host, port, path and defaults.
  */
 #include <stdint.h>
 #include "unit.h"
+#include <errno.h>
+#include <string.h>
+#include "log.h"
+#include "otlp_http.h"
 #include "otlp_proto.h"
 
 /* Find field f (wire type LEN) in msg[0..n); its body in *body, *blen. Returns the count. */
@@ -160,10 +165,42 @@ static void test_json_encoding(void)
 	sb_free(&sb);
 }
 
+static void check_url(const char *url, const char *host, const char *port, const char *path)
+{
+	struct otlp_endpoint ep;
+
+	CHECK(otlp_endpoint__parse(url, &ep) == 0, "%s: %s", url, lp_lasterr());
+	CHECK_STR(ep.host, host);
+	CHECK_STR(ep.port, port);
+	CHECK_STR(ep.path, path);
+}
+
+static void test_otlp_urls_default_port_and_path(void)
+{
+	struct otlp_endpoint ep;
+
+	check_url("http://127.0.0.1:4318", "127.0.0.1", "4318", "/v1/traces");
+	check_url("http://collector", "collector", "4318", "/v1/traces");
+	check_url("http://collector/", "collector", "4318", "/v1/traces");
+	check_url("http://[::1]:9999/otlp/v1/traces", "::1", "9999", "/otlp/v1/traces");
+	check_url("http://h:1/x", "h", "1", "/x");
+	CHECK(otlp_endpoint__parse("https://h", &ep) == -EINVAL, "https://h accepted");
+	CHECK(strstr(lp_lasterr(), "https is not supported") != NULL, "%s", lp_lasterr());
+	CHECK(otlp_endpoint__parse("ftp://h", &ep) == -EINVAL, "ftp://h accepted");
+	CHECK(otlp_endpoint__parse("http://", &ep) == -EINVAL, "http:// accepted");
+	CHECK(otlp_endpoint__parse("http://[::1", &ep) == -EINVAL, "http://[::1 accepted");
+	CHECK(otlp_endpoint__parse("http://h:0", &ep) == -EINVAL, "http://h:0 accepted");
+	CHECK(otlp_endpoint__parse("http://h:65536", &ep) == -EINVAL, "http://h:65536 accepted");
+	CHECK(otlp_endpoint__parse("http://h:", &ep) == -EINVAL, "http://h: accepted");
+	CHECK(otlp_endpoint__parse("http://h:80x", &ep) == -EINVAL, "http://h:80x accepted");
+	CHECK(otlp_endpoint__parse("http://h/a b", &ep) == -EINVAL, "http://h/a b accepted");
+}
+
 int main(void)
 {
 	RUN(test_span_fields_are_encoded_exactly);
 	RUN(test_root_span_has_no_parent_and_spans_are_repeated);
 	RUN(test_json_encoding);
+	RUN(test_otlp_urls_default_port_and_path);
 	return unit_summary();
 }
