@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, ".output")
@@ -192,15 +193,15 @@ end)
 """
 
 
-def luprobe_row(kind, fn, n):
+def luprobe_row(kind, fn, n, extra=()):
     code = (LUA_COUNT if kind == "count" else LUA_STREAM) % {
         "fn": fn,
         "ret": ", ret = true" if kind == "ret" else "",
         "lat": "+ (e.latency and 0 or 1)" if kind == "ret" else "",
     }
     b = start_bench(fn, n)
-    lp = subprocess.Popen([LUPROBE, "-e", code, "-p", str(b.pid)], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True)
+    lp = subprocess.Popen([LUPROBE, *extra, "-e", code, "-p", str(b.pid)],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_line(lp, "attached", "luprobe")
     ns = go(b)
     ru, out, err = reap(lp, "luprobe", signal.SIGINT)
@@ -213,7 +214,40 @@ def luprobe_row(kind, fn, n):
            "cpu_s": ru.ru_utime + ru.ru_stime, "rss_mb": int(m.group(3)) / 1024}
     if m.group(2) and int(m.group(2)) > 0:
         row["events_per_s"] = (events - 1) / (int(m.group(2)) / 1e9)
+    o = re.search(r"otlp: (\d+) spans? sent to \S+(?:, (\d+) dropped)?(?:.*?, (\d+) not sent)?",
+                  err)
+    if extra and not o:
+        fail(f"luprobe {kind} {extra}: no otlp line in {err[-300:]!r}")
+    if o:
+        row.update(spans_sent=int(o.group(1)), spans_dropped=int(o.group(2) or 0),
+                   spans_failed=int(o.group(3) or 0))
     return row
+
+
+class _Sink(BaseHTTPRequestHandler):
+    """An OTLP/HTTP collector that takes every batch and keeps nothing."""
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def otlp_row(fn, n):
+    """--otlp to a local sink that accepts: the export's cost on top of the ret row."""
+    sink = ThreadingHTTPServer(("127.0.0.1", 0), _Sink)
+    th = threading.Thread(target=sink.serve_forever, daemon=True)
+    th.start()
+    try:
+        return luprobe_row("ret", fn, n, ["--otlp", f"http://127.0.0.1:{sink.server_port}"])
+    finally:
+        sink.shutdown()
+        sink.server_close()
 
 
 def json_row(shared, fn, n):
@@ -411,6 +445,8 @@ def main():
          lambda: luprobe_row("stream", "leaf", slow)),
         ("ret", "luprobe: the same, with results and latency",
          lambda: luprobe_row("ret", "work", slow)),
+        ("otlp", "luprobe: the same, and every call a span sent by `--otlp` to a local sink",
+         lambda: otlp_row("work", slow)),
         ("json_pipe", "luprobe: `--json` to a pipe of its own (`-p`)",
          lambda: json_row(False, "work", slow)),
         ("json_pipe_shared", "luprobe: `--json` to a pipe the command shares (whole lines)",
@@ -462,6 +498,7 @@ def write(a, rows, starts, res, skipped, failed, n, slow):
                            for r in res.get(k, [])] or [0])
     summary["first_event_ms"] = med(vals("luprobe_1", "first_event_ms"))
     summary["rss_mb"] = max(vals("stream", "rss_mb") or [0])
+    otlp = res.get("otlp") or []
     untr = med(vals("untraced", "ns")) or 0
 
     kernel = platform.release()
@@ -497,6 +534,11 @@ def write(a, rows, starts, res, skipped, failed, n, slow):
             cpu_s = f"{cell(vals(key, 'cpu_s'), '{:.2f}')} s ({med(per):.2f} µs/event)"
         rss = f"{max(vals(key, 'rss_mb')):.1f} MB" if rs and "rss_mb" in rs[0] else ""
         L.append(f"| {what} | {cell(vals(key, 'ns'))} | {ev} | {lost} | {eps} | {cpu_s} | {rss} |")
+    if otlp:
+        L.append("")
+        L.append(f"`--otlp` row: spans sent {cell(vals('otlp', 'spans_sent'))}, dropped "
+                 f"(queue full) {cell(vals('otlp', 'spans_dropped'))}, not sent "
+                 f"{cell(vals('otlp', 'spans_failed'))}.")
     L.append("")
     L.append("| startup | launch to attached, ms | launch to first event, ms | whole run, ms |")
     L.append("|---|---|---|---|")
@@ -550,7 +592,7 @@ def write(a, rows, starts, res, skipped, failed, n, slow):
                       f, indent=1)
     # the smoke run fails on anything that did not run or lost events it should not have
     problems = [f"{k}: {e}" for k, e in failed.items()]
-    for key in ("count", "stream", "stream_frame", "stream_leaf", "ret"):
+    for key in ("count", "stream", "stream_frame", "stream_leaf", "ret", "otlp"):
         for r in res.get(key, []):
             if r["events"] != r["calls"]:
                 problems.append(f"{key}: {r['events']} events for {r['calls']} calls")

@@ -157,6 +157,29 @@ static void on_settled(const struct otlp_span *span, void *data, void *ctx)
 	enqueue(x, sp);
 }
 
+/*
+ * The nest is full (calls come faster than the hold lets them go): hand out
+ * the older half of its trees, keeping the recent ones waiting for their
+ * parents; all of them only if that frees nothing.
+ */
+static void make_room(struct exporter *x)
+{
+	uint64_t lo = UINT64_MAX, hi = 0, end;
+	size_t i;
+
+	for (i = 0; i < x->nest.hi; i++) {
+		if (!x->nest.slots[i].used || x->nest.slots[i].parent >= 0)
+			continue;
+		end = x->nest.slots[i].span.end_ns;
+		lo = end < lo ? end : lo;
+		hi = end > hi ? end : hi;
+	}
+	if (lo < hi)
+		otlp_nest__drain(&x->nest, lo + (hi - lo) / 2 + x->nest.hold_ns, 0, on_settled, x);
+	if (x->nest.count == x->nest.cap)
+		otlp_nest__drain(&x->nest, 0, 1, on_settled, x);
+}
+
 static int add_span(struct exporter *x, const struct otlp_span *src, uint64_t goid)
 {
 	struct xspan *sp;
@@ -176,7 +199,7 @@ static int add_span(struct exporter *x, const struct otlp_span *src, uint64_t go
 		return 0;
 	}
 	if (x->nest.count == x->nest.cap)
-		otlp_nest__drain(&x->nest, 0, 1, on_settled, x);
+		make_room(x);
 	x->bytes += sp->bytes;
 	otlp_nest__add(&x->nest, &sp->s, goid, sp);
 	return 0;

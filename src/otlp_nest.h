@@ -19,12 +19,17 @@ struct otlp_pending {
 	uint64_t goid;
 	int parent; /* index of the adopting span, -1 for a top */
 	int used;
+	int emitted; /* handed out by the drain running now */
+	int next;    /* the next top of its bucket, -1: none */
 	void *data; /* the caller's (names, attributes) */
 };
 
 struct otlp_nest {
 	struct otlp_pending *slots;
 	size_t cap, count;
+	size_t hi; /* one past the last slot in use */
+	int *heads; /* per bucket of goroutine ids: its first waiting top, -1: none */
+	size_t nbuckets;
 	uint64_t hold_ns;
 };
 
