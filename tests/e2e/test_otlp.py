@@ -459,3 +459,55 @@ def test_otlp_collector_refusing_500_and_429_is_retried_then_counted():
         _check_failed_run(code, err, took, peak, f"HTTP {status}")
         # the first batch was tried again: more posts than batches
         expect(httpd.posts >= 2, f"{httpd.posts} POSTs to the {status} collector")
+
+
+EXPORT_SCRIPT = """
+local otel = require "luprobe.otel"
+otel.service("users")
+otel.export(probe{ func = "main.lookupUser", args = { "id" }, ret = true }, {
+	name = function(e) return "lookup " .. e.args.id end,
+	attrs = function(e) return { ["user.id"] = e.args.id, ["user.found"] = e.err == nil } end,
+})
+"""
+
+
+def test_otel_export_names_and_attributes_and_the_example_script():
+    """otel.export and otel.service in a script; then scripts/otel-http.lua with
+    -a calls=...: each request a server span, the calls its children."""
+    with tempfile.TemporaryDirectory() as tmp:
+        jaeger = Jaeger(tmp)
+        try:
+            for script, args, service in (
+                    (write_script(tmp, "s.lua", EXPORT_SCRIPT), [], "users"),
+                    (os.path.join(ROOT, "scripts", "otel-http.lua"),
+                     ["-a", "calls=main.handleUser"], SERVICE)):
+                port = free_port()
+                lp = luprobe("--otlp", jaeger.url, script, *args, "--", gobin("webapp"),
+                             "-addr", f"127.0.0.1:{port}")
+                lp.wait_line(r"^listening on ", timeout=20)
+                srv = _App(port)
+                _requests(srv, [2, 99])
+                _quit(srv, lp)
+                want = 2 if service == "users" else 3  # and /quit's request
+                traces = jaeger.traces(service, want)
+                expect_eq(len(traces), want, f"traces of {service}")
+                if service == "users":
+                    spans = sorted((s["operationName"], _tags(s)["user.id"],
+                                    _tags(s)["user.found"])
+                                   for t in traces for s in t["spans"])
+                    expect_eq(spans,
+                              [("lookup 2", 2, True), ("lookup 99", 99, False)],
+                              "otel.export's spans")
+                    continue
+                for t in traces:
+                    names = sorted(s["operationName"] for s in t["spans"])
+                    if names == ["GET /quit"]:
+                        continue
+                    by = {s["operationName"]: s for s in t["spans"]}
+                    req = [n for n in names if n.startswith("GET /users/")]
+                    expect_eq(len(req), 1, f"one request span in {names}")
+                    expect_eq(sorted(by), sorted(req + ["main.handleUser"]), "span names")
+                    expect_eq(_parent(by["main.handleUser"]), by[req[0]]["spanID"],
+                              "the handler under its request")
+        finally:
+            jaeger.stop()
