@@ -8,7 +8,7 @@
 -- Each request a server span "GET /path" with the semantic-convention
 -- attributes (http.request.method, url.path, http.response.status_code,
 -- network.protocol.version); a request carrying a W3C traceparent header
--- joins the caller's trace where luprobe.http reads request headers. The
+-- joins the caller's trace. The
 -- calls given with -a calls are child spans of the request that made them
 -- (the same goroutine), with their arguments and results as attributes.
 local otel = require "luprobe.otel"

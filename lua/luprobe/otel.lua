@@ -25,8 +25,9 @@
 -- otel.requests{ ...luprobe.http.requests options..., attrs = function(rec) }:
 --   each request handled a span of kind server named "METHOD PATH", with the
 --   semantic-convention attributes of otel.http(rec); a request carrying a
---   valid W3C traceparent header (rec.headers.Traceparent, where luprobe.http
---   reads headers) joins that trace. Returns luprobe.http's probes.
+--   valid W3C traceparent header joins that trace (the header is added to
+--   the headers luprobe.http reads; traceparent = false: not read, where
+--   the binary's map lookups cannot be done). Returns luprobe.http's probes.
 -- otel.http(rec), otel.http_client(rec), otel.grpc(rec), otel.sql(rec): the
 --   semantic-convention attributes of the batteries' records.
 -- otel.traceparent(s): trace_id, parent_id, flags of a W3C traceparent
@@ -233,7 +234,19 @@ function M.requests(opts)
 	for k, v in pairs(opts) do
 		o[k] = v
 	end
-	o.attrs = nil
+	o.attrs, o.traceparent = nil, nil
+	-- the W3C trace context, read with the headers the script asked for
+	if opts.traceparent ~= false then
+		local hs, seen = {}, false
+		for i, h in ipairs(opts.headers or {}) do
+			hs[i] = h
+			seen = seen or (type(h) == "string" and http.header_name(h) == "Traceparent")
+		end
+		if not seen then
+			hs[#hs + 1] = "traceparent"
+		end
+		o.headers = hs
+	end
 	o.on_request = function(rec)
 		request_span(rec, attrs and attrs(rec))
 		if on_request then

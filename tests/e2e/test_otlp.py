@@ -231,7 +231,10 @@ end)
 """
 
 
-def test_otel_requests_json_server_spans_with_http_attributes():
+TRACE, PARENT = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+
+
+def test_otel_requests_json_server_spans_with_http_attributes_and_traceparent():
     ids = [1, 2, 99]
     with tempfile.TemporaryDirectory() as tmp:
         jaeger = Jaeger(tmp)
@@ -243,19 +246,33 @@ def test_otel_requests_json_server_spans_with_http_attributes():
             lp.wait_line(r"^listening on ", timeout=20)
             srv = _App(port)
             took = _requests(srv, ids)
+            # a request that carries the W3C trace context of its caller
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/users/3",
+                                         headers={"traceparent": f"00-{TRACE}-{PARENT}-01"})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                expect_eq(r.read().decode().strip(), "carol", "/users/3")
             _quit(srv, lp)
-            # the three requests, their lookups, and /quit
-            expect_eq([ln for ln in lp.lines if ln.startswith("stats")], ["stats 7 0"],
+            # the four requests, their lookups, and /quit
+            expect_eq([ln for ln in lp.lines if ln.startswith("stats")], ["stats 9 0"],
                       "luprobe.stats().otlp")
-            traces = jaeger.traces(SERVICE, len(ids) + 1)
+            traces = jaeger.traces(SERVICE, len(ids) + 2)
         finally:
             jaeger.stop()
     by_path = {}
     for t in traces:
+        if t["traceID"] == TRACE:
+            continue
         roots = [s for s in t["spans"] if _parent(s) is None]
         expect_eq(len(roots), 1, "one root per trace")
         by_path[_tags(roots[0])["url.path"]] = t
     expect_eq(sorted(by_path), sorted([f"/users/{i}" for i in ids] + ["/quit"]), "paths")
+    joined = [t for t in traces if t["traceID"] == TRACE]
+    expect_eq(len(joined), 1, "the trace of the request with a traceparent")
+    spans = {s["operationName"]: s for s in joined[0]["spans"]}
+    expect_eq(sorted(spans), ["GET /users/3", "main.lookupUser"], "its spans")
+    expect_eq(_parent(spans["GET /users/3"]), PARENT, "the request's parent: the caller's span")
+    expect_eq(_parent(spans["main.lookupUser"]), spans["GET /users/3"]["spanID"],
+              "lookupUser's parent")
     for i in ids:
         t = by_path[f"/users/{i}"]
         spans = {s["operationName"]: s for s in t["spans"]}
