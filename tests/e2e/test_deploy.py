@@ -83,20 +83,26 @@ def test_kubernetes_manifests_pass_the_schema_and_ask_for_least_privileges():
     expect(all(m.get("readOnly") for m in c["volumeMounts"]), "every mount read-only")
     expect_eq(c["ports"][0]["containerPort"], 9464, "the metrics port")
     expect("--metrics=9464" in c["args"], f"luprobe serves it: {c['args']}")
+    expect("--otlp=http://$(NODE_IP):4318" in c["args"], f"spans to the node's collector: "
+           f"{c['args']}")
+    env = {e["name"]: e for e in c["env"]}
+    expect_eq(env["NODE_IP"].get("valueFrom"), {"fieldRef": {"fieldPath": "status.hostIP"}},
+              "the node's address, where its collector listens")
     expect_eq(pod["volumes"][0]["configMap"]["name"], docs["ConfigMap"]["metadata"]["name"],
               "scripts from the ConfigMap")
-    _run_node_script(docs["ConfigMap"]["data"]["node.lua"])
+    _run_node_script(docs["ConfigMap"]["data"]["node.lua"], "--otlp=http://127.0.0.1:4318")
 
 
-def _run_node_script(script):
-    """The ConfigMap's script, its target the webapp test server: what it exports."""
+def _run_node_script(script, *extra):
+    """The ConfigMap's script, its target the webapp test server, with the
+    DaemonSet's other options (extra): what it exports."""
     srv = Server(gobin("webapp"))
     port = free_port()
     expect("/host/usr/local/bin/app" in script, "the script names the node's binary")
     with tempfile.TemporaryDirectory() as d:
         path = write_script(d, "node.lua",
                             script.replace("/host/usr/local/bin/app", gobin("webapp")))
-        p = luprobe(f"--metrics=127.0.0.1:{port}", "--keep-going", path)
+        p = luprobe(f"--metrics=127.0.0.1:{port}", "--keep-going", *extra, path)
         p.wait_stderr(f"metrics at http://127.0.0.1:{port}/metrics", timeout=15)
         # attached once the first scrape answers
         urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
