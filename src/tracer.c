@@ -55,14 +55,6 @@ struct tracer {
 	bool multi_known;
 	pthread_t preload_thread;
 	bool preloading;
-	/*
-	 * The ring buffer's map, made in a thread of its own while the preload
-	 * starts (the kernel allocates and zeroes every page of it, ~1-2 ms for
-	 * 8 MiB): the loads reuse it. -1: none, the loads make their own.
-	 */
-	pthread_t ring_thread;
-	bool ringing;
-	int ring_fd;
 	struct bpf_link *exec_link; /* lp_exec on sched_process_exec, once a process is watched */
 	pthread_t close_thread;	    /* closes the warm-up's descriptors */
 	bool closing;
@@ -91,7 +83,6 @@ int tracer__new(const struct tracer_opts *opts, struct tracer **out)
 		return -ENOMEM;
 	t->opts = *opts;
 	t->created_ns = now_ns();
-	t->ring_fd = -1;
 	if (!t->opts.ringbuf_bytes)
 		t->opts.ringbuf_bytes =
 			8 << 20; /* ~70,000 events: 80 ms of a core tracing flat out */
@@ -441,36 +432,13 @@ static void *warm_main(void *arg)
 }
 
 static void *preload_main(void *arg);
-static size_t pow2_at_least(size_t n);
-
-static void *ring_main(void *arg)
-{
-	struct tracer *t = arg;
-	size_t bytes = pow2_at_least(t->opts.ringbuf_bytes);
-
-	/* past the limit, the load refuses it and says why (cfg_check) */
-	if (bytes <= t->opts.map_limit)
-		t->ring_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "rb", 0, 0, bytes, NULL);
-	return NULL;
-}
-
-static void ring_join(struct tracer *t)
-{
-	if (t->ringing) {
-		pthread_join(t->ring_thread, NULL);
-		t->ringing = false;
-	}
-}
 
 void tracer__warm_up(struct tracer *t)
 {
 	if (t->warming || t->preloading || t->skel || getenv("LUPROBE_NO_WARMUP"))
 		return;
-	t->ringing = !pthread_create(&t->ring_thread, NULL, ring_main, t);
 	t->warming = !pthread_create(&t->warm_thread, NULL, warm_main, t);
 	t->preloading = !pthread_create(&t->preload_thread, NULL, preload_main, t);
-	if (!t->preloading)
-		ring_join(t);
 }
 
 /* Closing a uprobe link waits for RCU too: off the main thread. */
@@ -495,7 +463,6 @@ static void warm_join(struct tracer *t)
 		pthread_join(t->preload_thread, NULL);
 		t->preloading = false;
 	}
-	ring_join(t);
 }
 
 static void warm_close_now(struct tracer *t)
@@ -803,12 +770,8 @@ uint32_t tracer__agg_keys(const struct tracer *t)
 	return t->script_agg_keys ? t->script_agg_keys : t->opts.agg_keys;
 }
 
-/*
- * Open and load the object for c, with the ring buffer's map made ahead when
- * there is one (ring_fd >= 0) of the size c needs; errors are left to the
- * caller to report.
- */
-static int load_object(const struct load_cfg *c, int ring_fd, struct luprobe_bpf **out)
+/* Open and load the object for c; errors are left to the caller to report. */
+static int load_object(const struct load_cfg *c, struct luprobe_bpf **out)
 {
 	struct luprobe_bpf *skel;
 	int err;
@@ -829,14 +792,6 @@ static int load_object(const struct load_cfg *c, int ring_fd, struct luprobe_bpf
 	bpf_map__set_max_entries(skel->maps.scopes, c->scopes);
 	bpf_map__set_max_entries(skel->maps.aggs, c->agg_keys);
 	bpf_map__set_max_entries(skel->maps.aggs16, c->agg_keys);
-	if (ring_fd >= 0) {
-		struct bpf_map_info info = {0};
-		uint32_t len = sizeof(info);
-
-		if (!bpf_obj_get_info_by_fd(ring_fd, &info, &len) &&
-		    info.max_entries == c->rb_bytes)
-			bpf_map__reuse_fd(skel->maps.rb, ring_fd);
-	}
 	if (c->multi)
 		bpf_program__set_expected_attach_type(skel->progs.lp_uprobe, LP_TRACE_UPROBE_MULTI);
 	err = luprobe_bpf__load(skel);
@@ -861,9 +816,8 @@ static void *preload_main(void *arg)
 	t->pre_start_ns = now_ns();
 	/* nothing past the memory limit, not even speculatively (tracer__load says why) */
 	t->pre_err = cfg_check(t, &c, false);
-	ring_join(t);
 	if (!t->pre_err)
-		t->pre_err = load_object(&c, t->ring_fd, &t->pre_skel);
+		t->pre_err = load_object(&c, &t->pre_skel);
 	t->pre_end_ns = now_ns();
 	return NULL;
 }
@@ -908,7 +862,7 @@ int tracer__load(struct tracer *t, tracer_event_fn fn, void *ctx)
 				 t->pre_cfg.scopes, need.stacks, t->pre_cfg.stacks, need.features,
 				 t->pre_cfg.features);
 		luprobe_bpf__destroy(t->pre_skel);
-		err = load_object(&need, t->ring_fd, &skel);
+		err = load_object(&need, &skel);
 		if (err) {
 			if (err == -EPERM || err == -EACCES)
 				lp_seterr("cannot load BPF programs: %s; run as root, or grant "
@@ -1313,8 +1267,6 @@ void tracer__free(struct tracer *t)
 	tracer__detach_all(t);
 	tracer__settle(t);
 	warm_close_now(t);
-	if (t->ring_fd >= 0)
-		close(t->ring_fd);
 	luprobe_bpf__destroy(t->pre_skel);
 	free(t->links);
 	free(t->link_pids);
