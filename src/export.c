@@ -379,12 +379,13 @@ void export__record(struct exporter *x, const struct lp_rec *rec, size_t size,
 	size_t n, i;
 	int id = (int)pi->probe->id;
 
+	/* the binary of the first event names the service, whoever makes the spans */
+	if (!x->service_set)
+		set_service(x, pi);
 	if (x->auto_off || (id < MAX_PROBES && (x->no_auto[id / 8] & (1u << (id % 8)))))
 		return;
 	if (!event__has_entry(rec) || !event__has_return(rec))
 		return;
-	if (!x->service_set)
-		set_service(x, pi);
 	event__decode_ctx(rec, size, pi, &c);
 	vals = plan__values(pi->pb, &n);
 	sb_reset(&x->sval);

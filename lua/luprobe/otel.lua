@@ -28,6 +28,12 @@
 --   valid W3C traceparent header joins that trace (the header is added to
 --   the headers luprobe.http reads; traceparent = false: not read, where
 --   the binary's map lookups cannot be done). Returns luprobe.http's probes.
+-- otel.client(opts), otel.grpc_calls(opts), otel.queries(opts): the same for
+--   luprobe.http.client (client spans "GET", joining the trace of a
+--   traceparent the request carried), luprobe.grpc.calls (server or client
+--   spans "pkg.Service/Method") and luprobe.sql.queries (client spans named
+--   after the operation, "SELECT"), each with the attributes below; a span
+--   made inside a traced call or request of its goroutine is its child.
 -- otel.http(rec), otel.http_client(rec), otel.grpc(rec), otel.sql(rec): the
 --   semantic-convention attributes of the batteries' records.
 -- otel.traceparent(s): trace_id, parent_id, flags of a W3C traceparent
@@ -212,6 +218,19 @@ function M.export(p, opts)
 	return p
 end
 
+-- headers, and traceparent among them
+local function with_traceparent(http, headers)
+	local hs, seen = {}, false
+	for i, h in ipairs(headers or {}) do
+		hs[i] = h
+		seen = seen or (type(h) == "string" and http.header_name(h) == "Traceparent")
+	end
+	if not seen then
+		hs[#hs + 1] = "traceparent"
+	end
+	return hs
+end
+
 local function request_span(rec, extra)
 	local e = rec.event
 	if not e or not e.time or not rec.latency then
@@ -226,6 +245,60 @@ local function request_span(rec, extra)
 			{ ["go.goroutine.id"] = rec.goid, ["process.pid"] = rec.pid }), extra) }
 end
 
+-- The interval of a battery's record: from its event's entry when the event is
+-- the call the record times (the same latency), else up to the event (an end
+-- seen by a probe of its own, as a gRPC client stream's: the record's latency
+-- runs before it).
+local function interval(rec)
+	local e = rec.event
+	if not e or not e.time or math.type(rec.latency) ~= "integer" then
+		return nil
+	end
+	if e.latency == rec.latency then
+		return e.time, e.time + rec.latency
+	end
+	return e.time - rec.latency, e.time
+end
+
+-- A span of a battery's record, nested with the traced calls of its goroutine.
+local function record_span(rec, name, kind, attrs, trace, parent)
+	local start, stop = interval(rec)
+	if not start then
+		return nil
+	end
+	return C.span{ name = name, kind = kind, start = start, ["end"] = stop, goid = rec.goid,
+		pid = rec.pid, trace_id = trace, parent_id = parent,
+		attrs = merge(attrs, { ["go.goroutine.id"] = rec.goid, ["process.pid"] = rec.pid }) }
+end
+
+-- Copy a battery's options, wrapping its record callback cb: each record a span
+-- made by mk(rec), then the script's own callback.
+local function wrap(opts, cb, mk)
+	opts = opts or {}
+	local o, user, extra = {}, opts[cb], opts.attrs
+	for k, v in pairs(opts) do
+		o[k] = v
+	end
+	o.attrs = nil
+	o[cb] = function(rec)
+		mk(rec, extra and extra(rec))
+		if user then
+			user(rec)
+		end
+	end
+	return o
+end
+
+-- The automatic spans of a battery's probes are the records' spans instead.
+local function own(probes)
+	for _, p in pairs(probes) do
+		if type(p) == "userdata" then
+			C.auto(p.id, false)
+		end
+	end
+	return probes
+end
+
 function M.requests(opts)
 	opts = opts or {}
 	local http = require "luprobe.http"
@@ -237,15 +310,7 @@ function M.requests(opts)
 	o.attrs, o.traceparent = nil, nil
 	-- the W3C trace context, read with the headers the script asked for
 	if opts.traceparent ~= false then
-		local hs, seen = {}, false
-		for i, h in ipairs(opts.headers or {}) do
-			hs[i] = h
-			seen = seen or (type(h) == "string" and http.header_name(h) == "Traceparent")
-		end
-		if not seen then
-			hs[#hs + 1] = "traceparent"
-		end
-		o.headers = hs
+		o.headers = with_traceparent(http, opts.headers)
 	end
 	o.on_request = function(rec)
 		request_span(rec, attrs and attrs(rec))
@@ -253,11 +318,47 @@ function M.requests(opts)
 			on_request(rec)
 		end
 	end
-	local probes = http.requests(o)
-	for _, p in pairs(probes) do
-		C.auto(p.id, false)
+	return own(http.requests(o))
+end
+
+-- Each HTTP client call a client span "METHOD" with otel.http_client's
+-- attributes; one whose request carried a valid traceparent (an instrumented
+-- client's) joins that trace.
+function M.client(opts)
+	local http = require "luprobe.http"
+	local o = wrap(opts, "on_call", function(rec, extra)
+		local h = type(rec.headers) == "table" and rec.headers or nil
+		local trace, parent = M.traceparent(h and h.Traceparent)
+		record_span(rec, rec.method or "HTTP", "client", merge(M.http_client(rec), extra),
+			trace, parent)
+	end)
+	if (opts or {}).traceparent ~= false then
+		o.headers = with_traceparent(http, o.headers)
 	end
-	return probes
+	o.traceparent = nil
+	return own(http.client(o))
+end
+
+-- Each gRPC call (server or client, unary or stream) a span
+-- "package.Service/Method" of kind server or client with otel.grpc's attributes.
+function M.grpc_calls(opts)
+	local grpc = require "luprobe.grpc"
+	return own(grpc.calls(wrap(opts, "on_call", function(rec, extra)
+		local name = type(rec.method) == "string" and rec.method:gsub("^/", "") or "grpc"
+		record_span(rec, name, rec.side == "server" and "server" or "client",
+			merge(M.grpc(rec), extra))
+	end)))
+end
+
+-- Each database/sql query or statement a client span named after its
+-- operation ("SELECT", else "db.query") with otel.sql's attributes.
+function M.queries(opts)
+	local sql = require "luprobe.sql"
+	local o = wrap(opts, "on_query", function(rec, extra)
+		local a = M.sql(rec)
+		record_span(rec, a["db.operation.name"] or "db.query", "client", merge(a, extra))
+	end)
+	return own(sql.queries(o))
 end
 
 return M

@@ -289,6 +289,92 @@ def test_otel_requests_json_server_spans_with_http_attributes_and_traceparent():
                f"{took[i]:.0f} µs")
 
 
+BATTERIES_SCRIPTS = {
+    "webapp": 'local otel = require "luprobe.otel" otel.requests() otel.queries()',
+    "httpget": 'require("luprobe.otel").client()',
+    "grpcsvc": 'require("luprobe.otel").grpc_calls()',
+}
+
+
+def test_otel_spans_of_the_batteries_sql_http_client_and_grpc():
+    """otel.queries, otel.client and otel.grpc_calls in a real Jaeger: the webapp's
+    query a SELECT span inside its request's server span; httpget's calls client
+    spans with their URL and status, the first (sent with a traceparent) in that
+    trace; grpcsvc's calls a server and a client span each, with their codes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        jaeger = Jaeger(tmp)
+        try:
+            scripts = {k: write_script(tmp, k + ".lua", v) for k, v in BATTERIES_SCRIPTS.items()}
+            port = free_port()
+            lp = luprobe("--otlp", jaeger.url, scripts["webapp"], "--", gobin("webapp"),
+                         "-addr", f"127.0.0.1:{port}")
+            lp.wait_line(r"^listening on ", timeout=20)
+            srv = _App(port)
+            took = _requests(srv, [1, 2])
+            urls = [f"http://127.0.0.1:{port}/users/{i}" for i in (3, 99)]
+            code, lines, err = run("--otlp", jaeger.url, scripts["httpget"], "--",
+                                   gobin("httpget"),
+                                   "GET", urls[0], "GET", urls[1],
+                                   env={**os.environ,
+                                        "HTTPGET_TRACEPARENT": f"00-{TRACE}-{PARENT}-01"})
+            expect_eq(code, 0, f"httpget under luprobe: {err}")
+            got = [ln.split() for ln in lines if ln.startswith("GET ")]
+            expect_eq([g[2] for g in got], ["200", "404"], f"httpget's own lines: {lines}")
+            _quit(srv, lp)
+            code, lines, err = run("--otlp", jaeger.url, scripts["grpcsvc"], "--",
+                                   gobin("grpcsvc", toolchain="new"), "2", "1")
+            expect_eq(code, 0, f"grpcsvc under luprobe: {err}")
+            web = jaeger.traces(SERVICE, 2 + 1 + 2 + 1)  # requests, /quit, the client's
+            rpc = jaeger.traces("grpcsvc", 6)
+        finally:
+            jaeger.stop()
+    # the webapp's requests: a server span and its query
+    served = {}
+    for t in web:
+        for s in t["spans"]:
+            if _tags(s).get("span.kind") == "server":
+                served[s["operationName"]] = (t, s)
+    for i in (1, 2):
+        t, req = served[f"GET /users/{i}"]
+        spans = {s["operationName"]: s for s in t["spans"]}
+        expect_eq(sorted(spans), [f"GET /users/{i}", "SELECT"], f"request {i}'s spans")
+        q = spans["SELECT"]
+        expect_eq(_parent(q), req["spanID"], "the query's parent: its request")
+        qt = _tags(q)
+        expect_eq((qt["span.kind"], qt["db.operation.name"]), ("client", "SELECT"), "query")
+        expect("select" in qt["db.query.text"].lower(), f"the query's text: {qt}")
+        expect(req["startTime"] <= q["startTime"] and
+               q["startTime"] + q["duration"] <= req["startTime"] + req["duration"],
+               f"the query within its request: {req} {q}")
+        expect(0 < req["duration"] <= took[i], f"request {i}: {req['duration']} µs")
+    # httpget's calls: client spans, the first in the caller's trace
+    clients = [(t, s) for t in web for s in t["spans"] if _tags(s).get("span.kind") == "client"
+               and s["operationName"] == "GET"]
+    expect_eq(sorted(_tags(s)["url.full"] for _, s in clients), urls, "the client's calls")
+    for t, s in clients:
+        tags = _tags(s)
+        first = tags["url.full"] == urls[0]
+        expect_eq(tags["http.response.status_code"], 200 if first else 404, "status")
+        expect_eq((tags["server.address"], tags["server.port"]), ("127.0.0.1", port), "server")
+        expect_eq(t["traceID"] == TRACE, first, f"{tags['url.full']}: in the caller's trace")
+        if first:
+            expect_eq(_parent(s), PARENT, "the call's parent: the caller's span")
+        else:
+            expect_eq(_parent(s), None, "a call without traceparent: a trace of its own")
+    # grpcsvc: each call a server and a client span, OK or NotFound
+    spans = [s for t in rpc for s in t["spans"]]
+    expect_eq(sorted((s["operationName"], _tags(s)["span.kind"], _tags(s)["rpc.grpc.status_code"])
+                     for s in spans),
+              sorted([("grpc.health.v1.Health/Check", k, c) for k in ("server", "client")
+                      for c in (0, 0, 5)]), "the calls' spans")
+    for s in spans:
+        tags = _tags(s)
+        expect_eq((tags["rpc.system"], tags["rpc.service"], tags["rpc.method"]),
+                  ("grpc", "grpc.health.v1.Health", "Check"), "rpc attributes")
+        expect_eq(tags.get("error.type"), "NotFound" if tags["rpc.grpc.status_code"] else None,
+                  "error.type")
+
+
 TRACEPARENT_SCRIPT = r"""
 local otel = require "luprobe.otel"
 local T, P = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
@@ -490,14 +576,15 @@ otel.export(probe{ func = "main.lookupUser", args = { "id" }, ret = true }, {
 
 def test_otel_export_names_and_attributes_and_the_example_script():
     """otel.export and otel.service in a script; then scripts/otel-http.lua with
-    -a calls=...: each request a server span, the calls its children."""
+    -a calls=... -a sql=1: each request a server span, the calls its children,
+    the queries theirs."""
     with tempfile.TemporaryDirectory() as tmp:
         jaeger = Jaeger(tmp)
         try:
             for script, args, service in (
                     (write_script(tmp, "s.lua", EXPORT_SCRIPT), [], "users"),
                     (os.path.join(ROOT, "scripts", "otel-http.lua"),
-                     ["-a", "calls=main.handleUser"], SERVICE)):
+                     ["-a", "calls=main.handleUser", "-a", "sql=1"], SERVICE)):
                 port = free_port()
                 lp = luprobe("--otlp", jaeger.url, script, *args, "--", gobin("webapp"),
                              "-addr", f"127.0.0.1:{port}")
@@ -523,9 +610,12 @@ def test_otel_export_names_and_attributes_and_the_example_script():
                     by = {s["operationName"]: s for s in t["spans"]}
                     req = [n for n in names if n.startswith("GET /users/")]
                     expect_eq(len(req), 1, f"one request span in {names}")
-                    expect_eq(sorted(by), sorted(req + ["main.handleUser"]), "span names")
+                    expect_eq(sorted(by), sorted(req + ["SELECT", "main.handleUser"]),
+                              "span names")
                     expect_eq(_parent(by["main.handleUser"]), by[req[0]]["spanID"],
                               "the handler under its request")
+                    expect_eq(_parent(by["SELECT"]), by["main.handleUser"]["spanID"],
+                              "the query under the handler that made it")
         finally:
             jaeger.stop()
 

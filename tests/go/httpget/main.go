@@ -39,6 +39,11 @@ func main() {
 		}
 		// a header per request, as a client that propagates request ids sets it
 		req.Header.Set("X-Request-Id", fmt.Sprintf("req-%d", i/2))
+		// the first request in the trace of the caller's span, as an
+		// instrumented client would send it
+		if tp := os.Getenv("HTTPGET_TRACEPARENT"); tp != "" && i == 0 {
+			req.Header.Set("traceparent", tp)
+		}
 		t0 := time.Now()
 		resp, err := c.Do(req)
 		took := time.Since(t0).Nanoseconds()
