@@ -17,7 +17,27 @@ if [ -x "$BIN" ]; then
 	echo "$BIN"
 	exit 0
 fi
-GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
+# the newest Go on the machine (go get -tool needs Go 1.24; Debian's golang-go,
+# first on PATH on a CI machine, is 1.19): GO_NEW, else the newer of
+# /usr/local/go/bin/go and the go on PATH, as tests/go/build.sh chooses
+minor() { "$1" env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p'; }
+GO=${GO_NEW:-}
+if [ -z "$GO" ]; then
+	best=0
+	for g in /usr/local/go/bin/go "$(command -v go || true)"; do
+		[ -n "$g" ] && [ -x "$g" ] || continue
+		m=$(minor "$g")
+		if [ "${m:-0}" -gt "$best" ]; then
+			best=$m
+			GO=$g
+		fi
+	done
+fi
+if [ -z "$GO" ] || [ "$(minor "$GO")" -lt 24 ] 2>/dev/null; then
+	echo "jaeger.sh: building Jaeger $VERSION needs Go 1.24 or later (GO_NEW=path/to/go);" \
+		"found ${GO:-none}" >&2
+	exit 1
+fi
 mkdir -p "$CACHE"
 # one build at a time (test runs in several trees share the cache)
 exec 9>"$CACHE/.lock"
