@@ -274,6 +274,9 @@ end
 -- Copy a battery's options, wrapping its record callback cb: each record a span
 -- made by mk(rec), then the script's own callback.
 local function wrap(opts, cb, mk)
+	if type(opts) == "function" then
+		opts = { [cb] = opts }
+	end
 	opts = opts or {}
 	local o, user, extra = {}, opts[cb], opts.attrs
 	for k, v in pairs(opts) do
@@ -332,7 +335,7 @@ function M.client(opts)
 		record_span(rec, rec.method or "HTTP", "client", merge(M.http_client(rec), extra),
 			trace, parent)
 	end)
-	if (opts or {}).traceparent ~= false then
+	if type(opts) ~= "table" or opts.traceparent ~= false then
 		o.headers = with_traceparent(http, o.headers)
 	end
 	o.traceparent = nil

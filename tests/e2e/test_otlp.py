@@ -291,7 +291,8 @@ def test_otel_requests_json_server_spans_with_http_attributes_and_traceparent():
 
 BATTERIES_SCRIPTS = {
     "webapp": 'local otel = require "luprobe.otel" otel.requests() otel.queries()',
-    "httpget": 'require("luprobe.otel").client()',
+    # the battery's short form: a function, the record callback
+    "httpget": 'require("luprobe.otel").client(function(c) end)',
     "grpcsvc": 'require("luprobe.otel").grpc_calls()',
 }
 
