@@ -34,26 +34,25 @@ LUPROBE = os.path.join(OUT, "luprobe")
 WAIT = 30
 
 # battery: (server, path, script). The scripts do what a user's would: a
-# handler per record that keeps a count, nothing printed per event.
+# handler per record that keeps a count n, nothing printed per event; each
+# prints n at exit (RECORDS).
+RECORDS = 'on_exit(function() io.stderr:write("records " .. n .. "\\n") end)\n'
 BATTERIES = [
     ("http", "webapp", "/users/1", """
 local http = require "luprobe.http"
 local n = 0
 http.requests{ on_request = function(r) n = n + 1 end }
-on_exit(function() io.stderr:write("records " .. n .. "\\n") end)
 """),
     ("sql", "webapp", "/users/1", """
 local sql = require "luprobe.sql"
 local n = 0
 sql.queries(function(q) n = n + 1 end)
-on_exit(function() io.stderr:write("records " .. n .. "\\n") end)
 """),
     ("http+sql", "webapp", "/users/1", """
 local http, sql = require "luprobe.http", require "luprobe.sql"
 local n = 0
 http.requests{ on_request = function(r) n = n + 1 end }
 sql.queries(function(q) n = n + 1 end)
-on_exit(function() io.stderr:write("records " .. n .. "\\n") end)
 """),
     ("runtime", "webapp", "/users/1", """
 local rt = require "luprobe.runtime"
@@ -61,7 +60,6 @@ local n = 0
 rt.goroutines(function(g) n = n + 1 end)
 rt.gc(function() n = n + 1 end)
 rt.panics(function(p) n = n + 1 end)
-on_exit(function() io.stderr:write("records " .. n .. "\\n") end)
 """),
     ("runtime-leaks", "webapp", "/users/1", """
 local rt = require "luprobe.runtime"
@@ -71,19 +69,16 @@ rt.goroutines{ leak = "5s", on_start = function(g) n = n + 1 end,
 rt.gc(function() n = n + 1 end)
 rt.pauses(function(p) n = n + 1 end)
 rt.panics(function(p) n = n + 1 end)
-on_exit(function() io.stderr:write("records " .. n .. "\\n") end)
 """),
     ("grpc", "grpcsvc", "Check", """
 local grpc = require "luprobe.grpc"
 local n = 0
 grpc.calls{ on_call = function(c) n = n + 1 end }
-on_exit(function() io.stderr:write("records " .. n .. "\\n") end)
 """),
     ("tls", "tlsecho", "/hello", """
 local tls = require "luprobe.tls"
 local n = 0
 tls.data{ on_http = function(m) n = n + 1 end }
-on_exit(function() io.stderr:write("records " .. n .. "\\n") end)
 """),
 ]
 
@@ -193,7 +188,7 @@ def main():
         for name, server, path, code in chosen:
             script = os.path.join(d, name.replace("+", "_") + ".lua")
             with open(script, "w") as f:
-                f.write(code)
+                f.write(code + RECORDS)
             if server == "grpcsvc":
                 u, t, ratios, events, lost, records = [], [], [], 0, 0, 0
                 for r in range(a.rounds):
