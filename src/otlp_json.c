@@ -8,24 +8,13 @@
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
+#include "decode.h"
 #include "otlp_proto.h"
 
+/* a C string as JSON (bytes that are not UTF-8 become U+FFFD: OTLP wants UTF-8) */
 static void put_str(struct strbuf *sb, const char *s)
 {
-	sb_putc(sb, '"');
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\') {
-			sb_putc(sb, '\\');
-			sb_putc(sb, (char)c);
-		} else if (c < 0x20) {
-			sb_printf(sb, "\\u%04x", c);
-		} else {
-			sb_putc(sb, (char)c);
-		}
-	}
-	sb_putc(sb, '"');
+	decode__json_string(sb, s ? s : "", s ? strlen(s) : 0);
 }
 
 static void put_hex(struct strbuf *sb, const uint8_t *p, size_t n)

@@ -194,14 +194,22 @@ local function merge(into, from)
 	return into
 end
 
+-- A span from start to stop, nested with the traced calls of who's goroutine
+-- (who: an event or a battery's record): base attributes, then the goroutine
+-- and process, then the script's own (extra).
+local function span_of(who, start, stop, name, kind, base, extra, trace, parent)
+	return C.span{ name = name, kind = kind, start = start, ["end"] = stop, goid = who.goid,
+		pid = who.pid, trace_id = trace, parent_id = parent,
+		attrs = merge(merge(base or {}, { ["go.goroutine.id"] = who.goid,
+			["process.pid"] = who.pid }), extra) }
+end
+
 -- a span of an event with an entry and a return (nil for the others)
 local function event_span(e, name, kind, attrs)
 	if not e.latency or not e.time then
 		return nil
 	end
-	return C.span{ name = name, kind = kind, start = e.time, ["end"] = e.time + e.latency,
-		goid = e.goid, pid = e.pid,
-		attrs = merge({ ["go.goroutine.id"] = e.goid, ["process.pid"] = e.pid }, attrs) }
+	return span_of(e, e.time, e.time + e.latency, name, kind, nil, attrs)
 end
 
 function M.export(p, opts)
@@ -231,20 +239,6 @@ local function with_traceparent(http, headers)
 	return hs
 end
 
-local function request_span(rec, extra)
-	local e = rec.event
-	if not e or not e.time or not rec.latency then
-		return
-	end
-	local h = type(rec.headers) == "table" and rec.headers or nil
-	local trace, parent = M.traceparent(h and h.Traceparent)
-	C.span{ name = (rec.method or "HTTP") .. " " .. (rec.path or ""), kind = "server",
-		start = e.time, ["end"] = e.time + rec.latency, goid = rec.goid, pid = rec.pid,
-		trace_id = trace, parent_id = parent,
-		attrs = merge(merge(M.http(rec),
-			{ ["go.goroutine.id"] = rec.goid, ["process.pid"] = rec.pid }), extra) }
-end
-
 -- The interval of a battery's record: from its event's entry when the event is
 -- the call the record times (the same latency), else up to the event (an end
 -- seen by a probe of its own, as a gRPC client stream's: the record's latency
@@ -260,15 +254,30 @@ local function interval(rec)
 	return e.time - rec.latency, e.time
 end
 
--- A span of a battery's record, nested with the traced calls of its goroutine.
-local function record_span(rec, name, kind, attrs, trace, parent)
+-- A span of a battery's record.
+local function record_span(rec, name, kind, base, extra, trace, parent)
 	local start, stop = interval(rec)
 	if not start then
 		return nil
 	end
-	return C.span{ name = name, kind = kind, start = start, ["end"] = stop, goid = rec.goid,
-		pid = rec.pid, trace_id = trace, parent_id = parent,
-		attrs = merge(attrs, { ["go.goroutine.id"] = rec.goid, ["process.pid"] = rec.pid }) }
+	return span_of(rec, start, stop, name, kind, base, extra, trace, parent)
+end
+
+-- The trace context of the caller a record's request names (its traceparent
+-- header), or nothing.
+local function caller(rec)
+	local h = type(rec.headers) == "table" and rec.headers or nil
+	return M.traceparent(h and h.Traceparent)
+end
+
+-- The battery's options o read traceparent among the headers, unless
+-- traceparent = false (a binary whose map lookups luprobe cannot do).
+local function read_caller(http, o)
+	if o.traceparent ~= false then
+		o.headers = with_traceparent(http, o.headers)
+	end
+	o.traceparent = nil
+	return o
 end
 
 -- Copy a battery's options, wrapping its record callback cb: each record a span
@@ -303,25 +312,16 @@ local function own(probes)
 end
 
 function M.requests(opts)
-	opts = opts or {}
 	local http = require "luprobe.http"
-	local on_request, attrs = opts.on_request, opts.attrs
-	local o = {}
-	for k, v in pairs(opts) do
-		o[k] = v
-	end
-	o.attrs, o.traceparent = nil, nil
-	-- the W3C trace context, read with the headers the script asked for
-	if opts.traceparent ~= false then
-		o.headers = with_traceparent(http, opts.headers)
-	end
-	o.on_request = function(rec)
-		request_span(rec, attrs and attrs(rec))
-		if on_request then
-			on_request(rec)
+	return own(http.requests(read_caller(http, wrap(opts, "on_request", function(rec, extra)
+		-- from the request's entry: its record's event is the handler's entry
+		local e = rec.event
+		if e and e.time and rec.latency then
+			local trace, parent = caller(rec)
+			span_of(rec, e.time, e.time + rec.latency, (rec.method or "HTTP") .. " "
+				.. (rec.path or ""), "server", M.http(rec), extra, trace, parent)
 		end
-	end
-	return own(http.requests(o))
+	end))))
 end
 
 -- Each HTTP client call a client span "METHOD" with otel.http_client's
@@ -329,17 +329,11 @@ end
 -- client's) joins that trace.
 function M.client(opts)
 	local http = require "luprobe.http"
-	local o = wrap(opts, "on_call", function(rec, extra)
-		local h = type(rec.headers) == "table" and rec.headers or nil
-		local trace, parent = M.traceparent(h and h.Traceparent)
-		record_span(rec, rec.method or "HTTP", "client", merge(M.http_client(rec), extra),
-			trace, parent)
-	end)
-	if type(opts) ~= "table" or opts.traceparent ~= false then
-		o.headers = with_traceparent(http, o.headers)
-	end
-	o.traceparent = nil
-	return own(http.client(o))
+	return own(http.client(read_caller(http, wrap(opts, "on_call", function(rec, extra)
+		local trace, parent = caller(rec)
+		record_span(rec, rec.method or "HTTP", "client", M.http_client(rec), extra, trace,
+			parent)
+	end))))
 end
 
 -- Each gRPC call (server or client, unary or stream) a span
@@ -348,8 +342,8 @@ function M.grpc_calls(opts)
 	local grpc = require "luprobe.grpc"
 	return own(grpc.calls(wrap(opts, "on_call", function(rec, extra)
 		local name = type(rec.method) == "string" and rec.method:gsub("^/", "") or "grpc"
-		record_span(rec, name, rec.side == "server" and "server" or "client",
-			merge(M.grpc(rec), extra))
+		record_span(rec, name, rec.side == "server" and "server" or "client", M.grpc(rec),
+			extra)
 	end)))
 end
 
@@ -359,7 +353,7 @@ function M.queries(opts)
 	local sql = require "luprobe.sql"
 	local o = wrap(opts, "on_query", function(rec, extra)
 		local a = M.sql(rec)
-		record_span(rec, a["db.operation.name"] or "db.query", "client", merge(a, extra))
+		record_span(rec, a["db.operation.name"] or "db.query", "client", a, extra)
 	end)
 	return own(sql.queries(o))
 end

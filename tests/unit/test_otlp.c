@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-// UNIT-DEPS: otlp_proto otlp_json otlp_http strbuf
+// UNIT-DEPS: otlp_proto otlp_json otlp_http strbuf decode
 /*
  * The OTLP protobuf encoding of spans: the exact bytes of a span's fields
  * (varint tags, fixed64 times, length-delimited ids, KeyValue/AnyValue), the
