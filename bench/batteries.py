@@ -140,10 +140,14 @@ def traced(script, pid, url, seconds):
     rate = wrk(url, seconds)
     lp.send_signal(signal.SIGINT)
     _, rest = lp.communicate(timeout=WAIT)
-    text = "".join(err) + rest
-    ev = re.search(r"(\d+) events?, (\d+) lost", text)
-    rec = re.search(r"records (\d+)", text)
-    return rate, int(ev.group(1)) if ev else 0, int(ev.group(2)) if ev else 0, \
+    return (rate, *counts("".join(err) + rest))
+
+
+def counts(stderr):
+    """luprobe's events and lost events, and the script's records, from its stderr."""
+    ev = re.search(r"(\d+) events?, (\d+) lost", stderr)
+    rec = re.search(r"records (\d+)", stderr)
+    return int(ev.group(1)) if ev else 0, int(ev.group(2)) if ev else 0, \
         int(rec.group(1)) if rec else 0
 
 
@@ -165,10 +169,21 @@ def grpc_round(script):
     u = grpc_rate(subprocess.run(argv, capture_output=True, text=True, timeout=120).stdout)
     p = subprocess.run([LUPROBE, script, "--", *argv], capture_output=True, text=True,
                        timeout=120)
-    ev = re.search(r"(\d+) events?, (\d+) lost", p.stderr)
-    rec = re.search(r"records (\d+)", p.stderr)
-    return u, grpc_rate(p.stdout), int(ev.group(1)) if ev else 0, \
-        int(ev.group(2)) if ev else 0, int(rec.group(1)) if rec else 0
+    return (u, grpc_rate(p.stdout), *counts(p.stderr))
+
+
+def measure(name, rounds, one_round):
+    """rounds of one_round() -> (untraced, traced, events, lost, records), summed up."""
+    u, t, ratios, events, lost, records = [], [], [], 0, 0, 0
+    for r in range(rounds):
+        ur, tr, ev, lo, rec = one_round()
+        u.append(ur)
+        t.append(tr)
+        ratios.append(tr / ur)
+        events, lost, records = events + ev, lost + lo, records + rec
+        print(f"batteries: {name} round {r + 1}: untraced {ur:,.0f}/s, traced {tr:,.0f}/s, "
+              f"{ev} events, {lo} lost, {rec} records", file=sys.stderr)
+    return u, t, ratios, events, lost, records
 
 
 def main():
@@ -190,33 +205,18 @@ def main():
             with open(script, "w") as f:
                 f.write(code + RECORDS)
             if server == "grpcsvc":
-                u, t, ratios, events, lost, records = [], [], [], 0, 0, 0
-                for r in range(a.rounds):
-                    ur, tr, ev, lo, rec = grpc_round(script)
-                    u.append(ur)
-                    t.append(tr)
-                    ratios.append(tr / ur)
-                    events, lost, records = events + ev, lost + lo, records + rec
-                rows.append((name, server, path, u, t, ratios, events, lost, records))
+                rows.append((name, server, path,
+                             *measure(name, a.rounds, lambda: grpc_round(script))))
                 continue
             srv, base = start_server(server)
             url = base + path
             try:
                 wrk(url, 1)  # warm up: connections, the server's pools
-                u, t, ratios, events, lost, records = [], [], [], 0, 0, 0
-                for r in range(a.rounds):
-                    u.append(wrk(url, a.seconds))
-                    rate, ev, lo, rec = traced(script, srv.pid, url, a.seconds)
-                    t.append(rate)
-                    ratios.append(rate / u[-1])
-                    events, lost, records = events + ev, lost + lo, records + rec
-                    print(f"batteries: {name} round {r + 1}: untraced {u[-1]:,.0f}/s, "
-                          f"traced {rate:,.0f}/s, {ev} events, {lo} lost, {rec} records",
-                          file=sys.stderr)
+                rows.append((name, server, path, *measure(name, a.rounds, lambda: (
+                    wrk(url, a.seconds), *traced(script, srv.pid, url, a.seconds)))))
             finally:
                 srv.kill()
                 srv.wait()
-            rows.append((name, server, path, u, t, ratios, events, lost, records))
     lines = [f"luprobe batteries on a busy server, {time.strftime('%Y-%m-%d')}: wrk -t2 -c8, "
              f"{a.rounds} rounds of {a.seconds} s; median [range]", "",
              "| battery | server, request | untraced, requests/s | traced | ratio | events "
