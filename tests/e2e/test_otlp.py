@@ -80,6 +80,24 @@ def _jaeger_bin():
     return r.stdout.strip().splitlines()[-1]
 
 
+def test_jaeger_is_built_by_a_go_new_enough_whatever_go_is_first_on_path():
+    """tests/jaeger.sh takes the newest Go on the machine: on a CI machine the go
+    first on PATH is Debian's 1.19, which cannot build Jaeger (go get -tool)."""
+    old = "/usr/lib/go/bin"
+    if not os.path.exists(os.path.join(old, "go")):
+        raise Skip("Debian's golang-go is not installed")
+    env = {**os.environ, "PATH": old + ":" + os.environ.get("PATH", "")}
+    env.pop("GO_NEW", None)
+    r = subprocess.run([os.path.join(ROOT, "tests", "jaeger.sh"), "--go"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    expect_eq(r.returncode, 0, f"jaeger.sh --go: {r.stderr}")
+    go = r.stdout.strip()
+    v = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True,
+                       timeout=60).stdout.strip()
+    m = re.match(r"go1\.(\d+)", v)
+    expect(m and int(m.group(1)) >= 24, f"jaeger.sh builds with {go} ({v}), not Go 1.24+")
+
+
 class Jaeger:
     """A Jaeger on loopback ports of its own: OTLP/HTTP receiver and query API."""
 

@@ -104,18 +104,7 @@ build_set() {
 build_set "$GO" "$OUTPUT/go"
 
 base=$(minor "$GO")
-new=${GO_NEW:-}
-if [ -z "$new" ]; then
-	best=$base
-	for g in /usr/local/go/bin/go "$(command -v go || true)"; do
-		[ -n "$g" ] && [ -x "$g" ] || continue
-		m=$(minor "$g")
-		if [ "$m" -gt "$best" ]; then
-			best=$m
-			new=$g
-		fi
-	done
-fi
+new=$(../newest-go.sh "$base")
 if [ -n "$new" ]; then
 	rm -f "$OUTPUT/go/.no-newer-go"
 	build_set "$new" "$OUTPUT/go-new"
