@@ -496,7 +496,6 @@ def test_http_client_script():
     code, lines, err = run("-q", os.path.join(SCRIPTS, "http-client.lua"), "--",
                            gobin("httpget", "stripped"), "GET", urls[0], "GET", urls[1], "GET",
                            urls[2])
-    srv.get("/quit")
     expect_eq(code, 0, f"exit code ({err})")
     calls = [ln.split()[:3] for ln in lines if ln.startswith("GET    ")]
     expect_eq(calls, [["GET", urls[0], "200"], ["GET", urls[1], "404"], ["GET", urls[2], "200"]],
@@ -505,3 +504,11 @@ def test_http_client_script():
     expect_eq(sorted(ln.split() for ln in lines[i + 1:i + 3]), [["200", "2"], ["404", "1"]],
               "calls by status")
     expect(f"client latency by call [GET 127.0.0.1:{srv.port}/users/1]:" in lines, lines)
+    # -a header=...: each call's request header (httpget sets X-Request-Id)
+    code, lines, err = run("-q", os.path.join(SCRIPTS, "http-client.lua"), "-a",
+                           "header=x-request-id", "--", gobin("httpget", "stripped"), "GET",
+                           urls[0], "GET", urls[1])
+    expect_eq(code, 0, f"exit code ({err})")
+    expect_eq([ln.split()[-1] for ln in lines if ln.startswith("GET    ")],
+              ["X-Request-Id=req-0", "X-Request-Id=req-1"], "the header of each call")
+    srv.get("/quit")
